@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+/**
+ * The one configuration schema: every option, its default and its meaning. Values come
+ * from (lowest to highest precedence) these defaults, the config file (YAML or JSON),
+ * DRYDOCK_* environment variables, and command-line flags. See docs/configuration.md.
+ */
+const action = z.enum(["pull", "push", "delete"]);
+
+export const accessRuleSchema = z.object({
+  /** Repository pattern: `*` matches any characters except `/`, `**` any characters. */
+  repository: z.string().min(1),
+  actions: z.array(action).min(1),
+});
+
+export const userSchema = z.object({
+  username: z.string().min(1),
+  /** bcrypt hash (`$2a$`/`$2b$`/`$2y$`), e.g. from `drydock hash-password` or `htpasswd -B`. */
+  passwordHash: z.string().regex(/^\$2[aby]\$\d\d\$/, "must be a bcrypt hash (drydock hash-password)"),
+  access: z.array(accessRuleSchema).default([]),
+});
+
+export const configSchema = z.object({
+  /** HOST:PORT to listen on. Anything but loopback requires auth.users. */
+  listen: z.string().default("127.0.0.1:5000"),
+  /** Data directory: blobs/, uploads/, meta.db. */
+  data: z.string().default("./data"),
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** External base URL (https://registry.example.com) for token realms when behind a proxy. */
+  publicUrl: z.string().url().optional(),
+  registry: z
+    .object({
+      maxManifestBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(4 * 1024 * 1024),
+      createRepositoryOnPush: z.boolean().default(true),
+    })
+    .prefault({}),
+  gc: z
+    .object({
+      /** Run online garbage collection every N minutes; 0 disables the schedule. */
+      intervalMinutes: z.number().nonnegative().default(60),
+      /** Unreferenced blobs younger than this are kept (protects pushes in progress). */
+      gracePeriodMinutes: z.number().nonnegative().default(60),
+      /** Upload sessions idle for longer than this are removed. */
+      uploadExpiryMinutes: z
+        .number()
+        .positive()
+        .default(24 * 60),
+    })
+    .prefault({}),
+  auth: z
+    .object({
+      users: z.array(userSchema).default([]),
+      /** Lifetime of bearer tokens issued by /token. */
+      tokenTtlSeconds: z.number().int().positive().default(300),
+      /** HMAC key for tokens; generated into DATA/token.key when absent. */
+      tokenSecret: z.string().min(32).optional(),
+      /** `service` value of the Bearer challenge. */
+      service: z.string().default("drydock"),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type UserConfig = z.infer<typeof userSchema>;
+export type AccessRule = z.infer<typeof accessRuleSchema>;
+export type Action = z.infer<typeof action>;

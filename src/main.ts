@@ -1,0 +1,94 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { createAuth } from "./auth/index.js";
+import { isLoopback, parseListen } from "./config/load.js";
+import type { Config } from "./config/schema.js";
+import { ConfigError } from "./core/errors.js";
+import type { Logger } from "./core/logger.js";
+import { collectGarbage } from "./registry/gc.js";
+import { RegistryService } from "./registry/service.js";
+import { buildServer } from "./server.js";
+import { FsBlobStore } from "./storage/blob/fs.js";
+import { openSqliteMetaStore } from "./storage/meta/sqlite.js";
+import type { MetaStore } from "./storage/meta/store.js";
+
+export interface Stores {
+  meta: MetaStore;
+  blobs: FsBlobStore;
+}
+
+/** Opens the embedded stores under the data directory (blobs on disk, SQLite metadata). */
+export async function openStores(dataDir: string): Promise<Stores> {
+  const dir = resolve(dataDir);
+  await mkdir(dir, { recursive: true });
+  const blobs = await FsBlobStore.open(dir);
+  const meta = await openSqliteMetaStore(join(dir, "meta.db"));
+  return { meta, blobs };
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  address: string;
+  close(): Promise<void>;
+}
+
+/** Wiring: config → stores → services → HTTP server, plus the GC schedule. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const { host, port } = parseListen(config.listen);
+  const hasUsers = config.auth.users.length > 0;
+  if (!hasUsers && !isLoopback(host)) {
+    throw new ConfigError(
+      `refusing to listen on ${config.listen} without credentials: configure auth.users ` +
+        `(see docs/configuration.md) or listen on a loopback address such as 127.0.0.1`,
+    );
+  }
+  const stores = await openStores(config.data);
+  const service = new RegistryService(stores.meta, stores.blobs, config.registry);
+  const auth = await createAuth(config, resolve(config.data));
+  const { app } = buildServer({
+    service,
+    auth: auth.authorizer,
+    log,
+    maxManifestBytes: config.registry.maxManifestBytes,
+    extraRoutes: auth.routes,
+  });
+  if (!hasUsers)
+    log.warn(
+      { listen: config.listen },
+      "no credentials configured: the registry is open to anyone on loopback",
+    );
+
+  let gcTimer: NodeJS.Timeout | undefined;
+  let gcRunning: Promise<unknown> | undefined;
+  if (config.gc.intervalMinutes > 0) {
+    gcTimer = setInterval(() => {
+      if (gcRunning) return;
+      gcRunning = collectGarbage(stores.meta, stores.blobs, gcOptions(config), log)
+        .catch((err: unknown) => log.error({ err }, "garbage collection failed"))
+        .finally(() => (gcRunning = undefined));
+    }, config.gc.intervalMinutes * 60_000);
+    gcTimer.unref();
+  }
+
+  const address = await app.listen({ host, port });
+  log.info({ address, data: resolve(config.data) }, "drydock registry listening");
+  return {
+    app,
+    address,
+    async close() {
+      if (gcTimer) clearInterval(gcTimer);
+      await app.close();
+      await gcRunning;
+      await stores.meta.close();
+    },
+  };
+}
+
+export function gcOptions(config: Config, dryRun = false) {
+  return {
+    gracePeriodMs: config.gc.gracePeriodMinutes * 60_000,
+    uploadExpiryMs: config.gc.uploadExpiryMinutes * 60_000,
+    dryRun,
+  };
+}

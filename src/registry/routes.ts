@@ -1,0 +1,403 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { IncomingMessage } from "node:http";
+import { RegistryError } from "../core/errors.js";
+import type { AccessRequest, Authorizer } from "../auth/types.js";
+import type { RegistryService } from "./service.js";
+
+/**
+ * OCI Distribution Spec v1.1 endpoints under /v2/. Repository names contain slashes, so
+ * one wildcard route parses the path itself (end-NN references are from the spec).
+ */
+type Route =
+  | { kind: "base" }
+  | { kind: "catalog" }
+  | { kind: "tags"; name: string }
+  | { kind: "manifest"; name: string; reference: string }
+  | { kind: "uploads"; name: string }
+  | { kind: "upload"; name: string; id: string }
+  | { kind: "blob"; name: string; digest: string }
+  | { kind: "referrers"; name: string; digest: string };
+
+export function parseRoute(path: string): Route | null {
+  if (path === "/v2" || path === "/v2/") return { kind: "base" };
+  if (path === "/v2/_catalog") return { kind: "catalog" };
+  let m: RegExpExecArray | null;
+  if ((m = /^\/v2\/(.+)\/tags\/list$/.exec(path))) return { kind: "tags", name: m[1]! };
+  if ((m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path)))
+    return { kind: "manifest", name: m[1]!, reference: m[2]! };
+  if ((m = /^\/v2\/(.+)\/blobs\/uploads\/?$/.exec(path))) return { kind: "uploads", name: m[1]! };
+  if ((m = /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/.exec(path)))
+    return { kind: "upload", name: m[1]!, id: m[2]! };
+  if ((m = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(path))) return { kind: "blob", name: m[1]!, digest: m[2]! };
+  if ((m = /^\/v2\/(.+)\/referrers\/([^/]+)$/.exec(path)))
+    return { kind: "referrers", name: m[1]!, digest: m[2]! };
+  return null;
+}
+
+const METHODS: Record<Route["kind"], string[]> = {
+  base: ["GET", "HEAD"],
+  catalog: ["GET"],
+  tags: ["GET"],
+  manifest: ["GET", "HEAD", "PUT", "DELETE"],
+  uploads: ["POST"],
+  upload: ["GET", "PATCH", "PUT", "DELETE"],
+  blob: ["GET", "HEAD", "DELETE"],
+  referrers: ["GET"],
+};
+
+/** The access a request needs, in Docker token scope terms. */
+function requiredAccess(
+  route: Route,
+  method: string,
+  query: Record<string, string | undefined>,
+): AccessRequest[] {
+  switch (route.kind) {
+    case "base":
+      return [];
+    case "catalog":
+      return [{ type: "registry", name: "catalog", actions: ["*"] }];
+    default: {
+      const action = method === "GET" || method === "HEAD" ? "pull" : method === "DELETE" ? "delete" : "push";
+      const access: AccessRequest[] = [
+        { type: "repository", name: route.name, actions: action === "push" ? ["pull", "push"] : [action] },
+      ];
+      if (route.kind === "uploads" && query.mount && query.from) {
+        access.push({ type: "repository", name: query.from, actions: ["pull"] });
+      }
+      return access;
+    }
+  }
+}
+
+const MAX_PAGE = 1000;
+
+export interface RegistryRoutesOptions {
+  service: RegistryService;
+  auth: Authorizer;
+  maxManifestBytes: number;
+  onBytes?: (direction: "in" | "out", route: string, bytes: number) => void;
+}
+
+export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoutesOptions): void {
+  const { service, auth } = opts;
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    reply.header("Docker-Distribution-API-Version", "registry/2.0");
+    const url = new URL(req.url, "http://x");
+    const route = parseRoute(decodePath(url.pathname));
+    if (!route) throw new RegistryError("NAME_INVALID", "invalid repository name or path", undefined, 404);
+    if (!METHODS[route.kind].includes(req.method)) {
+      throw new RegistryError(
+        "UNSUPPORTED",
+        `${req.method} is not supported on this endpoint`,
+        undefined,
+        405,
+      );
+    }
+    const query = Object.fromEntries(url.searchParams) as Record<string, string | undefined>;
+    (req as { routeKind?: string }).routeKind = route.kind;
+    await auth.authorize(req.headers.authorization, requiredAccess(route, req.method, query), {
+      host: req.headers.host,
+      protocol: req.protocol === "https" ? "https" : "http",
+    });
+    if (route.kind !== "base" && route.kind !== "catalog") service.checkName(route.name);
+
+    switch (route.kind) {
+      case "base":
+        return reply.code(200).header("Content-Type", "application/json").send("{}");
+      case "catalog":
+        return catalog(req, reply, query);
+      case "tags":
+        return tags(req, reply, route.name, query);
+      case "manifest":
+        return manifest(req, reply, route.name, route.reference);
+      case "uploads":
+        return startUpload(req, reply, route.name, query);
+      case "upload":
+        return upload(req, reply, route.name, route.id, query);
+      case "blob":
+        return blob(req, reply, route.name, route.digest);
+      case "referrers": {
+        const body = await service.referrers(route.name, route.digest, query.artifactType);
+        if (query.artifactType !== undefined) reply.header("OCI-Filters-Applied", "artifactType");
+        return reply.code(200).header("Content-Type", "application/vnd.oci.image.index.v1+json").send(body);
+      }
+    }
+  };
+
+  async function catalog(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    query: Record<string, string | undefined>,
+  ) {
+    const n = pageSize(query.n);
+    const page = await service.catalog(n, query.last);
+    if (page.more && page.repositories.length) {
+      const last = page.repositories[page.repositories.length - 1]!;
+      reply.header("Link", `</v2/_catalog?last=${encodeURIComponent(last)}&n=${n}>; rel="next"`);
+    }
+    return reply
+      .code(200)
+      .header("Content-Type", "application/json")
+      .send({ repositories: page.repositories });
+  }
+
+  async function tags(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    query: Record<string, string | undefined>,
+  ) {
+    const n = pageSize(query.n);
+    const page = await service.listTags(name, n, query.last);
+    if (page.more && page.tags.length) {
+      const last = page.tags[page.tags.length - 1]!;
+      reply.header("Link", `</v2/${name}/tags/list?last=${encodeURIComponent(last)}&n=${n}>; rel="next"`);
+    }
+    return reply.code(200).header("Content-Type", "application/json").send({ name, tags: page.tags });
+  }
+
+  async function manifest(req: FastifyRequest, reply: FastifyReply, name: string, reference: string) {
+    if (req.method === "PUT") {
+      const body = await readBody(req.raw, opts.maxManifestBytes);
+      opts.onBytes?.("in", "manifest", body.length);
+      const r = await service.putManifest(name, reference, body, req.headers["content-type"]);
+      reply.header("Location", `/v2/${name}/manifests/${r.digest}`).header("Docker-Content-Digest", r.digest);
+      if (r.subject) reply.header("OCI-Subject", r.subject);
+      return reply.code(201).header("Content-Length", "0").send();
+    }
+    if (req.method === "DELETE") {
+      await service.deleteManifest(name, reference);
+      return reply.code(202).header("Content-Length", "0").send();
+    }
+    const m = await service.getManifest(name, reference);
+    if (!accepts(req.headers.accept, m.mediaType)) {
+      throw new RegistryError(
+        "MANIFEST_UNKNOWN",
+        `manifest ${reference} is ${m.mediaType}, which the Accept header does not list`,
+      );
+    }
+    reply
+      .code(200)
+      .header("Content-Type", m.mediaType)
+      .header("Docker-Content-Digest", m.digest)
+      .header("Content-Length", String(m.size))
+      .header("ETag", `"${m.digest}"`);
+    if (req.method === "HEAD") return reply.send();
+    opts.onBytes?.("out", "manifest", m.size);
+    return reply.send(m.body);
+  }
+
+  async function startUpload(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    query: Record<string, string | undefined>,
+  ) {
+    if (query.mount) {
+      const mounted = query.from ? await service.mount(name, query.mount, query.from) : null;
+      if (mounted) {
+        return reply
+          .code(201)
+          .header("Location", `/v2/${name}/blobs/${mounted}`)
+          .header("Docker-Content-Digest", mounted)
+          .header("Content-Length", "0")
+          .send();
+      }
+    } else if (query.digest) {
+      const length = contentLength(req);
+      const digest = await service.monolithicUpload(name, query.digest, req.raw, length);
+      opts.onBytes?.("in", "blob", length ?? 0);
+      return reply
+        .code(201)
+        .header("Location", `/v2/${name}/blobs/${digest}`)
+        .header("Docker-Content-Digest", digest)
+        .header("Content-Length", "0")
+        .send();
+    }
+    const state = await service.startUpload(name);
+    return reply
+      .code(202)
+      .header("Location", `/v2/${name}/blobs/uploads/${state.id}`)
+      .header("Docker-Upload-UUID", state.id)
+      .header("Range", "0-0")
+      .header("OCI-Chunk-Min-Length", "0")
+      .header("Content-Length", "0")
+      .send();
+  }
+
+  async function upload(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    id: string,
+    query: Record<string, string | undefined>,
+  ) {
+    const location = `/v2/${name}/blobs/uploads/${id}`;
+    const progress = (size: number) =>
+      reply
+        .header("Location", location)
+        .header("Docker-Upload-UUID", id)
+        .header("Range", `0-${Math.max(size - 1, 0)}`)
+        .header("Content-Length", "0");
+    switch (req.method) {
+      case "GET": {
+        const s = await service.uploadStatus(name, id);
+        return progress(s.size).code(204).send();
+      }
+      case "DELETE":
+        await service.cancelUpload(name, id);
+        return reply.code(204).header("Content-Length", "0").send();
+      case "PATCH": {
+        const before = contentLength(req);
+        const s = await service.appendUpload(name, id, req.raw, {
+          contentRange: header(req, "content-range"),
+          contentLength: before,
+        });
+        opts.onBytes?.("in", "blob", before ?? 0);
+        return progress(s.size).code(202).send();
+      }
+      default: {
+        // PUT ?digest=: the body (possibly empty) is the last chunk.
+        const length = contentLength(req);
+        const hasBody = (length ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+        const digest = await service.completeUpload(name, id, query.digest, hasBody ? req.raw : null, {
+          contentRange: header(req, "content-range"),
+          contentLength: length,
+        });
+        if (!hasBody) req.raw.resume();
+        opts.onBytes?.("in", "blob", length ?? 0);
+        return reply
+          .code(201)
+          .header("Location", `/v2/${name}/blobs/${digest}`)
+          .header("Docker-Content-Digest", digest)
+          .header("Content-Length", "0")
+          .send();
+      }
+    }
+  }
+
+  async function blob(req: FastifyRequest, reply: FastifyReply, name: string, digest: string) {
+    if (req.method === "DELETE") {
+      await service.deleteBlob(name, digest);
+      return reply.code(202).header("Content-Length", "0").send();
+    }
+    const info = await service.statBlob(name, digest);
+    reply
+      .header("Docker-Content-Digest", info.digest)
+      .header("Content-Type", "application/octet-stream")
+      .header("Accept-Ranges", "bytes")
+      .header("ETag", `"${info.digest}"`);
+    const range = parseRange(header(req, "range"), info.size);
+    if (range === "invalid") {
+      return reply
+        .code(416)
+        .header("Content-Range", `bytes */${info.size}`)
+        .header("Content-Type", "application/json")
+        .send(new RegistryError("BLOB_UNKNOWN", "requested range not satisfiable", undefined, 416).toJSON());
+    }
+    if (range) {
+      reply
+        .code(206)
+        .header("Content-Range", `bytes ${range.start}-${range.end}/${info.size}`)
+        .header("Content-Length", String(range.end - range.start + 1));
+    } else {
+      reply.code(200).header("Content-Length", String(info.size));
+    }
+    if (req.method === "HEAD") return reply.send();
+    const stream = await service.openBlob(info.digest, range ?? undefined);
+    if (opts.onBytes) {
+      const onBytes = opts.onBytes;
+      stream.on("data", (c: Buffer) => onBytes("out", "blob", c.length));
+    }
+    return reply.send(stream);
+  }
+
+  app.all("/v2", handler);
+  app.all("/v2/*", handler);
+}
+
+function decodePath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function contentLength(req: FastifyRequest): number | undefined {
+  const v = header(req, "content-length");
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RegistryError("SIZE_INVALID", "invalid Content-Length");
+  return n;
+}
+
+function pageSize(n: string | undefined): number {
+  if (n === undefined || n === "") return MAX_PAGE;
+  const v = Number(n);
+  if (!Number.isInteger(v) || v < 0)
+    throw new RegistryError("UNSUPPORTED", "n must be a non-negative integer");
+  return Math.min(v, MAX_PAGE);
+}
+
+/** Parses `bytes=start-end` / `bytes=start-` / `bytes=-suffix` against a blob size. */
+export function parseRange(
+  value: string | undefined,
+  size: number,
+): { start: number; end: number } | null | "invalid" {
+  if (!value) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "invalid";
+    start = Math.max(size - suffix, 0);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) return "invalid";
+  return { start, end };
+}
+
+/** Does an Accept header admit a media type? No header, `*\/*` or `application/*` admit all. */
+export function accepts(accept: string | undefined, mediaType: string): boolean {
+  if (!accept || !accept.trim()) return true;
+  const types = accept.split(",").map((t) => t.split(";")[0]!.trim().toLowerCase());
+  return types.some(
+    (t) => t === "*/*" || t === "application/*" || t === mediaType || t === "application/json" || t === "",
+  );
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    throw new RegistryError(
+      "SIZE_INVALID",
+      `manifest is ${declared} bytes, over the limit of ${limit}`,
+      undefined,
+      413,
+    );
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw new RegistryError("SIZE_INVALID", `manifest is over the limit of ${limit} bytes`, undefined, 413);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

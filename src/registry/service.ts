@@ -1,0 +1,367 @@
+import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import { isDigest, isUnsupportedDigest, sha256, type Digest } from "../core/digest.js";
+import { RegistryError } from "../core/errors.js";
+import type { BlobStore, ByteRange } from "../storage/blob/types.js";
+import type { MetaStore } from "../storage/meta/store.js";
+import { isValidName, isValidTag } from "./grammar.js";
+import { MediaTypes, parseManifest } from "./manifest.js";
+
+export interface RegistryOptions {
+  /** Largest manifest accepted, in bytes (the spec suggests at least 4 MiB). */
+  maxManifestBytes: number;
+  /** Create a repository on first push (as Distribution does), else NAME_UNKNOWN. */
+  createRepositoryOnPush: boolean;
+}
+
+export interface StoredManifest {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  body: Buffer;
+}
+
+export interface UploadState {
+  id: string;
+  size: number;
+}
+
+/** Blob existence checks refresh GC's "last used" at most this often per blob. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * The registry's operations, independent of HTTP: names, references and streams in,
+ * typed results or RegistryError out. Authorization happens before these are called.
+ */
+export class RegistryService {
+  private readonly recentTouches = new Map<string, number>();
+
+  constructor(
+    readonly meta: MetaStore,
+    readonly blobs: BlobStore,
+    private readonly options: RegistryOptions,
+  ) {}
+
+  // --- names ------------------------------------------------------------------------
+
+  checkName(name: string): void {
+    if (!isValidName(name))
+      throw new RegistryError("NAME_INVALID", `invalid repository name ${JSON.stringify(name)}`);
+  }
+
+  private async repoForRead(name: string): Promise<number> {
+    this.checkName(name);
+    const id = await this.meta.repositoryId(name);
+    if (id === null) throw new RegistryError("NAME_UNKNOWN", `repository ${name} not known to registry`);
+    return id;
+  }
+
+  private async repoForWrite(name: string): Promise<number> {
+    this.checkName(name);
+    if (this.options.createRepositoryOnPush) return this.meta.ensureRepository(name);
+    return this.repoForRead(name);
+  }
+
+  // --- blobs ------------------------------------------------------------------------
+
+  private parseBlobDigest(digest: string): Digest {
+    if (isDigest(digest)) return digest;
+    if (isUnsupportedDigest(digest))
+      throw new RegistryError("UNSUPPORTED", `digest algorithm of ${digest} is not supported`);
+    throw new RegistryError("DIGEST_INVALID", `invalid digest ${JSON.stringify(digest)}`);
+  }
+
+  async statBlob(name: string, digest: string): Promise<{ digest: Digest; size: number }> {
+    const d = this.parseBlobDigest(digest);
+    const repo = await this.repoForRead(name).catch((e: unknown) => {
+      // For blobs, an unknown repository is reported as an unknown blob (what clients expect on HEAD).
+      if (e instanceof RegistryError && e.code === "NAME_UNKNOWN")
+        throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown`);
+      throw e;
+    });
+    const linked = await this.meta.linkedBlob(repo, d);
+    if (!linked) throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown to repository ${name}`);
+    await this.touch(d);
+    return { digest: d, size: linked.size };
+  }
+
+  async openBlob(digest: Digest, range?: ByteRange): Promise<Readable> {
+    return this.blobs.open(digest, range);
+  }
+
+  async deleteBlob(name: string, digest: string): Promise<void> {
+    const d = this.parseBlobDigest(digest);
+    const repo = await this.repoForRead(name);
+    if (!(await this.meta.unlinkBlob(repo, d))) {
+      throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown to repository ${name}`);
+    }
+  }
+
+  /** A HEAD before a push may be followed by a manifest referencing the blob: keep it from GC. */
+  private async touch(digest: Digest): Promise<void> {
+    const now = Date.now();
+    const last = this.recentTouches.get(digest) ?? 0;
+    if (now - last < TOUCH_INTERVAL_MS) return;
+    this.recentTouches.set(digest, now);
+    if (this.recentTouches.size > 10_000) this.recentTouches.clear();
+    await this.meta.touchBlob(digest);
+  }
+
+  // --- uploads ----------------------------------------------------------------------
+
+  async startUpload(name: string): Promise<UploadState> {
+    const repo = await this.repoForWrite(name);
+    const id = randomUUID();
+    await this.blobs.upload(id);
+    await this.meta.createUpload(id, repo);
+    return { id, size: 0 };
+  }
+
+  /**
+   * Cross-repository mount: links a blob of `from` into `name` without copying.
+   * Returns null when the blob is not in `from` (the caller then starts an upload).
+   */
+  async mount(name: string, digest: string, from: string): Promise<Digest | null> {
+    const d = this.parseBlobDigest(digest);
+    if (!isValidName(from)) return null;
+    const fromId = await this.meta.repositoryId(from);
+    if (fromId === null) return null;
+    const linked = await this.meta.linkedBlob(fromId, d);
+    if (!linked || !(await this.blobs.stat(d))) return null;
+    const repo = await this.repoForWrite(name);
+    await this.meta.linkBlob(repo, d, linked.size);
+    return d;
+  }
+
+  private async sessionRepo(name: string, id: string): Promise<number> {
+    this.checkName(name);
+    const up = await this.meta.upload(id);
+    const repo = await this.meta.repositoryId(name);
+    if (!up || repo === null || up.repositoryId !== repo) {
+      throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${id} unknown to repository ${name}`);
+    }
+    return repo;
+  }
+
+  async uploadStatus(name: string, id: string): Promise<UploadState> {
+    await this.sessionRepo(name, id);
+    const up = await this.blobs.upload(id);
+    return { id, size: await up.size() };
+  }
+
+  /**
+   * Appends a chunk. With a Content-Range (`start-end`), start must equal the bytes
+   * received so far, else 416 and nothing is written.
+   */
+  async appendUpload(
+    name: string,
+    id: string,
+    body: Readable,
+    opts: { contentRange?: string; contentLength?: number },
+  ): Promise<UploadState> {
+    await this.sessionRepo(name, id);
+    const up = await this.blobs.upload(id);
+    const size = await up.size();
+    let expectedLength = opts.contentLength;
+    if (opts.contentRange !== undefined) {
+      const m = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(opts.contentRange.trim());
+      if (!m)
+        throw new RegistryError(
+          "RANGE_INVALID",
+          `malformed Content-Range ${JSON.stringify(opts.contentRange)}`,
+        );
+      const start = Number(m[1]);
+      const end = Number(m[2]);
+      if (start !== size || end < start) {
+        throw new RegistryError(
+          "RANGE_INVALID",
+          `chunk starts at ${start} but the upload has ${size} bytes`,
+          undefined,
+          416,
+        );
+      }
+      const rangeLength = end - start + 1;
+      if (expectedLength !== undefined && expectedLength !== rangeLength) {
+        throw new RegistryError("SIZE_INVALID", "Content-Length does not match Content-Range");
+      }
+      expectedLength = rangeLength;
+    }
+    const newSize = await up.append(body, { expectedLength });
+    await this.meta.touchUpload(id);
+    return { id, size: newSize };
+  }
+
+  /** Final PUT: appends the optional last chunk, verifies the digest, publishes and links. */
+  async completeUpload(
+    name: string,
+    id: string,
+    digest: string | undefined,
+    body: Readable | null,
+    opts: { contentRange?: string; contentLength?: number },
+  ): Promise<Digest> {
+    const repo = await this.sessionRepo(name, id);
+    if (!digest) throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required");
+    const d = this.parseBlobDigest(digest);
+    if (body) await this.appendUpload(name, id, body, opts);
+    const up = await this.blobs.upload(id);
+    try {
+      const info = await up.commit(d);
+      await this.meta.linkBlob(repo, d, info.size);
+    } catch (e) {
+      // A failed final PUT ends the session: the spec treats the upload as failed.
+      if (e instanceof RegistryError && e.code === "DIGEST_INVALID") {
+        await up.cancel();
+        await this.meta.deleteUpload(id);
+      }
+      throw e;
+    }
+    await this.meta.deleteUpload(id);
+    return d;
+  }
+
+  async cancelUpload(name: string, id: string): Promise<void> {
+    await this.sessionRepo(name, id);
+    await (await this.blobs.upload(id)).cancel();
+    await this.meta.deleteUpload(id);
+  }
+
+  /** Single-request upload: POST ?digest= with the whole blob as body. */
+  async monolithicUpload(
+    name: string,
+    digest: string,
+    body: Readable,
+    contentLength?: number,
+  ): Promise<Digest> {
+    const d = this.parseBlobDigest(digest);
+    const state = await this.startUpload(name);
+    try {
+      return await this.completeUpload(name, state.id, d, body, { contentLength });
+    } catch (e) {
+      await this.cancelUpload(name, state.id).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  // --- manifests --------------------------------------------------------------------
+
+  async putManifest(
+    name: string,
+    reference: string,
+    body: Buffer,
+    contentType: string | undefined,
+  ): Promise<{ digest: Digest; subject: string | null }> {
+    this.checkName(name);
+    if (body.length > this.options.maxManifestBytes) {
+      throw new RegistryError(
+        "SIZE_INVALID",
+        `manifest is ${body.length} bytes, over the limit of ${this.options.maxManifestBytes}`,
+        undefined,
+        413,
+      );
+    }
+    let digest: Digest;
+    let tag: string | undefined;
+    if (isDigest(reference)) {
+      const p = reference.slice(0, reference.indexOf(":"));
+      digest = p === "sha256" ? sha256(body) : reference;
+      if (digest !== reference) {
+        throw new RegistryError("DIGEST_INVALID", `manifest content has digest ${digest}, not ${reference}`);
+      }
+    } else if (isUnsupportedDigest(reference)) {
+      throw new RegistryError("UNSUPPORTED", `digest algorithm of ${reference} is not supported`);
+    } else if (isValidTag(reference)) {
+      tag = reference;
+      digest = sha256(body);
+    } else {
+      throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(reference)}`);
+    }
+    const parsed = parseManifest(body, contentType);
+    const repo = await this.repoForWrite(name);
+    // Bytes first (content-addressed, harmless if the metadata write then fails).
+    await this.blobs.putBuffer(digest, body);
+    const result = await this.meta.putManifest({
+      repositoryId: repo,
+      digest,
+      mediaType: parsed.mediaType,
+      artifactType: parsed.artifactType,
+      subject: parsed.subject,
+      size: body.length,
+      annotations: parsed.annotations,
+      references: parsed.references,
+      tag,
+    });
+    if (!result.ok) {
+      throw new RegistryError(
+        "MANIFEST_BLOB_UNKNOWN",
+        `manifest references unknown ${result.missing.map((m) => `${m.kind} ${m.digest}`).join(", ")}`,
+        result.missing.map((m) => ({ digest: m.digest })),
+      );
+    }
+    return { digest, subject: parsed.subject };
+  }
+
+  async getManifest(name: string, reference: string): Promise<StoredManifest> {
+    const repo = await this.repoForRead(name);
+    let digest: string | null;
+    if (isDigest(reference)) digest = reference;
+    else if (isValidTag(reference)) digest = await this.meta.tag(repo, reference);
+    else throw new RegistryError("TAG_INVALID", `invalid reference ${JSON.stringify(reference)}`);
+    if (!digest)
+      throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
+    const m = await this.meta.manifest(repo, digest);
+    if (!m)
+      throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
+    const chunks: Buffer[] = [];
+    for await (const c of await this.blobs.open(digest as Digest)) chunks.push(c as Buffer);
+    return { digest: digest as Digest, mediaType: m.mediaType, size: m.size, body: Buffer.concat(chunks) };
+  }
+
+  /** DELETE by digest removes the manifest (and its tags); DELETE by tag removes only the tag. */
+  async deleteManifest(name: string, reference: string): Promise<void> {
+    const repo = await this.repoForRead(name);
+    if (isDigest(reference)) {
+      if (!(await this.meta.deleteManifest(repo, reference))) {
+        throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
+      }
+      return;
+    }
+    if (!isValidTag(reference))
+      throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(reference)}`);
+    if (!(await this.meta.deleteTag(repo, reference))) {
+      throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} unknown to repository ${name}`);
+    }
+  }
+
+  // --- listings ---------------------------------------------------------------------
+
+  async listTags(name: string, n: number, last?: string): Promise<{ tags: string[]; more: boolean }> {
+    const repo = await this.repoForRead(name);
+    const page = await this.meta.listTags(repo, last, n);
+    return { tags: page.items, more: page.more };
+  }
+
+  async catalog(n: number, last?: string): Promise<{ repositories: string[]; more: boolean }> {
+    const page = await this.meta.listRepositories(last, n);
+    return { repositories: page.items, more: page.more };
+  }
+
+  /** The referrers of a manifest as an OCI image index (spec 1.1, "Listing Referrers"). */
+  async referrers(name: string, digest: string, artifactType?: string): Promise<Buffer> {
+    this.checkName(name);
+    const d = this.parseBlobDigest(digest);
+    const repo = await this.meta.repositoryId(name);
+    const rows = repo === null ? [] : await this.meta.referrers(repo, d, artifactType);
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      manifests: rows.map((r) => ({
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      })),
+    };
+    return Buffer.from(JSON.stringify(index));
+  }
+}

@@ -1,0 +1,88 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { RegistryError } from "./core/errors.js";
+import type { Logger } from "./core/logger.js";
+import { Metrics } from "./core/metrics.js";
+import type { Authorizer } from "./auth/types.js";
+import { registerRegistryRoutes } from "./registry/routes.js";
+import type { RegistryService } from "./registry/service.js";
+
+export interface ServerDeps {
+  service: RegistryService;
+  auth: Authorizer;
+  log: Logger;
+  maxManifestBytes: number;
+  /** Extra routes (token endpoint, APIs) registered by the caller. */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+/**
+ * The HTTP server: /healthz, /metrics and the registry under /v2/. Request bodies are
+ * never parsed by Fastify: blob routes stream `req.raw` straight to storage.
+ */
+export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: Metrics } {
+  const { service, log } = deps;
+  const metrics = new Metrics({
+    uploadSessions: () => service.meta.countUploads(),
+    storageBytes: () => service.blobs.totalBytes(),
+  });
+  const app = Fastify({
+    loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    // Blob uploads are long-lived; a slow client must not be cut off by a fixed timeout.
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+    maxParamLength: 1000,
+    return503OnClosing: true,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
+
+  app.addHook("onResponse", async (req, reply) => {
+    const route = (req as { routeKind?: string }).routeKind ?? (req.routeOptions.url || "other");
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500)
+      log.warn({ method: req.method, url: req.url, status: reply.statusCode }, "request failed");
+    else log.debug({ method: req.method, url: req.url, status: reply.statusCode }, "request");
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof RegistryError) {
+      if (err.headers) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      reply.code(err.status).header("Content-Type", "application/json");
+      if (err.status >= 400 && req.method !== "HEAD") return reply.send(err.toJSON());
+      return reply.send();
+    }
+    const e = err as Error & { code?: string; statusCode?: number };
+    if (e.code === "ERR_STREAM_PREMATURE_CLOSE" || e.code === "ECONNRESET" || e.message === "aborted") {
+      // The client went away mid-body: nothing was stored; there is no one to answer.
+      log.info({ method: req.method, url: req.url }, "client disconnected mid-request");
+      return reply.code(400).send();
+    }
+    if (e.statusCode && e.statusCode < 500) {
+      return reply.code(e.statusCode).send({ errors: [{ code: "UNSUPPORTED", message: e.message }] });
+    }
+    log.error({ err, method: req.method, url: req.url }, "internal error");
+    return reply.code(500).send({ errors: [{ code: "UNKNOWN", message: "internal server error" }] });
+  });
+
+  app.get("/healthz", async (_req, reply) => {
+    await service.meta.ping();
+    return reply.send({ status: "ok" });
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("Content-Type", metrics.registry.contentType);
+    return reply.send(await metrics.registry.metrics());
+  });
+
+  registerRegistryRoutes(app, {
+    service,
+    auth: deps.auth,
+    maxManifestBytes: deps.maxManifestBytes,
+    onBytes: (direction, route, bytes) =>
+      (direction === "in" ? metrics.bytesIn : metrics.bytesOut).inc({ route }, bytes),
+  });
+  deps.extraRoutes?.(app);
+  return { app, metrics };
+}

@@ -1,0 +1,339 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, truncate, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Hash } from "node:crypto";
+import { newHash, parseDigest, type Digest } from "../../core/digest.js";
+import { RegistryError } from "../../core/errors.js";
+import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
+
+/**
+ * Filesystem blob store. Layout under its root (described here once):
+ *
+ *   blobs/<algorithm>/<first two hex>/<hex>   published blobs, read-only once renamed in
+ *   uploads/<id>                              bytes of an upload session, appended in order
+ *   tmp/<random>                              blobs being written by putBuffer
+ *
+ * Publishing = fsync the data file, rename it into blobs/ (atomic on one filesystem),
+ * fsync the directory. A crash leaves files in uploads/ or tmp/ that garbage collection
+ * removes; a partially written blob is never visible.
+ */
+export class FsBlobStore implements BlobStore {
+  /** Running hash per upload id, valid while `hashed` equals the data size. */
+  private readonly hashes = new Map<string, { hash: Hash; hashed: number }>();
+  /** Serializes operations on one upload (concurrent PATCHes to one session). */
+  private readonly uploadLocks = new Map<string, Promise<unknown>>();
+  private cachedTotal: { at: number; bytes: number } | null = null;
+
+  private constructor(private readonly root: string) {}
+
+  static async open(root: string): Promise<FsBlobStore> {
+    for (const d of ["blobs", "uploads", "tmp"]) await mkdir(join(root, d), { recursive: true });
+    return new FsBlobStore(root);
+  }
+
+  blobPath(digest: Digest): string {
+    const p = parseDigest(digest);
+    if (!p) throw new RegistryError("DIGEST_INVALID", `invalid digest ${digest}`);
+    return join(this.root, "blobs", p.algorithm, p.encoded.slice(0, 2), p.encoded);
+  }
+
+  private uploadPath(id: string): string {
+    if (!/^[A-Za-z0-9_-]{8,128}$/.test(id)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "unknown upload");
+    return join(this.root, "uploads", id);
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | null> {
+    try {
+      const s = await stat(this.blobPath(digest));
+      return { digest, size: s.size, modifiedAt: s.mtime };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const path = this.blobPath(digest);
+    // Open first so that a missing blob is a clean BLOB_UNKNOWN, not a stream error.
+    let fh;
+    try {
+      fh = await open(path, "r");
+    } catch (e) {
+      if (isNotFound(e)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown`);
+      throw e;
+    }
+    return createReadStream("", {
+      fd: fh,
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: 1024 * 1024,
+    });
+  }
+
+  async putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo> {
+    const p = parseDigest(digest);
+    if (!p) throw new RegistryError("DIGEST_INVALID", `invalid digest ${digest}`);
+    const actual = newHash(p.algorithm).update(data).digest("hex");
+    if (actual !== p.encoded) throw new RegistryError("DIGEST_INVALID", "content does not match digest");
+    const existing = await this.stat(digest);
+    if (existing) {
+      await this.touch(digest);
+      return existing;
+    }
+    const tmp = join(this.root, "tmp", randomName());
+    await writeFile(tmp, data);
+    await this.publish(tmp, digest);
+    return { digest, size: data.length, modifiedAt: new Date() };
+  }
+
+  async upload(id: string): Promise<BlobUpload> {
+    const path = this.uploadPath(id);
+    const fh = await open(path, "a");
+    await fh.close();
+    return new FsUpload(this, id, path);
+  }
+
+  async touch(digest: Digest): Promise<void> {
+    const now = new Date();
+    try {
+      await utimes(this.blobPath(digest), now, now);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    try {
+      await rm(this.blobPath(digest));
+      this.cachedTotal = null;
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    const base = join(this.root, "blobs");
+    for (const algorithm of await readdirSafe(base)) {
+      for (const prefix of await readdirSafe(join(base, algorithm))) {
+        for (const name of await readdirSafe(join(base, algorithm, prefix))) {
+          const digest = `${algorithm}:${name}`;
+          if (!parseDigest(digest)) continue;
+          try {
+            const s = await stat(join(base, algorithm, prefix, name));
+            yield { digest: digest as Digest, size: s.size, modifiedAt: s.mtime };
+          } catch (e) {
+            if (!isNotFound(e)) throw e;
+          }
+        }
+      }
+    }
+  }
+
+  async *listUploads(): AsyncIterable<{ id: string; modifiedAt: Date }> {
+    const dir = join(this.root, "uploads");
+    for (const id of await readdirSafe(dir)) {
+      try {
+        yield { id, modifiedAt: (await stat(join(dir, id))).mtime };
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    // Leftovers of putBuffer interrupted by a crash are reported as uploads too: same fate.
+    const tmp = join(this.root, "tmp");
+    for (const name of await readdirSafe(tmp)) {
+      try {
+        const s = await stat(join(tmp, name));
+        if (Date.now() - s.mtimeMs > 60 * 60 * 1000) await rm(join(tmp, name), { force: true });
+      } catch {
+        /* raced with another remover */
+      }
+    }
+  }
+
+  async totalBytes(): Promise<number> {
+    if (this.cachedTotal && Date.now() - this.cachedTotal.at < 30_000) return this.cachedTotal.bytes;
+    let bytes = 0;
+    for await (const b of this.list()) bytes += b.size;
+    this.cachedTotal = { at: Date.now(), bytes };
+    return bytes;
+  }
+
+  /** fsync + atomic rename into blobs/ + fsync of the directory. */
+  async publish(src: string, digest: Digest): Promise<void> {
+    const fh = await open(src, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const dest = this.blobPath(digest);
+    const dir = join(dest, "..");
+    await mkdir(dir, { recursive: true });
+    await rename(src, dest);
+    const dh = await open(dir, "r");
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+    this.cachedTotal = null;
+  }
+
+  // --- upload internals, used by FsUpload -------------------------------------------
+
+  withUploadLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.uploadLocks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.uploadLocks.set(id, settled);
+    void settled.then(() => {
+      if (this.uploadLocks.get(id) === settled) this.uploadLocks.delete(id);
+    });
+    return next;
+  }
+
+  /** The running sha256 of an upload, rebuilt from disk if the process restarted. */
+  async runningHash(id: string, path: string, size: number): Promise<{ hash: Hash; hashed: number }> {
+    const h = this.hashes.get(id);
+    if (h && h.hashed === size) return h;
+    const fresh = { hash: newHash("sha256"), hashed: 0 };
+    if (size > 0) {
+      await pipeline(
+        createReadStream(path, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 }),
+        async function (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            fresh.hash.update(chunk);
+            fresh.hashed += chunk.length;
+          }
+        },
+      );
+    }
+    this.hashes.set(id, fresh);
+    return fresh;
+  }
+
+  dropHash(id: string): void {
+    this.hashes.delete(id);
+  }
+}
+
+class FsUpload implements BlobUpload {
+  constructor(
+    private readonly store: FsBlobStore,
+    readonly id: string,
+    private readonly path: string,
+  ) {}
+
+  async size(): Promise<number> {
+    try {
+      return (await stat(this.path)).size;
+    } catch (e) {
+      if (isNotFound(e)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload unknown");
+      throw e;
+    }
+  }
+
+  append(data: Readable, options: AppendOptions = {}): Promise<number> {
+    return this.store.withUploadLock(this.id, async () => {
+      const before = await this.size();
+      const running = await this.store.runningHash(this.id, this.path, before);
+      let received = 0;
+      const hasher = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          received += chunk.length;
+          if (options.expectedLength !== undefined && received > options.expectedLength) {
+            cb(new RegistryError("SIZE_INVALID", "body longer than Content-Length"));
+            return;
+          }
+          running.hash.update(chunk);
+          running.hashed += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      try {
+        await pipeline(
+          data,
+          hasher,
+          createWriteStream(this.path, { flags: "a", highWaterMark: 1024 * 1024 }),
+        );
+        if (options.expectedLength !== undefined && received !== options.expectedLength) {
+          throw new RegistryError(
+            "SIZE_INVALID",
+            `received ${received} bytes, Content-Length said ${options.expectedLength}`,
+          );
+        }
+      } catch (e) {
+        // A failed append adds nothing: cut the file back and forget the running hash.
+        this.store.dropHash(this.id);
+        await truncate(this.path, before).catch(() => undefined);
+        throw e;
+      }
+      return before + received;
+    });
+  }
+
+  commit(expected: Digest): Promise<BlobInfo> {
+    return this.store.withUploadLock(this.id, async () => {
+      const p = parseDigest(expected);
+      if (!p) throw new RegistryError("DIGEST_INVALID", `invalid digest ${expected}`);
+      const size = await this.size();
+      let actual: string;
+      if (p.algorithm === "sha256") {
+        const running = await this.store.runningHash(this.id, this.path, size);
+        actual = running.hash.copy().digest("hex");
+      } else {
+        const h = newHash(p.algorithm);
+        await pipeline(createReadStream(this.path), async (src: AsyncIterable<Buffer>) => {
+          for await (const c of src) h.update(c);
+        });
+        actual = h.digest("hex");
+      }
+      if (actual !== p.encoded) {
+        throw new RegistryError(
+          "DIGEST_INVALID",
+          `uploaded content has digest ${p.algorithm}:${actual}, not ${expected}`,
+        );
+      }
+      this.store.dropHash(this.id);
+      const existing = await this.store.stat(expected);
+      if (existing) {
+        await rm(this.path, { force: true });
+        await this.store.touch(expected);
+        return { ...existing, modifiedAt: new Date() };
+      }
+      await this.store.publish(this.path, expected);
+      return { digest: expected, size, modifiedAt: new Date() };
+    });
+  }
+
+  cancel(): Promise<void> {
+    return this.store.withUploadLock(this.id, async () => {
+      this.store.dropHash(this.id);
+      await rm(this.path, { force: true });
+    });
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: string }).code === "ENOENT";
+}
+
+async function readdirSafe(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+}
+
+function randomName(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}

@@ -1,0 +1,63 @@
+import type { Readable } from "node:stream";
+import type { Digest } from "../../core/digest.js";
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  /** Last write or touch; garbage collection keeps blobs younger than its grace period. */
+  modifiedAt: Date;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+/**
+ * Content-addressed blob storage. One copy per digest, whatever the number of
+ * repositories that link it (links live in the MetaStore).
+ *
+ * Contract:
+ * - A blob is visible (stat/open) only once complete and verified: commit writes
+ *   to a private location, checks the digest, makes it durable and publishes it
+ *   atomically. A crash at any point leaves either no blob or the whole blob.
+ * - Uploads are named by an id chosen by the caller and survive a restart: `upload(id)`
+ *   resumes the data already received.
+ */
+export interface BlobStore {
+  stat(digest: Digest): Promise<BlobInfo | null>;
+  /** Streams the blob (or a byte range of it). Rejects with BLOB_UNKNOWN when absent. */
+  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** Stores a small blob held in memory (manifests), verifying its digest. */
+  putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo>;
+  /** Opens (creating if needed) the data area of an upload session. */
+  upload(id: string): Promise<BlobUpload>;
+  /** Refreshes modifiedAt so that a blob about to be referenced outlives the GC grace period. */
+  touch(digest: Digest): Promise<void>;
+  delete(digest: Digest): Promise<boolean>;
+  list(): AsyncIterable<BlobInfo>;
+  /** Upload ids with data on disk, with their last modification time. */
+  listUploads(): AsyncIterable<{ id: string; modifiedAt: Date }>;
+  /** Total bytes of published blobs (for metrics; may be cached). */
+  totalBytes(): Promise<number>;
+}
+
+export interface AppendOptions {
+  /** Bytes the client says it is sending; the append fails with SIZE_INVALID if it differs. */
+  expectedLength?: number;
+}
+
+export interface BlobUpload {
+  readonly id: string;
+  size(): Promise<number>;
+  /**
+   * Appends a stream at the current end. On failure (client disconnect, size mismatch)
+   * the data is truncated back to its previous size: a failed append adds nothing.
+   */
+  append(data: Readable, options?: AppendOptions): Promise<number>;
+  /** Verifies the digest and publishes the blob; the upload's data is consumed. */
+  commit(expected: Digest): Promise<BlobInfo>;
+  cancel(): Promise<void>;
+}

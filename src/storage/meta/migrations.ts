@@ -1,0 +1,100 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+
+/**
+ * Versioned migrations, applied in name order by Kysely's Migrator (table
+ * `kysely_migration`). Never edit a released migration: add the next one.
+ * SQL is kept to what SQLite and PostgreSQL both accept.
+ */
+const migrations: Record<string, Migration> = {
+  "0001_registry": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("repositories")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("blobs")
+        .addColumn("digest", "text", (c) => c.primaryKey())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("last_used_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("repository_blobs")
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("repository_blobs_pk", ["repository_id", "digest"])
+        .execute();
+      await db.schema
+        .createIndex("repository_blobs_digest")
+        .on("repository_blobs")
+        .column("digest")
+        .execute();
+      await db.schema
+        .createTable("manifests")
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("media_type", "text", (c) => c.notNull())
+        .addColumn("artifact_type", "text")
+        .addColumn("subject", "text")
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("annotations", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("manifests_pk", ["repository_id", "digest"])
+        .execute();
+      await db.schema
+        .createIndex("manifests_subject")
+        .on("manifests")
+        .columns(["repository_id", "subject"])
+        .execute();
+      await db.schema.createIndex("manifests_digest").on("manifests").column("digest").execute();
+      await db.schema
+        .createTable("manifest_references")
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("parent", "text", (c) => c.notNull())
+        .addColumn("child", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("manifest_references_pk", ["repository_id", "parent", "child"])
+        .execute();
+      await db.schema
+        .createIndex("manifest_references_child")
+        .on("manifest_references")
+        .column("child")
+        .execute();
+      await db.schema
+        .createTable("tags")
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("tags_pk", ["repository_id", "name"])
+        .execute();
+      await db.schema.createIndex("tags_digest").on("tags").columns(["repository_id", "digest"]).execute();
+      await db.schema
+        .createTable("uploads")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await sql`select 1`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,20 @@
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import type { Database } from "./schema.js";
+import { MetaStore } from "./store.js";
+
+/**
+ * The embedded driver: one SQLite file in WAL mode. `synchronous=NORMAL` in WAL mode keeps
+ * the database consistent after a process crash (kill -9) and loses at most the last
+ * transactions on a power failure; blobs are fsynced before their rows are written.
+ */
+export async function openSqliteMetaStore(path: string): Promise<MetaStore> {
+  const sqlite = new SqliteDatabase(path);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  const store = new MetaStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }));
+  await store.migrate();
+  return store;
+}
