@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { RegistryError } from "./core/errors.js";
 import type { Logger } from "./core/logger.js";
 import { Metrics } from "./core/metrics.js";
@@ -27,12 +27,13 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
   });
   const app = Fastify({
     loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request logs are ours (onResponse below, at debug), without headers that may hold credentials.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     // Blob uploads are long-lived; a slow client must not be cut off by a fixed timeout.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     return503OnClosing: true,
   });
   app.removeAllContentTypeParsers();
