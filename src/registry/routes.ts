@@ -46,25 +46,27 @@ const METHODS: Record<Route["kind"], string[]> = {
 };
 
 /** The access a request needs, in Docker token scope terms. */
-function requiredAccess(
-  route: Route,
-  method: string,
-  query: Record<string, string | undefined>,
-): AccessRequest[] {
+function requiredAccess(route: Route, method: string): AccessRequest[] {
   switch (route.kind) {
     case "base":
       return [];
     case "catalog":
       return [{ type: "registry", name: "catalog", actions: ["*"] }];
     default: {
-      const action = method === "GET" || method === "HEAD" ? "pull" : method === "DELETE" ? "delete" : "push";
-      const access: AccessRequest[] = [
+      // An upload session (status, chunks, cancel) belongs to a push, whatever the method.
+      const action =
+        route.kind === "upload"
+          ? "push"
+          : method === "GET" || method === "HEAD"
+            ? "pull"
+            : method === "DELETE"
+              ? "delete"
+              : "push";
+      // Pull on a cross-repository mount's `from` is checked in the handler: without it the
+      // mount is skipped, not refused.
+      return [
         { type: "repository", name: route.name, actions: action === "push" ? ["pull", "push"] : [action] },
       ];
-      if (route.kind === "uploads" && query.mount && query.from) {
-        access.push({ type: "repository", name: query.from, actions: ["pull"] });
-      }
-      return access;
     }
   }
 }
@@ -96,10 +98,24 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
     }
     const query = Object.fromEntries(url.searchParams) as Record<string, string | undefined>;
     (req as { routeKind?: string }).routeKind = route.kind;
-    await auth.authorize(req.headers.authorization, requiredAccess(route, req.method, query), {
+    const authCtx = {
       host: req.headers.host,
       protocol: req.protocol === "https" ? "https" : "http",
-    });
+    } as const;
+    await auth.authorize(req.headers.authorization, requiredAccess(route, req.method), authCtx);
+    if (route.kind === "uploads" && query.mount && query.from) {
+      // Mounting reads `from`: without pull there, fall back to a normal upload (spec: the
+      // registry may ignore the mount), never reveal whether the blob exists there.
+      const from = { type: "repository" as const, name: query.from, actions: ["pull"] };
+      const mayPull = await auth.authorize(req.headers.authorization, [from], authCtx).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof RegistryError) return false;
+          throw e;
+        },
+      );
+      if (!mayPull) query.from = undefined;
+    }
     if (route.kind !== "base" && route.kind !== "catalog") service.checkName(route.name);
 
     switch (route.kind) {
