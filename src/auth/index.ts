@@ -1,5 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
+import { ConfigError } from "../core/errors.js";
+import { CredentialAuthorizer } from "./authorizer.js";
+import { CredentialChecker } from "./credentials.js";
+import { AccessRules } from "./rules.js";
+import { loadTokenKey } from "./secret.js";
+import { registerTokenRoutes } from "./token-route.js";
+import { TokenIssuer } from "./tokens.js";
 import { openAuthorizer, type Authorizer } from "./types.js";
 
 export interface AuthSetup {
@@ -8,8 +15,43 @@ export interface AuthSetup {
   routes?: (app: FastifyInstance) => void;
 }
 
-/** Builds access control from the configuration: open when no users are configured. */
-export async function createAuth(config: Config, _dataDir: string): Promise<AuthSetup> {
-  if (config.auth.users.length === 0) return { authorizer: openAuthorizer };
-  throw new Error("credentials are not implemented yet");
+/**
+ * Builds access control from the configuration: open when no users are configured (main
+ * allows that on loopback only), else Basic and Bearer tokens checked against per-user
+ * rules, with the token endpoint at /token. See docs/access.md.
+ */
+export async function createAuth(config: Config, dataDir: string): Promise<AuthSetup> {
+  const users = config.auth.users;
+  if (users.length === 0) return { authorizer: openAuthorizer };
+
+  const seen = new Set<string>();
+  for (const u of users) {
+    // Basic credentials split at the first colon, so a username cannot contain one.
+    if (u.username.includes(":")) throw new ConfigError(`auth.users: username ${u.username} contains ":"`);
+    if (seen.has(u.username)) throw new ConfigError(`auth.users: username ${u.username} appears twice`);
+    seen.add(u.username);
+  }
+  const rules = new Map(users.map((u) => [u.username, new AccessRules(u.access)]));
+  const none = new AccessRules([]);
+  const rulesFor = (username: string) => rules.get(username) ?? none;
+
+  const checker = new CredentialChecker(users);
+  const tokens = new TokenIssuer({
+    key: await loadTokenKey(config.auth.tokenSecret, dataDir),
+    service: config.auth.service,
+    ttlSeconds: config.auth.tokenTtlSeconds,
+  });
+  const authorizer = new CredentialAuthorizer({
+    checker,
+    rules: rulesFor,
+    tokens,
+    service: config.auth.service,
+    publicUrl: config.publicUrl,
+    fallbackHost: config.listen,
+  });
+  return {
+    authorizer,
+    routes: (app) =>
+      registerTokenRoutes(app, { checker, rules: rulesFor, tokens, service: config.auth.service }),
+  };
 }
