@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -163,4 +164,48 @@ export function manifestDigestOfLayout(layout: string, tag = "latest"): string {
     index.manifests[0];
   if (!m) throw new Error(`no manifest in ${layout}`);
   return m.digest;
+}
+
+// --- real clients beyond skopeo (podman, dockerd, check-clients.sh) -------------------
+
+/** ../shared/tools/clients: start/stop scripts and settings for podman, buildah, dockerd. */
+export const clientsDir = join(sharedDir, "tools", "clients");
+
+/** `sha256:<hex>` of some bytes. */
+export function sha256Digest(data: Buffer | string): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/**
+ * The sum of a Prometheus counter's samples on GET /metrics whose labels include every
+ * given label (e.g. `{ method: "POST", route: "uploads", status: "201" }`); 0 when none.
+ */
+export async function scrapeMetric(
+  dd: Drydock,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${dd.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map([...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** Lines of the server's JSON log at warn level or above (5xx answers, internal errors). */
+export function serverProblems(dd: Drydock): string[] {
+  return dd
+    .logs()
+    .split("\n")
+    .filter((l) => {
+      try {
+        return (JSON.parse(l) as { level?: number }).level! >= 40 && !/open to anyone on loopback/.test(l);
+      } catch {
+        return false;
+      }
+    });
 }
