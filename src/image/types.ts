@@ -1,0 +1,68 @@
+import type { Readable } from "node:stream";
+import type { Distro, Package, Problem } from "../catalog/types.js";
+
+/**
+ * Images as Drydock reads them, whatever the source (OCI layout, archives, a registry,
+ * Drydock's own store, an unpacked directory).
+ */
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface LayerRef {
+  /** Digest of the blob as stored (compressed). For a `dir:` source, a synthetic id. */
+  digest: string;
+  /** Digest of the uncompressed tar (config rootfs.diff_ids): the inventory cache key. */
+  diffID: string;
+  mediaType: string;
+  size: number;
+}
+
+/** One runnable image: a manifest, its config and its layers (one platform of an index). */
+export interface PlatformImage {
+  manifestDigest: string;
+  manifestMediaType: string;
+  configDigest: string;
+  platform: Platform;
+  layers: LayerRef[];
+  /** The image config JSON (history, env, labels...). */
+  config: Record<string, unknown>;
+}
+
+export interface ResolvedImage {
+  /** Set when the reference named an image index / manifest list. */
+  index?: { digest: string; mediaType: string };
+  images: PlatformImage[];
+}
+
+export interface ImageSource {
+  /** The reference as the user wrote it (for reports). */
+  readonly reference: string;
+  resolve(): Promise<ResolvedImage>;
+  /** The stored bytes of a layer blob (compressed as stored). */
+  openLayer(layer: LayerRef): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+/** The inventory of one platform image: Drydock's own `json` SBOM format (docs/sbom.md). */
+export interface ImageInventory {
+  image: {
+    reference: string;
+    manifestDigest: string;
+    mediaType: string;
+    configDigest: string;
+    platform: Platform;
+    layers: LayerRef[];
+  };
+  distro: Distro | null;
+  packages: Package[];
+  problems: Problem[];
+}
+
+/** What `drydock sbom --format json` prints: one inventory, or one per platform of an index. */
+export type InventoryDocument =
+  | ImageInventory
+  | { index: { reference: string; digest: string; mediaType: string }; images: ImageInventory[] };
