@@ -85,18 +85,26 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     reply.header("Docker-Distribution-API-Version", "registry/2.0");
-    const url = new URL(req.url, "http://x");
-    const route = parseRoute(decodePath(url.pathname));
-    if (!route) throw new RegistryError("NAME_INVALID", "invalid repository name or path", undefined, 404);
+    // The raw request target, not a WHATWG URL: URL parsing would resolve `a/../b` to `b`
+    // and act on another repository; here `..` stays in the name and fails its grammar.
+    const raw = req.raw.url ?? req.url;
+    const q = raw.indexOf("?");
+    const route = parseRoute(decodePath(q < 0 ? raw : raw.slice(0, q)));
+    if (!route) throw new RegistryError("UNSUPPORTED", "no such endpoint under /v2/", undefined, 404);
     if (!METHODS[route.kind].includes(req.method)) {
-      throw new RegistryError(
+      const e = new RegistryError(
         "UNSUPPORTED",
         `${req.method} is not supported on this endpoint`,
         undefined,
         405,
       );
+      e.headers = { Allow: METHODS[route.kind].join(", ") };
+      throw e;
     }
-    const query = Object.fromEntries(url.searchParams) as Record<string, string | undefined>;
+    const query = Object.fromEntries(new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))) as Record<
+      string,
+      string | undefined
+    >;
     (req as { routeKind?: string }).routeKind = route.kind;
     const authCtx = {
       host: req.headers.host,
@@ -134,8 +142,10 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       case "blob":
         return blob(req, reply, route.name, route.digest);
       case "referrers": {
-        const body = await service.referrers(route.name, route.digest, query.artifactType);
-        if (query.artifactType !== undefined) reply.header("OCI-Filters-Applied", "artifactType");
+        // An empty artifactType filters nothing (no manifest has an empty type): ignore it.
+        const artifactType = query.artifactType || undefined;
+        const body = await service.referrers(route.name, route.digest, artifactType);
+        if (artifactType !== undefined) reply.header("OCI-Filters-Applied", "artifactType");
         return reply.code(200).header("Content-Type", "application/vnd.oci.image.index.v1+json").send(body);
       }
     }
@@ -187,10 +197,15 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       return reply.code(202).header("Content-Length", "0").send();
     }
     const m = await service.getManifest(name, reference);
-    if (!accepts(req.headers.accept, m.mediaType)) {
-      throw new RegistryError(
-        "MANIFEST_UNKNOWN",
-        `manifest ${reference} is ${m.mediaType}, which the Accept header does not list`,
+    // Manifests are served byte for byte as pushed, never converted, so there is only one
+    // representation. RFC 9110 lets a server disregard an Accept header none of whose types
+    // it can offer; the spec requires 200 for an existing manifest, and the spec's
+    // maintainers advise against 406 (distribution-spec#218). The client learns the type
+    // from Content-Type and gets a Warning (spec "Warnings": code 299, agent "-").
+    if (!accepts(header(req, "accept"), m.mediaType)) {
+      reply.header(
+        "Warning",
+        `299 - "the manifest is ${m.mediaType}, which the Accept header does not list"`,
       );
     }
     reply
@@ -250,12 +265,36 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
     query: Record<string, string | undefined>,
   ) {
     const location = `/v2/${name}/blobs/uploads/${id}`;
+    // `Range: 0-<last byte>`. An empty session has no last byte; like Distribution (and the
+    // clients written against it) we send 0-0 then, as the POST response does.
     const progress = (size: number) =>
       reply
         .header("Location", location)
         .header("Docker-Upload-UUID", id)
         .header("Range", `0-${Math.max(size - 1, 0)}`)
         .header("Content-Length", "0");
+    /**
+     * An out-of-order chunk (416) answers with where the session stands, as a status GET
+     * would, so that the client can resume without another round trip.
+     */
+    const withOffsetOnRangeError = async <T>(p: Promise<T>): Promise<T> => {
+      try {
+        return await p;
+      } catch (e) {
+        if (e instanceof RegistryError && e.status === 416) {
+          const s = await service.uploadStatus(name, id).catch(() => null);
+          if (s) {
+            e.headers = {
+              ...e.headers,
+              Location: location,
+              "Docker-Upload-UUID": id,
+              Range: `0-${Math.max(s.size - 1, 0)}`,
+            };
+          }
+        }
+        throw e;
+      }
+    };
     switch (req.method) {
       case "GET": {
         const s = await service.uploadStatus(name, id);
@@ -266,10 +305,12 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
         return reply.code(204).header("Content-Length", "0").send();
       case "PATCH": {
         const before = contentLength(req);
-        const s = await service.appendUpload(name, id, req.raw, {
-          contentRange: header(req, "content-range"),
-          contentLength: before,
-        });
+        const s = await withOffsetOnRangeError(
+          service.appendUpload(name, id, req.raw, {
+            contentRange: header(req, "content-range"),
+            contentLength: before,
+          }),
+        );
         opts.onBytes?.("in", "blob", before ?? 0);
         return progress(s.size).code(202).send();
       }
@@ -277,10 +318,12 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
         // PUT ?digest=: the body (possibly empty) is the last chunk.
         const length = contentLength(req);
         const hasBody = (length ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-        const digest = await service.completeUpload(name, id, query.digest, hasBody ? req.raw : null, {
-          contentRange: header(req, "content-range"),
-          contentLength: length,
-        });
+        const digest = await withOffsetOnRangeError(
+          service.completeUpload(name, id, query.digest, hasBody ? req.raw : null, {
+            contentRange: header(req, "content-range"),
+            contentLength: length,
+          }),
+        );
         if (!hasBody) req.raw.resume();
         opts.onBytes?.("in", "blob", length ?? 0);
         return reply
@@ -299,19 +342,25 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       return reply.code(202).header("Content-Length", "0").send();
     }
     const info = await service.statBlob(name, digest);
+    reply.header("Accept-Ranges", "bytes");
+    const range = parseRange(header(req, "range"), info.size);
+    if (range === "unsatisfiable") {
+      // RFC 9110: 416 with the blob's size. The spec's error table has no range code;
+      // UNSUPPORTED ("the operation is unsupported") is the closest, BLOB_UNKNOWN would
+      // wrongly tell the client the blob is missing.
+      const e = new RegistryError(
+        "UNSUPPORTED",
+        `range ${header(req, "range")} is not satisfiable: the blob is ${info.size} bytes`,
+        undefined,
+        416,
+      );
+      e.headers = { "Content-Range": `bytes */${info.size}` };
+      throw e;
+    }
     reply
       .header("Docker-Content-Digest", info.digest)
       .header("Content-Type", "application/octet-stream")
-      .header("Accept-Ranges", "bytes")
       .header("ETag", `"${info.digest}"`);
-    const range = parseRange(header(req, "range"), info.size);
-    if (range === "invalid") {
-      return reply
-        .code(416)
-        .header("Content-Range", `bytes */${info.size}`)
-        .header("Content-Type", "application/json")
-        .send(new RegistryError("BLOB_UNKNOWN", "requested range not satisfiable", undefined, 416).toJSON());
-    }
     if (range) {
       reply
         .code(206)
@@ -362,58 +411,112 @@ function pageSize(n: string | undefined): number {
   return Math.min(v, MAX_PAGE);
 }
 
-/** Parses `bytes=start-end` / `bytes=start-` / `bytes=-suffix` against a blob size. */
+/**
+ * A Range header against a blob size (RFC 9110 section 14). Returns the byte range to
+ * send (206), null to send the whole blob (200), or "unsatisfiable" (416).
+ * One `bytes=start-end`, `bytes=start-` or `bytes=-suffix` is served. Anything else (other
+ * units, several ranges, bad syntax) is ignored, which RFC 9110 allows, and the whole blob
+ * is sent: clients resuming a download send a single range.
+ */
 export function parseRange(
   value: string | undefined,
   size: number,
-): { start: number; end: number } | null | "invalid" {
-  if (!value) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+): { start: number; end: number } | null | "unsatisfiable" {
+  if (value === undefined) return null;
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(value.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  if (m[1] !== "" && m[2] !== "" && Number(m[2]) < Number(m[1])) return null; // invalid, ignored
   let start: number;
   let end: number;
   if (m[1] === "") {
+    // Suffix range: the last N bytes. A zero suffix, or any range of an empty blob, selects
+    // nothing and is unsatisfiable.
     const suffix = Number(m[2]);
-    if (suffix === 0) return "invalid";
+    if (suffix === 0 || size === 0) return "unsatisfiable";
     start = Math.max(size - suffix, 0);
     end = size - 1;
   } else {
     start = Number(m[1]);
     end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
   }
-  if (start >= size || end < start) return "invalid";
+  if (!Number.isSafeInteger(start) || start >= size) return "unsatisfiable";
   return { start, end };
 }
 
-/** Does an Accept header admit a media type? No header, `*\/*` or `application/*` admit all. */
+/**
+ * Does an Accept header admit a media type (RFC 9110 section 12.5.1)? No header admits
+ * everything; `*\/*` and `type/*` are wildcards; parameters other than q are ignored; a
+ * type with q=0 is refused even when a wildcard admits it.
+ */
 export function accepts(accept: string | undefined, mediaType: string): boolean {
-  if (!accept || !accept.trim()) return true;
-  const types = accept.split(",").map((t) => t.split(";")[0]!.trim().toLowerCase());
-  return types.some(
-    (t) => t === "*/*" || t === "application/*" || t === mediaType || t === "application/json" || t === "",
-  );
+  if (accept === undefined || !accept.trim()) return true;
+  const wanted = mediaType.toLowerCase();
+  const [wantedType] = wanted.split("/");
+  let best: { specificity: number; q: number } | null = null;
+  for (const entry of accept.split(",")) {
+    const [range = "", ...params] = entry.split(";").map((p) => p.trim().toLowerCase());
+    if (!range) continue;
+    let q = 1;
+    for (const p of params) {
+      const m = /^q=([0-9.]+)$/.exec(p);
+      if (m) q = Number(m[1]);
+    }
+    const specificity = range === wanted ? 3 : range === `${wantedType}/*` ? 2 : range === "*/*" ? 1 : 0;
+    // The most specific matching range decides (RFC 9110: `text/html;q=0, */*` refuses html).
+    if (specificity > 0 && (!best || specificity > best.specificity)) best = { specificity, q };
+  }
+  return best !== null && best.q > 0;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > limit) {
-    req.resume();
-    throw new RegistryError(
+/**
+ * Reads a manifest body, at most `limit` bytes. Over the limit: 413 at once, with
+ * `Connection: close` so that the rest of an oversized body is never read; the request
+ * stream is only paused (destroying it would cut the connection before the 413 is sent).
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = (what: string) => {
+    const e = new RegistryError(
       "SIZE_INVALID",
-      `manifest is ${declared} bytes, over the limit of ${limit}`,
+      `manifest is ${what}, over the limit of ${limit} bytes`,
       undefined,
       413,
     );
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw new RegistryError("SIZE_INVALID", `manifest is over the limit of ${limit} bytes`, undefined, 413);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+    e.headers = { Connection: "close" };
+    return e;
+  };
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > limit) return Promise.reject(tooLarge(`${declared} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onAborted);
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        reject(tooLarge(`more than ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onAborted = () => onError(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onAborted);
+  });
 }

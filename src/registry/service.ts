@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { isDigest, isUnsupportedDigest, sha256, type Digest } from "../core/digest.js";
+import { digestOf, isDigest, isUnsupportedDigest, parseDigest, type Digest } from "../core/digest.js";
 import { RegistryError } from "../core/errors.js";
 import type { BlobStore, ByteRange } from "../storage/blob/types.js";
-import type { MetaStore } from "../storage/meta/store.js";
+import type { ManifestReference, MetaStore } from "../storage/meta/store.js";
 import { isValidName, isValidTag } from "./grammar.js";
 import { MediaTypes, parseManifest } from "./manifest.js";
 
@@ -35,6 +35,13 @@ const TOUCH_INTERVAL_MS = 60_000;
  */
 export class RegistryService {
   private readonly recentTouches = new Map<string, number>();
+  /**
+   * Serializes the operations of one upload session in this process. The offset check of a
+   * chunk (Content-Range against the bytes received) and a status GET must see the session
+   * after any append still in flight has finished or been rolled back (a client that
+   * disconnected mid-chunk and retries at once must not be told a half chunk's size).
+   */
+  private readonly uploadLocks = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly meta: MetaStore,
@@ -143,15 +150,33 @@ export class RegistryService {
     return repo;
   }
 
+  /** Runs `fn` after every earlier operation on the same upload session has settled. */
+  private withUploadLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.uploadLocks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.uploadLocks.set(id, settled);
+    void settled.then(() => {
+      if (this.uploadLocks.get(id) === settled) this.uploadLocks.delete(id);
+    });
+    return next;
+  }
+
   async uploadStatus(name: string, id: string): Promise<UploadState> {
-    await this.sessionRepo(name, id);
-    const up = await this.blobs.upload(id);
-    return { id, size: await up.size() };
+    return this.withUploadLock(id, async () => {
+      await this.sessionRepo(name, id);
+      const up = await this.blobs.upload(id);
+      return { id, size: await up.size() };
+    });
   }
 
   /**
    * Appends a chunk. With a Content-Range (`start-end`), start must equal the bytes
-   * received so far, else 416 and nothing is written.
+   * received so far, else 416 and nothing is written. A chunk that fails midway (client
+   * disconnect, short body) adds nothing: the blob store rolls the session back.
    */
   async appendUpload(
     name: string,
@@ -159,30 +184,48 @@ export class RegistryService {
     body: Readable,
     opts: { contentRange?: string; contentLength?: number },
   ): Promise<UploadState> {
-    await this.sessionRepo(name, id);
+    return this.withUploadLock(id, async () => {
+      await this.sessionRepo(name, id);
+      return this.appendLocked(id, body, opts);
+    });
+  }
+
+  private async appendLocked(
+    id: string,
+    body: Readable,
+    opts: { contentRange?: string; contentLength?: number },
+  ): Promise<UploadState> {
     const up = await this.blobs.upload(id);
     const size = await up.size();
     let expectedLength = opts.contentLength;
     if (opts.contentRange !== undefined) {
+      // The spec's form is `start-end`; `bytes=`/`bytes ` prefixes and a `/total` suffix
+      // (RFC 9110 Content-Range, sent by some clients) are accepted too.
       const m = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(opts.contentRange.trim());
-      if (!m)
+      if (!m) {
         throw new RegistryError(
           "RANGE_INVALID",
-          `malformed Content-Range ${JSON.stringify(opts.contentRange)}`,
+          `malformed Content-Range ${JSON.stringify(opts.contentRange)}: expected start-end`,
+          undefined,
+          400,
         );
+      }
       const start = Number(m[1]);
       const end = Number(m[2]);
       if (start !== size || end < start) {
         throw new RegistryError(
           "RANGE_INVALID",
-          `chunk starts at ${start} but the upload has ${size} bytes`,
+          `chunk ${start}-${end} does not continue the upload, which has ${size} bytes (next chunk starts at ${size})`,
           undefined,
           416,
         );
       }
       const rangeLength = end - start + 1;
       if (expectedLength !== undefined && expectedLength !== rangeLength) {
-        throw new RegistryError("SIZE_INVALID", "Content-Length does not match Content-Range");
+        throw new RegistryError(
+          "SIZE_INVALID",
+          `Content-Length ${expectedLength} does not match Content-Range ${start}-${end}`,
+        );
       }
       expectedLength = rangeLength;
     }
@@ -191,7 +234,11 @@ export class RegistryService {
     return { id, size: newSize };
   }
 
-  /** Final PUT: appends the optional last chunk, verifies the digest, publishes and links. */
+  /**
+   * Final PUT: appends the optional last chunk, verifies the digest, publishes and links.
+   * A digest mismatch ends the session (its bytes are discarded): the spec treats the
+   * upload as failed, and no blob becomes visible.
+   */
   async completeUpload(
     name: string,
     id: string,
@@ -199,30 +246,33 @@ export class RegistryService {
     body: Readable | null,
     opts: { contentRange?: string; contentLength?: number },
   ): Promise<Digest> {
-    const repo = await this.sessionRepo(name, id);
-    if (!digest) throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required");
-    const d = this.parseBlobDigest(digest);
-    if (body) await this.appendUpload(name, id, body, opts);
-    const up = await this.blobs.upload(id);
-    try {
-      const info = await up.commit(d);
-      await this.meta.linkBlob(repo, d, info.size);
-    } catch (e) {
-      // A failed final PUT ends the session: the spec treats the upload as failed.
-      if (e instanceof RegistryError && e.code === "DIGEST_INVALID") {
-        await up.cancel();
-        await this.meta.deleteUpload(id);
+    return this.withUploadLock(id, async () => {
+      const repo = await this.sessionRepo(name, id);
+      if (!digest) throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required");
+      const d = this.parseBlobDigest(digest);
+      if (body) await this.appendLocked(id, body, opts);
+      const up = await this.blobs.upload(id);
+      try {
+        const info = await up.commit(d);
+        await this.meta.linkBlob(repo, d, info.size);
+      } catch (e) {
+        if (e instanceof RegistryError && e.code === "DIGEST_INVALID") {
+          await up.cancel();
+          await this.meta.deleteUpload(id);
+        }
+        throw e;
       }
-      throw e;
-    }
-    await this.meta.deleteUpload(id);
-    return d;
+      await this.meta.deleteUpload(id);
+      return d;
+    });
   }
 
   async cancelUpload(name: string, id: string): Promise<void> {
-    await this.sessionRepo(name, id);
-    await (await this.blobs.upload(id)).cancel();
-    await this.meta.deleteUpload(id);
+    return this.withUploadLock(id, async () => {
+      await this.sessionRepo(name, id);
+      await (await this.blobs.upload(id)).cancel();
+      await this.meta.deleteUpload(id);
+    });
   }
 
   /** Single-request upload: POST ?digest= with the whole blob as body. */
@@ -237,6 +287,7 @@ export class RegistryService {
     try {
       return await this.completeUpload(name, state.id, d, body, { contentLength });
     } catch (e) {
+      // Whatever failed, a single-request upload leaves no session behind.
       await this.cancelUpload(name, state.id).catch(() => undefined);
       throw e;
     }
@@ -244,6 +295,13 @@ export class RegistryService {
 
   // --- manifests --------------------------------------------------------------------
 
+  /**
+   * Stores a manifest under a tag or its digest. Checks, in order: the name, the size
+   * (413), the reference (a tag per the spec's grammar, or the digest of the body), the
+   * document (parseManifest), then that every blob and manifest it references is in the
+   * repository (MANIFEST_BLOB_UNKNOWN). A rejected manifest leaves nothing behind: no
+   * bytes, no repository, no tag.
+   */
   async putManifest(
     name: string,
     reference: string,
@@ -261,23 +319,40 @@ export class RegistryService {
     }
     let digest: Digest;
     let tag: string | undefined;
-    if (isDigest(reference)) {
-      const p = reference.slice(0, reference.indexOf(":"));
-      digest = p === "sha256" ? sha256(body) : reference;
+    const asDigest = parseDigest(reference);
+    if (asDigest) {
+      digest = digestOf(asDigest.algorithm, body);
       if (digest !== reference) {
         throw new RegistryError("DIGEST_INVALID", `manifest content has digest ${digest}, not ${reference}`);
       }
     } else if (isUnsupportedDigest(reference)) {
       throw new RegistryError("UNSUPPORTED", `digest algorithm of ${reference} is not supported`);
+    } else if (reference.includes(":")) {
+      // Tags cannot contain ":", so this was meant as a digest (e.g. sha256 with a bad hex part).
+      throw new RegistryError("DIGEST_INVALID", `invalid digest ${JSON.stringify(reference)}`);
     } else if (isValidTag(reference)) {
       tag = reference;
-      digest = sha256(body);
+      digest = digestOf("sha256", body);
     } else {
-      throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(reference)}`);
+      // The spec's error table has no tag code (TAG_INVALID is Distribution's): the push
+      // as a whole is an invalid manifest request.
+      throw new RegistryError(
+        "MANIFEST_INVALID",
+        `invalid tag ${JSON.stringify(reference)}: tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`,
+      );
     }
     const parsed = parseManifest(body, contentType);
+
+    // Check references before writing anything, so that a rejected push stores no bytes and
+    // creates no repository. meta.putManifest checks again inside its transaction (a
+    // concurrent delete or GC may have removed a blob since).
+    const existing = await this.meta.repositoryId(name);
+    const missing =
+      existing === null ? parsed.references : await this.missingReferences(existing, parsed.references);
+    if (missing.length) throw manifestBlobUnknown(missing);
+
     const repo = await this.repoForWrite(name);
-    // Bytes first (content-addressed, harmless if the metadata write then fails).
+    // Bytes before metadata: content-addressed, so harmless if the metadata write then fails.
     await this.blobs.putBuffer(digest, body);
     const result = await this.meta.putManifest({
       repositoryId: repo,
@@ -290,24 +365,39 @@ export class RegistryService {
       references: parsed.references,
       tag,
     });
-    if (!result.ok) {
-      throw new RegistryError(
-        "MANIFEST_BLOB_UNKNOWN",
-        `manifest references unknown ${result.missing.map((m) => `${m.kind} ${m.digest}`).join(", ")}`,
-        result.missing.map((m) => ({ digest: m.digest })),
-      );
-    }
+    if (!result.ok) throw manifestBlobUnknown(result.missing);
     return { digest, subject: parsed.subject };
+  }
+
+  private async missingReferences(repo: number, refs: ManifestReference[]): Promise<ManifestReference[]> {
+    const missing: ManifestReference[] = [];
+    for (const ref of refs) {
+      const found =
+        ref.kind === "blob"
+          ? await this.meta.linkedBlob(repo, ref.digest)
+          : await this.meta.manifest(repo, ref.digest);
+      if (!found) missing.push(ref);
+    }
+    return missing;
+  }
+
+  /**
+   * Resolves a tag or digest. A reference that is neither (bad tag grammar, malformed or
+   * unsupported digest) cannot name anything stored, so it is reported as unknown (404),
+   * as the spec's conformance suite expects for GET/HEAD.
+   */
+  private async resolveReference(repo: number, name: string, reference: string): Promise<string> {
+    let digest: string | null = null;
+    if (isDigest(reference)) digest = reference;
+    else if (isValidTag(reference)) digest = await this.meta.tag(repo, reference);
+    if (!digest)
+      throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
+    return digest;
   }
 
   async getManifest(name: string, reference: string): Promise<StoredManifest> {
     const repo = await this.repoForRead(name);
-    let digest: string | null;
-    if (isDigest(reference)) digest = reference;
-    else if (isValidTag(reference)) digest = await this.meta.tag(repo, reference);
-    else throw new RegistryError("TAG_INVALID", `invalid reference ${JSON.stringify(reference)}`);
-    if (!digest)
-      throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
+    const digest = await this.resolveReference(repo, name, reference);
     const m = await this.meta.manifest(repo, digest);
     if (!m)
       throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
@@ -325,9 +415,7 @@ export class RegistryService {
       }
       return;
     }
-    if (!isValidTag(reference))
-      throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(reference)}`);
-    if (!(await this.meta.deleteTag(repo, reference))) {
+    if (!isValidTag(reference) || !(await this.meta.deleteTag(repo, reference))) {
       throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} unknown to repository ${name}`);
     }
   }
@@ -345,7 +433,11 @@ export class RegistryService {
     return { repositories: page.items, more: page.more };
   }
 
-  /** The referrers of a manifest as an OCI image index (spec 1.1, "Listing Referrers"). */
+  /**
+   * The referrers of a manifest as an OCI image index (spec 1.1, "Listing Referrers").
+   * An unknown repository or subject gives an empty index, never 404: a 404 tells clients
+   * the API is missing and sends them to the tag-schema fallback.
+   */
   async referrers(name: string, digest: string, artifactType?: string): Promise<Buffer> {
     this.checkName(name);
     const d = this.parseBlobDigest(digest);
@@ -364,4 +456,12 @@ export class RegistryService {
     };
     return Buffer.from(JSON.stringify(index));
   }
+}
+
+function manifestBlobUnknown(missing: ManifestReference[]): RegistryError {
+  return new RegistryError(
+    "MANIFEST_BLOB_UNKNOWN",
+    `manifest references ${missing.map((m) => `${m.kind} ${m.digest}`).join(", ")}, unknown to the repository`,
+    missing.map((m) => ({ digest: m.digest })),
+  );
 }
