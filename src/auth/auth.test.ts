@@ -164,6 +164,10 @@ describe("access control through the server", () => {
       headers: { host: HOST, authorization: basic("alice", "s3cret") },
     });
     expect(push.statusCode).toBe(403);
+    // Only the missing action is named (and the text is not the spec's bare default: see denied()).
+    expect(push.json<{ errors: { message: string }[] }>().errors[0]!.message).toBe(
+      "requested access to the resource is denied: repository:team/app:push",
+    );
     // Allowed: pull on team/** reaches the registry (404: no such repository yet).
     expect((await get("/v2/team/app/tags/list", basic("alice", "s3cret"))).statusCode).toBe(404);
   });

@@ -3,7 +3,7 @@ import { bearerChallenge, tokenRealm } from "./challenge.js";
 import { parseBasic, type CredentialChecker } from "./credentials.js";
 import { JwtError } from "./jwt.js";
 import type { AccessRules } from "./rules.js";
-import { covers } from "./scope.js";
+import { covers, formatScope } from "./scope.js";
 import type { TokenIssuer } from "./tokens.js";
 import type { AccessRequest, Authorizer, Principal, RequestContext } from "./types.js";
 
@@ -17,7 +17,18 @@ export interface CredentialAuthorizerOptions {
   fallbackHost: string;
 }
 
-const DENIED = "requested access to the resource is denied";
+/**
+ * 403 DENIED naming the scope that is not allowed. The message must differ from the spec's
+ * default text: dockerd turns an error whose message equals the default into a bare code,
+ * which its push loop does not recognise as final and retries for a minute.
+ */
+function denied(granted: AccessRequest[], access: AccessRequest[]): RegistryError {
+  const missing = access.flatMap((r) => {
+    const actions = r.actions.filter((a) => !covers(granted, [{ ...r, actions: [a] }]));
+    return actions.length ? [formatScope({ ...r, actions })] : [];
+  });
+  return new RegistryError("DENIED", `requested access to the resource is denied: ${missing.join(" ")}`);
+}
 
 /**
  * Access control when users are configured. Accepts `Authorization: Basic` (skopeo
@@ -55,7 +66,8 @@ export class CredentialAuthorizer implements Authorizer {
       if (!creds) throw unauthorized("malformed Basic credentials");
       const user = await this.opts.checker.check(creds.username, creds.password);
       if (!user) throw unauthorized("invalid username or password");
-      if (!this.allowedByRules(user.username, access)) throw new RegistryError("DENIED", DENIED);
+      const granted = this.opts.rules(user.username).grant(access);
+      if (!covers(granted, access)) throw denied(granted, access);
       return { username: user.username };
     }
 
@@ -71,13 +83,9 @@ export class CredentialAuthorizer implements Authorizer {
     // A token outlives neither its user nor a narrowing of the user's rules (after a restart
     // with the same key): the grant is re-checked against the current configuration.
     if (!this.opts.checker.user(token.username)) throw unauthorized("unknown token subject", "invalid_token");
-    const allowed = this.allowedByRules(token.username, access);
-    if (!allowed) throw new RegistryError("DENIED", DENIED);
+    const granted = this.opts.rules(token.username).grant(access);
+    if (!covers(granted, access)) throw denied(granted, access);
     if (!covers(token.access, access)) throw unauthorized("insufficient scope", "insufficient_scope");
     return { username: token.username };
-  }
-
-  private allowedByRules(username: string, access: AccessRequest[]): boolean {
-    return covers(this.opts.rules(username).grant(access), access);
   }
 }
