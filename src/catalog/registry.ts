@@ -8,9 +8,20 @@ import type { Cataloger, DistroDetector } from "./types.js";
 
 // --- OS: distro detection and OS package databases ---------------------------------------
 
-export const distroDetectors: readonly DistroDetector[] = [];
+import * as distro from "./distro/index.js";
+import * as osCatalog from "./os/index.js";
 
-const osCatalogers: Cataloger[] = [];
+// Preference order (distro/detect.ts says why): os-release, alpine-release, lsb-release before
+// debian_version (Ubuntu has both), then the redhat-release family.
+export const distroDetectors: readonly DistroDetector[] = [
+  distro.osReleaseDetector,
+  distro.alpineReleaseDetector,
+  distro.lsbReleaseDetector,
+  distro.debianVersionDetector,
+  distro.redhatReleaseDetector,
+];
+
+const osCatalogers: Cataloger[] = [osCatalog.dpkgCataloger, osCatalog.apkCataloger, osCatalog.rpmCataloger];
 
 // --- language ecosystems: JavaScript, Python, Ruby, PHP -------------------------------------
 
