@@ -6,6 +6,8 @@ import { createLogger } from "../core/logger.js";
 import { collectGarbage } from "../registry/gc.js";
 import { gcOptions, openStores, startServer } from "../main.js";
 import { hashPassword } from "../auth/password.js";
+import { registerSbom } from "./sbom.js";
+import { ImageFormatError } from "../image/resolve.js";
 
 /** The `drydock` command. Each subcommand's options map onto the one config schema. */
 export function buildCli(): Command {
@@ -84,6 +86,7 @@ export function buildCli(): Command {
       process.stdout.write((await hashPassword(password)) + "\n");
     });
 
+  registerSbom(program);
   return program;
 }
 
@@ -91,7 +94,7 @@ async function run(): Promise<void> {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof ImageFormatError) {
       process.stderr.write(`drydock: ${e.message}\n`);
       process.exit(2);
     }

@@ -52,6 +52,33 @@ export const configSchema = z.object({
         .default(24 * 60),
     })
     .prefault({}),
+  /** Image analysis (inventories): limits that bound what a hostile layer can cost. */
+  analysis: z
+    .object({
+      /** Largest decompressed size of one layer (a gzip bomb stops here). */
+      maxLayerBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * 1024 ** 3),
+      /** Most entries in one layer tar. */
+      maxLayerEntries: z.number().int().positive().default(2_000_000),
+      /** Largest single file handed to a cataloger (read into memory). */
+      maxFileBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(512 * 1024 ** 2),
+      /** Largest archive nested in another (jar in a jar) read into memory. */
+      maxNestedArchiveBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024 ** 2),
+      /** Layers read at the same time; 0 = the number of cores. */
+      concurrency: z.number().int().nonnegative().default(0),
+    })
+    .prefault({}),
   auth: z
     .object({
       users: z.array(userSchema).default([]),

@@ -1,0 +1,115 @@
+import { writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { ConfigError } from "../core/errors.js";
+import { catalogers, distroDetectors } from "../catalog/registry.js";
+import { analyzeImage, inventoriesOf } from "../image/analyze.js";
+import { InventoryCache } from "../image/cache.js";
+import { platformString } from "../image/resolve.js";
+import { openImageSource } from "../image/sources/index.js";
+import type { ImageInventory, InventoryDocument } from "../image/types.js";
+import { toCycloneDxJson } from "../sbom/cyclonedx.js";
+import { toSpdxJson } from "../sbom/spdx.js";
+import { terminalProgress } from "./progress.js";
+import type { LayerLimits } from "../image/analyze-layer.js";
+
+export const SBOM_FORMATS = ["json", "cyclonedx-json", "spdx-json"] as const;
+
+export interface ImageOptions {
+  config?: string;
+  data?: string;
+  platform?: string;
+  insecure?: boolean;
+  creds?: string;
+  cache?: boolean;
+}
+
+export function layerLimits(config: Config): LayerLimits {
+  return {
+    maxBytes: config.analysis.maxLayerBytes,
+    maxEntries: config.analysis.maxLayerEntries,
+    maxFileBytes: config.analysis.maxFileBytes,
+    maxNestedArchiveBytes: config.analysis.maxNestedArchiveBytes,
+  };
+}
+
+/** Reads an image reference into inventories, with the cache under the data directory. */
+export async function inventoryFromCli(reference: string, opts: ImageOptions): Promise<InventoryDocument> {
+  const config = loadConfig({ file: opts.config, flags: { data: opts.data } });
+  let auth;
+  if (opts.creds) {
+    const i = opts.creds.indexOf(":");
+    if (i <= 0) throw new ConfigError("--creds must be USER:PASSWORD");
+    auth = { username: opts.creds.slice(0, i), password: opts.creds.slice(i + 1) };
+  }
+  const source = openImageSource(reference, { platform: opts.platform, insecure: opts.insecure, auth });
+  const progress = terminalProgress();
+  try {
+    return await analyzeImage(source, {
+      catalogers,
+      detectors: distroDetectors,
+      limits: layerLimits(config),
+      cache:
+        opts.cache === false ? undefined : new InventoryCache(join(resolve(config.data), "cache", "layers")),
+      concurrency: config.analysis.concurrency || undefined,
+      progress,
+    });
+  } finally {
+    progress?.end();
+    await source.close();
+  }
+}
+
+/** The platform image that single-image formats describe: --platform, else the host's, else the first. */
+export function pickInventory(doc: InventoryDocument, platform?: string): ImageInventory {
+  const all = inventoriesOf(doc);
+  if (all.length === 1 || platform) return all[0]!;
+  const host = `linux/${process.arch === "x64" ? "amd64" : process.arch}`;
+  return all.find((i) => platformString(i.image.platform).startsWith(host)) ?? all[0]!;
+}
+
+export function addImageOptions(cmd: Command): Command {
+  return cmd
+    .option("-c, --config <file>", "configuration file (YAML or JSON)")
+    .option("-d, --data <dir>", "data directory holding the layer inventory cache (default ./data)")
+    .option("--platform <os/arch[/variant]>", "analyse only this platform of a multi-platform image")
+    .option("--insecure", "plain HTTP for docker:// references")
+    .option("--creds <user:password>", "credentials for docker:// references")
+    .option("--no-cache", "do not read or write the per-layer inventory cache");
+}
+
+export function registerSbom(program: Command): void {
+  addImageOptions(
+    program
+      .command("sbom")
+      .description(
+        "inventory every package of an image and print an SBOM\n" +
+          "IMAGE: oci:DIR[:TAG] | oci-archive:FILE | docker-archive:FILE | dir:PATH | docker://HOST/REPO[:TAG|@DIGEST]",
+      )
+      .argument("<image>", "image reference")
+      .option("-f, --format <format>", `output format: ${SBOM_FORMATS.join(", ")}`, "json")
+      .option("-o, --output <file>", "write to a file instead of stdout"),
+  ).action(async (reference: string, opts: ImageOptions & { format: string; output?: string }) => {
+    if (!(SBOM_FORMATS as readonly string[]).includes(opts.format)) {
+      throw new ConfigError(`unknown --format ${opts.format}: use ${SBOM_FORMATS.join(", ")}`);
+    }
+    const doc = await inventoryFromCli(reference, opts);
+    let text: string;
+    if (opts.format === "json") text = JSON.stringify(doc, null, 2);
+    else {
+      const inv = pickInventory(doc, opts.platform);
+      text = opts.format === "cyclonedx-json" ? toCycloneDxJson(inv) : toSpdxJson(inv);
+    }
+    for (const inv of inventoriesOf(doc)) {
+      for (const p of inv.problems) {
+        process.stderr.write(
+          `drydock: warning: ${p.path}: ${p.reason} (${p.source}${p.layer ? `, layer ${p.layer.slice(0, 19)}` : ""})\n`,
+        );
+      }
+    }
+    if (opts.output) await writeFile(opts.output, text + "\n");
+    else process.stdout.write(text + "\n");
+  });
+}

@@ -1,0 +1,122 @@
+import { availableParallelism } from "node:os";
+import { analyzerKey } from "../catalog/registry.js";
+import { osPurl } from "../catalog/os/purl.js";
+import type { Cataloger, DistroDetector } from "../catalog/types.js";
+import { analyzeLayerTar, type LayerInventory, type LayerLimits } from "./analyze-layer.js";
+import { InventoryCache } from "./cache.js";
+import { decompressedLayer } from "./layer.js";
+import { mergeLayers } from "./merge.js";
+import { DIR_LAYER_PREFIX } from "./sources/dir.js";
+import type { ImageInventory, ImageSource, InventoryDocument, LayerRef, PlatformImage } from "./types.js";
+
+export interface AnalyzeOptions {
+  catalogers: readonly Cataloger[];
+  detectors: readonly DistroDetector[];
+  limits: LayerLimits;
+  /** Per-layer inventory cache; none for one-off analyses. */
+  cache?: InventoryCache;
+  /** Layers read at the same time (default: the number of cores). */
+  concurrency?: number;
+  progress?: AnalyzeProgress;
+}
+
+export interface AnalyzeProgress {
+  layerStarted(layer: LayerRef): void;
+  bytesRead(n: number): void;
+  layerDone(layer: LayerRef, fromCache: boolean): void;
+}
+
+export function limitsKey(l: LayerLimits): string {
+  return `${l.maxBytes}/${l.maxEntries}/${l.maxFileBytes}/${l.maxNestedArchiveBytes}`;
+}
+
+/**
+ * Inventories every platform image of a source. Each distinct layer is read once (from the
+ * cache when possible), layers in parallel; then each image's layers are merged.
+ */
+export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): Promise<InventoryDocument> {
+  const resolved = await source.resolve();
+  const analyzers = analyzerKey(opts.catalogers, opts.detectors);
+  const limits = limitsKey(opts.limits);
+  const layerResults = new Map<string, Promise<LayerInventory>>();
+
+  const readLayer = (layer: LayerRef): Promise<LayerInventory> => {
+    let p = layerResults.get(layer.diffID);
+    if (!p) {
+      p = schedule(async () => {
+        const cacheable = opts.cache && !layer.diffID.startsWith(DIR_LAYER_PREFIX);
+        const key = InventoryCache.key(layer.diffID, analyzers, limits);
+        opts.progress?.layerStarted(layer);
+        if (cacheable) {
+          const hit = await opts.cache!.get(key);
+          if (hit) {
+            opts.progress?.layerDone(layer, true);
+            return hit;
+          }
+        }
+        const blob = await source.openLayer(layer);
+        const inv = await analyzeLayerTar(
+          layer.diffID,
+          decompressedLayer(blob),
+          { catalogers: opts.catalogers, detectors: opts.detectors },
+          opts.limits,
+          opts.progress ? (n) => opts.progress!.bytesRead(n) : undefined,
+        );
+        // Incomplete layers (corrupt, truncated, over a limit) are never cached: a retry reads them again.
+        if (cacheable && inv.complete) await opts.cache!.put(key, inv);
+        opts.progress?.layerDone(layer, false);
+        return inv;
+      });
+      layerResults.set(layer.diffID, p);
+    }
+    return p;
+  };
+
+  // A small semaphore: decompression runs on the thread pool, so a few layers in flight use all cores.
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  async function schedule<T>(fn: () => Promise<T>): Promise<T> {
+    if (running >= concurrency) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  }
+
+  const inventories = await Promise.all(
+    resolved.images.map(async (img): Promise<ImageInventory> => {
+      const layers = await Promise.all(img.layers.map(readLayer));
+      const merged = mergeLayers(layers, opts.detectors);
+      return {
+        image: describe(source.reference, img),
+        distro: merged.distro,
+        packages: merged.packages.map((p) => ({ ...p, purl: osPurl(p, merged.distro) })),
+        problems: merged.problems,
+      };
+    }),
+  );
+  if (resolved.index) {
+    return { index: { reference: source.reference, ...resolved.index }, images: inventories };
+  }
+  return inventories[0]!;
+}
+
+function describe(reference: string, img: PlatformImage): ImageInventory["image"] {
+  return {
+    reference,
+    manifestDigest: img.manifestDigest,
+    mediaType: img.manifestMediaType,
+    configDigest: img.configDigest,
+    platform: img.platform,
+    layers: img.layers,
+  };
+}
+
+/** The inventories of a document, whether it is one image or an index. */
+export function inventoriesOf(doc: InventoryDocument): ImageInventory[] {
+  return "images" in doc ? doc.images : [doc];
+}

@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import type { LayerRef, Platform, PlatformImage, ResolvedImage } from "./types.js";
+
+/**
+ * Turns manifests and configs (as bytes, from any source) into platform images. Shared by
+ * every ImageSource so that media-type handling lives in one place.
+ */
+
+const INDEX_TYPES = new Set([
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+]);
+const MANIFEST_TYPES = new Set([
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+]);
+
+export class ImageFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ImageFormatError";
+  }
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+}
+
+export function sha256Digest(b: Buffer): string {
+  return `sha256:${createHash("sha256").update(b).digest("hex")}`;
+}
+
+function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(bytes.toString("utf8")) as unknown;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ImageFormatError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function mediaTypeOf(json: Record<string, unknown>, fallback?: string): string {
+  if (typeof json.mediaType === "string") return json.mediaType;
+  if (fallback) return fallback;
+  if (json.schemaVersion === 1) return "application/vnd.docker.distribution.manifest.v1+json";
+  return Array.isArray(json.manifests)
+    ? "application/vnd.oci.image.index.v1+json"
+    : "application/vnd.oci.image.manifest.v1+json";
+}
+
+export function platformString(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
+}
+
+/** Parses `linux/arm64/v8` style platform filters. */
+export function parsePlatform(s: string): Platform {
+  const [os, architecture, variant] = s.split("/");
+  if (!os || !architecture)
+    throw new ImageFormatError(`platform must be OS/ARCH[/VARIANT], got ${JSON.stringify(s)}`);
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+function platformMatches(want: Platform, have: Platform): boolean {
+  return (
+    want.os === have.os &&
+    want.architecture === have.architecture &&
+    (!want.variant || want.variant === have.variant)
+  );
+}
+
+export interface ManifestFetcher {
+  /** Bytes of a manifest or config blob by digest (verified by the caller of resolveImage). */
+  fetch(digest: string, mediaType?: string): Promise<Buffer>;
+}
+
+/**
+ * Resolves a manifest (or index) into platform images. `platform` keeps only matching
+ * members of an index. Attestation and unknown-platform members of an index are skipped.
+ */
+export async function resolveImage(
+  manifestBytes: Buffer,
+  digest: string,
+  fetcher: ManifestFetcher,
+  opts: { platform?: Platform; mediaTypeHint?: string } = {},
+): Promise<ResolvedImage> {
+  const json = parseJson(manifestBytes, "manifest");
+  const mediaType = mediaTypeOf(json, opts.mediaTypeHint);
+  if (INDEX_TYPES.has(mediaType)) {
+    const members = ((json.manifests ?? []) as Descriptor[]).filter(
+      (d) =>
+        d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" &&
+        d.platform?.os !== "unknown" &&
+        (!opts.platform || (d.platform && platformMatches(opts.platform, d.platform))),
+    );
+    if (!members.length) {
+      throw new ImageFormatError(
+        opts.platform
+          ? `no image for platform ${platformString(opts.platform)} in the index`
+          : "the image index lists no images",
+      );
+    }
+    const images: PlatformImage[] = [];
+    for (const d of members) {
+      const bytes = await fetcher.fetch(d.digest, d.mediaType);
+      verify(bytes, d.digest, "manifest");
+      const r = await resolveImage(bytes, d.digest, fetcher, { mediaTypeHint: d.mediaType });
+      for (const img of r.images) images.push({ ...img, platform: d.platform ?? img.platform });
+    }
+    return { index: { digest, mediaType }, images };
+  }
+  if (!MANIFEST_TYPES.has(mediaType)) {
+    if (mediaType.includes("manifest.v1"))
+      throw new ImageFormatError("Docker schema 1 images are not supported");
+    throw new ImageFormatError(`unsupported manifest media type ${mediaType}`);
+  }
+  const config = json.config as Descriptor | undefined;
+  const layers = (json.layers ?? []) as Descriptor[];
+  if (!config?.digest || !Array.isArray(layers))
+    throw new ImageFormatError("manifest has no config or layers");
+  const configBytes = await fetcher.fetch(config.digest, config.mediaType);
+  verify(configBytes, config.digest, "config");
+  const cfg = parseJson(configBytes, "image config");
+  const diffIDs = ((cfg.rootfs as { diff_ids?: string[] } | undefined)?.diff_ids ?? []) as string[];
+  if (diffIDs.length !== layers.length) {
+    throw new ImageFormatError(`image config lists ${diffIDs.length} diff_ids for ${layers.length} layers`);
+  }
+  const layerRefs: LayerRef[] = layers.map((l, i) => ({
+    digest: l.digest,
+    diffID: diffIDs[i]!,
+    mediaType: l.mediaType ?? "application/vnd.oci.image.layer.v1.tar",
+    size: l.size,
+  }));
+  return {
+    images: [
+      {
+        manifestDigest: digest,
+        manifestMediaType: mediaType,
+        configDigest: config.digest,
+        platform: {
+          os: typeof cfg.os === "string" ? cfg.os : "unknown",
+          architecture: typeof cfg.architecture === "string" ? cfg.architecture : "unknown",
+          ...(typeof cfg.variant === "string" ? { variant: cfg.variant } : {}),
+        },
+        layers: layerRefs,
+        config: cfg,
+      },
+    ],
+  };
+}
+
+export function verify(bytes: Buffer, digest: string, what: string): void {
+  if (!digest.startsWith("sha256:")) return;
+  const actual = sha256Digest(bytes);
+  if (actual !== digest) throw new ImageFormatError(`${what} ${digest} has content digest ${actual}`);
+}

@@ -1,0 +1,80 @@
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { ImageFormatError, resolveImage, verify } from "../resolve.js";
+import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
+
+interface IndexEntry {
+  mediaType?: string;
+  digest: string;
+  annotations?: Record<string, string>;
+}
+
+function blobPath(root: string, digest: string): string {
+  const [alg, hex] = digest.split(":");
+  if (!alg || !hex || !/^[a-z0-9]+$/.test(alg) || !/^[a-f0-9]+$/.test(hex))
+    throw new ImageFormatError(`invalid digest ${digest}`);
+  return join(root, "blobs", alg, hex);
+}
+
+/** Picks the manifest of `tag` (org.opencontainers.image.ref.name) or the only one. */
+export function pickFromIndex(entries: IndexEntry[], tag: string | undefined, where: string): IndexEntry {
+  if (tag) {
+    const m = entries.find((e) => e.annotations?.["org.opencontainers.image.ref.name"] === tag);
+    if (!m) throw new ImageFormatError(`no image tagged ${tag} in ${where}`);
+    return m;
+  }
+  if (entries.length === 1) return entries[0]!;
+  const latest = entries.find((e) => e.annotations?.["org.opencontainers.image.ref.name"] === "latest");
+  if (latest) return latest;
+  throw new ImageFormatError(`${where} holds ${entries.length} images: name one with :TAG`);
+}
+
+/** `oci:DIR[:TAG]`: an OCI image layout directory. */
+export class OciLayoutSource implements ImageSource {
+  constructor(
+    readonly reference: string,
+    private readonly root: string,
+    private readonly tag: string | undefined,
+    private readonly platform?: Platform,
+  ) {}
+
+  async resolve(): Promise<ResolvedImage> {
+    let index: { manifests?: IndexEntry[] };
+    try {
+      index = JSON.parse(await readFile(join(this.root, "index.json"), "utf8")) as {
+        manifests?: IndexEntry[];
+      };
+    } catch (e) {
+      throw new ImageFormatError(`${this.root} is not an OCI layout: ${(e as Error).message}`);
+    }
+    const entry = pickFromIndex(index.manifests ?? [], this.tag, this.root);
+    const bytes = await this.read(entry.digest);
+    verify(bytes, entry.digest, "manifest");
+    return resolveImage(
+      bytes,
+      entry.digest,
+      { fetch: (d) => this.read(d) },
+      { platform: this.platform, mediaTypeHint: entry.mediaType },
+    );
+  }
+
+  private async read(digest: string): Promise<Buffer> {
+    try {
+      return await readFile(blobPath(this.root, digest));
+    } catch (e) {
+      throw new ImageFormatError(`blob ${digest} missing from ${this.root}: ${(e as Error).message}`);
+    }
+  }
+
+  async openLayer(layer: LayerRef): Promise<Readable> {
+    const path = blobPath(this.root, layer.digest);
+    await stat(path).catch(() => {
+      throw new ImageFormatError(`layer ${layer.digest} missing from ${this.root}`);
+    });
+    return createReadStream(path, { highWaterMark: 1024 * 1024 });
+  }
+
+  async close(): Promise<void> {}
+}
