@@ -143,7 +143,7 @@ export function toCycloneDxJson(inv: ImageInventory, opts: SbomOptions = {}): st
   // normalizer rather than the serializer for this; the serializer would only add temporary
   // bom-refs for components that lack one, and all of ours have one.)
   delete doc.dependencies;
-  return JSON.stringify(doc, null, 2) + "\n";
+  return JSON.stringify(doc, null, 2);
 }
 
 const validator = new Validation.JsonStrictValidator(SPEC.version);

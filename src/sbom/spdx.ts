@@ -293,5 +293,5 @@ export function buildSpdxDocument(inv: ImageInventory, opts: SbomOptions = {}): 
 /** SPDX 2.3 JSON for one image inventory; the same input and options give the same text. */
 export function toSpdxJson(inv: ImageInventory, opts: SbomOptions = {}): string {
   // JSON.stringify drops the undefined optional fields.
-  return JSON.stringify(buildSpdxDocument(inv, opts), null, 2) + "\n";
+  return JSON.stringify(buildSpdxDocument(inv, opts), null, 2);
 }

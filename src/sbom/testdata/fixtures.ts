@@ -135,7 +135,8 @@ export function sampleInventory(): ImageInventory {
       },
       {
         name: "bash",
-        version: "5.1.8",
+        // rpm catalogers report the full [epoch:]version-release
+        version: "1:5.1.8-6.el9",
         ecosystem: "rpm",
         purl: "pkg:rpm/redhat/bash@5.1.8-6.el9?arch=aarch64&epoch=1",
         layer: LAYER0,
