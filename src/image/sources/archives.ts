@@ -1,12 +1,5 @@
 import type { Readable } from "node:stream";
-import {
-  ImageFormatError,
-  parsePlatform,
-  platformString,
-  resolveImage,
-  sha256Digest,
-  verify,
-} from "../resolve.js";
+import { ImageFormatError, platformString, resolveImage, sha256Digest, verify } from "../resolve.js";
 import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
 import { pickFromIndex } from "./oci-layout.js";
 import { TarIndex } from "./tar-index.js";
