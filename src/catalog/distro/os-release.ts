@@ -5,9 +5,9 @@ import type { Distro, DistroDetector } from "../types.js";
  * distribution ships, and the one Drydock prefers.
  *
  * A file without ID is not an identity (null). A file without VERSION_ID still names the
- * distribution: rolling systems (Debian testing/sid, Arch) have
- * none, and the id alone still decides the package namespace and matcher family, so the
- * Distro is kept with an empty versionId (and the codename where there is one).
+ * distribution: rolling systems (Debian testing/sid, Arch) have none, and the id alone still
+ * decides the package namespace and matcher family, so the Distro is kept with an empty
+ * versionId (and the codename where there is one).
  */
 
 /** KEY=value pairs; quotes and backslash escapes removed. */

@@ -23,6 +23,14 @@ export function readRpmSqlite(buf: Buffer, problems: Problems): Buffer[] {
     problems.add("SQLite: not an SQLite database (bad header)");
     return [];
   }
+  // The header's page count is trustworthy when its version-valid-for number (@92) matches the
+  // change counter (@24); a file shorter than that count was cut, even if what remains opens.
+  const pageSize = buf.readUInt16BE(16) === 1 ? 65536 : buf.readUInt16BE(16);
+  const pages = buf.readUInt32BE(28);
+  if (buf.readUInt32BE(92) === buf.readUInt32BE(24) && pages * pageSize > buf.length)
+    problems.add(
+      `SQLite truncated: ${pages} pages of ${pageSize} bytes declared, ${buf.length} bytes present`,
+    );
   let bytes = buf;
   if (buf[18] === 2 || buf[19] === 2) {
     bytes = Buffer.from(buf);
