@@ -1,7 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes, randomUUID } from "node:crypto";
 import { startDrydock, type Drydock } from "./harness.js";
-import { abortMidBody, Client, rawRequest, sha256, specError, type Res } from "./registry-http.js";
+import {
+  abortMidBody,
+  answerBeforeBodyEnds,
+  Client,
+  rawRequest,
+  sha256,
+  specError,
+  type Res,
+} from "./registry-http.js";
 
 /**
  * Bad input against a real `drydock serve`: every request below is refused with a typed
@@ -529,28 +537,33 @@ describe("manifests", () => {
     await expectNoManifest(sha256(over));
   });
 
-  it("an oversized manifest sent without Content-Length (chunked) is 413 too", async () => {
+  it("an oversized manifest sent without Content-Length (chunked) is 413 before the body ends", async () => {
     const over = manifestOfSize(5 * 1024 * 1024);
-    const stream = new ReadableStream<Uint8Array>({
-      start(ctl) {
-        for (let i = 0; i < over.length; i += 256 * 1024) ctl.enqueue(over.subarray(i, i + 256 * 1024));
-        ctl.close();
-      },
-    });
-    let status: number;
-    try {
-      const r = await c.req("PUT", p("manifests/toobig"), {
-        headers: { "Content-Type": OCI_MANIFEST },
-        body: stream,
-      });
-      status = r.status;
-      if (r.status === 413) specError(r);
-    } catch {
-      // The server answers 413 and closes the connection while the body is still arriving;
-      // a client may see the close before it reads the answer. Either way nothing is stored.
-      status = 413;
+    // Chunked encoding, 64 KiB chunks, and no final chunk: the server must answer on its own.
+    const framed: Buffer[] = [];
+    for (let i = 0; i < over.length; i += 65536) {
+      const part = over.subarray(i, i + 65536);
+      framed.push(Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n"));
     }
-    expect(status).toBe(413);
+    const r = await answerBeforeBodyEnds(
+      dd.url,
+      "PUT",
+      p("manifests/toobig"),
+      { "Content-Type": OCI_MANIFEST, "Transfer-Encoding": "chunked" },
+      Buffer.concat(framed),
+    );
+    expect(r.status).toBe(413);
+    expect(r.head).toMatch(/^connection: close$/im);
+    expect(
+      JSON.parse(
+        r.body
+          .trim()
+          .split("\r\n")
+          .find((l) => l.startsWith("{")) ?? r.body,
+      ),
+    ).toMatchObject({
+      errors: [{ code: "SIZE_INVALID" }],
+    });
     await expectNoManifest("toobig");
     await expectNoManifest(sha256(over));
   });

@@ -175,3 +175,50 @@ export function abortMidBody(
     socket.on("error", reject);
   });
 }
+
+/**
+ * Writes a request head and `body` over a raw socket without ending the request, then
+ * reads whatever the server answers until it closes the connection: for answers a server
+ * gives before the body is complete (413 on an oversized body), which an ordinary client
+ * may miss because its write fails first.
+ */
+export function answerBeforeBodyEnds(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs = 10_000,
+): Promise<{ status: number; head: string; body: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(u.port), u.hostname, () => {
+      const head =
+        `${method} ${path} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+        Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join("") +
+        "\r\n";
+      socket.write(head);
+      // The server may close while this is still being written: that is the point.
+      socket.write(body, () => undefined);
+    });
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", () => undefined); // EPIPE/ECONNRESET once the server has answered
+    socket.on("close", () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString("utf8");
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (!m) {
+        reject(
+          new Error(`no HTTP answer before the connection closed: ${JSON.stringify(text.slice(0, 200))}`),
+        );
+        return;
+      }
+      const split = text.indexOf("\r\n\r\n");
+      resolve({ status: Number(m[1]), head: text.slice(0, split), body: text.slice(split + 4) });
+    });
+  });
+}
