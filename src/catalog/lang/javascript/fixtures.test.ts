@@ -142,6 +142,7 @@ describe.skipIf(missing !== null)("upstream JavaScript fixtures", () => {
   it.each(fixtures.map((f) => [f.rel, f] as const))("%s", async (_rel, f) => {
     const o = await checkFixture(f, javascriptCatalogers, deviations);
     outcomes.push(o);
+    if (process.env.FIXTURE_DEBUG && o.status === "fail") console.log(o.rel, o.details);
     expect(o.status === "fail" ? o.details : []).toEqual([]);
   });
 });
