@@ -25,7 +25,17 @@ const osCatalogers: Cataloger[] = [osCatalog.dpkgCataloger, osCatalog.apkCatalog
 
 // --- language ecosystems: JavaScript, Python, Ruby, PHP -------------------------------------
 
-const scriptCatalogers: Cataloger[] = [];
+import { javascriptCatalogers } from "./lang/javascript/index.js";
+import { phpCatalogers } from "./lang/php/composer.js";
+import { pythonCatalogers } from "./lang/python/index.js";
+import { rubyCatalogers } from "./lang/ruby/index.js";
+
+const scriptCatalogers: Cataloger[] = [
+  ...javascriptCatalogers,
+  ...pythonCatalogers,
+  ...rubyCatalogers,
+  ...phpCatalogers,
+];
 
 // --- language ecosystems: Java, Go, Rust, .NET ----------------------------------------------
 
