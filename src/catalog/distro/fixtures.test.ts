@@ -120,7 +120,8 @@ describe.skipIf(missing !== null)(
 
     afterAll(() => {
       console.log(
-        `os-release: ${tally.pass}/${tally.total} fixtures pass, ${tally.notApplicable} not applicable`,
+        `os-release: ${tally.pass}/${tally.total} fixtures pass, ${tally.total - tally.pass} listed ` +
+          `deviations, ${tally.notApplicable} not applicable (not run)`,
       );
       for (const n of tally.notes) console.log(`  - ${n}`);
     });

@@ -342,7 +342,9 @@ describe.skipIf(missing !== null)("OS cataloger fixtures (../shared/testdata/cat
   afterAll(() => {
     for (const [format, t] of tally) {
       console.log(
-        `${format}: ${t.pass}/${t.total} fixtures pass${format === "not applicable" ? " (not run)" : ""}`,
+        format === "not applicable"
+          ? `not applicable: ${t.total} fixtures (not run)`
+          : `${format}: ${t.pass}/${t.total} fixtures pass`,
       );
       for (const n of t.notes) console.log(`  - ${n}`);
     }
