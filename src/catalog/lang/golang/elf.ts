@@ -84,16 +84,18 @@ export function parseElf(buf: Buffer): Elf {
       offset: word(is64 ? o + 24 : o + 16),
       size: word(is64 ? o + 32 : o + 20),
       link: u32(is64 ? o + 40 : o + 24),
+      info: u32(is64 ? o + 44 : o + 28),
     };
   };
 
   const sections: ElfSection[] = [];
   if (shoff !== 0) {
     // Extended numbering: counts that do not fit 16 bits live in section header 0.
-    if (shnum === 0 || shstrndx === 0xffff) {
+    if (shnum === 0 || shstrndx === 0xffff || phnum === 0xffff) {
       const h0 = sectionHeader(0);
       if (shnum === 0) shnum = h0.size;
       if (shstrndx === 0xffff) shstrndx = h0.link;
+      if (phnum === 0xffff) phnum = h0.info;
     }
     if (shnum > MAX_HEADERS) throw new ElfError(`${shnum} section headers`);
     const raw = Array.from({ length: shnum }, (_, i) => sectionHeader(i));
@@ -113,8 +115,7 @@ export function parseElf(buf: Buffer): Elf {
 
   const segments: ElfSegment[] = [];
   if (phoff !== 0) {
-    if (phnum === 0xffff && sections.length === 0)
-      throw new ElfError("extended program header count without sections");
+    if (phnum === 0xffff && shoff === 0) throw new ElfError("extended program header count without sections");
     if (phnum > MAX_HEADERS) throw new ElfError(`${phnum} program headers`);
     for (let i = 0; i < phnum; i++) {
       const o = phoff + i * phentsize;
