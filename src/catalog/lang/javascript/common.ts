@@ -122,3 +122,36 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 export function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
+
+/**
+ * Whether YAML flow collections (`[`, `{`) nest deeper than `max`, skipping quoted scalars.
+ * The YAML parser's time and memory grow badly with flow nesting; lock files nest two or three
+ * levels, so a deeper file is refused before parsing (one linear scan).
+ */
+export function yamlFlowTooDeep(text: string, max = 64): boolean {
+  let depth = 0;
+  let prev = 10; // last non-blank character; a quote only opens a scalar at a token start
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 91 || c === 123) {
+      if (++depth > max) return true;
+    } else if (c === 93 || c === 125) {
+      if (depth > 0) depth--;
+    } else if ((c === 34 || c === 39) && TOKEN_START.has(prev)) {
+      // quoted scalar: skip to its end ("\" escapes in double quotes, '' in single quotes)
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (c === 34 && d === 92) i++;
+        else if (d === c) {
+          if (c === 39 && text.charCodeAt(i + 1) === 39) i++;
+          else break;
+        }
+      }
+    }
+    if (c !== 32 && c !== 9 && c !== 13) prev = c;
+  }
+  return false;
+}
+
+/** Characters after which a YAML token starts: line start, `[`, `{`, `,`, `:`, `-`, `?`. */
+const TOKEN_START = new Set([10, 91, 123, 44, 58, 45, 63]);

@@ -1,6 +1,15 @@
 import { parseAllDocuments } from "yaml";
 import type { Cataloger, CatalogFile, CatalogResult, Package } from "../../types.js";
-import { dedupe, errorText, guarded, hasProtocol, isObject, npmPackage, str } from "./common.js";
+import {
+  dedupe,
+  errorText,
+  guarded,
+  hasProtocol,
+  isObject,
+  npmPackage,
+  str,
+  yamlFlowTooDeep,
+} from "./common.js";
 
 /**
  * pnpm-lock.yaml, lockfile versions 5 (`/name/1.0.0_peer`), 6 (`/name@1.0.0(peer)`) and 9
@@ -157,6 +166,8 @@ function parse(file: CatalogFile): CatalogResult {
   return guarded("invalid pnpm-lock.yaml", () => {
     const text = file.content.toString("utf8");
     if (text.includes("\0")) return { packages: [], problems: ["pnpm-lock.yaml has binary content"] };
+    if (yamlFlowTooDeep(text))
+      return { packages: [], problems: ["pnpm-lock.yaml nests too deeply to be a lock file"] };
     const out: Package[] = [];
     const problems: string[] = [];
     // failsafe schema: every scalar stays a string (a version like 1.10 must not become 1.1).

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import type { Cataloger, CatalogFile, CatalogResult, Package } from "../../types.js";
-import { dedupe, guarded, isObject, isValidNpmName, npmPackage, str } from "./common.js";
+import { dedupe, guarded, isObject, isValidNpmName, npmPackage, str, yamlFlowTooDeep } from "./common.js";
 
 /**
  * Sources whose entries are the project's own code or local files, not published packages:
@@ -49,9 +49,11 @@ function parseV1(text: string, path: string): CatalogResult {
   let specs: string[] | null = null;
   let fields: Record<string, string> = {};
   let garbage = 0;
+  let versionless = 0;
   const flush = () => {
     if (!specs) return;
     const version = fields.version;
+    if (!version) versionless++;
     specs = specs.filter((s) => s.length > 0);
     const parsed = specs.map(splitDescriptor).filter((x): x is [string, string] => x !== null);
     const first = parsed[0];
@@ -101,12 +103,16 @@ function parseV1(text: string, path: string): CatalogResult {
     if (value) fields[key] = value;
   }
   flush();
-  const problems = garbage ? [`${garbage} unindented lines are not yarn.lock entries`] : undefined;
-  return { packages: dedupe(out), problems };
+  const problems: string[] = [];
+  if (garbage) problems.push(`${garbage} unindented lines are not yarn.lock entries`);
+  if (versionless) problems.push(`${versionless} entries without a version`);
+  return { packages: dedupe(out), problems: problems.length ? problems : undefined };
 }
 
 /** yarn berry (v2+): YAML; every entry has a `resolution` naming the package and its source. */
 function parseBerry(text: string, path: string): CatalogResult {
+  if (yamlFlowTooDeep(text))
+    return { packages: [], problems: ["yarn.lock nests too deeply to be a lock file"] };
   // failsafe schema: every scalar stays a string (a version like 1.10 must not become 1.1).
   // (duplicate keys occur in hand-merged lock files: the last one wins, as in yarn)
   const doc: unknown = parseYaml(text, { schema: "failsafe", maxAliasCount: 100, uniqueKeys: false });
