@@ -72,7 +72,13 @@ describe("fallback files", () => {
           'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=18.04\nDISTRIB_CODENAME=bionic\nDISTRIB_DESCRIPTION="Ubuntu 18.04.2 LTS"\n',
         ),
       ),
-    ).toEqual({ id: "ubuntu", versionId: "18.04", codename: "bionic", prettyName: "Ubuntu 18.04.2 LTS" });
+    ).toEqual({
+      id: "ubuntu",
+      versionId: "18.04",
+      codename: "bionic",
+      idLike: ["debian"],
+      prettyName: "Ubuntu 18.04.2 LTS",
+    });
     expect(lsbReleaseDetector.parse("/etc/lsb-release", b("invalid"))).toBeNull();
   });
 
@@ -104,12 +110,15 @@ describe("fallback files", () => {
       ["Amazon Linux AMI release 2018.03", "amzn", "2018.03"],
     ];
     for (const [line, id, versionId, codename] of cases)
-      expect(redhatReleaseDetector.parse("/etc/redhat-release", b(line + "\n")), line).toEqual({
+      expect(redhatReleaseDetector.parse("/etc/redhat-release", b(line + "\n")), line).toMatchObject({
         id,
         versionId,
         prettyName: line.trim(),
         ...(codename ? { codename } : {}),
       });
+    expect(
+      redhatReleaseDetector.parse("/etc/rocky-release", b("Rocky Linux release 9.3 (Blue Onyx)"))?.idLike,
+    ).toEqual(["rhel", "centos", "fedora"]);
     expect(redhatReleaseDetector.parse("/etc/redhat-release", b("Mystery OS release 1"))).toBeNull();
     expect(redhatReleaseDetector.parse("/etc/redhat-release", b(""))).toBeNull();
     expect(redhatReleaseDetector.parse("/etc/redhat-release", b("x".repeat(100_000)))).toBeNull();

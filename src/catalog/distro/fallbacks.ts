@@ -6,6 +6,22 @@ import { parseShellVars } from "./os-release.js";
  * os-release ID the distribution uses today, so matchers see one vocabulary.
  */
 
+/** ID_LIKE as each distribution's own os-release declares it, so fallbacks answer alike. */
+const ID_LIKE: Record<string, string[]> = {
+  ubuntu: ["debian"],
+  centos: ["rhel", "fedora"],
+  almalinux: ["rhel", "centos", "fedora"],
+  rocky: ["rhel", "centos", "fedora"],
+  ol: ["fedora"],
+  rhel: ["fedora"],
+  amzn: ["centos", "rhel", "fedora"],
+};
+
+function withIdLike(d: Distro): Distro {
+  const like = ID_LIKE[d.id];
+  return like ? { ...d, idLike: like } : d;
+}
+
 function firstLine(content: Buffer): string {
   const text = content.toString("utf8");
   const nl = text.indexOf("\n");
@@ -38,7 +54,7 @@ export const lsbReleaseDetector: DistroDetector = {
     if (codename) d.codename = codename;
     const pretty = vars.get("DISTRIB_DESCRIPTION");
     if (pretty) d.prettyName = pretty;
-    return d;
+    return withIdLike(d);
   },
 };
 
@@ -98,6 +114,6 @@ export const redhatReleaseDetector: DistroDetector = {
     if (!product) return null;
     const d: Distro = { id: product[1], versionId: m[2]!, prettyName: line };
     if (m[3]) d.codename = m[3];
-    return d;
+    return withIdLike(d);
   },
 };

@@ -1,4 +1,5 @@
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../types.js";
+import { exactPaths } from "./paths.js";
 import { Problems } from "./problems.js";
 import { osPurl } from "./purl.js";
 
@@ -9,7 +10,7 @@ import { osPurl } from "./purl.js";
  * the file lists (F/R/Z/a/M lines), most of the file, are skipped after one character test.
  */
 
-const PATHS: ReadonlySet<string> = new Set(["/lib/apk/db/installed", "/usr/lib/apk/db/installed"]);
+const isDatabase = exactPaths(["/lib/apk/db/installed", "/usr/lib/apk/db/installed"]);
 
 interface ApkRecord {
   line: number;
@@ -107,7 +108,7 @@ export const apkCataloger: Cataloger = {
   version: 1,
   ecosystem: "apk",
   matches(path: string): boolean {
-    return PATHS.has(path);
+    return isDatabase(path);
   },
   parse(file: CatalogFile): CatalogResult {
     const problems = new Problems();

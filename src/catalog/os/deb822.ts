@@ -21,6 +21,7 @@ const HASH = 0x23;
  */
 export function readStanzas(text: string, wanted: ReadonlySet<string>, problems: Problems): Stanza[] {
   const out: Stanza[] = [];
+  const wantedLengths = new Set([...wanted].map((k) => k.length));
   let cur: Stanza | null = null;
   let pos = 0;
   let lineNo = 0;
@@ -53,6 +54,8 @@ export function readStanzas(text: string, wanted: ReadonlySet<string>, problems:
       cur = { line: lineNo, fields: new Map() };
       out.push(cur);
     }
+    // Most fields are unwanted: compare lengths before allocating a lower-cased key.
+    if (!wantedLengths.has(colon - lineStart)) continue;
     const key = text.slice(lineStart, colon).toLowerCase();
     if (wanted.has(key)) cur.fields.set(key, text.slice(colon + 1, end).trim());
   }

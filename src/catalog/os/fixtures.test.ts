@@ -89,6 +89,13 @@ const REPORTED_AS_PROBLEM: Record<string, { names: string[]; reason: string }> =
   },
 };
 
+/** Fixtures with deliberately broken records, and a problem each must report. */
+const CORRUPT: Record<string, string> = {
+  "debian/syft-debian/var/lib/dpkg/status.d/multiple": "no-version: installed package without a Version",
+  "debian/trivy-analyzer-pkg-dpkg/corrupsed.txtar": 'invalidpkg: invalid Version "1:5.#"',
+  "alpine/trivy-analyzer-pkg-apk/apk": "invalidPackageWithoutAVersion without a version",
+};
+
 const evr = (e: number | null | undefined, v: string, r: string | null | undefined) =>
   (e !== null && e !== undefined ? `${e}:` : "") + v + (r ? `-${r}` : "");
 
@@ -366,6 +373,9 @@ describe.skipIf(missing !== null)("OS cataloger fixtures (../shared/testdata/cat
       expect(plan, `no plan for fixture ${key}: classify it or list it as not applicable`).not.toBeNull();
       const { format, run, checks, distro } = plan!;
       const { packages, problems } = await run();
+      // Corrupt fixtures must say so; clean ones must not cry wolf.
+      if (CORRUPT[key]) expect(problems.join("\n")).toContain(CORRUPT[key]);
+      else expect(problems).toEqual([]);
       const ignored = IGNORED_FIELDS[key];
       const reported = REPORTED_AS_PROBLEM[key];
       const diffs = checks.flatMap((c) =>

@@ -1,4 +1,5 @@
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../../types.js";
+import { exactPaths } from "../paths.js";
 import { Problems } from "../problems.js";
 import { osPurl } from "../purl.js";
 import { isBerkeleyHash, readBerkeleyHash } from "./bdb.js";
@@ -19,7 +20,7 @@ import { isSqlite, readRpmSqlite } from "./sqlite.js";
 
 const DIRS = ["/var/lib/rpm/", "/usr/lib/sysimage/rpm/", "/usr/share/rpm/"];
 const FILES = ["Packages", "Packages.db", "rpmdb.sqlite"];
-const PATHS: ReadonlySet<string> = new Set(DIRS.flatMap((d) => FILES.map((f) => d + f)));
+const isDatabase = exactPaths(DIRS.flatMap((d) => FILES.map((f) => d + f)));
 
 function readBlobs(buf: Buffer, problems: Problems): Buffer[] {
   if (isSqlite(buf)) return readRpmSqlite(buf, problems);
@@ -82,7 +83,7 @@ export const rpmCataloger: Cataloger = {
   version: 1,
   ecosystem: "rpm",
   matches(path: string): boolean {
-    return PATHS.has(path);
+    return isDatabase(path);
   },
   parse(file: CatalogFile): CatalogResult {
     const problems = new Problems();
