@@ -125,6 +125,16 @@ describe("fallback files", () => {
   });
 });
 
+describe("hostile identity files", () => {
+  it("answer null or a bounded result, quickly", () => {
+    const long = "1" + ".1".repeat(200_000) + "!";
+    for (const d of [alpineReleaseDetector, debianVersionDetector, redhatReleaseDetector, lsbReleaseDetector])
+      expect(d.parse(d.paths[0]!, b(long)), d.id).toBeNull();
+    expect(parseOsRelease(b("A=b\n".repeat(500_000) + "ID=x\nVERSION_ID=1\n"))).toMatchObject({ id: "x" });
+    expect(parseOsRelease(Buffer.alloc(1_000_000, 0xff))).toBeNull();
+  });
+});
+
 describe("detectDistro over the registered detectors", () => {
   const fs =
     (files: Record<string, string>) =>

@@ -22,10 +22,13 @@ function withIdLike(d: Distro): Distro {
   return like ? { ...d, idLike: like } : d;
 }
 
+/** The first line, or "" when it is not a short line: these files hold one short line. */
 function firstLine(content: Buffer): string {
-  const text = content.toString("utf8");
+  const text = content.subarray(0, 512).toString("utf8");
   const nl = text.indexOf("\n");
-  return (nl < 0 ? text : text.slice(0, nl)).trim();
+  if (nl < 0 && content.length > 256) return "";
+  const line = (nl < 0 ? text : text.slice(0, nl)).trim();
+  return line.length > 256 ? "" : line;
 }
 
 /** `/etc/alpine-release`: `3.19.1`. */
@@ -107,7 +110,6 @@ export const redhatReleaseDetector: DistroDetector = {
   ],
   parse(_path, content) {
     const line = firstLine(content);
-    if (line.length > 256) return null; // a release line is short; bounds the regex work
     const m = /^(.+?)\s+release\s+(\d[\w.]*)(?:\s+\((.+)\))?/i.exec(line);
     if (!m) return null;
     const product = PRODUCTS.find(([re]) => re.test(m[1]!));

@@ -11,6 +11,7 @@ export interface Stanza {
 const SPACE = 0x20;
 const TAB = 0x09;
 const HASH = 0x23;
+const COLON = 0x3a;
 
 /**
  * Splits deb822 text into paragraphs, keeping only `wanted` fields (lower-case names). One
@@ -45,8 +46,11 @@ export function readStanzas(text: string, wanted: ReadonlySet<string>, problems:
       continue;
     }
     if (c0 === HASH) continue; // deb822 comment
-    const colon = text.indexOf(":", lineStart);
-    if (colon <= lineStart || colon >= end) {
+    // Bounded to the line: an unbounded indexOf would rescan the rest of a file of colon-less
+    // lines once per line (quadratic on hostile input).
+    let colon = lineStart + 1;
+    while (colon < end && text.charCodeAt(colon) !== COLON) colon++;
+    if (colon >= end) {
       problems.add(`line ${lineNo}: not a "Field: value" line`);
       continue;
     }

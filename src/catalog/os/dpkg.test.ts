@@ -129,6 +129,12 @@ describe("dpkg status", () => {
     }
   });
 
+  it("stays linear on megabytes of lines without a colon", () => {
+    const r = parse("x\n".repeat(5_000_000) + stanza("last", "install ok installed"));
+    expect(r.packages.map((p) => p.name)).toEqual(["last"]);
+    expect(r.problems?.at(-1)).toMatch(/more problems/);
+  });
+
   it("reads a large status file in one pass", () => {
     const text = Array.from({ length: 20_000 }, (_, i) => stanza(`pkg${i}`, "install ok installed")).join(
       "\n",

@@ -59,7 +59,7 @@ export function parseDpkgStatus(text: string, problems: Problems): DpkgEntry[] {
         continue;
       }
       const [want, , state] = words as [string, string, string];
-      // deinstall/purge: selected for removal; the brief treats those as gone.
+      // deinstall/purge: selected for removal (apt remove/purge); not an installed package.
       if (want === "deinstall" || want === "purge" || !INSTALLED_STATES.has(state)) continue;
     }
     const version = fields.get("version");
