@@ -133,7 +133,8 @@ export function yamlFlowTooDeep(text: string, max = 64): boolean {
   let prev = 10; // last non-blank character; a quote only opens a scalar at a token start
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 91 || c === 123) {
+    if ((c === 91 || c === 123) && (depth > 0 || TOKEN_START.has(prev))) {
+      // (inside a plain block scalar a bracket is just a character)
       if (++depth > max) return true;
     } else if (c === 93 || c === 125) {
       if (depth > 0) depth--;
