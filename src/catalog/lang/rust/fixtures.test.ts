@@ -1,0 +1,28 @@
+import { describeFixtureSuite } from "../java/upstream-fixtures.js";
+import { rustBinaryCataloger } from "./auditable.js";
+import { cargoLockCataloger } from "./cargolock.js";
+
+/**
+ * Upstream Rust fixtures: syft's Cargo.lock cataloger and trivy's Cargo.lock parser. The
+ * cargo-auditable binaries were removed from ../shared; auditable.test.ts builds its own.
+ */
+
+describeFixtureSuite({
+  format: "Cargo.lock",
+  catalogers: [cargoLockCataloger],
+  dirs: ["rust/syft-rust", "rust/trivy-rust-cargo"],
+  // Fixture files are named cargo_normal.lock, Cargo.lock-with-git-deps, ...
+  asPath: () => "Cargo.lock",
+});
+
+describeFixtureSuite({
+  format: "Rust binaries (cargo-auditable)",
+  catalogers: [rustBinaryCataloger],
+  dirs: ["rust/trivy-rust-binary"],
+  deviations: {
+    "rust/trivy-rust-binary/dummy.expected.json":
+      "not an executable format: every executable file (shell scripts too) is offered to the binary " +
+      "catalogers, so such a file is dismissed without a problem (and without packages), where trivy's " +
+      "parser, handed the file explicitly, returns an error",
+  },
+});
