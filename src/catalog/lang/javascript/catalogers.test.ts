@@ -9,7 +9,10 @@ import { yarnLockCataloger } from "./yarn-lock.js";
 
 async function run(c: Cataloger, path: string, text: string) {
   expect(c.matches(path, 0o100644)).toBe(true);
-  const r = await c.parse({ path, size: text.length, mode: 0o100644, content: Buffer.from(text) }, testContext);
+  const r = await c.parse(
+    { path, size: text.length, mode: 0o100644, content: Buffer.from(text) },
+    testContext,
+  );
   return {
     ids: r.packages.map((p) => `${p.name}@${p.version}${p.dev ? " dev" : ""}`).sort(),
     packages: r.packages,
@@ -53,8 +56,13 @@ describe("installed package.json", () => {
   it("records a missing version or an invalid name as a problem; a bare marker file is nothing", async () => {
     const at = "/app/node_modules/x/package.json";
     expect((await run(npmPackageJsonCataloger, at, '{"name":"x"}')).problems).toHaveLength(1);
-    expect((await run(npmPackageJsonCataloger, at, '{"name":"a/b/c","version":"1.0.0"}')).problems).toHaveLength(1);
-    expect(await run(npmPackageJsonCataloger, at, '{"type":"module"}')).toMatchObject({ ids: [], problems: [] });
+    expect(
+      (await run(npmPackageJsonCataloger, at, '{"name":"a/b/c","version":"1.0.0"}')).problems,
+    ).toHaveLength(1);
+    expect(await run(npmPackageJsonCataloger, at, '{"type":"module"}')).toMatchObject({
+      ids: [],
+      problems: [],
+    });
   });
 
   it("normalizes the license field shapes", () => {
@@ -67,7 +75,9 @@ describe("installed package.json", () => {
 
   it("validates npm names", () => {
     expect(["lodash", "@a/b", "JSONStream", "a.b-c_d"].every(isValidNpmName)).toBe(true);
-    expect(["", "@a", "@a/b/c", "a/b", ".x", "_x", "a b", "@invalid/packageName/"].some(isValidNpmName)).toBe(false);
+    expect(["", "@a", "@a/b/c", "a/b", ".x", "_x", "a b", "@invalid/packageName/"].some(isValidNpmName)).toBe(
+      false,
+    );
   });
 });
 
@@ -131,7 +141,10 @@ describe("yarn.lock", () => {
       "",
     ].join("\n");
     const r = await run(yarnLockCataloger, "/app/yarn.lock", text);
-    expect(r).toMatchObject({ ids: ["@babel/code-frame@7.10.4", "jquery@3.6.0", "strip-ansi@6.0.1"], problems: [] });
+    expect(r).toMatchObject({
+      ids: ["@babel/code-frame@7.10.4", "jquery@3.6.0", "strip-ansi@6.0.1"],
+      problems: [],
+    });
   });
 
   it("berry: skips the workspace and patches, keeps versions as strings", async () => {

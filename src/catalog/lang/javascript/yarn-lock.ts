@@ -29,7 +29,12 @@ function nameFromResolved(resolved: string): string | undefined {
   if (dash < 0) return undefined;
   const before = resolved.slice(0, dash);
   const last = before.lastIndexOf("/");
-  let name = decodeURIComponent(before.slice(last + 1));
+  let name: string;
+  try {
+    name = decodeURIComponent(before.slice(last + 1)); // scoped names may be encoded: @scope%2fname
+  } catch {
+    return undefined; // a malformed escape: fall back to the entry's own name
+  }
   const prev = before.lastIndexOf("/", last - 1);
   const scope = before.slice(prev + 1, last);
   if (scope.startsWith("@") && !name.startsWith("@")) name = `${scope}/${name}`;
@@ -58,13 +63,13 @@ function parseV1(text: string, path: string): CatalogResult {
     const parsed = specs.map(splitDescriptor).filter((x): x is [string, string] => x !== null);
     const first = parsed[0];
     if (version && first) {
-      let [name, range] = first;
+      const [alias, range] = first;
       const proto = protocolOf(range);
+      let name = alias;
       if (proto === "npm") {
         // alias: `alias@npm:real@range` installs `real`
-        const real = splitDescriptor(range.slice(4)) ?? [range.slice(4), ""];
-        if (real[0]) name = real[0];
-        range = real[1];
+        const real = splitDescriptor(range.slice(4))?.[0] ?? range.slice(4);
+        if (real) name = real;
       }
       if (proto === null || REGISTRY_LIKE.has(proto)) {
         const fromUrl = fields.resolved ? nameFromResolved(fields.resolved) : undefined;
