@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type {
   CatalogContext,
   Cataloger,
@@ -6,28 +7,48 @@ import type {
   Package,
   Problem,
 } from "../catalog/types.js";
-import { normalizeEntryPath, normalizeLinkTarget, OPAQUE_MARKER, WHITEOUT_PREFIX } from "./paths.js";
+import { normalizeEntryPath, normalizeLinkTarget, whiteoutOf } from "./paths.js";
 import { readTar, TarError, type TarHeader, type TarLimits } from "./tar.js";
 
 /**
+ * The shape of a LayerInventory. Part of the layer-cache key: bump it when the analysis of
+ * one layer changes what it records, so older cache entries are never read back.
+ */
+export const LAYER_FORMAT = 2;
+
+/**
  * What one layer holds, as far as the catalogers care: the packages of each cataloged file,
- * which cataloged files the layer (re)writes, and which paths it deletes. Stored in the
- * per-layer cache: a layer is read once per (diffID, analyzers, limits).
+ * which cataloged files the layer (re)writes, what it deletes, and the links that the merge
+ * must follow. Stored in the per-layer cache: a layer is read once per (diffID, analyzers,
+ * limits, LAYER_FORMAT). Nothing in it depends on other layers.
  */
 export interface LayerInventory {
+  format: number;
   diffID: string;
   /** Packages with `path` set and `layer` unset (attribution happens when merging). */
   packages: Package[];
   /** Cataloged paths this layer writes (even when parsing them failed): they hide lower layers' versions. */
   files: string[];
-  /** Paths deleted by `.wh.NAME` entries. */
+  /** Paths deleted by `.wh.NAME` entries (they apply to lower layers only). */
   whiteouts: string[];
   /** Directories made opaque by `.wh..wh..opq`: lower layers' content below them is hidden. */
   opaque: string[];
+  /**
+   * Every symlink of the layer as [path, link text]. A symlink replaces whatever lower layers had
+   * at its path (a whole directory included), and the merge follows them inside the image root.
+   */
+  symlinks: [string, string][];
+  /** Symlinks whose own path a cataloger or distro detector wants: the merge checks what they reach. */
+  catalogedSymlinks: string[];
+  /**
+   * Hard links at cataloged paths whose target was not read in this layer (it lives in a lower
+   * layer, or no cataloger wanted its path): the merge gives them the target's packages.
+   */
+  hardlinks: { path: string; target: string }[];
   /** Distro detector files present in this layer, parsed (null when unreadable). */
   distroFiles: Record<string, Distro | null>;
   problems: Problem[];
-  /** False when reading stopped early (corrupt, truncated, over a limit): never cached. */
+  /** False when reading stopped early (corrupt, truncated, over a limit, wrong diffID): never cached. */
   complete: boolean;
   stats: { entries: number; bytes: number };
 }
@@ -41,20 +62,38 @@ export interface LayerLimits extends TarLimits {
   maxNestedArchiveBytes: number;
 }
 
+/** Symlinks past this many in one layer are not recorded (a problem says so): bounded memory. */
+export const MAX_SYMLINKS_PER_LAYER = 100_000;
+
+export interface LayerReadOptions {
+  /** Called with the size of each decompressed chunk (progress). */
+  onBytes?: (n: number) => void;
+  /**
+   * `sha256:<hex>` the decompressed tar must hash to (the diffID of the image config). A layer
+   * that does not is reported and incomplete, so it is never cached under a diffID it does not
+   * have: one hostile image cannot poison the inventory of every image sharing that diffID.
+   */
+  verifyDiffID?: string;
+}
+
 /** Reads one decompressed layer tar through every cataloger. Never throws for bad content. */
 export async function analyzeLayerTar(
   diffID: string,
   tar: AsyncIterable<Buffer>,
   analyzers: AnalyzerSet,
   limits: LayerLimits,
-  onBytes?: (n: number) => void,
+  opts: LayerReadOptions = {},
 ): Promise<LayerInventory> {
   const inv: LayerInventory = {
+    format: LAYER_FORMAT,
     diffID,
     packages: [],
     files: [],
     whiteouts: [],
     opaque: [],
+    symlinks: [],
+    catalogedSymlinks: [],
+    hardlinks: [],
     distroFiles: {},
     problems: [],
     complete: true,
@@ -64,19 +103,32 @@ export async function analyzeLayerTar(
   const detectorByPath = new Map<string, DistroDetector>();
   for (const d of analyzers.detectors)
     for (const p of d.paths) if (!detectorByPath.has(p)) detectorByPath.set(p, d);
-  const fileSet = new Set<string>();
-  // Packages per cataloged path of this layer, for hard links to them.
-  const byPath = new Map<string, Package[]>();
+  const catalogers = analyzers.catalogers;
+
+  // Built in maps (a duplicate path is forgotten in O(1)) and turned into the lists at the end.
+  const byPath = new Map<string, Package[]>(); // cataloged files read in this layer, in order
+  const symlinks = new Map<string, string>();
+  const catalogedSymlinks = new Set<string>();
+  const hardlinks = new Map<string, string>();
+  let symlinksDropped = 0;
 
   let current: { path: string; catalogers: Cataloger[]; detector?: DistroDetector } | null = null;
   const problem = (path: string, source: string, reason: string) =>
     inv.problems.push({ path, source, reason, layer: diffID });
 
-  const addFile = (path: string) => {
-    if (!fileSet.has(path)) {
-      fileSet.add(path);
-      inv.files.push(path);
-    }
+  const wanted = (path: string, mode: number): boolean => {
+    if (detectorByPath.has(path)) return true;
+    for (const c of catalogers) if (c.matches(path, mode)) return true;
+    return false;
+  };
+
+  /** A tar may (against the spec) hold one path twice; the later entry wins, as when extracting. */
+  const forgetEarlier = (path: string) => {
+    byPath.delete(path);
+    delete inv.distroFiles[path];
+    symlinks.delete(path);
+    catalogedSymlinks.delete(path);
+    hardlinks.delete(path);
   };
 
   const onEntry = (h: TarHeader): boolean => {
@@ -87,32 +139,56 @@ export async function analyzeLayerTar(
       problem(h.name, "image", "entry path climbs above the image root (../): ignored");
       return false;
     }
-    const slash = path.lastIndexOf("/");
-    const base = path.slice(slash + 1);
-    if (base.startsWith(WHITEOUT_PREFIX)) {
-      const dir = path.slice(0, slash) || "/";
-      if (base === OPAQUE_MARKER) inv.opaque.push(dir);
-      else inv.whiteouts.push((dir === "/" ? "" : dir) + "/" + base.slice(WHITEOUT_PREFIX.length));
+    const wh = whiteoutOf(path);
+    if (wh) {
+      if ("opaque" in wh) inv.opaque.push(wh.opaque);
+      else if ("deleted" in wh) inv.whiteouts.push(wh.deleted);
+      return false;
+    }
+    if (byPath.has(path) || symlinks.has(path) || hardlinks.has(path)) forgetEarlier(path);
+
+    if (h.type === "symlink") {
+      if (symlinks.size >= MAX_SYMLINKS_PER_LAYER) {
+        symlinksDropped++;
+        return false;
+      }
+      symlinks.set(path, h.linkname);
+      if (wanted(path, h.mode)) catalogedSymlinks.add(path);
       return false;
     }
     if (h.type === "link") {
       const target = normalizeLinkTarget(h.linkname);
-      const pkgs = target ? byPath.get(target) : undefined;
-      if (pkgs) {
-        addFile(path);
-        for (const p of pkgs) inv.packages.push({ ...p, path });
+      if (target === null) {
+        problem(
+          path,
+          "image",
+          `hard link to ${JSON.stringify(h.linkname)} climbs above the image root: ignored`,
+        );
+        return false;
+      }
+      const same = byPath.get(target);
+      if (same) {
+        // Same layer, target already read (tar writes a link after its target): same content.
+        byPath.set(
+          path,
+          same.map((p) => ({ ...p, path })),
+        );
+        if (target in inv.distroFiles && detectorByPath.has(path))
+          inv.distroFiles[path] = inv.distroFiles[target] ?? null;
+      } else if (wanted(path, h.mode)) {
+        hardlinks.set(path, target);
       }
       return false;
     }
     if (h.type !== "file") return false;
     const detector = detectorByPath.get(path);
     let matched: Cataloger[] | null = null;
-    for (const c of analyzers.catalogers) {
+    for (const c of catalogers) {
       if (c.matches(path, h.mode)) (matched ??= []).push(c);
     }
     if (!matched && !detector) return false;
     current = { path, catalogers: matched ?? [], detector };
-    addFile(path);
+    byPath.set(path, []);
     return true;
   };
 
@@ -130,12 +206,9 @@ export async function analyzeLayerTar(
     for (const c of cur.catalogers) {
       try {
         const r = await c.parse({ path: cur.path, size: body.length, mode: h.mode, content: body }, ctx);
-        for (const p of r.packages) {
-          inv.packages.push(p);
-          let list = byPath.get(cur.path);
-          if (!list) byPath.set(cur.path, (list = []));
-          list.push(p);
-        }
+        const list = byPath.get(cur.path)!;
+        // `path` is the file read, whatever a cataloger put there (the merge groups by it).
+        for (const p of r.packages) list.push({ ...p, path: cur.path });
         for (const reason of r.problems ?? []) problem(cur.path, c.id, reason);
       } catch (e) {
         problem(cur.path, c.id, `cataloger failed: ${(e as Error).message}`);
@@ -143,9 +216,12 @@ export async function analyzeLayerTar(
     }
   };
 
+  const hash = opts.verifyDiffID?.startsWith("sha256:") ? createHash("sha256") : null;
+  const onBytes = opts.onBytes;
   const counted = async function* () {
     for await (const chunk of tar) {
       inv.stats.bytes += chunk.length;
+      hash?.update(chunk);
       onBytes?.(chunk.length);
       yield chunk;
     }
@@ -159,17 +235,42 @@ export async function analyzeLayerTar(
         onBody,
         onTooLarge: (h) =>
           problem(
-            h.name,
+            normalizeEntryPath(h.name) ?? h.name,
             "image",
-            `file of ${h.size} bytes is over the ${limits.maxFileBytes}-byte limit: not read`,
+            `file of ${h.size} bytes is over the ${limits.maxFileBytes}-byte limit (analysis.maxFileBytes): not read`,
           ),
       },
       limits,
     );
+    if (hash) {
+      const actual = `sha256:${hash.digest("hex")}`;
+      if (actual !== opts.verifyDiffID) {
+        inv.complete = false;
+        problem(
+          "/",
+          "image",
+          `layer content has digest ${actual}, not the diffID ${opts.verifyDiffID} the image config lists`,
+        );
+      }
+    }
   } catch (e) {
     inv.complete = false;
     const reason = e instanceof TarError ? e.message : `layer unreadable: ${(e as Error).message}`;
     problem("/", "image", reason);
+  }
+  for (const [path, pkgs] of byPath) {
+    inv.files.push(path);
+    inv.packages.push(...pkgs);
+  }
+  inv.symlinks = [...symlinks];
+  inv.catalogedSymlinks = [...catalogedSymlinks];
+  inv.hardlinks = [...hardlinks].map(([path, target]) => ({ path, target }));
+  if (symlinksDropped) {
+    problem(
+      "/",
+      "image",
+      `${symlinksDropped} symlinks past the first ${MAX_SYMLINKS_PER_LAYER} of this layer were not recorded (not followed)`,
+    );
   }
   return inv;
 }

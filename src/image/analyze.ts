@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { analyzerKey } from "../catalog/registry.js";
 import { osPurl } from "../catalog/os/purl.js";
 import type { Cataloger, DistroDetector } from "../catalog/types.js";
-import { analyzeLayerTar, type LayerInventory, type LayerLimits } from "./analyze-layer.js";
+import { analyzeLayerTar, LAYER_FORMAT, type LayerInventory, type LayerLimits } from "./analyze-layer.js";
 import { InventoryCache } from "./cache.js";
 import { decompressedLayer } from "./layer.js";
 import { mergeLayers } from "./merge.js";
@@ -21,8 +21,11 @@ export interface AnalyzeOptions {
 }
 
 export interface AnalyzeProgress {
+  /** A layer is about to be looked up in the cache, then read if it is not there. */
   layerStarted(layer: LayerRef): void;
+  /** Decompressed bytes read from a layer (never called for a cached layer). */
   bytesRead(n: number): void;
+  /** `fromCache`: the inventory came from the cache and the layer was not opened at all. */
   layerDone(layer: LayerRef, fromCache: boolean): void;
 }
 
@@ -30,25 +33,33 @@ export function limitsKey(l: LayerLimits): string {
   return `${l.maxBytes}/${l.maxEntries}/${l.maxFileBytes}/${l.maxNestedArchiveBytes}`;
 }
 
+/** The cache key of a layer's inventory: what it is, who read it, how, and with which limits. */
+export function layerCacheKey(diffID: string, analyzers: string, limits: LayerLimits): string {
+  return InventoryCache.key(diffID, `${analyzers};layer-format=${LAYER_FORMAT}`, limitsKey(limits));
+}
+
 /**
- * Inventories every platform image of a source. Each distinct layer is read once (from the
- * cache when possible), layers in parallel; then each image's layers are merged.
+ * Inventories every platform image of a source. Each distinct layer (by diffID) is read once,
+ * from the cache when possible, up to `concurrency` layers at a time; then each image's layers are
+ * merged. Layers that cannot be read completely (corrupt, truncated, over a limit, not matching
+ * their diffID) do not stop the analysis: they are listed in `incompleteLayers` with problems
+ * saying why, and are never cached.
  */
 export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): Promise<InventoryDocument> {
   const resolved = await source.resolve();
   const analyzers = analyzerKey(opts.catalogers, opts.detectors);
-  const limits = limitsKey(opts.limits);
   const layerResults = new Map<string, Promise<LayerInventory>>();
 
   const readLayer = (layer: LayerRef): Promise<LayerInventory> => {
     let p = layerResults.get(layer.diffID);
     if (!p) {
       p = schedule(async () => {
+        // A directory has no content digest: it is read every time.
         const cacheable = opts.cache && !layer.diffID.startsWith(DIR_LAYER_PREFIX);
-        const key = InventoryCache.key(layer.diffID, analyzers, limits);
+        const key = layerCacheKey(layer.diffID, analyzers, opts.limits);
         opts.progress?.layerStarted(layer);
         if (cacheable) {
-          const hit = await opts.cache!.get(key);
+          const hit = await opts.cache!.get(key, layer.diffID);
           if (hit) {
             opts.progress?.layerDone(layer, true);
             return hit;
@@ -60,9 +71,13 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
           decompressedLayer(blob),
           { catalogers: opts.catalogers, detectors: opts.detectors },
           opts.limits,
-          opts.progress ? (n) => opts.progress!.bytesRead(n) : undefined,
+          {
+            onBytes: opts.progress ? (n) => opts.progress!.bytesRead(n) : undefined,
+            verifyDiffID: layer.diffID.startsWith(DIR_LAYER_PREFIX) ? undefined : layer.diffID,
+          },
         );
-        // Incomplete layers (corrupt, truncated, over a limit) are never cached: a retry reads them again.
+        for (const p of (await source.layerProblems?.(layer)) ?? []) inv.problems.push(p);
+        // Incomplete layers are never cached: a retry reads them again.
         if (cacheable && inv.complete) await opts.cache!.put(key, inv);
         opts.progress?.layerDone(layer, false);
         return inv;
@@ -91,11 +106,13 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
     resolved.images.map(async (img): Promise<ImageInventory> => {
       const layers = await Promise.all(img.layers.map(readLayer));
       const merged = mergeLayers(layers, opts.detectors);
+      const incomplete = layers.filter((l) => !l.complete).map((l) => l.diffID);
       return {
         image: describe(source.reference, img),
         distro: merged.distro,
         packages: merged.packages.map((p) => ({ ...p, purl: osPurl(p, merged.distro) })),
         problems: merged.problems,
+        ...(incomplete.length ? { incompleteLayers: incomplete } : {}),
       };
     }),
   );

@@ -45,7 +45,9 @@ export async function* decompressedLayer(blob: Readable): AsyncGenerator<Buffer>
   );
   let out: Transform;
   if (compression === "gzip") out = createGunzip({ chunkSize: 256 * 1024 });
-  else if (compression === "zstd") out = new DecompressStream() as unknown as Transform;
+  // windowLogMax 27 (128 MiB, zstd's own default limit, spelled out): a frame asking for a larger
+  // window is refused instead of making the decoder allocate up to 2 GiB.
+  else if (compression === "zstd") out = new DecompressStream({ windowLogMax: 27 }) as unknown as Transform;
   else out = new PassThrough({ highWaterMark: 1024 * 1024 });
   rest.on("error", (e) => out.destroy(e));
   rest.pipe(out);

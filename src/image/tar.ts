@@ -1,23 +1,29 @@
 /**
- * A streaming tar reader (POSIX ustar, pax extended headers, GNU long names). Written for
- * the layer scan hot path: it never creates a stream per entry, skips unwanted bodies without
- * copying, and enforces limits on entries and bytes, so a hostile layer costs bounded memory.
+ * A streaming tar reader (POSIX ustar, pax extended headers, GNU long names, GNU base-256
+ * numbers). Written for the layer scan hot path: it walks the decompressed chunks with a cursor,
+ * never creates a stream per entry, skips unwanted bodies without copying a byte, and copies a
+ * wanted body once into a buffer of its exact size. It enforces limits on entries, total bytes
+ * and buffered bodies, so a hostile layer costs bounded memory and time.
+ *
+ * It consumes its source to the very end, even past the end-of-archive blocks, so that a caller
+ * hashing the stream (diffID verification) sees every byte.
  */
 
 export type TarEntryType = "file" | "link" | "symlink" | "directory" | "other";
 
 export interface TarHeader {
-  /** Path as written in the archive (not normalized). */
+  /** Path as written in the archive (pax `path`, GNU long name or ustar prefix/name); not normalized. */
   name: string;
   type: TarEntryType;
   mode: number;
+  /** Body size of a regular file; 0 for every other type. */
   size: number;
-  /** Target of a hard link or symlink. */
+  /** Target of a hard link or symlink (pax `linkpath` or GNU long link name). */
   linkname: string;
 }
 
 export interface TarLimits {
-  /** Maximum number of entries in one archive. */
+  /** Maximum number of entries in one archive (pax and GNU long-name headers not counted). */
   maxEntries: number;
   /** Maximum total bytes of the (decompressed) archive. */
   maxBytes: number;
@@ -33,8 +39,9 @@ export class TarError extends Error {
 }
 
 /**
- * What to do with an entry's body: skip it, or buffer it and receive it in `onBody`.
- * Bodies over `maxFileBytes` are skipped and reported through `onTooLarge`.
+ * What to do with an entry's body: skip it (`onEntry` returns false), or buffer it and receive it
+ * in `onBody` (awaited before reading on). Bodies over `maxFileBytes` are skipped and reported
+ * through `onTooLarge`.
  */
 export interface TarVisitor {
   onEntry(header: TarHeader): boolean;
@@ -43,6 +50,9 @@ export interface TarVisitor {
 }
 
 const BLOCK = 512;
+/** Extended headers are metadata: anything larger is hostile, not a real path. */
+const MAX_PAX_BYTES = 1024 * 1024;
+const MAX_LONGNAME_BYTES = 64 * 1024;
 
 function readString(buf: Buffer, start: number, len: number): string {
   let end = start;
@@ -51,44 +61,80 @@ function readString(buf: Buffer, start: number, len: number): string {
   return buf.toString("utf8", start, end);
 }
 
-function readOctal(buf: Buffer, start: number, len: number): number {
-  // GNU base-256 encoding for large values: high bit of the first byte set.
-  if (buf[start]! & 0x80) {
-    let v = buf[start]! & 0x7f;
+/** A numeric header field: octal text (NUL or space terminated), or GNU base-256 binary. */
+export function readNumber(buf: Buffer, start: number, len: number, what: string): number {
+  const first = buf[start]!;
+  if (first & 0x80) {
+    // Base-256: big-endian two's complement in the remaining bits. Negative values (0xff...)
+    // are meaningless for sizes and modes.
+    if (first === 0xff) throw new TarError(`negative ${what} in tar header`);
+    let v = first & 0x7f;
     for (let i = start + 1; i < start + len; i++) v = v * 256 + buf[i]!;
+    if (!Number.isSafeInteger(v)) throw new TarError(`${what} too large in tar header`);
     return v;
   }
-  const s = readString(buf, start, len).trim();
-  if (s === "") return 0;
-  if (!/^[0-7]+$/.test(s)) throw new TarError(`invalid number ${JSON.stringify(s)} in tar header`);
-  return parseInt(s, 8);
+  let v = 0;
+  let i = start;
+  const end = start + len;
+  while (i < end && buf[i] === 0x20) i++; // leading spaces
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x30 && c <= 0x37) {
+      v = v * 8 + (c - 0x30);
+      digits++;
+    } else if (c === 0 || c === 0x20) break;
+    else
+      throw new TarError(
+        `invalid ${what} ${JSON.stringify(buf.toString("latin1", start, end))} in tar header`,
+      );
+  }
+  // Only terminators may follow the digits.
+  for (; i < end; i++) {
+    if (buf[i] !== 0 && buf[i] !== 0x20) throw new TarError(`invalid ${what} in tar header`);
+  }
+  return digits ? v : 0;
 }
 
-function checksumOk(h: Buffer): boolean {
-  const stored = readOctal(h, 148, 8);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
-  return sum === stored;
+/** Unsigned (POSIX) or signed (some historic tars) header checksum. */
+function checksumOk(h: Buffer, at: number): boolean {
+  const stored = readNumber(h, at + 148, 8, "checksum");
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 32 : h[at + i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
 }
 
-function isZeroBlock(h: Buffer): boolean {
-  for (let i = 0; i < BLOCK; i++) if (h[i] !== 0) return false;
+function isZeroBlock(h: Buffer, at: number): boolean {
+  for (let i = at; i < at + BLOCK; i++) if (h[i] !== 0) return false;
   return true;
 }
 
-/** Parses pax records: "%d %s=%s\n". */
-function parsePax(body: Buffer): Record<string, string> {
+/** Parses pax records: "%d %s=%s\n" (the length counts the whole record). */
+export function parsePax(body: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
   let i = 0;
   while (i < body.length) {
+    if (body[i] === 0) break; // NUL padding after the last record
     const sp = body.indexOf(0x20, i);
-    if (sp < 0) break;
-    const len = parseInt(body.toString("ascii", i, sp), 10);
-    if (!Number.isFinite(len) || len <= 0 || i + len > body.length)
+    if (sp < 0 || sp - i > 20) throw new TarError("malformed pax header");
+    const lenText = body.toString("ascii", i, sp);
+    const len = /^\d+$/.test(lenText) ? Number(lenText) : NaN;
+    if (
+      !Number.isSafeInteger(len) ||
+      len <= sp - i + 1 ||
+      i + len > body.length ||
+      body[i + len - 1] !== 0x0a
+    )
       throw new TarError("malformed pax header");
     const rec = body.toString("utf8", sp + 1, i + len - 1);
     const eq = rec.indexOf("=");
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
+    if (eq <= 0) throw new TarError("malformed pax header record");
+    out[rec.slice(0, eq)] = rec.slice(eq + 1);
     i += len;
   }
   return out;
@@ -105,162 +151,152 @@ const TYPES: Record<string, TarEntryType> = {
 
 /**
  * Reads a tar stream to its end, calling the visitor per entry. Rejects with TarError on a
- * malformed or truncated archive, or when a limit is exceeded.
+ * malformed or truncated archive, or when a limit is exceeded. A stream that ends cleanly at a
+ * header boundary without the end-of-archive blocks is accepted, as GNU tar and Go's
+ * archive/tar do (callers that know the diffID verify the bytes anyway).
  */
 export async function readTar(
   source: AsyncIterable<Buffer>,
   visitor: TarVisitor,
   limits: TarLimits,
 ): Promise<void> {
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
   let total = 0;
   let entries = 0;
-
-  // State: reading a header, or a body (buffered or skipped) followed by padding.
-  let header = null as TarHeader | null;
+  // Bytes of a header split across chunks.
+  const carry = Buffer.alloc(BLOCK);
+  let carryLen = 0;
+  // The body being read (or skipped), then its padding.
   let bodyLeft = 0;
   let padLeft = 0;
-  let collect = null as Buffer[] | null;
-  let collectFor = null as "entry" | "pax" | "gnu-name" | "gnu-link" | null;
-  let paxNext: Record<string, string> = {};
+  let body: Buffer | null = null;
+  let bodyPos = 0;
+  let bodyFor: "entry" | "pax" | "gpax" | "gnu-name" | "gnu-link" | null = null;
+  let header: TarHeader | null = null;
+  // Extended header state for the next entry.
+  let paxNext: Record<string, string> | null = null;
   let paxGlobal: Record<string, string> = {};
   let gnuName: string | null = null;
   let gnuLink: string | null = null;
   let ended = false;
 
-  const take = (n: number): Buffer => {
-    // Precondition: pendingLen >= n.
-    if (pending[0]!.length >= n) {
-      const first = pending[0]!;
-      const out = first.subarray(0, n);
-      if (first.length === n) pending.shift();
-      else pending[0] = first.subarray(n);
-      pendingLen -= n;
-      return out;
-    }
-    const all = Buffer.concat(pending, pendingLen);
-    const out = all.subarray(0, n);
-    pending = n < all.length ? [all.subarray(n)] : [];
-    pendingLen -= n;
-    return out;
+  const startBody = (size: number, kind: typeof bodyFor) => {
+    bodyLeft = size;
+    padLeft = (BLOCK - (size % BLOCK)) % BLOCK;
+    bodyFor = kind;
+    body = kind ? Buffer.allocUnsafe(size) : null;
+    bodyPos = 0;
   };
 
   const finishBody = async () => {
-    const body = collect ? Buffer.concat(collect) : null;
-    const kind = collectFor;
-    collect = null;
-    collectFor = null;
-    if (!body || !header) return;
-    if (kind === "pax") {
-      const rec = parsePax(body);
-      if (header.name === "__global__") paxGlobal = { ...paxGlobal, ...rec };
-      else paxNext = rec;
-    } else if (kind === "gnu-name") gnuName = readString(body, 0, body.length);
-    else if (kind === "gnu-link") gnuLink = readString(body, 0, body.length);
-    else if (kind === "entry") await visitor.onBody(header, body);
+    const b = body;
+    const kind = bodyFor;
+    body = null;
+    bodyFor = null;
+    if (!b || !kind) return;
+    if (kind === "pax") paxNext = parsePax(b);
+    else if (kind === "gpax") paxGlobal = { ...paxGlobal, ...parsePax(b) };
+    else if (kind === "gnu-name") gnuName = readString(b, 0, b.length);
+    else if (kind === "gnu-link") gnuLink = readString(b, 0, b.length);
+    else if (header) await visitor.onBody(header, b);
   };
 
-  const onHeader = (h: Buffer) => {
-    if (!checksumOk(h))
-      throw new TarError(`corrupt tar header (bad checksum) at byte ${total - pendingLen - BLOCK}`);
-    const typeflag = String.fromCharCode(h[156]!);
-    let name = readString(h, 0, 100);
-    const magic = h.toString("ascii", 257, 262);
-    if (magic === "ustar") {
-      const prefix = readString(h, 345, 155);
-      if (prefix) name = `${prefix}/${name}`;
-    }
-    const size = readOctal(h, 124, 12);
-    const mode = readOctal(h, 100, 8);
-    let linkname = readString(h, 157, 100);
-    bodyLeft = size;
-    padLeft = (BLOCK - (size % BLOCK)) % BLOCK;
+  /** Handles one header block at h[at..at+512], found at `offset` in the archive. */
+  const onHeader = (h: Buffer, at: number, offset: number) => {
+    if (!checksumOk(h, at)) throw new TarError(`corrupt tar header (bad checksum) at byte ${offset}`);
+    const typeflag = String.fromCharCode(h[at + 156]!);
+    const size = readNumber(h, at + 124, 12, "size");
 
     if (typeflag === "x" || typeflag === "g") {
-      if (size > 1024 * 1024) throw new TarError("pax header too large");
-      header = { name: typeflag === "g" ? "__global__" : "__pax__", type: "other", mode, size, linkname: "" };
-      collect = [];
-      collectFor = "pax";
+      if (size > MAX_PAX_BYTES) throw new TarError(`pax header of ${size} bytes is too large`);
+      startBody(size, typeflag === "g" ? "gpax" : "pax");
       return;
     }
     if (typeflag === "L" || typeflag === "K") {
-      if (size > 64 * 1024) throw new TarError("GNU long name too large");
-      header = { name: "__gnu__", type: "other", mode, size, linkname: "" };
-      collect = [];
-      collectFor = typeflag === "L" ? "gnu-name" : "gnu-link";
+      if (size > MAX_LONGNAME_BYTES) throw new TarError(`GNU long name of ${size} bytes is too large`);
+      startBody(size, typeflag === "L" ? "gnu-name" : "gnu-link");
       return;
     }
+
     entries++;
     if (entries > limits.maxEntries)
       throw new TarError(`more than ${limits.maxEntries} entries in one layer`);
-    const pax = { ...paxGlobal, ...paxNext };
+    let name = readString(h, at, 100);
+    // POSIX ustar ("ustar\0") has a prefix field; old GNU ("ustar  ") keeps atime there instead.
+    if (h.toString("latin1", at + 257, at + 263) === "ustar\0") {
+      const prefix = readString(h, at + 345, 155);
+      if (prefix) name = `${prefix}/${name}`;
+    }
+    let linkname = readString(h, at + 157, 100);
+    const mode = readNumber(h, at + 100, 8, "mode");
+    const pax = paxNext ? { ...paxGlobal, ...paxNext } : paxGlobal;
     if (gnuName !== null) name = gnuName;
     if (gnuLink !== null) linkname = gnuLink;
     if (pax.path !== undefined) name = pax.path;
     if (pax.linkpath !== undefined) linkname = pax.linkpath;
     let realSize = size;
     if (pax.size !== undefined) {
-      realSize = Number(pax.size);
-      if (!Number.isSafeInteger(realSize) || realSize < 0) throw new TarError("invalid pax size");
-      bodyLeft = realSize;
-      padLeft = (BLOCK - (realSize % BLOCK)) % BLOCK;
+      realSize = /^\d+$/.test(pax.size) ? Number(pax.size) : NaN;
+      if (!Number.isSafeInteger(realSize)) throw new TarError(`invalid pax size ${JSON.stringify(pax.size)}`);
     }
-    paxNext = {};
+    paxNext = null;
     gnuName = null;
     gnuLink = null;
-    const type = TYPES[typeflag] ?? "other";
+    let type = TYPES[typeflag] ?? "other";
+    // Pre-POSIX archives mark directories with a trailing slash on a regular-file entry.
+    if (type === "file" && typeflag !== "7" && name.endsWith("/")) type = "directory";
     header = { name, type, mode, size: type === "file" ? realSize : 0, linkname };
-    const want = visitor.onEntry(header);
-    if (want && type === "file") {
-      if (realSize > limits.maxFileBytes) visitor.onTooLarge?.(header);
-      else {
-        collect = [];
-        collectFor = "entry";
-      }
-    }
+    const want = visitor.onEntry(header) && type === "file";
+    if (want && realSize > limits.maxFileBytes) {
+      visitor.onTooLarge?.(header);
+      startBody(realSize, null);
+    } else startBody(realSize, want ? "entry" : null);
   };
 
   for await (const chunk of source) {
+    const base = total; // archive offset of chunk[0]
     total += chunk.length;
     if (total > limits.maxBytes)
       throw new TarError(`layer decompresses to more than ${limits.maxBytes} bytes`);
-    pending.push(chunk);
-    pendingLen += chunk.length;
-    for (;;) {
+    let off = 0;
+    const len = chunk.length;
+    while (off < len) {
       if (bodyLeft > 0) {
-        if (pendingLen === 0) break;
-        const n = Math.min(bodyLeft, pendingLen);
-        const part = take(n);
-        if (collect) collect.push(Buffer.from(part));
+        const n = Math.min(bodyLeft, len - off);
+        if (body) chunk.copy(body, bodyPos, off, off + n);
+        bodyPos += n;
         bodyLeft -= n;
-        if (bodyLeft > 0) break;
-        await finishBody();
+        off += n;
+        if (bodyLeft === 0) await finishBody();
         continue;
       }
-      if (collect) await finishBody();
       if (padLeft > 0) {
-        if (pendingLen === 0) break;
-        const n = Math.min(padLeft, pendingLen);
-        take(n);
+        const n = Math.min(padLeft, len - off);
         padLeft -= n;
-        if (padLeft > 0) break;
-      }
-      if (ended) {
-        // Anything after the end-of-archive blocks is ignored (docker pads with zeros).
-        pending = [];
-        pendingLen = 0;
-        break;
-      }
-      if (pendingLen < BLOCK) break;
-      const h = take(BLOCK);
-      if (isZeroBlock(h)) {
-        ended = true;
+        off += n;
         continue;
       }
-      onHeader(Buffer.from(h));
+      if (ended) break; // trailing zeros (docker pads) or garbage after the archive: consumed, ignored
+      if (carryLen > 0 || len - off < BLOCK) {
+        const n = Math.min(BLOCK - carryLen, len - off);
+        chunk.copy(carry, carryLen, off, off + n);
+        carryLen += n;
+        off += n;
+        if (carryLen < BLOCK) break;
+        carryLen = 0;
+        if (isZeroBlock(carry, 0)) ended = true;
+        else onHeader(carry, 0, base + off - BLOCK);
+      } else {
+        const at = off;
+        off += BLOCK;
+        if (isZeroBlock(chunk, at)) ended = true;
+        else onHeader(chunk, at, base + at);
+      }
+      // An entry without body (size 0) is complete as soon as its header is read.
+      if (bodyLeft === 0 && bodyFor) await finishBody();
     }
   }
-  if (bodyLeft > 0 || (!ended && pendingLen > 0)) throw new TarError("truncated tar archive");
-  if (collect) await finishBody();
+  if (ended) return;
+  if (bodyLeft > 0 || padLeft > 0 || carryLen > 0) throw new TarError("truncated tar archive");
+  if (bodyFor || paxNext || gnuName !== null || gnuLink !== null)
+    throw new TarError("truncated tar archive (extended header without its entry)");
 }

@@ -44,6 +44,11 @@ export interface ImageSource {
   resolve(): Promise<ResolvedImage>;
   /** The stored bytes of a layer blob (compressed as stored). */
   openLayer(layer: LayerRef): Promise<Readable>;
+  /**
+   * Problems met while producing a layer's stream that the stream itself cannot carry (a `dir:`
+   * source skipping an unreadable file); asked once the layer has been read.
+   */
+  layerProblems?(layer: LayerRef): Problem[];
   close(): Promise<void>;
 }
 
@@ -60,6 +65,12 @@ export interface ImageInventory {
   distro: Distro | null;
   packages: Package[];
   problems: Problem[];
+  /**
+   * diffIDs of the layers that could not be read completely (corrupt, truncated, over an
+   * `analysis.*` limit, content not matching the diffID); absent when every layer was read.
+   * When set, `packages` is what the readable part showed and `problems` say why.
+   */
+  incompleteLayers?: string[];
 }
 
 /** What `drydock sbom --format json` prints: one inventory, or one per platform of an index. */
