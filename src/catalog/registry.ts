@@ -39,7 +39,17 @@ const scriptCatalogers: Cataloger[] = [
 
 // --- language ecosystems: Java, Go, Rust, .NET ----------------------------------------------
 
-const compiledCatalogers: Cataloger[] = [];
+import { dotnetCatalogers } from "./lang/dotnet/index.js";
+import { goCatalogers } from "./lang/golang/index.js";
+import { javaCatalogers } from "./lang/java/index.js";
+import { rustCatalogers } from "./lang/rust/index.js";
+
+const compiledCatalogers: Cataloger[] = [
+  ...javaCatalogers,
+  ...goCatalogers,
+  ...rustCatalogers,
+  ...dotnetCatalogers,
+];
 
 export const catalogers: readonly Cataloger[] = [...osCatalogers, ...scriptCatalogers, ...compiledCatalogers];
 
