@@ -1,12 +1,28 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, truncate, utimes, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import {
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  truncate,
+  utimes,
+  writeFile,
+  type FileHandle,
+} from "node:fs/promises";
 import { join } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Hash } from "node:crypto";
 import { newHash, parseDigest, type Digest } from "../../core/digest.js";
 import { RegistryError } from "../../core/errors.js";
 import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
+
+export interface FsBlobStoreOptions {
+  /** Bytes appended to an upload between two background flushes to disk (default 16 MiB). */
+  flushEveryBytes?: number;
+}
 
 /**
  * Filesystem blob store. Layout under its root (described here once):
@@ -17,7 +33,8 @@ import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "
  *
  * Publishing = fsync the data file, rename it into blobs/ (atomic on one filesystem),
  * fsync the directory. A crash leaves files in uploads/ or tmp/ that garbage collection
- * removes; a partially written blob is never visible.
+ * removes; a partially written blob is never visible. Uploads are flushed to disk in the
+ * background while they stream in (UploadSink), so that the fsync of publishing is short.
  */
 export class FsBlobStore implements BlobStore {
   /** Running hash per upload id, valid while `hashed` equals the data size. */
@@ -25,12 +42,18 @@ export class FsBlobStore implements BlobStore {
   /** Serializes operations on one upload (concurrent PATCHes to one session). */
   private readonly uploadLocks = new Map<string, Promise<unknown>>();
   private cachedTotal: { at: number; bytes: number } | null = null;
+  /** Background fdatasyncs of uploads in flight (UploadSink). */
+  backgroundFlushes = 0;
 
-  private constructor(private readonly root: string) {}
+  private constructor(
+    private readonly root: string,
+    /** Bytes appended to an upload between two background flushes to disk (see UploadSink). */
+    readonly flushEveryBytes: number,
+  ) {}
 
-  static async open(root: string): Promise<FsBlobStore> {
+  static async open(root: string, options: FsBlobStoreOptions = {}): Promise<FsBlobStore> {
     for (const d of ["blobs", "uploads", "tmp"]) await mkdir(join(root, d), { recursive: true });
-    return new FsBlobStore(root);
+    return new FsBlobStore(root, options.flushEveryBytes ?? 16 * 1024 * 1024);
   }
 
   blobPath(digest: Digest): string {
@@ -244,38 +267,28 @@ class FsUpload implements BlobUpload {
     return this.store.withUploadLock(this.id, async () => {
       const before = await this.size();
       const running = await this.store.runningHash(this.id, this.path, before);
-      let received = 0;
-      const hasher = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          received += chunk.length;
-          if (options.expectedLength !== undefined && received > options.expectedLength) {
-            cb(new RegistryError("SIZE_INVALID", "body longer than Content-Length"));
-            return;
-          }
-          running.hash.update(chunk);
-          running.hashed += chunk.length;
-          cb(null, chunk);
-        },
-      });
+      const fh = await open(this.path, "a");
+      const sink = new UploadSink(fh, running, options.expectedLength, this.store);
       try {
-        await pipeline(
-          data,
-          hasher,
-          createWriteStream(this.path, { flags: "a", highWaterMark: 1024 * 1024 }),
-        );
-        if (options.expectedLength !== undefined && received !== options.expectedLength) {
+        await pipeline(data, sink);
+        if (options.expectedLength !== undefined && sink.received !== options.expectedLength) {
           throw new RegistryError(
             "SIZE_INVALID",
-            `received ${received} bytes, Content-Length said ${options.expectedLength}`,
+            `received ${sink.received} bytes, Content-Length said ${options.expectedLength}`,
           );
         }
       } catch (e) {
-        // A failed append adds nothing: cut the file back and forget the running hash.
+        // A failed append adds nothing: wait for writes in flight, cut the file back and
+        // forget the running hash.
+        await sink.idle();
         this.store.dropHash(this.id);
-        await truncate(this.path, before).catch(() => undefined);
+        await fh.truncate(before).catch(() => truncate(this.path, before).catch(() => undefined));
         throw e;
+      } finally {
+        await sink.idle();
+        await fh.close();
       }
-      return before + received;
+      return before + sink.received;
     });
   }
 
@@ -318,6 +331,126 @@ class FsUpload implements BlobUpload {
       this.store.dropHash(this.id);
       await rm(this.path, { force: true });
     });
+  }
+}
+
+/** Background flushes in flight across the store: each one holds a libuv threadpool thread. */
+const MAX_BACKGROUND_FLUSHES = 2;
+
+/**
+ * The end of an append: hashes every byte (the upload's running sha256), appends it to the
+ * upload file with writev, and enforces the declared length.
+ *
+ * While a large body streams in, it also asks the kernel to write the data already received
+ * to disk (fdatasync in the background, one at a time, every `flushEveryBytes`), so that the
+ * fsync that publishing needs finds little left to do: the disk works while the network
+ * does, instead of after it. This changes when bytes reach the disk, not whether: commit
+ * still fsyncs before publishing. A failed background flush fails the append (an I/O error
+ * reported to it would not be reported again to the fsync of commit).
+ */
+class UploadSink extends Writable {
+  received = 0;
+  private unflushed = 0;
+  private writing: Promise<unknown> = Promise.resolve();
+  private flushing: Promise<void> | null = null;
+  private flushError: unknown = null;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly running: { hash: Hash; hashed: number },
+    private readonly expectedLength: number | undefined,
+    private readonly store: FsBlobStore,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.append([chunk], cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.append(
+      chunks.map((c) => c.chunk),
+      cb,
+    );
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    void (this.flushing ?? Promise.resolve()).then(() =>
+      cb(this.flushError === null ? null : (this.flushError as Error)),
+    );
+  }
+
+  /** Resolves once no write or flush of this sink is in flight. */
+  async idle(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    await this.flushing;
+  }
+
+  private append(bufs: Buffer[], cb: (err?: Error | null) => void): void {
+    let bytes = 0;
+    for (const b of bufs) bytes += b.length;
+    this.received += bytes;
+    if (this.expectedLength !== undefined && this.received > this.expectedLength) {
+      cb(new RegistryError("SIZE_INVALID", "body longer than Content-Length"));
+      return;
+    }
+    if (this.flushError !== null) {
+      cb(this.flushError as Error);
+      return;
+    }
+    // Start the write (it runs on the threadpool), hash on this thread meanwhile: the
+    // buffers are only read by both.
+    const write = writeAll(this.fh, bufs, bytes);
+    this.writing = write;
+    for (const b of bufs) this.running.hash.update(b);
+    this.running.hashed += bytes;
+    write.then(
+      () => {
+        this.unflushed += bytes;
+        this.maybeFlush();
+        cb();
+      },
+      (e: unknown) => cb(e as Error),
+    );
+  }
+
+  private maybeFlush(): void {
+    if (this.unflushed < this.store.flushEveryBytes || this.flushing) return;
+    if (this.store.backgroundFlushes >= MAX_BACKGROUND_FLUSHES) return;
+    this.unflushed = 0;
+    this.store.backgroundFlushes++;
+    this.flushing = this.fh
+      .datasync()
+      .catch((e: unknown) => {
+        this.flushError ??= e;
+      })
+      .finally(() => {
+        this.store.backgroundFlushes--;
+        this.flushing = null;
+      });
+  }
+}
+
+/** Writes all of bufs at the end of the file (O_APPEND), continuing after short writes. */
+async function writeAll(fh: FileHandle, bufs: Buffer[], bytes: number): Promise<void> {
+  let pending = bufs;
+  let left = bytes;
+  while (left > 0) {
+    const { bytesWritten } = await fh.writev(pending);
+    left -= bytesWritten;
+    if (left <= 0) return;
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of pending) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      rest.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    pending = rest;
   }
 }
 
