@@ -6,7 +6,7 @@ import { catalogPackagesLock, nugetLockCataloger } from "./packageslock.js";
 const file = (path: string, text: string) => ({ path, content: Buffer.from(text) });
 
 describe(".NET catalogers", () => {
-  it("deps.json: NuGet packages with purls, projects without, runtime packs under their NuGet name", () => {
+  it("deps.json: NuGet packages, projects marked, runtime packs under their NuGet name", () => {
     const r = catalogDepsJson(
       file(
         "/app/App.deps.json",
@@ -34,7 +34,7 @@ describe(".NET catalogers", () => {
       ),
     );
     expect(r.packages.map((p) => [p.name, p.version, p.purl, p.metadata])).toEqual([
-      ["App", "1.0.0", "", { project: true }],
+      ["App", "1.0.0", "pkg:nuget/App@1.0.0", { project: true }],
       ["Newtonsoft.Json", "13.0.1", "pkg:nuget/Newtonsoft.Json@13.0.1", undefined],
       [
         "Microsoft.NETCore.App.Runtime.linux-x64",

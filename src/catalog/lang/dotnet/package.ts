@@ -4,8 +4,9 @@ import type { Package } from "../../types.js";
 /**
  * NuGet packages: names keep their case (NuGet ids are case-insensitive but advisories and
  * purls carry the canonical casing), purl pkg:nuget/<Name>@<version>. Projects of the solution
- * itself (deps.json `project` libraries) have no registry identity: empty purl and
- * metadata.project, so they are never matched against a NuGet package of the same name.
+ * itself (deps.json `project` libraries) have no registry identity: they still get a purl (SBOM
+ * references are purls) but are marked metadata.project, so matching can tell them from a NuGet
+ * package of the same name.
  */
 export function nugetPackage(
   name: string,
@@ -17,7 +18,7 @@ export function nugetPackage(
     name,
     version,
     ecosystem: "nuget",
-    purl: opts.project ? "" : purl({ type: "nuget", name, version }),
+    purl: purl({ type: "nuget", name, version }),
     path: file,
   };
   if (opts.project) pkg.metadata = { project: true };

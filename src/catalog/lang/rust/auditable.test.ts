@@ -28,7 +28,7 @@ describe("cargo-auditable binaries", () => {
     const r = catalogRustBinary(file(elf));
     expect(r.problems).toBeUndefined();
     expect(r.packages.map((p) => [p.name, p.version, p.purl, p.metadata])).toEqual([
-      ["app", "0.1.0", "", { local: true, root: true }],
+      ["app", "0.1.0", "pkg:cargo/app@0.1.0", { local: true, root: true }],
       ["serde", "1.0.190", "pkg:cargo/serde@1.0.190", { source: "crates.io" }],
       ["forked", "0.2.0", "pkg:cargo/forked@0.2.0", { source: "git" }],
     ]);
@@ -112,10 +112,10 @@ describe("Cargo.lock", () => {
         ].join("\n"),
       ),
     });
-    expect(r.packages.map((p) => p.purl)).toEqual([
-      "",
-      "pkg:cargo/internal@2.0.0?repository_url=https:%2F%2Fcargo.example.com%2Findex%2F",
-      "pkg:cargo/serde@1.0.0",
+    expect(r.packages.map((p) => [p.purl, p.metadata?.local])).toEqual([
+      ["pkg:cargo/app@0.1.0", true],
+      ["pkg:cargo/internal@2.0.0?repository_url=https:%2F%2Fcargo.example.com%2Findex%2F", undefined],
+      ["pkg:cargo/serde@1.0.0", undefined],
     ]);
     expect(r.problems).toEqual(["[[package]] #4: no name or version"]);
   });

@@ -13,6 +13,11 @@ describeFixtureSuite({
   dirs: ["rust/syft-rust", "rust/trivy-rust-cargo"],
   // Fixture files are named cargo_normal.lock, Cargo.lock-with-git-deps, ...
   asPath: () => "Cargo.lock",
+  deviations: {
+    "rust/syft-rust/Cargo.lock-with-git-deps.expected.json":
+      "syft leaves the purl of a path crate (hello_world, no source) empty; every package here has a purl " +
+      "(SBOM references are purls), pkg:cargo/hello_world@0.1.0, and path crates are marked metadata.local",
+  },
 });
 
 describeFixtureSuite({

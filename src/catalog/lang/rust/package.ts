@@ -4,11 +4,10 @@ import type { Package } from "../../types.js";
 /**
  * Rust crates as Drydock reports them, from Cargo.lock and from cargo-auditable binaries.
  *
- * The purl is pkg:cargo/<name>@<version> for crates.io and git crates (as syft), with a
- * `repository_url` qualifier for other registries. Crates from a path (the workspace's own
- * crates) have no registry identity: their purl is empty (syft does the same) and
- * metadata.local is set, so a local crate named like a crates.io crate is never matched
- * against that crate's advisories.
+ * The purl is pkg:cargo/<name>@<version>, with a `repository_url` qualifier for registries other
+ * than crates.io (git crates get none, as syft). Crates from a path (the workspace's own
+ * crates) have no registry identity: they still get a purl (SBOM references are purls) but are
+ * marked metadata.local, so matching can tell them from the crates.io crate of the same name.
  */
 
 const CRATES_IO = new Set([
@@ -24,13 +23,19 @@ export function cratePackage(
   file: string,
 ): Package {
   const metadata: Record<string, string | boolean> = {};
-  let p = "";
+  let qualifiers: Record<string, string | undefined> | undefined;
   if (!source || source === "local") metadata.local = true;
   else {
     metadata.source = source;
     const registry = /^(?:registry|sparse)\+(.*)$/.exec(source);
-    const qualifiers = registry && !CRATES_IO.has(source) ? { repository_url: registry[1] } : undefined;
-    p = purl({ type: "cargo", name, version, qualifiers });
+    if (registry && !CRATES_IO.has(source)) qualifiers = { repository_url: registry[1] };
   }
-  return { name, version, ecosystem: "cargo", purl: p, path: file, metadata };
+  return {
+    name,
+    version,
+    ecosystem: "cargo",
+    purl: purl({ type: "cargo", name, version, qualifiers }),
+    path: file,
+    metadata,
+  };
 }
