@@ -82,6 +82,8 @@ export interface RegistryRoutesOptions {
 
 export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoutesOptions): void {
   const { service, auth } = opts;
+  // Blob bytes as stored (chunked transfer encoding has no Content-Length to count).
+  const received = (bytes: number) => opts.onBytes?.("in", "blob", bytes);
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     reply.header("Docker-Distribution-API-Version", "registry/2.0");
@@ -237,8 +239,7 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       }
     } else if (query.digest) {
       const length = contentLength(req);
-      const digest = await service.monolithicUpload(name, query.digest, req.raw, length);
-      opts.onBytes?.("in", "blob", length ?? 0);
+      const digest = await service.monolithicUpload(name, query.digest, req.raw, length, received);
       return reply
         .code(201)
         .header("Location", `/v2/${name}/blobs/${digest}`)
@@ -309,9 +310,9 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
           service.appendUpload(name, id, req.raw, {
             contentRange: header(req, "content-range"),
             contentLength: before,
+            onReceived: received,
           }),
         );
-        opts.onBytes?.("in", "blob", before ?? 0);
         return progress(s.size).code(202).send();
       }
       default: {
@@ -322,10 +323,10 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
           service.completeUpload(name, id, query.digest, hasBody ? req.raw : null, {
             contentRange: header(req, "content-range"),
             contentLength: length,
+            onReceived: received,
           }),
         );
         if (!hasBody) req.raw.resume();
-        opts.onBytes?.("in", "blob", length ?? 0);
         return reply
           .code(201)
           .header("Location", `/v2/${name}/blobs/${digest}`)

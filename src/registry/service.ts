@@ -21,6 +21,13 @@ export interface StoredManifest {
   body: Buffer;
 }
 
+/** Options of a chunk append; `onReceived` learns how many bytes were really stored. */
+export interface AppendOpts {
+  contentRange?: string;
+  contentLength?: number;
+  onReceived?: (bytes: number) => void;
+}
+
 export interface UploadState {
   id: string;
   size: number;
@@ -178,23 +185,14 @@ export class RegistryService {
    * received so far, else 416 and nothing is written. A chunk that fails midway (client
    * disconnect, short body) adds nothing: the blob store rolls the session back.
    */
-  async appendUpload(
-    name: string,
-    id: string,
-    body: Readable,
-    opts: { contentRange?: string; contentLength?: number },
-  ): Promise<UploadState> {
+  async appendUpload(name: string, id: string, body: Readable, opts: AppendOpts): Promise<UploadState> {
     return this.withUploadLock(id, async () => {
       await this.sessionRepo(name, id);
       return this.appendLocked(id, body, opts);
     });
   }
 
-  private async appendLocked(
-    id: string,
-    body: Readable,
-    opts: { contentRange?: string; contentLength?: number },
-  ): Promise<UploadState> {
+  private async appendLocked(id: string, body: Readable, opts: AppendOpts): Promise<UploadState> {
     const up = await this.blobs.upload(id);
     const size = await up.size();
     let expectedLength = opts.contentLength;
@@ -230,6 +228,7 @@ export class RegistryService {
       expectedLength = rangeLength;
     }
     const newSize = await up.append(body, { expectedLength });
+    opts.onReceived?.(newSize - size);
     await this.meta.touchUpload(id);
     return { id, size: newSize };
   }
@@ -244,7 +243,7 @@ export class RegistryService {
     id: string,
     digest: string | undefined,
     body: Readable | null,
-    opts: { contentRange?: string; contentLength?: number },
+    opts: AppendOpts,
   ): Promise<Digest> {
     return this.withUploadLock(id, async () => {
       const repo = await this.sessionRepo(name, id);
@@ -281,11 +280,12 @@ export class RegistryService {
     digest: string,
     body: Readable,
     contentLength?: number,
+    onReceived?: (bytes: number) => void,
   ): Promise<Digest> {
     const d = this.parseBlobDigest(digest);
     const state = await this.startUpload(name);
     try {
-      return await this.completeUpload(name, state.id, d, body, { contentLength });
+      return await this.completeUpload(name, state.id, d, body, { contentLength, onReceived });
     } catch (e) {
       // Whatever failed, a single-request upload leaves no session behind.
       await this.cancelUpload(name, state.id).catch(() => undefined);

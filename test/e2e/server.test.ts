@@ -55,6 +55,36 @@ describe("drydock serve: health, metrics and logs", () => {
     expect(metric(text, "drydock_storage_bytes")).toBeGreaterThanOrEqual(100_000);
   });
 
+  it("counts blob bytes sent with chunked transfer encoding (no Content-Length)", async () => {
+    const started = await fetch(`${dd.url}/v2/metrics/chunked/blobs/uploads/`, { method: "POST" });
+    const before = metric(
+      await (await fetch(`${dd.url}/metrics`)).text(),
+      "drydock_http_received_bytes_total",
+      'route="blob"',
+    );
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(30_000).fill(2));
+        c.enqueue(new Uint8Array(20_000).fill(3));
+        c.close();
+      },
+    });
+    const r = await fetch(`${dd.url}${started.headers.get("location")}`, {
+      method: "PATCH",
+      body,
+      duplex: "half",
+      headers: { "Content-Type": "application/octet-stream" },
+    } as RequestInit);
+    expect(r.status).toBe(202);
+    expect(r.headers.get("range")).toBe("0-49999");
+    const after = metric(
+      await (await fetch(`${dd.url}/metrics`)).text(),
+      "drydock_http_received_bytes_total",
+      'route="blob"',
+    );
+    expect(after - before).toBe(50_000);
+  });
+
   it("writes structured JSON logs, with the open-on-loopback warning once", () => {
     const lines = dd
       .logs()
