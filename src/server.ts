@@ -38,6 +38,15 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
+  // Bodies are never parsed, so a missing or malformed Content-Type must not be refused
+  // here (Fastify would answer 415 before the registry sees the request): drop it, and let
+  // the manifest parser fall back to the manifest's own mediaType.
+  app.addHook("onRequest", (req, _reply, done) => {
+    const ct = req.headers["content-type"];
+    if (ct !== undefined && !/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+/.test(ct.trim()))
+      delete req.headers["content-type"];
+    done();
+  });
 
   app.addHook("onResponse", async (req, reply) => {
     const route = (req as { routeKind?: string }).routeKind ?? (req.routeOptions.url || "other");
