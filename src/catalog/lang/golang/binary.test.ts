@@ -134,6 +134,11 @@ describe("Go build info", () => {
       expect(r.packages).toEqual([]);
       expect(r.problems).toHaveLength(1);
     }
+    const upx = buildElf([{ name: ".text", data: Buffer.alloc(64) }], { noSectionHeaders: true });
+    upx.write("UPX!", 0xb0, "latin1");
+    expect(catalogGoBinary(file(upx)).problems).toEqual([
+      "UPX-packed executable: its contents (Go build info) cannot be read",
+    ]);
     const devel = buildElf([{ name: ".go.buildinfo", data: inlineBuildInfo("devel go1.23-abcdef", "") }]);
     expect(catalogGoBinary(file(devel)).problems).toEqual([
       'unrecognized Go toolchain version "devel go1.23-abcdef": stdlib not reported',

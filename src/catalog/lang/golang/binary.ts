@@ -1,5 +1,6 @@
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../../types.js";
 import { readGoBuildInfo } from "./buildinfo.js";
+import { isElf } from "./elf.js";
 import { versionFromLdflags } from "./ldflags.js";
 import { parseModInfo } from "./modinfo.js";
 import { goPackage, isLocalReplacement, stdlibVersion } from "./package.js";
@@ -13,6 +14,8 @@ import { goPackage, isLocalReplacement, stdlibVersion } from "./package.js";
  * headers. Only a file that claims to be a Go binary and cannot be read becomes a problem.
  */
 
+const UPX = Buffer.from("UPX!");
+
 export function catalogGoBinary(file: Pick<CatalogFile, "path" | "content">): CatalogResult {
   let raw;
   try {
@@ -20,7 +23,16 @@ export function catalogGoBinary(file: Pick<CatalogFile, "path" | "content">): Ca
   } catch (e) {
     return { packages: [], problems: [`unreadable executable: ${(e as Error).message}`] };
   }
-  if (!raw) return { packages: [] };
+  if (!raw) {
+    // UPX keeps its marker in the first bytes; the packed program (often a Go tool) cannot be
+    // inspected, which is worth saying rather than reporting nothing.
+    if (isElf(file.content) && file.content.subarray(0, 1024).includes(UPX))
+      return {
+        packages: [],
+        problems: ["UPX-packed executable: its contents (Go build info) cannot be read"],
+      };
+    return { packages: [] };
+  }
 
   const problems: string[] = [];
   const packages: Package[] = [];
