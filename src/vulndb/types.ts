@@ -79,6 +79,8 @@ export interface Advisory {
   source: string;
   aliases: string[];
   related?: string[];
+  /** OSV 1.6 `upstream`: the vulnerabilities this one derives from (Ubuntu's CVE for UBUNTU-CVE-…). */
+  upstream?: string[];
   summary?: string;
   details?: string;
   published?: string;
@@ -87,6 +89,11 @@ export interface Advisory {
   withdrawn?: string;
   /** Vendor severity word for the whole advisory (GHSA MODERATE, Red Hat Important, …). */
   severity?: string;
+  /**
+   * Set on advisories that are not vulnerabilities (RustSec `informational`: unmaintained,
+   * unsound, notice): shown separately, never as a CVE finding.
+   */
+  informational?: string;
   cvss?: SeverityScore[];
   references?: { type?: string; url: string }[];
   affected: Affected[];
@@ -96,7 +103,8 @@ export interface Advisory {
 export interface Enrichment {
   cve: string;
   cvss?: SeverityScore[];
-  epss?: { score: number; percentile: number; date?: string };
+  /** `date` is the score date (YYYY-MM-DD) when the feed states it; `model` FIRST's model_version. */
+  epss?: { score: number; percentile: number; date?: string; model?: string };
   kev?: {
     dateAdded: string;
     dueDate?: string;
@@ -104,6 +112,8 @@ export interface Enrichment {
     vendorProject?: string;
     product?: string;
   };
+  /** CISA's SSVC decision points (vulnrichment CISA-ADP container). */
+  ssvc?: { exploitation?: string; automatable?: string; technicalImpact?: string; date?: string };
 }
 
 /** A document an importer could not read: reported with the feed and id, the import goes on. */

@@ -14,7 +14,9 @@ export interface FeedDocument {
 export type ImportItem =
   | { kind: "advisory"; advisory: Advisory }
   | { kind: "enrichment"; enrichment: Enrichment }
-  | { kind: "problem"; problem: FeedProblem };
+  | { kind: "problem"; problem: FeedProblem }
+  /** A record deliberately left out (rejected CVE, unreviewed GHSA): counted, not a problem. */
+  | { kind: "skipped"; document: string; reason: string };
 
 export interface FeedImporter {
   /** Stable id: osv, alpine-secdb, debian-tracker, debian-dsa, oval, rubysec, friendsofphp, nodejs-wg, wolfi, nvd, vulnrichment, kev, epss. */
