@@ -1,0 +1,115 @@
+import type { Distro, Package } from "../catalog/types.js";
+
+/**
+ * Which database entries a package is looked up under, and which version is compared.
+ * Distro packages are keyed by their distro release and (for Debian/Ubuntu/Alpine/
+ * AlmaLinux/Rocky) their source package, since the feeds describe source packages; rpm
+ * distros whose OVAL names binary packages are looked up by the binary name too.
+ * Language packages are keyed by purl type and a name normalized as the feeds spell it.
+ */
+export interface LookupKey {
+  ecosystem: string;
+  name: string;
+  /** The version compared against that key's advisories. */
+  version: string;
+  /** Version scheme id. */
+  scheme: string;
+}
+
+/** PEP 503: lowercase, runs of `-`, `_`, `.` become `-`. */
+export function pep503(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+/** `ubuntu:22.04`, `debian:12`, `alpine:3.19`, `rhel:9`, … — the release key of a distro. */
+export function distroKey(distro: Distro): string | null {
+  const id = distro.id.toLowerCase();
+  const v = distro.versionId ?? "";
+  switch (id) {
+    case "debian":
+      return `debian:${v.split(".")[0] || distro.codename || "sid"}`;
+    case "ubuntu":
+      return `ubuntu:${v}`;
+    case "alpine":
+      return `alpine:${v.split(".").slice(0, 2).join(".") || "edge"}`;
+    case "wolfi":
+    case "chainguard":
+      return "wolfi";
+    case "rhel":
+    case "centos":
+    case "almalinux":
+    case "rocky":
+    case "ol":
+    case "amzn":
+    case "fedora":
+      return `${id}:${v.split(".")[0]}`;
+    case "azurelinux":
+    case "mariner":
+      return `${id}:${v.split(".").slice(0, 2).join(".")}`;
+    default:
+      return v ? `${id}:${v}` : null;
+  }
+}
+
+/** The rpm EVR of a package: `[epoch:]version-release` (the cataloger's version already is). */
+function rpmVersion(p: Package): string {
+  return p.version;
+}
+
+/** Lookup keys of one package; empty when it cannot be matched (no version, local code). */
+export function lookupKeys(p: Package, distro: Distro | null): LookupKey[] {
+  if (!p.version) return [];
+  // Local crates and solution projects are the application's own code, not registry packages.
+  if (p.metadata?.local === true || p.metadata?.project === true) return [];
+  switch (p.ecosystem) {
+    case "deb": {
+      const eco = distro ? distroKey(distro) : null;
+      if (!eco) return [];
+      const keys: LookupKey[] = [
+        {
+          ecosystem: eco,
+          name: p.sourceName ?? p.name,
+          version: p.sourceVersion ?? p.version,
+          scheme: "deb",
+        },
+      ];
+      // Ubuntu OVAL names binary packages.
+      if (p.sourceName && p.sourceName !== p.name)
+        keys.push({ ecosystem: eco, name: p.name, version: p.version, scheme: "deb" });
+      return keys;
+    }
+    case "apk": {
+      const eco = distro ? distroKey(distro) : null;
+      if (!eco) return [];
+      return [{ ecosystem: eco, name: p.sourceName ?? p.name, version: p.version, scheme: "apk" }];
+    }
+    case "rpm": {
+      const eco = distro ? distroKey(distro) : null;
+      if (!eco) return [];
+      const keys: LookupKey[] = [{ ecosystem: eco, name: p.name, version: rpmVersion(p), scheme: "rpm" }];
+      if (p.sourceName && p.sourceName !== p.name) {
+        keys.push({ ecosystem: eco, name: p.sourceName, version: rpmVersion(p), scheme: "rpm" });
+      }
+      return keys;
+    }
+    case "pypi":
+      return [{ ecosystem: "pypi", name: pep503(p.name), version: p.version, scheme: "pep440" }];
+    case "nuget":
+      return [{ ecosystem: "nuget", name: p.name.toLowerCase(), version: p.version, scheme: "nuget" }];
+    case "golang":
+      // Go advisories use semver without the `v`.
+      return [{ ecosystem: "golang", name: p.name, version: p.version.replace(/^v/, ""), scheme: "go" }];
+    case "npm":
+      return [{ ecosystem: "npm", name: p.name, version: p.version, scheme: "semver" }];
+    case "maven":
+      return [{ ecosystem: "maven", name: p.name, version: p.version, scheme: "maven" }];
+    case "gem":
+      return [{ ecosystem: "gem", name: p.name, version: p.version, scheme: "gem" }];
+    case "cargo":
+      return [{ ecosystem: "cargo", name: p.name, version: p.version, scheme: "cargo" }];
+    case "composer":
+      return [{ ecosystem: "composer", name: p.name.toLowerCase(), version: p.version, scheme: "composer" }];
+    default:
+      return [];
+  }
+}

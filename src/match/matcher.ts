@@ -1,0 +1,194 @@
+import type { Distro, Package } from "../catalog/types.js";
+import { versionSchemes } from "../versions/registry.js";
+import type { VersionScheme } from "../versions/types.js";
+import type { Advisory, Affected, Enrichment, SeverityScore } from "../vulndb/types.js";
+import { lookupKeys, type LookupKey } from "./keys.js";
+import { evaluateAffected, type RangeVerdict } from "./ranges.js";
+import { decideSeverity } from "./severity.js";
+import type { AdvisoryLookup, Finding } from "./types.js";
+
+export interface MatchOptions {
+  /** Only these package ecosystems (BASIC scanning: deb, apk, rpm). */
+  ecosystems?: readonly string[];
+}
+
+const CVE = /^CVE-\d{4}-\d{4,}$/;
+
+/**
+ * Advisories that bundle several CVEs (DSA/DLA, USN, RHSA, RLSA, ALSA) are reported as one
+ * finding per CVE; an advisory about one vulnerability is reported under its CVE when it
+ * names exactly one, else under its own id.
+ */
+function vulnerabilityIds(a: Advisory): string[] {
+  if (CVE.test(a.id)) return [a.id];
+  const cves = [...new Set([...a.aliases, ...(a.related ?? [])].filter((x) => CVE.test(x)))];
+  const bundles = /^(DSA|DLA|USN|RHSA|RLSA|ALSA|ALBA|ALEA|ELSA)-/.test(a.id);
+  if (bundles && cves.length) return cves;
+  if (cves.length === 1) return cves;
+  return [a.id];
+}
+
+function schemeFor(id: string, rangeType: string): VersionScheme | undefined {
+  return rangeType === "SEMVER" ? versionSchemes.semver : versionSchemes[id];
+}
+
+/** Evaluates one affected entry, choosing the scheme per range type (SEMVER vs ECOSYSTEM). */
+function evaluate(key: LookupKey, affected: Affected): RangeVerdict | null {
+  let best: RangeVerdict | null = null;
+  const byType = new Map<string, Affected["ranges"]>();
+  for (const r of affected.ranges) {
+    const list = byType.get(r.type) ?? [];
+    list.push(r);
+    byType.set(r.type, list);
+  }
+  if (!affected.ranges.length) byType.set("ECOSYSTEM", []);
+  for (const [type, ranges] of byType) {
+    const scheme = schemeFor(key.scheme, type);
+    if (!scheme) continue;
+    const version = type === "SEMVER" ? key.version.replace(/^v/, "") : key.version;
+    const v = evaluateAffected(version, { ...affected, ranges }, scheme);
+    if (v.affected && (!best || (!best.fixed && v.fixed))) best = v;
+  }
+  return best;
+}
+
+/**
+ * Matches an inventory against the database: for each package, each lookup key, each
+ * advisory affecting that key, evaluate the ranges with the key's version scheme; distro
+ * statuses are honoured (not_affected never reported, will_not_fix reported without a fix).
+ * Findings are unique per (package instance, vulnerability id).
+ */
+export function matchPackages(
+  packages: readonly Package[],
+  distro: Distro | null,
+  db: AdvisoryLookup,
+  opts: MatchOptions = {},
+): Finding[] {
+  const findings = new Map<string, Finding>();
+  const wanted = opts.ecosystems ? new Set(opts.ecosystems) : null;
+  const pending: { finding: Finding; cves: string[] }[] = [];
+  // The vendor's severity words (per package, then per advisory), decided after enrichment.
+  const vendorWords = new Map<Finding, (string | undefined)[]>();
+
+  for (const pkg of packages) {
+    if (wanted && !wanted.has(pkg.ecosystem)) continue;
+    for (const key of lookupKeys(pkg, distro)) {
+      for (const adv of db.advisoriesFor(key.ecosystem, key.name)) {
+        if (adv.withdrawn) continue;
+        for (const aff of adv.affected) {
+          if (aff.ecosystem !== key.ecosystem || aff.package !== key.name) continue;
+          if (aff.status === "not_affected") continue;
+          let verdict: RangeVerdict | null;
+          if (aff.ranges.length === 0 && !aff.versions?.length) {
+            // A distro status without ranges: affected in every version (no fix published).
+            verdict = aff.status ? { affected: true } : null;
+          } else {
+            verdict = evaluate(key, aff);
+          }
+          if (!verdict?.affected) continue;
+          for (const vid of vulnerabilityIds(adv)) {
+            const instance = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.path}\u0000${pkg.archivePath ?? ""}\u0000${vid}`;
+            const prev = findings.get(instance);
+            // Several advisories may name the same vulnerability: keep the one that knows the fix.
+            if (prev && (prev.fixedVersion || !verdict.fixed)) continue;
+            const status =
+              aff.status === "will_not_fix"
+                ? "will_not_fix"
+                : aff.status === "undetermined"
+                  ? "undetermined"
+                  : "affected";
+            const fixed = status === "affected" ? verdict.fixed : undefined;
+            const finding: Finding = {
+              vulnerabilityId: vid,
+              aliases: [...new Set([adv.id, ...adv.aliases].filter((a) => a !== vid))],
+              severity: "UNDEFINED",
+              severitySource: "none",
+              title: adv.summary,
+              description: adv.details,
+              package: {
+                name: pkg.name,
+                version: pkg.version,
+                ecosystem: pkg.ecosystem,
+                purl: pkg.purl,
+                layer: pkg.layer,
+                path: pkg.path,
+                ...(pkg.sourceName ? { sourceName: pkg.sourceName } : {}),
+                ...(pkg.sourceVersion ? { sourceVersion: pkg.sourceVersion } : {}),
+                ...(pkg.archivePath ? { archivePath: pkg.archivePath } : {}),
+              },
+              fixedVersion: fixed,
+              fixAvailable: fixed ? "YES" : "NO",
+              status,
+              cvss: adv.cvss ?? [],
+              kev: false,
+              references: (adv.references ?? []).map((r) => r.url),
+              source: adv.source,
+              explanation: {
+                advisory: adv.id,
+                source: adv.source,
+                ecosystem: key.ecosystem,
+                package: key.name,
+                version: key.version,
+                scheme: key.scheme,
+                matched: verdict.matched ?? "status",
+                ...(verdict.range ? { range: verdict.range } : {}),
+                ...(aff.status ? { status: aff.status } : {}),
+              },
+            };
+            vendorWords.set(finding, [aff.severity, adv.severity]);
+            findings.set(instance, finding);
+            pending.push({ finding, cves: [vid, ...finding.aliases].filter((x) => CVE.test(x)) });
+          }
+        }
+      }
+    }
+  }
+
+  // Enrichment in one batch: CVSS where the advisory has none, EPSS, KEV.
+  const allCves = [...new Set(pending.flatMap((p) => p.cves))];
+  const enrich = allCves.length ? db.enrichment(allCves) : new Map<string, Enrichment>();
+  const out = [...findings.values()];
+  for (const f of out) {
+    const e = enrich.get(f.vulnerabilityId) ?? f.aliases.map((a) => enrich.get(a)).find(Boolean);
+    const cvss: SeverityScore[] = [...f.cvss, ...(e?.cvss ?? [])];
+    f.cvss = dedupeCvss(cvss);
+    if (e?.epss) f.epss = { score: e.epss.score, percentile: e.epss.percentile };
+    f.kev = !!e?.kev;
+    const s = decideSeverity(vendorWords.get(f) ?? [], f.cvss);
+    f.severity = s.severity;
+    f.severitySource = s.source;
+    if (s.vendor) f.vendorSeverity = s.vendor;
+  }
+  markPartialFixes(out);
+  return out.sort(
+    (a, b) =>
+      a.vulnerabilityId.localeCompare(b.vulnerabilityId) ||
+      a.package.name.localeCompare(b.package.name) ||
+      a.package.path.localeCompare(b.package.path),
+  );
+}
+
+function dedupeCvss(list: SeverityScore[]): SeverityScore[] {
+  const seen = new Set<string>();
+  return list.filter((c) => {
+    const k = `${c.type}|${c.vector}|${c.source ?? ""}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** A vulnerability fixed for some affected packages of the image and not others is PARTIAL (as in ECR). */
+function markPartialFixes(findings: Finding[]): void {
+  const byVuln = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const list = byVuln.get(f.vulnerabilityId) ?? [];
+    list.push(f);
+    byVuln.set(f.vulnerabilityId, list);
+  }
+  for (const list of byVuln.values()) {
+    const fixed = list.filter((f) => f.fixedVersion).length;
+    if (fixed > 0 && fixed < list.length)
+      for (const f of list) if (!f.fixedVersion) f.fixAvailable = "PARTIAL";
+  }
+}
