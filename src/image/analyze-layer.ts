@@ -153,7 +153,9 @@ export async function analyzeLayerTar(
         return false;
       }
       symlinks.set(path, h.linkname);
-      if (wanted(path, h.mode)) catalogedSymlinks.add(path);
+      // A symlink's own mode bits mean nothing (0777 everywhere): asked as a plain file, so that
+      // catalogers of executables do not claim every link; their targets are cataloged anyway.
+      if (wanted(path, 0o644)) catalogedSymlinks.add(path);
       return false;
     }
     if (h.type === "link") {

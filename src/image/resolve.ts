@@ -30,6 +30,13 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
+/**
+ * Largest manifest, index or image config read into memory. The Distribution spec caps
+ * manifests at 4 MiB; configs carry history and can be larger, but not by orders of magnitude.
+ * A reference pointing "the manifest" at a multi-GiB layer blob is refused, not buffered.
+ */
+export const MAX_JSON_BLOB_BYTES = 32 * 1024 * 1024;
+
 export function sha256Digest(b: Buffer): string {
   return `sha256:${createHash("sha256").update(b).digest("hex")}`;
 }
@@ -106,6 +113,7 @@ export async function resolveImage(
     }
     const images: PlatformImage[] = [];
     for (const d of members) {
+      checkDigest(d.digest, "index member");
       const bytes = await fetcher.fetch(d.digest, d.mediaType);
       verify(bytes, d.digest, "manifest");
       const r = await resolveImage(bytes, d.digest, fetcher, { mediaTypeHint: d.mediaType });
@@ -122,12 +130,16 @@ export async function resolveImage(
   const layers = (json.layers ?? []) as Descriptor[];
   if (!config?.digest || !Array.isArray(layers))
     throw new ImageFormatError("manifest has no config or layers");
+  checkDigest(config.digest, "config");
   const configBytes = await fetcher.fetch(config.digest, config.mediaType);
   verify(configBytes, config.digest, "config");
   const cfg = parseJson(configBytes, "image config");
-  const diffIDs = ((cfg.rootfs as { diff_ids?: string[] } | undefined)?.diff_ids ?? []) as string[];
-  if (diffIDs.length !== layers.length) {
-    throw new ImageFormatError(`image config lists ${diffIDs.length} diff_ids for ${layers.length} layers`);
+  const diffIDs = diffIDsOf(cfg, layers.length, "image config");
+  for (const l of layers) {
+    if (typeof l?.digest !== "string" || !DIGEST.test(l.digest))
+      throw new ImageFormatError(
+        `manifest lists a layer with an invalid digest ${JSON.stringify(l?.digest)}`,
+      );
   }
   const layerRefs: LayerRef[] = layers.map((l, i) => ({
     digest: l.digest,
@@ -151,6 +163,26 @@ export async function resolveImage(
       },
     ],
   };
+}
+
+const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/**
+ * The config's rootfs.diff_ids, checked: one per layer, each a digest. They key the layer cache
+ * and are verified against the decompressed layer, so they must be well-formed strings.
+ */
+export function diffIDsOf(cfg: Record<string, unknown>, layerCount: number, where: string): string[] {
+  const raw = (cfg.rootfs as { diff_ids?: unknown } | undefined)?.diff_ids ?? [];
+  if (!Array.isArray(raw) || !raw.every((d): d is string => typeof d === "string" && DIGEST.test(d)))
+    throw new ImageFormatError(`${where}: rootfs.diff_ids must be a list of digests`);
+  if (raw.length !== layerCount)
+    throw new ImageFormatError(`${where} lists ${raw.length} diff_ids for ${layerCount} layers`);
+  return raw;
+}
+
+function checkDigest(d: unknown, what: string): void {
+  if (typeof d !== "string" || !DIGEST.test(d))
+    throw new ImageFormatError(`${what} has an invalid digest ${JSON.stringify(d)}`);
 }
 
 export function verify(bytes: Buffer, digest: string, what: string): void {

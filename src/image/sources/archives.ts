@@ -1,10 +1,34 @@
 import type { Readable } from "node:stream";
-import { ImageFormatError, platformString, resolveImage, sha256Digest, verify } from "../resolve.js";
+import {
+  diffIDsOf,
+  ImageFormatError,
+  platformString,
+  resolveImage,
+  sha256Digest,
+  verify,
+} from "../resolve.js";
 import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
+import { normalizeEntryPath } from "../paths.js";
 import { pickFromIndex } from "./oci-layout.js";
 import { TarIndex } from "./tar-index.js";
 
-const layoutBlob = (digest: string) => `blobs/${digest.replace(":", "/")}`;
+const layoutBlob = (digest: unknown) => {
+  if (typeof digest !== "string" || !/^[a-z0-9]+:[a-f0-9]+$/.test(digest))
+    throw new ImageFormatError(`invalid digest ${JSON.stringify(digest)}`);
+  return `blobs/${digest.replace(":", "/")}`;
+};
+
+function parseJsonObject(bytes: Buffer, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString("utf8"));
+  } catch (e) {
+    throw new ImageFormatError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new ImageFormatError(`${what} is not a JSON object`);
+  return v as Record<string, unknown>;
+}
 
 /** `oci-archive:FILE[:TAG]`: an OCI layout inside a tar file, read in place. */
 export class OciArchiveSource implements ImageSource {
@@ -24,10 +48,10 @@ export class OciArchiveSource implements ImageSource {
     const tar = await this.tar();
     if (!tar.has("index.json"))
       throw new ImageFormatError(`${this.file} is not an OCI archive (no index.json)`);
-    const index = JSON.parse((await tar.read("index.json")).toString("utf8")) as {
+    const index = parseJsonObject(await tar.read("index.json"), `${this.file}: index.json`) as {
       manifests?: { digest: string; mediaType?: string; annotations?: Record<string, string> }[];
     };
-    const entry = pickFromIndex(index.manifests ?? [], this.tag, this.file);
+    const entry = pickFromIndex(Array.isArray(index.manifests) ? index.manifests : [], this.tag, this.file);
     const bytes = await tar.read(layoutBlob(entry.digest));
     verify(bytes, entry.digest, "manifest");
     return resolveImage(
@@ -43,6 +67,11 @@ export class OciArchiveSource implements ImageSource {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A member named in manifest.json, as TarIndex keys it (normalized, no leading slash). */
+function memberPath(p: string): string {
+  return (normalizeEntryPath(p) ?? "/").slice(1);
 }
 
 interface DockerManifestEntry {
@@ -83,6 +112,14 @@ export class DockerArchiveSource implements ImageSource {
     }
     if (!Array.isArray(entries) || !entries.length)
       throw new ImageFormatError(`${this.file}: manifest.json lists no image`);
+    const wellFormed = (e: DockerManifestEntry) =>
+      typeof e === "object" &&
+      e !== null &&
+      typeof e.Config === "string" &&
+      Array.isArray(e.Layers) &&
+      e.Layers.every((l) => typeof l === "string");
+    if (!entries.every(wellFormed))
+      throw new ImageFormatError(`${this.file}: manifest.json entries need Config and Layers (strings)`);
     let entry = entries[0]!;
     if (this.tag) {
       const m = entries.find((e) => e.RepoTags?.some((t) => t === this.tag || t.endsWith(`/${this.tag}`)));
@@ -91,19 +128,14 @@ export class DockerArchiveSource implements ImageSource {
     } else if (entries.length > 1) {
       throw new ImageFormatError(`${this.file} holds ${entries.length} images: name one with :REPO:TAG`);
     }
-    const configBytes = await tar.read(entry.Config.replace(/^\.?\//, ""));
+    const configBytes = await tar.read(memberPath(entry.Config));
     const configDigest = sha256Digest(configBytes);
-    const cfg = JSON.parse(configBytes.toString("utf8")) as Record<string, unknown>;
-    const diffIDs = ((cfg.rootfs as { diff_ids?: string[] } | undefined)?.diff_ids ?? []) as string[];
-    if (diffIDs.length !== entry.Layers.length) {
-      throw new ImageFormatError(
-        `${this.file}: config lists ${diffIDs.length} diff_ids for ${entry.Layers.length} layers`,
-      );
-    }
+    const cfg = parseJsonObject(configBytes, `${this.file}: image config ${entry.Config}`);
+    const diffIDs = diffIDsOf(cfg, entry.Layers.length, `${this.file}: image config`);
     const layers: LayerRef[] = entry.Layers.map((path, i) => {
       const m = /blobs\/sha256\/([a-f0-9]{64})$/.exec(path);
       const digest = m ? `sha256:${m[1]}` : diffIDs[i]!;
-      this.layerPaths.set(digest, path.replace(/^\.?\//, ""));
+      this.layerPaths.set(digest, memberPath(path));
       return {
         digest,
         diffID: diffIDs[i]!,

@@ -1,8 +1,9 @@
-import { createReadStream } from "node:fs";
-import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, readdir, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { ImageFormatError } from "../resolve.js";
+import type { Problem } from "../../catalog/types.js";
 import type { ImageSource, LayerRef, ResolvedImage } from "../types.js";
 
 /** Marks the pseudo layer of a directory source: never cached (it has no content digest). */
@@ -14,6 +15,7 @@ export const DIR_LAYER_PREFIX = "dir:";
  * are reported as symlink entries), so links out of the root or in loops are harmless.
  */
 export class DirSource implements ImageSource {
+  private skipped: Problem[] = [];
   constructor(
     readonly reference: string,
     private readonly root: string,
@@ -37,8 +39,19 @@ export class DirSource implements ImageSource {
     };
   }
 
-  async openLayer(_layer: LayerRef): Promise<Readable> {
-    return Readable.from(tarOfDirectory(this.root), { objectMode: false });
+  async openLayer(layer: LayerRef): Promise<Readable> {
+    this.skipped = [];
+    return Readable.from(
+      tarOfDirectory(this.root, (path, reason) =>
+        this.skipped.push({ path, source: "image", reason, layer: layer.diffID }),
+      ),
+      { objectMode: false },
+    );
+  }
+
+  /** Files and directories the walk could not read (permissions, vanished): never silently skipped. */
+  layerProblems(): Problem[] {
+    return this.skipped;
   }
 
   async close(): Promise<void> {}
@@ -90,36 +103,75 @@ function block(name: string, type: string, size: number, mode: number, linkname:
   return h;
 }
 
-async function* tarOfDirectory(root: string): AsyncGenerator<Buffer> {
+/**
+ * The directory as a tar stream, in sorted order. Symlinks are emitted as symlinks (never
+ * followed); a regular file is opened with O_NOFOLLOW, so one swapped for a symlink between the
+ * lstat and the open is refused rather than read from wherever it points. Entries that cannot be
+ * read are left out and reported through `skip`.
+ */
+async function* tarOfDirectory(
+  root: string,
+  skip: (path: string, reason: string) => void,
+): AsyncGenerator<Buffer> {
   const stack: string[] = [""];
   while (stack.length) {
     const rel = stack.pop()!;
-    const names = (await readdir(join(root, rel))).sort().reverse();
+    let names: string[];
+    try {
+      names = (await readdir(join(root, rel))).sort().reverse();
+    } catch (e) {
+      skip(`/${rel}`, `directory not readable: ${(e as Error).message}`);
+      continue;
+    }
     for (const name of names) {
       const relPath = rel ? `${rel}/${name}` : name;
       const full = join(root, relPath);
-      const st = await lstat(full);
-      if (st.isDirectory()) {
-        yield* header(relPath + "/", "5", 0, st.mode);
-        stack.push(relPath);
-      } else if (st.isSymbolicLink()) {
-        yield* header(relPath, "2", 0, st.mode, await readlink(full));
-      } else if (st.isFile()) {
-        yield* header(relPath, "0", st.size, st.mode);
-        let sent = 0;
-        for await (const c of createReadStream(full, { highWaterMark: 1024 * 1024 })) {
-          const chunk = c as Buffer;
-          // A file that grows while read is cut at its stat size: the header is already written.
-          const part = chunk.subarray(0, Math.max(0, st.size - sent));
-          sent += part.length;
-          if (part.length) yield part;
-          if (sent >= st.size) break;
+      try {
+        const st = await lstat(full);
+        if (st.isDirectory()) {
+          yield* header(relPath + "/", "5", 0, st.mode);
+          stack.push(relPath);
+        } else if (st.isSymbolicLink()) {
+          yield* header(relPath, "2", 0, st.mode, await readlink(full));
+        } else if (st.isFile()) {
+          yield* fileEntry(full, relPath, st.size, st.mode, skip);
         }
-        if (sent < st.size) yield Buffer.alloc(st.size - sent);
-        const pad = (512 - (st.size % 512)) % 512;
-        if (pad) yield Buffer.alloc(pad);
+      } catch (e) {
+        skip(`/${relPath}`, `not readable: ${(e as Error).message}`);
       }
     }
   }
   yield Buffer.alloc(1024);
+}
+
+async function* fileEntry(
+  full: string,
+  relPath: string,
+  size: number,
+  mode: number,
+  skip: (path: string, reason: string) => void,
+): AsyncGenerator<Buffer> {
+  // Opened before the header is written, so an unreadable file is skipped whole.
+  const fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    yield* header(relPath, "0", size, mode);
+    let sent = 0;
+    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(size, 1)));
+    try {
+      while (sent < size) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - sent), null);
+        // A file that shrinks while read is padded with zeros: the header already gave its size.
+        if (bytesRead === 0) break;
+        sent += bytesRead;
+        yield Buffer.from(buf.subarray(0, bytesRead));
+      }
+    } catch (e) {
+      skip(`/${relPath}`, `read failed after ${sent} bytes (rest zero-filled): ${(e as Error).message}`);
+    }
+    if (sent < size) yield Buffer.alloc(size - sent);
+    const pad = (512 - (size % 512)) % 512;
+    if (pad) yield Buffer.alloc(pad);
+  } finally {
+    await fh.close();
+  }
 }

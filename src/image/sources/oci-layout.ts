@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { ImageFormatError, resolveImage, verify } from "../resolve.js";
+import { ImageFormatError, MAX_JSON_BLOB_BYTES, resolveImage, verify } from "../resolve.js";
 import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
 
 interface IndexEntry {
@@ -25,6 +25,7 @@ export function pickFromIndex(entries: IndexEntry[], tag: string | undefined, wh
     if (!m) throw new ImageFormatError(`no image tagged ${tag} in ${where}`);
     return m;
   }
+  if (entries.length === 0) throw new ImageFormatError(`${where} lists no image`);
   if (entries.length === 1) return entries[0]!;
   const latest = entries.find((e) => e.annotations?.["org.opencontainers.image.ref.name"] === "latest");
   if (latest) return latest;
@@ -49,7 +50,7 @@ export class OciLayoutSource implements ImageSource {
     } catch (e) {
       throw new ImageFormatError(`${this.root} is not an OCI layout: ${(e as Error).message}`);
     }
-    const entry = pickFromIndex(index.manifests ?? [], this.tag, this.root);
+    const entry = pickFromIndex(Array.isArray(index.manifests) ? index.manifests : [], this.tag, this.root);
     const bytes = await this.read(entry.digest);
     verify(bytes, entry.digest, "manifest");
     return resolveImage(
@@ -60,12 +61,15 @@ export class OciLayoutSource implements ImageSource {
     );
   }
 
+  /** A manifest or config blob; a huge blob is refused before it is read (see MAX_JSON_BLOB_BYTES). */
   private async read(digest: string): Promise<Buffer> {
-    try {
-      return await readFile(blobPath(this.root, digest));
-    } catch (e) {
-      throw new ImageFormatError(`blob ${digest} missing from ${this.root}: ${(e as Error).message}`);
-    }
+    const path = blobPath(this.root, digest);
+    const st = await stat(path).catch((e: Error) => {
+      throw new ImageFormatError(`blob ${digest} missing from ${this.root}: ${e.message}`);
+    });
+    if (st.size > MAX_JSON_BLOB_BYTES)
+      throw new ImageFormatError(`blob ${digest} is ${st.size} bytes: too large for a manifest or config`);
+    return readFile(path);
   }
 
   async openLayer(layer: LayerRef): Promise<Readable> {

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { ImageFormatError, resolveImage, sha256Digest, verify } from "../resolve.js";
+import { ImageFormatError, MAX_JSON_BLOB_BYTES, resolveImage, sha256Digest, verify } from "../resolve.js";
 import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
 
 const ACCEPT = [
@@ -10,6 +10,28 @@ const ACCEPT = [
 ].join(", ");
 
 const MANIFEST_OR_INDEX = /manifest|index/;
+
+/** A manifest or config body, refused past MAX_JSON_BLOB_BYTES (whatever Content-Length says). */
+async function readCapped(res: Response, what: string): Promise<Buffer> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > MAX_JSON_BLOB_BYTES) {
+    await res.body?.cancel();
+    throw new ImageFormatError(`${what} is ${declared} bytes: too large for a manifest or config`);
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    n += c.length;
+    if (n > MAX_JSON_BLOB_BYTES) {
+      await res.body?.cancel().catch(() => {});
+      throw new ImageFormatError(
+        `${what} is over ${MAX_JSON_BLOB_BYTES} bytes: too large for a manifest or config`,
+      );
+    }
+    parts.push(Buffer.from(c));
+  }
+  return Buffer.concat(parts);
+}
 
 export interface RegistryAuth {
   username: string;
@@ -120,7 +142,7 @@ export class RegistryClient {
     if (res.status === 404)
       throw new ImageFormatError(`${this.ref.host}/${this.ref.repository}:${reference} not found`);
     if (!res.ok) throw new ImageFormatError(`GET manifest ${reference} failed with ${res.status}`);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await readCapped(res, `manifest ${reference}`);
     const digest = reference.includes(":") ? reference : (res.headers.get("docker-content-digest") ?? "");
     if (digest.startsWith("sha256:")) verify(bytes, digest, "manifest");
     return {
@@ -160,7 +182,7 @@ export class RegistrySource implements ImageSource {
         fetch: async (d, mediaType) =>
           mediaType && MANIFEST_OR_INDEX.test(mediaType)
             ? (await this.client.manifest(d)).bytes
-            : Buffer.from(await (await this.client.blob(d)).arrayBuffer()),
+            : await readCapped(await this.client.blob(d), `blob ${d}`),
       },
       { platform: this.platform, mediaTypeHint: m.mediaType },
     );

@@ -1,18 +1,22 @@
 import { open } from "node:fs/promises";
 import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { normalizeEntryPath } from "../paths.js";
-import { ImageFormatError } from "../resolve.js";
+import { ImageFormatError, MAX_JSON_BLOB_BYTES } from "../resolve.js";
+import { parsePax, readNumber, TarError } from "../tar.js";
 
 /**
  * Random access into an uncompressed tar file (docker-archive, oci-archive) without
  * unpacking it: one pass over the headers (bodies are skipped with positioned reads)
- * records where each member's bytes are.
+ * records where each regular file's bytes are. Members are looked up by normalized path
+ * (`./manifest.json` and `manifest.json` are one member); nothing is ever written to disk.
  */
 export interface TarMember {
   offset: number;
   size: number;
 }
+
+const BLOCK = 512;
 
 export class TarIndex {
   private constructor(
@@ -26,42 +30,66 @@ export class TarIndex {
     });
     const members = new Map<string, TarMember>();
     try {
-      const { size: fileSize } = await fh.stat();
-      const h = Buffer.alloc(512);
+      const st = await fh.stat();
+      if (!st.isFile()) throw new ImageFormatError(`${file} is not a file`);
+      const fileSize = st.size;
+      const h = Buffer.alloc(BLOCK);
       let pos = 0;
       let longName: string | null = null;
-      let paxPath: string | null = null;
-      while (pos + 512 <= fileSize) {
-        await fh.read(h, 0, 512, pos);
-        if (h.every((b) => b === 0)) break;
-        const sizeText = h.toString("ascii", 124, 136).replace(/\0.*$/, "").trim();
-        const size = sizeText ? parseInt(sizeText, 8) : 0;
-        if (!Number.isFinite(size)) throw new ImageFormatError(`${file}: corrupt tar header at ${pos}`);
+      let pax: Record<string, string> = {};
+      let ended = false;
+      while (pos + BLOCK <= fileSize) {
+        await fh.read(h, 0, BLOCK, pos);
+        if (h.every((b) => b === 0)) {
+          ended = true;
+          break;
+        }
+        let size: number;
+        try {
+          size = readNumber(h, 124, 12, "size");
+          const sum = readNumber(h, 148, 8, "checksum");
+          let actual = 0;
+          for (let i = 0; i < BLOCK; i++) actual += i >= 148 && i < 156 ? 32 : h[i]!;
+          if (sum !== actual) throw new TarError(`bad header checksum`);
+        } catch (e) {
+          throw new ImageFormatError(`${file}: corrupt tar header at byte ${pos}: ${(e as Error).message}`);
+        }
         const type = String.fromCharCode(h[156]!);
-        const bodyAt = pos + 512;
-        if (bodyAt + size > fileSize) throw new ImageFormatError(`${file}: truncated archive`);
+        const bodyAt = pos + BLOCK;
         if (type === "L" || type === "x") {
-          const body = Buffer.alloc(Math.min(size, 1 << 20));
-          await fh.read(body, 0, body.length, bodyAt);
+          if (size > 1024 * 1024)
+            throw new ImageFormatError(`${file}: extended header too large at byte ${pos}`);
+          if (bodyAt + size > fileSize) throw new ImageFormatError(`${file}: truncated archive`);
+          const body = Buffer.alloc(size);
+          await fh.read(body, 0, size, bodyAt);
           if (type === "L") longName = body.toString("utf8").replace(/\0.*$/s, "");
           else {
-            const m = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString("utf8"));
-            if (m) paxPath = m[1]!;
+            try {
+              pax = parsePax(body);
+            } catch (e) {
+              throw new ImageFormatError(`${file}: ${(e as Error).message} at byte ${pos}`);
+            }
           }
         } else {
+          if (pax.size !== undefined) size = /^\d+$/.test(pax.size) ? Number(pax.size) : NaN;
+          if (!Number.isSafeInteger(size)) throw new ImageFormatError(`${file}: invalid size at byte ${pos}`);
           let name = h.toString("utf8", 0, 100).replace(/\0.*$/s, "");
           const prefix =
-            h.toString("ascii", 257, 262) === "ustar"
+            h.toString("latin1", 257, 263) === "ustar\0"
               ? h.toString("utf8", 345, 500).replace(/\0.*$/s, "")
               : "";
           if (prefix) name = `${prefix}/${name}`;
-          name = paxPath ?? longName ?? name;
-          longName = paxPath = null;
+          name = pax.path ?? longName ?? name;
+          longName = null;
+          pax = {};
+          if (bodyAt + size > fileSize) throw new ImageFormatError(`${file}: truncated archive`);
           const norm = normalizeEntryPath(name);
-          if (norm && (type === "0" || type === "\0")) members.set(norm.slice(1), { offset: bodyAt, size });
+          if (norm && (type === "0" || type === "\0" || type === "7"))
+            members.set(norm.slice(1), { offset: bodyAt, size });
         }
-        pos = bodyAt + Math.ceil(size / 512) * 512;
+        pos = bodyAt + Math.ceil(size / BLOCK) * BLOCK;
       }
+      if (!ended && pos !== fileSize) throw new ImageFormatError(`${file}: truncated archive`);
     } finally {
       await fh.close();
     }
@@ -72,9 +100,14 @@ export class TarIndex {
     return this.members.has(path);
   }
 
+  /** A small member (index, manifest, config) in memory; larger than MAX_JSON_BLOB_BYTES is refused. */
   async read(path: string): Promise<Buffer> {
     const m = this.members.get(path);
     if (!m) throw new ImageFormatError(`${path} missing from ${this.file}`);
+    if (m.size > MAX_JSON_BLOB_BYTES)
+      throw new ImageFormatError(
+        `${path} in ${this.file} is ${m.size} bytes: too large for a manifest or config`,
+      );
     const fh = await open(this.file, "r");
     try {
       const b = Buffer.alloc(m.size);
@@ -85,10 +118,11 @@ export class TarIndex {
     }
   }
 
+  /** A member's bytes, streamed from the archive file. */
   stream(path: string): Readable {
     const m = this.members.get(path);
     if (!m) throw new ImageFormatError(`${path} missing from ${this.file}`);
-    if (m.size === 0) return createReadStream(this.file, { start: 1, end: 0 });
+    if (m.size === 0) return Readable.from([]);
     return createReadStream(this.file, {
       start: m.offset,
       end: m.offset + m.size - 1,
