@@ -163,7 +163,7 @@ export interface BuiltImage {
 /** Manifest, config and blobs of a single-platform image (nothing written). */
 export function buildImage(
   layers: LayerSpec[],
-  platform = { os: "linux", architecture: "amd64" },
+  platform: { os: string; architecture: string; variant?: string } = { os: "linux", architecture: "amd64" },
 ): BuiltImage {
   const blobs = new Map<string, Buffer>();
   const diffIDs = layers.map((l) => l.diffID ?? sha256(l.tar));
