@@ -1,0 +1,183 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { comparePep440, normalizePep440, parsePep440 } from "./pep440.js";
+import {
+  parseSpecifier,
+  parseSpecifierSet,
+  pep440Contains,
+  pep440Filter,
+  type Pep440Item,
+  pep440Scheme,
+} from "./pep440-specifiers.js";
+import { VersionRangeError } from "./types.js";
+
+const dir = process.env.DRYDOCK_SHARED
+  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
+  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
+
+/** The vectors, or null when ../shared is absent (the tests then report themselves skipped). */
+function vectors<T>(file: string): T | null {
+  const path = join(dir, file);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : null;
+}
+
+type Case = [string, string, number];
+
+/** Checks compare(a, b) == sign and compare(b, a) == -sign; returns the failures. */
+function checkPairs(cases: readonly Case[]): string[] {
+  const bad: string[] = [];
+  for (const [a, b, sign] of cases) {
+    const ab = comparePep440(a, b);
+    const ba = comparePep440(b, a);
+    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
+  }
+  return bad;
+}
+
+interface PypiFile {
+  ordered: string[];
+  cases: Case[];
+  normalization: [string, string][];
+  str: [string, string][];
+  invalid: string[];
+  extra_equalities: Case[];
+}
+
+const pypi = vectors<PypiFile>("pypi.json");
+
+describe.skipIf(pypi === null)("pep440 versions (pypa/packaging test_version.py)", () => {
+  const v = pypi!;
+  it("orders every pair of the upstream list, both directions (cases)", () => {
+    expect(checkPairs(v.cases)).toEqual([]);
+    expect(v.cases.length).toBe(8464);
+  });
+  it("keeps the ascending list ascending and equalities equal", () => {
+    const pairs: Case[] = [];
+    for (let i = 1; i < v.ordered.length; i++) pairs.push([v.ordered[i - 1]!, v.ordered[i]!, -1]);
+    expect(checkPairs([...pairs, ...v.extra_equalities])).toEqual([]);
+  });
+  it("normalizes like str(Version(...))", () => {
+    const bad = [...v.normalization, ...v.str].filter(([input, want]) => normalizePep440(input) !== want);
+    expect(bad).toEqual([]);
+  });
+  it("rejects invalid versions", () => {
+    expect(v.invalid.filter((s) => pep440Scheme.isValid(s))).toEqual([]);
+  });
+});
+
+if (pypi === null) it.skip(`pep440 vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
+
+interface RangeCase {
+  version: string;
+  range: string;
+  expected: boolean;
+  kind: "Specifier" | "SpecifierSet";
+  spec_prereleases?: boolean | null;
+  contains_prereleases?: boolean | null;
+  installed?: boolean | null;
+  version_passed_as_object?: boolean;
+}
+
+interface FilterCase {
+  kind: "Specifier" | "SpecifierSet";
+  range: string;
+  spec_prereleases: boolean | null;
+  filter_prereleases: boolean | null;
+  input: (string | { __version__: string })[];
+  expected: (string | { __version__: string })[];
+}
+
+interface PypiRanges {
+  cases: RangeCase[];
+  filter_cases: FilterCase[];
+  invalid_specifiers: string[];
+}
+
+const ranges = vectors<PypiRanges>("pypi-ranges.json");
+
+describe.skipIf(ranges === null)("pep440 specifiers (pypa/packaging test_specifiers.py)", () => {
+  const r = ranges!;
+  it("contains() every case with its constructor/contains/installed options", () => {
+    const bad: string[] = [];
+    for (const c of r.cases) {
+      const item: Pep440Item = c.version_passed_as_object ? parsePep440(c.version)! : c.version;
+      const got = pep440Contains(item, c.range, {
+        kind: c.kind,
+        specPrereleases: c.spec_prereleases,
+        prereleases: c.contains_prereleases,
+        installed: c.installed,
+      });
+      if (got !== c.expected) bad.push(`${JSON.stringify(c)} -> ${got}`);
+    }
+    expect(bad).toEqual([]);
+    expect(r.cases.length).toBe(706);
+  });
+  it("filter() keeps packaging's selection and order", () => {
+    const bad: string[] = [];
+    const toItem = (x: string | { __version__: string }): Pep440Item =>
+      typeof x === "string" ? x : parsePep440(x.__version__)!;
+    const show = (x: Pep440Item): string => (typeof x === "string" ? x : `Version(${JSON.stringify(x)})`);
+    for (const c of r.filter_cases) {
+      const got = pep440Filter(c.input.map(toItem), c.range, {
+        kind: c.kind,
+        specPrereleases: c.spec_prereleases,
+        prereleases: c.filter_prereleases,
+      }).map(show);
+      const want = c.expected.map(toItem).map(show);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        bad.push(`${JSON.stringify(c)} -> ${JSON.stringify(got)}`);
+    }
+    expect(bad).toEqual([]);
+  });
+  it("rejects invalid specifiers", () => {
+    const accepted = r.invalid_specifiers.filter((s) => {
+      try {
+        parseSpecifier(s);
+        return true;
+      } catch (e) {
+        expect(e).toBeInstanceOf(VersionRangeError);
+        return false;
+      }
+    });
+    expect(accepted).toEqual([]);
+  });
+});
+
+if (ranges === null) it.skip(`pep440 range vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
+
+interface OsvFile {
+  cases: Case[];
+  generated_cases: Case[];
+}
+
+const osv = vectors<OsvFile>("osv-semantic/pypi.json");
+
+describe.skipIf(osv === null)("pep440 against OSV's PyPI comparisons (native packaging)", () => {
+  it("hand-written and generated lines hold in both directions", () => {
+    expect(checkPairs(osv!.cases)).toEqual([]);
+    expect(checkPairs(osv!.generated_cases)).toEqual([]);
+  });
+});
+
+describe("pep440 scheme", () => {
+  it("orders non-PEP 440 strings before PEP 440 ones, as LegacyVersion did", () => {
+    expect(comparePep440("2.0.1rc2-git", "0.8")).toBe(-1);
+    expect(comparePep440("0.1-bulbasaur", "0.1-charmander")).toBe(-1);
+    expect(pep440Scheme.isValid("0.1-bulbasaur")).toBe(false);
+  });
+  it("compares very long numbers exactly", () => {
+    expect(comparePep440("1.12345678901234567890", "1.12345678901234567891")).toBe(-1);
+    expect(comparePep440("1.012345678901234567890", "1.12345678901234567890")).toBe(0);
+  });
+  it("satisfies() is a SpecifierSet with matching pre-releases included", () => {
+    expect(pep440Scheme.satisfies!("1.5a1", ">=1.0,<2.0")).toBe(true);
+    expect(pep440Scheme.satisfies!("2.0a1", "<2.0")).toBe(false);
+    expect(pep440Scheme.satisfies!("1.0+local", "==1.0")).toBe(true);
+    expect(pep440Scheme.satisfies!("1.2.3", "==1.2.*")).toBe(true);
+    expect(pep440Scheme.satisfies!("1.3", "~=1.2.0")).toBe(false);
+    expect(() => pep440Scheme.satisfies!("1.0", "=>1.0")).toThrow(VersionRangeError);
+    expect(parseSpecifierSet("")).toEqual([]);
+  });
+});
