@@ -114,11 +114,11 @@ function normalize(list: ListItem): void {
       if (head !== undefined && (head.t === T.Combo || head.t === T.Str)) items.splice(i, 1);
     }
   }
-  if (items.length === 1 && items[0]!.t === T.List) {
+  const only = items.length === 1 ? items[0]! : undefined;
+  if (only !== undefined && only.t === T.List) {
     // Removing a zero prefix must not leave an extra qualifier nesting level.
-    const inner = items[0].items;
     items.length = 0;
-    items.push(...inner);
+    items.push(...only.items);
   }
 }
 
