@@ -17,6 +17,39 @@ import type { LayerLimits } from "../image/analyze-layer.js";
 
 export const SBOM_FORMATS = ["json", "cyclonedx-json", "spdx-json"] as const;
 
+/** Exit code when a layer could not be read completely (corrupt, truncated, over a limit). */
+export const EXIT_INCOMPLETE = 3;
+/** Problems printed one per line; the rest are counted (all of them are in the json output). */
+const MAX_PRINTED_PROBLEMS = 20;
+
+/**
+ * Problems on stderr: layers that could not be read as errors, unreadable files as warnings, at
+ * most MAX_PRINTED_PROBLEMS lines so that a pathological image does not flood a terminal.
+ */
+export function reportProblems(doc: InventoryDocument, out: NodeJS.WritableStream = process.stderr): void {
+  let printed = 0;
+  let more = 0;
+  for (const inv of inventoriesOf(doc)) {
+    const incomplete = new Set(inv.incompleteLayers ?? []);
+    for (const p of inv.problems) {
+      if (printed >= MAX_PRINTED_PROBLEMS) {
+        more++;
+        continue;
+      }
+      printed++;
+      const fatal =
+        p.source === "image" && p.path === "/" && p.layer !== undefined && incomplete.has(p.layer);
+      out.write(
+        `drydock: ${fatal ? "error" : "warning"}: ${p.path}: ${p.reason} (${p.source}${p.layer ? `, layer ${p.layer.slice(0, 19)}` : ""})\n`,
+      );
+    }
+    for (const layer of incomplete) {
+      out.write(`drydock: error: layer ${layer} could not be read completely: the inventory is incomplete\n`);
+    }
+  }
+  if (more) out.write(`drydock: ... and ${more} more problems (all listed in --format json)\n`);
+}
+
 export interface ImageOptions {
   config?: string;
   data?: string;
@@ -102,14 +135,11 @@ export function registerSbom(program: Command): void {
       const inv = pickInventory(doc, opts.platform);
       text = opts.format === "cyclonedx-json" ? toCycloneDxJson(inv) : toSpdxJson(inv);
     }
-    for (const inv of inventoriesOf(doc)) {
-      for (const p of inv.problems) {
-        process.stderr.write(
-          `drydock: warning: ${p.path}: ${p.reason} (${p.source}${p.layer ? `, layer ${p.layer.slice(0, 19)}` : ""})\n`,
-        );
-      }
-    }
+    reportProblems(doc);
     if (opts.output) await writeFile(opts.output, text + "\n");
     else process.stdout.write(text + "\n");
+    // The document is still written (it shows what could be read), but a pipeline must not take
+    // a partial inventory for a whole one.
+    if (inventoriesOf(doc).some((i) => i.incompleteLayers?.length)) process.exitCode = EXIT_INCOMPLETE;
   });
 }
