@@ -19,20 +19,26 @@ export const SBOM_FORMATS = ["json", "cyclonedx-json", "spdx-json"] as const;
 
 /** Exit code when a layer could not be read completely (corrupt, truncated, over a limit). */
 export const EXIT_INCOMPLETE = 3;
-/** Problems printed one per line; the rest are counted (all of them are in the json output). */
+/** Problems printed: at most this many per file and in all; the rest are counted (all are in --format json). */
+const MAX_PRINTED_PER_FILE = 3;
 const MAX_PRINTED_PROBLEMS = 20;
 
 /**
- * Problems on stderr: layers that could not be read as errors, unreadable files as warnings, at
- * most MAX_PRINTED_PROBLEMS lines so that a pathological image does not flood a terminal.
+ * Problems on stderr: layers that could not be read as errors, unreadable files as warnings, a
+ * few lines per file and MAX_PRINTED_PROBLEMS in all, so that one garbage file or a pathological
+ * image does not flood a terminal and hide the rest.
  */
 export function reportProblems(doc: InventoryDocument, out: NodeJS.WritableStream = process.stderr): void {
   let printed = 0;
   let more = 0;
   for (const inv of inventoriesOf(doc)) {
     const incomplete = new Set(inv.incompleteLayers ?? []);
+    const perFile = new Map<string, number>();
     for (const p of inv.problems) {
-      if (printed >= MAX_PRINTED_PROBLEMS) {
+      const key = `${p.layer ?? ""} ${p.path} ${p.source}`;
+      const seen = (perFile.get(key) ?? 0) + 1;
+      perFile.set(key, seen);
+      if (printed >= MAX_PRINTED_PROBLEMS || seen > MAX_PRINTED_PER_FILE) {
         more++;
         continue;
       }
