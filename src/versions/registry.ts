@@ -1,10 +1,23 @@
+import { apkScheme } from "./apk.js";
+import { cargoScheme } from "./cargo.js";
+import { debScheme } from "./deb.js";
+import { goScheme } from "./go.js";
+import { npmScheme } from "./npm.js";
+import { rpmScheme } from "./rpm.js";
 import type { VersionScheme } from "./types.js";
 
 /**
  * Every version scheme, in one explicit list. Keys are scheme ids; `schemeFor` maps package
  * ecosystems (purl types) and advisory ecosystems onto them.
  */
-export const versionSchemes: Readonly<Record<string, VersionScheme>> = {};
+export const versionSchemes: Readonly<Record<string, VersionScheme>> = {
+  deb: debScheme,
+  rpm: rpmScheme,
+  apk: apkScheme,
+  semver: npmScheme,
+  go: goScheme,
+  cargo: cargoScheme,
+};
 
 /** The scheme that orders versions of a package ecosystem (purl type) or distro family. */
 export const ECOSYSTEM_SCHEME: Readonly<Record<string, string>> = {
