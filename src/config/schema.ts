@@ -90,6 +90,22 @@ export const configSchema = z.object({
       service: z.string().default("drydock"),
     })
     .prefault({}),
+  /** The vulnerability database (`drydock db …`; docs/vulndb.md). */
+  vulndb: z
+    .object({
+      /** The database file; default DATA/vulndb/vulndb.sqlite. */
+      path: z.string().min(1).optional(),
+      /**
+       * Where `drydock db update` reads feeds: a base URL or a directory laid out by mirror path
+       * (`osv/Go/all.zip`, …). Default: each feed's official upstream URL.
+       */
+      mirror: z.string().min(1).optional(),
+      /** `drydock db status` warns when the database was built longer ago than this. */
+      maxAgeHours: z.number().positive().default(24),
+      /** Per-file download timeout of `drydock db update`. */
+      fetchTimeoutSeconds: z.number().positive().default(600),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
