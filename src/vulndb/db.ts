@@ -1,0 +1,214 @@
+import { statSync } from "node:fs";
+import Database from "better-sqlite3";
+import { normalizeEcosystem, normalizePackage } from "./ecosystems.js";
+import { mergeEnrichment, type EnrichmentPart } from "./enrichment.js";
+import { SCHEMA_VERSION, VulnDbError, schemaVersionOf } from "./schema.js";
+import type { Advisory, Affected, EcosystemKey, Enrichment, FeedProblem } from "./types.js";
+
+/**
+ * The read side of the vulnerability database, for matchers and `drydock db status`. Opened
+ * read-only: a build replaces the file by rename, so an open VulnDb keeps reading the
+ * database it opened until it is reopened.
+ */
+
+export interface FeedStatus {
+  id: string;
+  importer: string;
+  name: string;
+  fingerprint: string;
+  importedAt: string;
+  documents: number;
+  records: number;
+  skipped: number;
+  problems: number;
+  advisories: number;
+  enrichments: number;
+  url?: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+export interface VulnDbStatus {
+  path: string;
+  schemaVersion: number;
+  builtAt: string;
+  generator?: string;
+  sizeBytes: number;
+  advisories: number;
+  withdrawn: number;
+  affectedRows: number;
+  packageKeys: number;
+  enrichedCves: number;
+  problems: number;
+  feeds: FeedStatus[];
+}
+
+export interface LookupOptions {
+  /** Also return withdrawn advisories (matchers never report them; explanations may show them). */
+  includeWithdrawn?: boolean;
+}
+
+export class VulnDb {
+  private readonly st;
+
+  private constructor(
+    readonly path: string,
+    readonly db: Database.Database,
+  ) {
+    this.st = {
+      forKey: db.prepare(
+        `SELECT f.advisory AS r, a.withdrawn AS w, a.json AS base, f.json AS aff
+           FROM affected f JOIN advisories a ON a.rowid = f.advisory
+          WHERE f.ecosystem = ? AND f.package = ?
+          ORDER BY f.advisory, f.rowid`,
+      ),
+      one: db.prepare("SELECT rowid AS r, json FROM advisories WHERE source = ? AND id = ?"),
+      affOf: db.prepare("SELECT json FROM affected WHERE advisory = ? ORDER BY rowid"),
+      enr: db.prepare(
+        "SELECT f.id AS feed, e.json FROM enrichment e JOIN feeds f ON f.seq = e.feed WHERE e.cve = ? ORDER BY e.rowid",
+      ),
+    };
+  }
+
+  /** Opens a database read-only; throws VulnDbError when it is missing or of another schema. */
+  static open(path: string): VulnDb {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (e) {
+      throw new VulnDbError(
+        `no vulnerability database at ${path} (${(e as Error).message}): run \`drydock db import\` or \`drydock db update\``,
+      );
+    }
+    try {
+      const v = schemaVersionOf(db);
+      if (v === undefined) throw new VulnDbError(`${path} is not a Drydock vulnerability database`);
+      if (v !== SCHEMA_VERSION) {
+        throw new VulnDbError(
+          `${path} has schema version ${v}; this drydock reads ${SCHEMA_VERSION}: rebuild it`,
+        );
+      }
+      return new VulnDb(path, db);
+    } catch (e) {
+      db.close();
+      if (e instanceof VulnDbError) throw e;
+      throw new VulnDbError(`${path} cannot be read as a vulnerability database: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The advisories affecting a package key, each with only its affected entries for that key.
+   * Names are normalized as stored (PEP 503 for pypi, lowercase for nuget), so callers may pass
+   * names as found in the image. One index range scan; withdrawn advisories are left out
+   * unless asked for.
+   */
+  advisoriesFor(ecosystem: EcosystemKey, pkg: string, opts: LookupOptions = {}): Advisory[] {
+    const eco = normalizeEcosystem(ecosystem);
+    const rows = this.st.forKey.all(eco, normalizePackage(eco, pkg)) as {
+      r: number;
+      w: number;
+      base: string;
+      aff: string;
+    }[];
+    const out: Advisory[] = [];
+    let last = -1;
+    for (const row of rows) {
+      if (row.w && !opts.includeWithdrawn) continue;
+      if (row.r !== last) {
+        out.push({ ...(JSON.parse(row.base) as Omit<Advisory, "affected">), affected: [] });
+        last = row.r;
+      }
+      out[out.length - 1]!.affected.push(JSON.parse(row.aff) as Affected);
+    }
+    return out;
+  }
+
+  /** One advisory with all its affected entries. */
+  advisory(source: string, id: string): Advisory | undefined {
+    const row = this.st.one.get(source, id) as { r: number; json: string } | undefined;
+    if (!row) return undefined;
+    const affected = (this.st.affOf.all(row.r) as { json: string }[]).map(
+      (a) => JSON.parse(a.json) as Affected,
+    );
+    return { ...(JSON.parse(row.json) as Omit<Advisory, "affected">), affected };
+  }
+
+  /**
+   * CVSS, EPSS, KEV and SSVC facts by CVE id (ids that are not CVEs, or that no feed knows,
+   * are absent from the map). See enrichment.ts for how feeds are combined.
+   */
+  enrichment(ids: readonly string[]): Map<string, Enrichment> {
+    const out = new Map<string, Enrichment>();
+    for (const raw of ids) {
+      const cve = raw.trim().toUpperCase();
+      if (out.has(cve)) continue;
+      const rows = this.st.enr.all(cve) as { feed: string; json: string }[];
+      if (!rows.length) continue;
+      out.set(
+        cve,
+        mergeEnrichment(
+          cve,
+          rows.map((r) => ({ feed: r.feed, part: JSON.parse(r.json) as EnrichmentPart })),
+        ),
+      );
+    }
+    return out;
+  }
+
+  status(): VulnDbStatus {
+    const meta = new Map(
+      (this.db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[]).map((r) => [
+        r.key,
+        r.value,
+      ]),
+    );
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const feeds = (
+      this.db.prepare("SELECT * FROM feeds ORDER BY id").all() as Record<string, string | number | null>[]
+    ).map((f): FeedStatus => ({
+      id: String(f.id),
+      importer: String(f.importer),
+      name: String(f.name),
+      fingerprint: String(f.fingerprint),
+      importedAt: String(f.imported_at),
+      documents: Number(f.documents),
+      records: Number(f.records),
+      skipped: Number(f.skipped),
+      problems: Number(f.problems),
+      advisories: Number(f.advisories),
+      enrichments: Number(f.enrichments),
+      ...(f.url ? { url: String(f.url) } : {}),
+      ...(f.etag ? { etag: String(f.etag) } : {}),
+      ...(f.last_modified ? { lastModified: String(f.last_modified) } : {}),
+    }));
+    return {
+      path: this.path,
+      schemaVersion: Number(meta.get("schema_version")),
+      builtAt: meta.get("built_at") ?? "",
+      generator: meta.get("generator"),
+      sizeBytes: statSync(this.path).size,
+      advisories: count("SELECT count(*) AS n FROM advisories"),
+      withdrawn: count("SELECT count(*) AS n FROM advisories WHERE withdrawn = 1"),
+      affectedRows: count("SELECT count(*) AS n FROM affected"),
+      packageKeys: count("SELECT count(*) AS n FROM (SELECT DISTINCT ecosystem, package FROM affected)"),
+      enrichedCves: count("SELECT count(*) AS n FROM (SELECT DISTINCT cve FROM enrichment)"),
+      problems: count("SELECT count(*) AS n FROM problems"),
+      feeds,
+    };
+  }
+
+  /** Problems recorded for a feed (or all feeds). */
+  problems(feed?: string): FeedProblem[] {
+    const sql = `SELECT f.id AS feed, p.document, p.reason FROM problems p JOIN feeds f ON f.seq = p.feed`;
+    const rows = (
+      feed
+        ? this.db.prepare(`${sql} WHERE f.id = ? ORDER BY p.rowid`).all(feed)
+        : this.db.prepare(`${sql} ORDER BY f.id, p.rowid`).all()
+    ) as FeedProblem[];
+    return rows;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,167 @@
+import Database from "better-sqlite3";
+import { VulnDb } from "./db.js";
+import { mergeEnrichment, type EnrichmentPart } from "./enrichment.js";
+import type { EcosystemKey, Enrichment } from "./types.js";
+
+/**
+ * What changed between two databases, for continuous re-scanning: advisories added, removed
+ * and changed (by the digest of their whole normalized form), the package keys those touch in
+ * either database (the inventories to re-match), and the CVEs whose enrichment changed (the
+ * findings to re-score). Both files are only read.
+ */
+
+export interface AdvisoryRef {
+  source: string;
+  id: string;
+}
+
+export interface PackageKey {
+  ecosystem: EcosystemKey;
+  package: string;
+}
+
+export interface VulnDbDiff {
+  old: { path: string; builtAt: string };
+  new: { path: string; builtAt: string };
+  advisories: { added: AdvisoryRef[]; removed: AdvisoryRef[]; changed: AdvisoryRef[] };
+  /** Every (ecosystem, package) an added, removed or changed advisory affects, old or new. */
+  keys: PackageKey[];
+  enrichment: {
+    /** CVEs with any enrichment difference. */
+    changed: number;
+    kevAdded: string[];
+    kevRemoved: string[];
+    /** CVEs whose CVSS list (vectors, scores or sources) differs. */
+    cvssChanged: string[];
+    /** EPSS moves daily for nearly every CVE: a count only. */
+    epssChanged: number;
+  };
+}
+
+function refs(db: Database.Database, sql: string): { r: number; source: string; id: string }[] {
+  return db.prepare(sql).all() as { r: number; source: string; id: string }[];
+}
+
+/** Reads one CVE's merged enrichment from the `main` (new) or `o` (old) database. */
+function enrichmentReader(db: Database.Database, schema: "main" | "o"): (cve: string) => Enrichment {
+  const st = db.prepare(
+    `SELECT f.id AS feed, e.json FROM ${schema}.enrichment e JOIN ${schema}.feeds f ON f.seq = e.feed
+      WHERE e.cve = ? ORDER BY e.rowid`,
+  );
+  return (cve) =>
+    mergeEnrichment(
+      cve,
+      (st.all(cve) as { feed: string; json: string }[]).map((r) => ({
+        feed: r.feed,
+        part: JSON.parse(r.json) as EnrichmentPart,
+      })),
+    );
+}
+
+export function diffVulnDbs(oldPath: string, newPath: string): VulnDbDiff {
+  // Opening through VulnDb checks both are databases of this schema.
+  const oldStatus = VulnDb.open(oldPath);
+  const newStatus = VulnDb.open(newPath);
+  const oldBuilt = oldStatus.status().builtAt;
+  const newBuilt = newStatus.status().builtAt;
+  oldStatus.close();
+  newStatus.close();
+
+  const db = new Database(newPath, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare("ATTACH DATABASE ? AS o").run(oldPath);
+    const added = refs(
+      db,
+      `SELECT n.rowid AS r, n.source, n.id FROM main.advisories n
+         LEFT JOIN o.advisories p ON p.source = n.source AND p.id = n.id
+        WHERE p.rowid IS NULL ORDER BY n.source, n.id`,
+    );
+    const removed = refs(
+      db,
+      `SELECT p.rowid AS r, p.source, p.id FROM o.advisories p
+         LEFT JOIN main.advisories n ON n.source = p.source AND n.id = p.id
+        WHERE n.rowid IS NULL ORDER BY p.source, p.id`,
+    );
+    const changed = db
+      .prepare(
+        `SELECT n.rowid AS r, p.rowid AS pr, n.source, n.id FROM main.advisories n
+           JOIN o.advisories p ON p.source = n.source AND p.id = n.id
+          WHERE p.digest <> n.digest ORDER BY n.source, n.id`,
+      )
+      .all() as { r: number; pr: number; source: string; id: string }[];
+
+    db.exec(
+      "CREATE TEMP TABLE d_new (r INTEGER PRIMARY KEY); CREATE TEMP TABLE d_old (r INTEGER PRIMARY KEY);",
+    );
+    const insNew = db.prepare("INSERT OR IGNORE INTO d_new VALUES (?)");
+    const insOld = db.prepare("INSERT OR IGNORE INTO d_old VALUES (?)");
+    db.transaction(() => {
+      for (const a of added) insNew.run(a.r);
+      for (const a of removed) insOld.run(a.r);
+      for (const a of changed) {
+        insNew.run(a.r);
+        insOld.run(a.pr);
+      }
+    })();
+    const keys = db
+      .prepare(
+        `SELECT ecosystem, package FROM main.affected WHERE advisory IN (SELECT r FROM d_new)
+         UNION
+         SELECT ecosystem, package FROM o.affected WHERE advisory IN (SELECT r FROM d_old)
+         ORDER BY 1, 2`,
+      )
+      .all() as PackageKey[];
+
+    // Enrichment: CVEs with a row on one side that the other side lacks (JSON compared as stored).
+    const changedCves = (
+      db
+        .prepare(
+          `SELECT cve FROM (
+             SELECT cve, json FROM main.enrichment EXCEPT SELECT cve, json FROM o.enrichment
+             UNION ALL
+             SELECT cve, json FROM o.enrichment EXCEPT SELECT cve, json FROM main.enrichment)
+           GROUP BY cve ORDER BY cve`,
+        )
+        .all() as { cve: string }[]
+    ).map((r) => r.cve);
+    const enrichment: VulnDbDiff["enrichment"] = {
+      changed: 0,
+      kevAdded: [],
+      kevRemoved: [],
+      cvssChanged: [],
+      epssChanged: 0,
+    };
+    const readOld = enrichmentReader(db, "o");
+    const readNew = enrichmentReader(db, "main");
+    for (const cve of changedCves) {
+      const before = readOld(cve);
+      const after = readNew(cve);
+      let any = false;
+      if (!!before.kev !== !!after.kev) {
+        (after.kev ? enrichment.kevAdded : enrichment.kevRemoved).push(cve);
+        any = true;
+      } else if (JSON.stringify(before.kev) !== JSON.stringify(after.kev)) any = true;
+      if (JSON.stringify(before.cvss ?? []) !== JSON.stringify(after.cvss ?? [])) {
+        enrichment.cvssChanged.push(cve);
+        any = true;
+      }
+      if (JSON.stringify(before.epss) !== JSON.stringify(after.epss)) {
+        enrichment.epssChanged++;
+        any = true;
+      }
+      if (JSON.stringify(before.ssvc) !== JSON.stringify(after.ssvc)) any = true;
+      if (any) enrichment.changed++;
+    }
+
+    const strip = (a: { source: string; id: string }): AdvisoryRef => ({ source: a.source, id: a.id });
+    return {
+      old: { path: oldPath, builtAt: oldBuilt },
+      new: { path: newPath, builtAt: newBuilt },
+      advisories: { added: added.map(strip), removed: removed.map(strip), changed: changed.map(strip) },
+      keys,
+      enrichment,
+    };
+  } finally {
+    db.close();
+  }
+}
