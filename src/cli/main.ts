@@ -7,6 +7,9 @@ import { collectGarbage } from "../registry/gc.js";
 import { gcOptions, openStores, startServer } from "../main.js";
 import { hashPassword } from "../auth/password.js";
 import { registerSbom } from "./sbom.js";
+import { registerVersion } from "./version.js";
+import { registerScan, ScanGateFailed } from "./scan.js";
+import { VulnDbError } from "../vulndb/schema.js";
 import { ImageFormatError } from "../image/resolve.js";
 
 /** The `drydock` command. Each subcommand's options map onto the one config schema. */
@@ -87,6 +90,8 @@ export function buildCli(): Command {
     });
 
   registerSbom(program);
+  registerVersion(program);
+  registerScan(program);
   return program;
 }
 
@@ -94,7 +99,10 @@ async function run(): Promise<void> {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof ImageFormatError) {
+    if (e instanceof ScanGateFailed) {
+      process.exit(e.exitCode);
+    }
+    if (e instanceof ConfigError || e instanceof ImageFormatError || e instanceof VulnDbError) {
       process.stderr.write(`drydock: ${e.message}\n`);
       process.exit(2);
     }

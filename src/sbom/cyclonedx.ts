@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Enums, Models, Serialize, Spec, Validation } from "@cyclonedx/cyclonedx-library";
 import type { Package } from "../catalog/types.js";
 import type { ImageInventory } from "../image/types.js";
+import type { Finding } from "../match/types.js";
 import {
   distroProperties,
   imageProperties,
@@ -143,6 +144,12 @@ export function toCycloneDxJson(inv: ImageInventory, opts: SbomOptions = {}): st
   // normalizer rather than the serializer for this; the serializer would only add temporary
   // bom-refs for components that lack one, and all of ours have one.)
   delete doc.dependencies;
+  if (opts.vulnerabilities?.length) {
+    (doc as unknown as Record<string, unknown>).vulnerabilities = cycloneDxVulnerabilities(
+      inv,
+      opts.vulnerabilities,
+    );
+  }
   return JSON.stringify(doc, null, 2);
 }
 
@@ -154,4 +161,59 @@ const validator = new Validation.JsonStrictValidator(SPEC.version);
  */
 export async function validateCycloneDx(json: string): Promise<unknown> {
   return validator.validate(json);
+}
+
+const RATING_METHOD: Record<string, string> = { CVSS_V2: "CVSSv2", CVSS_V3: "CVSSv31", CVSS_V4: "CVSSv4" };
+
+/**
+ * Findings as CycloneDX 1.6 `vulnerabilities`, one per vulnerability id, `affects` pointing at
+ * the bom-refs of the package components (written directly in the schema's JSON shape: the
+ * document is validated against the 1.6 schema in tests).
+ */
+export function cycloneDxVulnerabilities(inv: ImageInventory, findings: readonly Finding[]): unknown[] {
+  const refs = new Map<string, string>();
+  for (const { pkg, ref } of packageEntries(inv.packages)) {
+    refs.set(`${pkg.purl}|${pkg.path}|${pkg.archivePath ?? ""}`, ref);
+  }
+  const byId = new Map<string, Finding[]>();
+  for (const f of findings) byId.set(f.vulnerabilityId, [...(byId.get(f.vulnerabilityId) ?? []), f]);
+  return [...byId.entries()].map(([id, list]) => {
+    const f = list[0]!;
+    const ratings = f.cvss.map((c) => ({
+      ...(c.source ? { source: { name: c.source } } : {}),
+      ...(c.score !== undefined ? { score: c.score } : {}),
+      method: RATING_METHOD[c.type] ?? "other",
+      vector: c.vector,
+    }));
+    if (f.severitySource === "vendor" && f.vendorSeverity) {
+      ratings.push({
+        source: { name: f.source },
+        method: "other",
+        severity: f.severity.toLowerCase(),
+      } as never);
+    }
+    const affects = list
+      .map((x) => refs.get(`${x.package.purl}|${x.package.path}|${x.package.archivePath ?? ""}`))
+      .filter((r): r is string => r !== undefined)
+      .map((ref) => ({ ref }));
+    return {
+      "bom-ref": `vuln:${id}`,
+      id,
+      source: { name: f.source },
+      ...(ratings.length ? { ratings } : {}),
+      ...(f.title ? { description: f.title } : {}),
+      ...(f.description ? { detail: f.description } : {}),
+      ...(f.fixedVersion
+        ? { recommendation: `Upgrade ${f.package.name} to ${f.fixedVersion} or later` }
+        : {}),
+      ...(f.references.length ? { advisories: f.references.slice(0, 20).map((url) => ({ url })) } : {}),
+      ...(affects.length ? { affects } : {}),
+      properties: [
+        { name: "drydock:finding:severity", value: f.severity },
+        { name: "drydock:finding:fixAvailable", value: f.fixAvailable },
+        ...(f.kev ? [{ name: "drydock:finding:kev", value: "true" }] : []),
+        ...(f.epss ? [{ name: "drydock:finding:epss", value: String(f.epss.score) }] : []),
+      ],
+    };
+  });
 }

@@ -1,5 +1,6 @@
 import type { Distro, Package } from "../catalog/types.js";
 import type { ImageInventory } from "../image/types.js";
+import type { Finding } from "../match/types.js";
 
 /**
  * What both exporters share: the document order of packages, their unique references, and the
@@ -14,6 +15,8 @@ export interface SbomOptions {
   uuid?: string;
   /** Drydock version named as the creating tool. Default: package.json's. */
   toolVersion?: string;
+  /** Findings to include as CycloneDX `vulnerabilities` (drydock scan --format cyclonedx-json). */
+  vulnerabilities?: readonly Finding[];
 }
 
 export type Property = readonly [name: string, value: string];

@@ -1,0 +1,192 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../config/load.js";
+import { ConfigError } from "../core/errors.js";
+import { applyIgnores, readIgnoreFile, type IgnoreEntry } from "../findings/ignore.js";
+import { renderTable, summaryCounts } from "../findings/formats/table.js";
+import { toSarif } from "../findings/formats/sarif.js";
+import { inventoriesOf } from "../image/analyze.js";
+import type { ImageInventory } from "../image/types.js";
+import { matchPackages } from "../match/matcher.js";
+import { SEVERITY_ORDER, type Finding, type Severity } from "../match/types.js";
+import { toCycloneDxJson } from "../sbom/cyclonedx.js";
+import { TOOL_VERSION } from "../sbom/tool.js";
+import { VulnDb } from "../vulndb/db.js";
+import { addImageOptions, inventoryFromCli, pickInventory, type ImageOptions } from "./sbom.js";
+
+export const SCAN_FORMATS = ["table", "json", "sarif", "cyclonedx-json"] as const;
+
+/** Exit codes of `drydock scan`: 0 clean, 1 a finding at or above --fail-on remains, 2 error. */
+export class ScanGateFailed extends Error {
+  readonly exitCode = 1;
+}
+
+export interface ScanOptions extends ImageOptions {
+  format: string;
+  severity?: string;
+  failOn?: string;
+  ignoreUnfixed?: boolean;
+  ignoreFile?: string;
+  db?: string;
+  output?: string;
+  maxDbAge?: string;
+}
+
+function parseSeverity(s: string, flag: string): Severity {
+  const v = s.trim().toUpperCase() as Severity;
+  if (!SEVERITY_ORDER.includes(v))
+    throw new ConfigError(`${flag}: unknown severity ${s} (use ${SEVERITY_ORDER.join(", ")})`);
+  return v;
+}
+
+/** Severities at or above `s` (CRITICAL ranks highest). */
+export function atOrAbove(s: Severity): Set<Severity> {
+  return new Set(SEVERITY_ORDER.slice(0, SEVERITY_ORDER.indexOf(s) + 1));
+}
+
+export interface ImageScan {
+  inventory: ImageInventory;
+  findings: Finding[];
+  ignored: { finding: Finding; entry: IgnoreEntry }[];
+}
+
+export function registerScan(program: Command): void {
+  addImageOptions(
+    program
+      .command("scan")
+      .description(
+        "scan an image for known vulnerabilities (the CI gate)\n" +
+          "exit 0: nothing at or above --fail-on; 1: something is; 2: error",
+      )
+      .argument("<image>", "image reference (oci:, oci-archive:, docker-archive:, dir:, docker://)")
+      .option("-f, --format <format>", `output: ${SCAN_FORMATS.join(", ")}`, "table")
+      .option("--severity <list>", "report only these severities (comma-separated)")
+      .option("--fail-on <severity>", "exit 1 when a finding at or above this severity remains")
+      .option("--ignore-unfixed", "hide vulnerabilities with no fixed version")
+      .option(
+        "--ignore-file <file>",
+        "YAML/JSON list of accepted vulnerabilities (id, package?, reason, expires)",
+      )
+      .option("--db <path>", "vulnerability database (default DATA/vulndb/vulndb.sqlite)")
+      .option("--max-db-age <hours>", "warn when the database is older than this (default 24)")
+      .option("-o, --output <file>", "write the report to a file instead of stdout"),
+  ).action(async (reference: string, opts: ScanOptions) => {
+    if (!(SCAN_FORMATS as readonly string[]).includes(opts.format)) {
+      throw new ConfigError(`unknown --format ${opts.format}: use ${SCAN_FORMATS.join(", ")}`);
+    }
+    const only = opts.severity
+      ? new Set(opts.severity.split(",").map((s) => parseSeverity(s, "--severity")))
+      : null;
+    const failOn = opts.failOn ? atOrAbove(parseSeverity(opts.failOn, "--fail-on")) : null;
+    const config = loadConfig({ file: opts.config, flags: { data: opts.data } });
+    const dbPath = resolve(opts.db ?? join(resolve(config.data), "vulndb", "vulndb.sqlite"));
+    if (!existsSync(dbPath)) {
+      throw new ConfigError(
+        `no vulnerability database at ${dbPath}: build one with \`drydock db import PATH\` or \`drydock db update\`, or pass --db`,
+      );
+    }
+    const db = VulnDb.open(dbPath);
+    try {
+      const status = db.status();
+      const maxAgeHours = Number(opts.maxDbAge ?? 24);
+      const ageHours = (Date.now() - Date.parse(status.builtAt)) / 3600_000;
+      if (Number.isFinite(maxAgeHours) && ageHours > maxAgeHours) {
+        process.stderr.write(
+          `drydock: warning: the vulnerability database was built ${Math.round(ageHours)} h ago (over ${maxAgeHours} h): run \`drydock db update\`\n`,
+        );
+      }
+      const ignores = opts.ignoreFile ? await readIgnoreFile(opts.ignoreFile) : [];
+      const doc = await inventoryFromCli(reference, opts);
+      const scans: ImageScan[] = [];
+      const now = new Date();
+      let expired: IgnoreEntry[] = [];
+      for (const inv of inventoriesOf(doc)) {
+        let findings = matchPackages(inv.packages, inv.distro, db);
+        if (only) findings = findings.filter((f) => only.has(f.severity));
+        if (opts.ignoreUnfixed) findings = findings.filter((f) => f.fixedVersion);
+        const r = applyIgnores(findings, ignores, now);
+        expired = r.expired;
+        scans.push({ inventory: inv, findings: r.kept, ignored: r.ignored });
+      }
+      for (const e of expired) {
+        process.stderr.write(
+          `drydock: warning: ignore entry for ${e.id} expired on ${e.expires}: it no longer suppresses anything\n`,
+        );
+      }
+      for (const s of scans) {
+        for (const p of s.inventory.problems.slice(0, 20)) {
+          process.stderr.write(`drydock: warning: ${p.path}: ${p.reason} (${p.source})\n`);
+        }
+      }
+      const text = render(opts, scans, doc, { path: dbPath, builtAt: status.builtAt }, expired);
+      if (opts.output) await writeFile(opts.output, text + "\n");
+      else process.stdout.write(text + "\n");
+      // An image whose layers could not all be read may hide vulnerabilities: not a pass.
+      const incomplete = scans.filter((s) => s.inventory.incompleteLayers?.length);
+      if (incomplete.length) {
+        throw new ConfigError(
+          `${incomplete.map((s) => s.inventory.image.reference).join(", ")}: some layers could not be read completely (see warnings); the scan is incomplete`,
+        );
+      }
+      if (failOn && scans.some((s) => s.findings.some((f) => failOn.has(f.severity)))) {
+        throw new ScanGateFailed(`findings at or above ${opts.failOn}`);
+      }
+    } finally {
+      db.close();
+    }
+  });
+}
+
+function render(
+  opts: ScanOptions,
+  scans: ImageScan[],
+  doc: Awaited<ReturnType<typeof inventoryFromCli>>,
+  database: { path: string; builtAt: string },
+  expired: IgnoreEntry[],
+): string {
+  const one = (s: ImageScan) => ({
+    ...s.inventory,
+    findings: s.findings,
+    summary: summaryCounts(s.findings),
+    ignored: s.ignored.map((i) => ({
+      vulnerabilityId: i.finding.vulnerabilityId,
+      package: i.finding.package.name,
+      reason: i.entry.reason,
+      expires: i.entry.expires,
+    })),
+  });
+  switch (opts.format) {
+    case "json": {
+      const meta = { database, expiredIgnores: expired };
+      const body =
+        "images" in doc
+          ? { index: doc.index, images: scans.map(one), ...meta }
+          : { ...one(scans[0]!), ...meta };
+      return JSON.stringify(body, null, 2);
+    }
+    case "sarif":
+      return toSarif(
+        scans.flatMap((s) => s.findings),
+        {
+          image: doc && "images" in doc ? doc.index.reference : scans[0]!.inventory.image.reference,
+          toolVersion: TOOL_VERSION,
+        },
+      );
+    case "cyclonedx-json": {
+      const inv = pickInventory(doc, opts.platform);
+      const scan = scans.find((s) => s.inventory === inv) ?? scans[0]!;
+      return toCycloneDxJson(inv, { vulnerabilities: scan.findings });
+    }
+    default:
+      return scans
+        .map((s) =>
+          renderTable(s.findings, {
+            color: process.stdout.isTTY && !opts.output,
+            title: `${s.inventory.image.reference} (${s.inventory.image.platform.os}/${s.inventory.image.platform.architecture}${s.inventory.distro ? `, ${s.inventory.distro.id} ${s.inventory.distro.versionId}` : ""})`,
+          }),
+        )
+        .join("\n\n");
+  }
+}
