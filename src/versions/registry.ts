@@ -1,8 +1,13 @@
 import { apkScheme } from "./apk.js";
 import { cargoScheme } from "./cargo.js";
+import { composerScheme } from "./composer-constraint.js";
 import { debScheme } from "./deb.js";
+import { gemScheme } from "./gem-requirement.js";
 import { goScheme } from "./go.js";
+import { mavenScheme } from "./maven-range.js";
 import { npmScheme } from "./npm.js";
+import { nugetScheme } from "./nuget-range.js";
+import { pep440Scheme } from "./pep440-specifiers.js";
 import { rpmScheme } from "./rpm.js";
 import type { VersionScheme } from "./types.js";
 
@@ -17,6 +22,11 @@ export const versionSchemes: Readonly<Record<string, VersionScheme>> = {
   semver: npmScheme,
   go: goScheme,
   cargo: cargoScheme,
+  pep440: pep440Scheme,
+  maven: mavenScheme,
+  gem: gemScheme,
+  nuget: nugetScheme,
+  composer: composerScheme,
 };
 
 /** The scheme that orders versions of a package ecosystem (purl type) or distro family. */
