@@ -1,3 +1,4 @@
+import { boundedMemo } from "./semver-cache.js";
 import type { Comparison } from "./types.js";
 
 /**
@@ -158,14 +159,14 @@ export function parseCargoVersion(text: string): CargoVersion {
 }
 
 /** Version::parse, or null where it fails. */
-export function tryParseCargoVersion(text: string): CargoVersion | null {
+export const tryParseCargoVersion = boundedMemo((text: string): CargoVersion | null => {
   try {
     return parseCargoVersion(text);
   } catch (e) {
     if (e instanceof CargoSemverError) return null;
     throw e;
   }
-}
+});
 
 const allDigits = (s: string): boolean => {
   for (let k = 0; k < s.length; k++) if (!isDigit(s.charCodeAt(k))) return false;

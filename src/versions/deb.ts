@@ -40,21 +40,35 @@ const isBlank = (c: number): boolean => c === 32 || c === 9;
 /** C isspace, which strtol skips before an epoch. */
 const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 
-/** Fills `p` with the parts of `s`; mirrors parseversion's checks and their order. */
-function parse(s: string, p: Parts): Parts {
+/**
+ * Fills `p` with the parts of `s`; mirrors parseversion's checks and their order. The
+ * character checks only tell Ok from Warn, which comparison ignores, so `chars` can skip them.
+ */
+function parse(s: string, p: Parts, chars = true): Parts {
   const n = s.length;
   p.level = Level.Error;
   let i = 0;
   while (i < n && isBlank(s.charCodeAt(i))) i++;
   if (i === n) return p; // empty
-  let end = i;
-  while (end < n && !isBlank(s.charCodeAt(end))) end++;
+  // One pass finds the end, the first colon and the last hyphen.
+  let end = n;
+  let colon = -1;
+  let hyphen = -1;
+  for (let k = i; k < n; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 45) hyphen = k;
+    else if (c === 58) {
+      if (colon < 0) colon = k;
+    } else if (isBlank(c)) {
+      end = k;
+      break;
+    }
+  }
   for (let k = end; k < n; k++) if (!isBlank(s.charCodeAt(k))) return p; // embedded blanks
 
   let vStart = i;
   p.epoch = 0;
-  const colon = s.indexOf(":", i);
-  if (colon >= 0 && colon < end) {
+  if (colon >= 0) {
     // strtol: optional space and sign, then digits that must end exactly at the colon.
     let k = i;
     while (k < colon && isSpace(s.charCodeAt(k))) k++;
@@ -77,7 +91,6 @@ function parse(s: string, p: Parts): Parts {
     p.epoch = epoch;
     vStart = colon + 1;
   }
-  const hyphen = s.lastIndexOf("-", end - 1);
   let vEnd = end;
   let rStart = end;
   if (hyphen >= vStart) {
@@ -92,6 +105,7 @@ function parse(s: string, p: Parts): Parts {
   p.rEnd = end;
 
   p.level = Level.Ok;
+  if (!chars) return p;
   if (!isDigit(s.charCodeAt(vStart))) {
     p.level = Level.Warn;
     return p;
@@ -160,8 +174,8 @@ const pb = newParts();
 
 export function compareDeb(a: string, b: string): Comparison {
   if (a === b) return 0;
-  parse(a, pa);
-  parse(b, pb);
+  parse(a, pa, false);
+  parse(b, pb, false);
   if (pa.level === Level.Error || pb.level === Level.Error) {
     if (pa.level !== Level.Error) return -1;
     if (pb.level !== Level.Error) return 1;

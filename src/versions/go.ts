@@ -1,3 +1,4 @@
+import { boundedMemo } from "./semver-cache.js";
 import type { Comparison, VersionScheme } from "./types.js";
 
 /**
@@ -108,8 +109,9 @@ function parse(v: string, from: number): GoVersion | null {
 const parseStrict = (v: string): GoVersion | null => (v.charCodeAt(0) === 118 ? parse(v, 1) : null);
 
 /** The comparison reading: upstream's, plus unprefixed versions starting with a digit. */
-const parseLenient = (v: string): GoVersion | null =>
-  v.charCodeAt(0) === 118 ? parse(v, 1) : isDigit(v.charCodeAt(0)) ? parse(v, 0) : null;
+const parseLenient = boundedMemo((v: string): GoVersion | null =>
+  v.charCodeAt(0) === 118 ? parse(v, 1) : isDigit(v.charCodeAt(0)) ? parse(v, 0) : null,
+);
 
 function compareInt(x: string, y: string): Comparison {
   if (x === y) return 0;

@@ -1,4 +1,5 @@
 import { RE } from "./npm-re.js";
+import { boundedMemo } from "./semver-cache.js";
 import { MAX_LENGTH, compareSemVer, parseSemVer, type SemVer } from "./semver.js";
 import type { Comparison } from "./types.js";
 
@@ -36,9 +37,11 @@ function parseLoose(input: string): SemVer | null {
   return { major, minor, patch, prerelease, build: m[5] ? m[5].split(".") : [] };
 }
 
+const parseStrictMemo = boundedMemo(parseSemVer);
+
 /** `new SemVer(version, options)`, or null where node-semver throws. */
 export function parseNpm(version: string, options?: NpmOptions): SemVer | null {
-  return options?.loose ? parseLoose(version) : parseSemVer(version);
+  return options?.loose ? parseLoose(version) : parseStrictMemo(version);
 }
 
 /**
