@@ -5,6 +5,14 @@ import { osvImporter } from "./osv.js";
 import type { FeedImporter } from "./types.js";
 import { vulnrichmentImporter } from "./vulnrichment.js";
 // --- distro and native-format importers: imports (owned by the distro-feeds engineer) -------
+import { alpineSecdbImporter } from "./alpine.js";
+import { debianDsaImporter } from "./debian-dsa.js";
+import { debianTrackerImporter } from "./debian-tracker.js";
+import { friendsOfPhpImporter } from "./friendsofphp.js";
+import { nodejsWgImporter } from "./nodejs-wg.js";
+import { ovalImporter } from "./oval.js";
+import { rubysecImporter } from "./rubysec.js";
+import { wolfiImporter } from "./wolfi.js";
 // --- end distro and native-format importers: imports ---------------------------------------
 
 /**
@@ -23,6 +31,15 @@ export const importers: readonly FeedImporter[] = [
 
   // --- distro and native-format importers (owned by the distro-feeds engineer) ---------------
   // Alpine secdb, Debian tracker/DSA/DLA, OVAL, RubySec, FriendsOfPHP, Node.js WG, Wolfi.
+  // Each recognizes its documents by path and first bytes; none overlaps another.
+  alpineSecdbImporter,
+  debianTrackerImporter,
+  debianDsaImporter,
+  ovalImporter,
+  rubysecImporter,
+  friendsOfPhpImporter,
+  nodejsWgImporter,
+  wolfiImporter,
   // --- end distro and native-format importers ------------------------------------------------
 
   // OSV last: the broadest recognizer.
