@@ -50,13 +50,15 @@ export async function readPackTarGz(rel: string): Promise<FeedDocument[]> {
 export interface ImportRun {
   advisories: Advisory[];
   problems: FeedProblem[];
+  /** Records the importer deliberately left out, with why. */
+  skipped: { document: string; reason: string }[];
   /** Documents the importer's `recognizes` refused. */
   refused: string[];
 }
 
 /** Runs `importer` over `docs` as the database build does. */
 export async function runImporter(importer: FeedImporter, docs: FeedDocument[]): Promise<ImportRun> {
-  const run: ImportRun = { advisories: [], problems: [], refused: [] };
+  const run: ImportRun = { advisories: [], problems: [], skipped: [], refused: [] };
   for (const doc of docs) {
     if (!importer.recognizes({ name: doc.name, head: doc.content.subarray(0, 4096) })) {
       run.refused.push(doc.name);
@@ -65,6 +67,7 @@ export async function runImporter(importer: FeedImporter, docs: FeedDocument[]):
     for await (const item of importer.parse(doc)) {
       if (item.kind === "advisory") run.advisories.push(item.advisory);
       else if (item.kind === "problem") run.problems.push(item.problem);
+      else if (item.kind === "skipped") run.skipped.push({ document: item.document, reason: item.reason });
     }
   }
   return run;

@@ -162,6 +162,12 @@ describe("OVAL importer", () => {
     const run = await runImporter(ovalImporter, [doc("com.ubuntu.noble.usn.oval.xml", UBUNTU)]);
     expect(run.problems).toEqual([]);
     expect(run.advisories).toHaveLength(1);
+    expect(run.skipped).toEqual([
+      {
+        document: "com.ubuntu.noble.usn.oval.xml",
+        reason: "oval:com.ubuntu.noble:def:68173000000: no package test (running-kernel checks only)",
+      },
+    ]);
     const binaries = ["expat", "libexpat1"];
     expect(run.advisories[0]).toEqual({
       id: "USN-7000-1",
@@ -288,6 +294,8 @@ describe("OVAL importer", () => {
       expect(noble.problems).toEqual([]);
       // PROVENANCE.md: 260 patch definitions; 53 test only the running kernel.
       expect(noble.advisories).toHaveLength(207);
+      expect(noble.skipped).toHaveLength(53);
+      expect(noble.skipped[0]!.reason).toMatch(/running-kernel checks only/);
       expect(new Set(noble.advisories.flatMap((a) => a.affected.map((x) => x.ecosystem)))).toEqual(
         new Set(["ubuntu:24.04"]),
       );
@@ -307,6 +315,7 @@ describe("OVAL importer", () => {
       const jammy = await load(FILES.jammy);
       expect(jammy.problems).toEqual([]);
       expect(jammy.advisories).toHaveLength(473); // of 624 patch definitions
+      expect(jammy.skipped).toHaveLength(151);
       expect(new Set(jammy.advisories.flatMap((a) => a.affected.map((x) => x.ecosystem)))).toEqual(
         new Set(["ubuntu:22.04"]),
       );

@@ -351,22 +351,27 @@ function* parseOvalDocument(doc: FeedDocument): Generator<ImportItem> {
     yield* azureAdvisories(model, ecosystem, doc.name);
     return;
   }
-  const skipped = new Map<string, number>();
   for (const def of model.definitions) {
+    if (def.class === "inventory") continue;
     if (def.class !== "patch") {
-      if (def.class !== "inventory") skipped.set(def.class, (skipped.get(def.class) ?? 0) + 1);
+      yield {
+        kind: "skipped",
+        document: doc.name,
+        reason: `${def.id}: class "${def.class}" (only patch definitions are imported)`,
+      };
       continue;
     }
-    // Kernel-only definitions (running kernel checks) have no package to match.
-    if (def.pairs.length === 0) continue;
+    // Kernel definitions test the running kernel (uname/variable tests), not a package.
+    if (def.pairs.length === 0) {
+      yield {
+        kind: "skipped",
+        document: doc.name,
+        reason: `${def.id}: no package test (running-kernel checks only)`,
+      };
+      continue;
+    }
     yield advisoryItem(patchAdvisory(vendor, def, ecosystem));
   }
-  for (const [cls, n] of skipped)
-    yield problemItem(
-      FEED,
-      doc.name,
-      `${n} definitions of class "${cls}" not imported (only patch definitions are)`,
-    );
 }
 
 export const ovalImporter: FeedImporter = {
