@@ -291,7 +291,9 @@ function sortKey(version: string): SortKey {
     const n = normalizeComposer(version);
     const key = n === null ? null : normalizeDefaultBranch(n);
     k = { key, canon: key === null ? "" : canonicalForm(key) };
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    // Dropping the whole cache when full is O(1); evicting the oldest key from a Map is not
+    // (V8 skips the deleted slots at the front on every keys().next()).
+    if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(version, k);
   }
   return k;

@@ -204,7 +204,9 @@ export function cachedNuGetLoose(version: string): NuGetVersion | null {
   let p = cache.get(version);
   if (p === undefined) {
     p = parseNuGetLoose(version);
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    // Dropping the whole cache when full is O(1); evicting the oldest key from a Map is not
+    // (V8 skips the deleted slots at the front on every keys().next()).
+    if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(version, p);
   }
   return p;
