@@ -1,4 +1,5 @@
 import type { Distro, Package } from "../catalog/types.js";
+import { normalizePackage } from "../vulndb/ecosystems.js";
 
 /**
  * Which database entries a package is looked up under, and which version is compared.
@@ -14,11 +15,8 @@ export interface LookupKey {
   version: string;
   /** Version scheme id. */
   scheme: string;
-}
-
-/** PEP 503: lowercase, runs of `-`, `_`, `.` become `-`. */
-export function pep503(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, "-");
+  /** rpm: the package's epoch, assumed for advisory versions written without one (AlmaLinux). */
+  epoch?: number;
 }
 
 /** `ubuntu:22.04`, `debian:12`, `alpine:3.19`, `rhel:9`, … — the release key of a distro. */
@@ -86,16 +84,23 @@ export function lookupKeys(p: Package, distro: Distro | null): LookupKey[] {
     case "rpm": {
       const eco = distro ? distroKey(distro) : null;
       if (!eco) return [];
-      const keys: LookupKey[] = [{ ecosystem: eco, name: p.name, version: rpmVersion(p), scheme: "rpm" }];
+      const epoch = p.epoch;
+      const keys: LookupKey[] = [
+        { ecosystem: eco, name: p.name, version: rpmVersion(p), scheme: "rpm", epoch },
+      ];
       if (p.sourceName && p.sourceName !== p.name) {
-        keys.push({ ecosystem: eco, name: p.sourceName, version: rpmVersion(p), scheme: "rpm" });
+        keys.push({ ecosystem: eco, name: p.sourceName, version: rpmVersion(p), scheme: "rpm", epoch });
       }
       return keys;
     }
     case "pypi":
-      return [{ ecosystem: "pypi", name: pep503(p.name), version: p.version, scheme: "pep440" }];
+      return [
+        { ecosystem: "pypi", name: normalizePackage("pypi", p.name), version: p.version, scheme: "pep440" },
+      ];
     case "nuget":
-      return [{ ecosystem: "nuget", name: p.name.toLowerCase(), version: p.version, scheme: "nuget" }];
+      return [
+        { ecosystem: "nuget", name: normalizePackage("nuget", p.name), version: p.version, scheme: "nuget" },
+      ];
     case "golang":
       // Go advisories use semver without the `v`.
       return [{ ecosystem: "golang", name: p.name, version: p.version.replace(/^v/, ""), scheme: "go" }];
@@ -108,7 +113,14 @@ export function lookupKeys(p: Package, distro: Distro | null): LookupKey[] {
     case "cargo":
       return [{ ecosystem: "cargo", name: p.name, version: p.version, scheme: "cargo" }];
     case "composer":
-      return [{ ecosystem: "composer", name: p.name.toLowerCase(), version: p.version, scheme: "composer" }];
+      return [
+        {
+          ecosystem: "composer",
+          name: normalizePackage("composer", p.name),
+          version: p.version,
+          scheme: "composer",
+        },
+      ];
     default:
       return [];
   }

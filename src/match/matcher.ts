@@ -28,12 +28,51 @@ function vulnerabilityIds(a: Advisory): string[] {
   return [a.id];
 }
 
+/**
+ * OSV event ranges of type SEMVER, and event ranges of SemVer ecosystems (npm, Go, crates.io),
+ * use OSV's lenient SemVer order (`1` = `1.0.0`); native ranges (node-semver, Cargo
+ * requirements) and other ecosystems use the ecosystem's own scheme.
+ */
+const SEMVER_FAMILY = new Set(["semver", "go", "cargo"]);
 function schemeFor(id: string, rangeType: string): VersionScheme | undefined {
-  return rangeType === "SEMVER" ? versionSchemes.semver : versionSchemes[id];
+  if (rangeType === "SEMVER" || (rangeType === "ECOSYSTEM" && SEMVER_FAMILY.has(id)))
+    return versionSchemes["osv-semver"];
+  return versionSchemes[id];
+}
+
+/**
+ * rpm feeds that omit the epoch (AlmaLinux OSV, openEuler) mean the package's own epoch:
+ * `5.1-7` for an installed `1:5.1-6` reads `1:5.1-7`, else every package with an epoch
+ * would compare above every fix.
+ */
+function withEpoch(affected: Affected, epoch: number | undefined): Affected {
+  if (!epoch) return affected;
+  const add = (v: string) => (v === "0" || v.includes(":") ? v : `${epoch}:${v}`);
+  return {
+    ...affected,
+    versions: affected.versions?.map(add),
+    ranges: affected.ranges.map((r) =>
+      r.type === "NATIVE"
+        ? r
+        : {
+            ...r,
+            events: r.events.map((e) =>
+              "introduced" in e
+                ? { introduced: add(e.introduced) }
+                : "fixed" in e
+                  ? { fixed: add(e.fixed) }
+                  : "last_affected" in e
+                    ? { last_affected: add(e.last_affected) }
+                    : e,
+            ),
+          },
+    ),
+  };
 }
 
 /** Evaluates one affected entry, choosing the scheme per range type (SEMVER vs ECOSYSTEM). */
-function evaluate(key: LookupKey, affected: Affected): RangeVerdict | null {
+function evaluate(key: LookupKey, entry: Affected): RangeVerdict | null {
+  const affected = key.scheme === "rpm" ? withEpoch(entry, key.epoch) : entry;
   let best: RangeVerdict | null = null;
   const byType = new Map<string, Affected["ranges"]>();
   for (const r of affected.ranges) {

@@ -44,17 +44,16 @@ export function describeEvents(events: RangeEvent[]): string {
  * that version (inclusive). Events need not be sorted in the record.
  */
 export function inEventRange(version: string, range: EventRange, scheme: VersionScheme): RangeVerdict {
-  const cmp = (a: string, b: string) =>
-    a === "0" ? (b === "0" ? 0 : -1) : b === "0" ? 1 : scheme.compare(a, b);
+  // `introduced: "0"` means "from the beginning"; any other "0" (a `fixed: "0"`) is a version.
+  const isStart = (e: RangeEvent) => "introduced" in e && e.introduced === "0";
+  const order = (e: RangeEvent) => ("introduced" in e ? 0 : "last_affected" in e ? 1 : 2);
   const events = range.events
     .filter((e) => !("limit" in e))
     .slice()
     .sort((a, b) => {
-      const c = cmp(eventValue(a), eventValue(b));
-      if (c !== 0) return c;
+      if (isStart(a) || isStart(b)) return isStart(a) && isStart(b) ? 0 : isStart(a) ? -1 : 1;
       // At equal versions: introduced before last_affected before fixed.
-      const order = (e: RangeEvent) => ("introduced" in e ? 0 : "last_affected" in e ? 1 : 2);
-      return order(a) - order(b);
+      return scheme.compare(eventValue(a), eventValue(b)) || order(a) - order(b);
     });
   let affected = false;
   let fixed: string | undefined;

@@ -6,6 +6,7 @@ import { gemScheme } from "./gem-requirement.js";
 import { goScheme } from "./go.js";
 import { mavenScheme } from "./maven-range.js";
 import { npmScheme } from "./npm.js";
+import { osvSemverScheme } from "./osv-semver.js";
 import { nugetScheme } from "./nuget-range.js";
 import { pep440Scheme } from "./pep440-specifiers.js";
 import { rpmScheme } from "./rpm.js";
@@ -20,6 +21,8 @@ export const versionSchemes: Readonly<Record<string, VersionScheme>> = {
   rpm: rpmScheme,
   apk: apkScheme,
   semver: npmScheme,
+  // OSV's lenient SemVer, for SEMVER ranges and npm/Go/crates.io event ranges in advisories.
+  "osv-semver": osvSemverScheme,
   go: goScheme,
   cargo: cargoScheme,
   pep440: pep440Scheme,
