@@ -124,7 +124,12 @@ export function loadYaml(text: string): YamlResult {
     prettyErrors: false,
   });
   if (doc.errors.length > 0) return { ok: false, error: `invalid YAML: ${doc.errors[0]!.message}` };
-  return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) as unknown };
+  try {
+    // toJS throws on an alias without its anchor and on alias bombs (maxAliasCount).
+    return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) as unknown };
+  } catch (e) {
+    return { ok: false, error: `invalid YAML: ${e instanceof Error ? e.message : String(e)}` };
+  }
 }
 
 export type JsonResult = { ok: true; value: unknown } | { ok: false; error: string };
