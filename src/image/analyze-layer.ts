@@ -8,6 +8,7 @@ import type {
   Problem,
 } from "../catalog/types.js";
 import { normalizeEntryPath, normalizeLinkTarget, whiteoutOf } from "./paths.js";
+import type { HashedLayer } from "./layer-worker.js";
 import { readTar, TarError, type TarHeader, type TarLimits } from "./tar.js";
 
 /**
@@ -79,7 +80,7 @@ export interface LayerReadOptions {
 /** Reads one decompressed layer tar through every cataloger. Never throws for bad content. */
 export async function analyzeLayerTar(
   diffID: string,
-  tar: AsyncIterable<Buffer>,
+  tar: AsyncIterable<Buffer> | HashedLayer,
   analyzers: AnalyzerSet,
   limits: LayerLimits,
   opts: LayerReadOptions = {},
@@ -218,7 +219,9 @@ export async function analyzeLayerTar(
     }
   };
 
-  const hash = opts.verifyDiffID?.startsWith("sha256:") ? createHash("sha256") : null;
+  // A HashedLayer was hashed as it was decompressed (off the main thread); a plain stream is hashed here.
+  const prehashed = "digest" in tar && typeof tar.digest === "function" ? (tar as HashedLayer) : null;
+  const hash = opts.verifyDiffID?.startsWith("sha256:") && !prehashed ? createHash("sha256") : null;
   const onBytes = opts.onBytes;
   const counted = async function* () {
     for await (const chunk of tar) {
@@ -244,8 +247,8 @@ export async function analyzeLayerTar(
       },
       limits,
     );
-    if (hash) {
-      const actual = `sha256:${hash.digest("hex")}`;
+    if (opts.verifyDiffID?.startsWith("sha256:")) {
+      const actual = prehashed ? prehashed.digest() : `sha256:${hash!.digest("hex")}`;
       if (actual !== opts.verifyDiffID) {
         inv.complete = false;
         problem(

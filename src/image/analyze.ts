@@ -4,7 +4,7 @@ import { osPurl } from "../catalog/os/purl.js";
 import type { Cataloger, DistroDetector } from "../catalog/types.js";
 import { analyzeLayerTar, LAYER_FORMAT, type LayerInventory, type LayerLimits } from "./analyze-layer.js";
 import { InventoryCache } from "./cache.js";
-import { decompressedLayer } from "./layer.js";
+import { hashedLayer } from "./layer-worker.js";
 import { mergeLayers } from "./merge.js";
 import { DIR_LAYER_PREFIX } from "./sources/dir.js";
 import type { ImageInventory, ImageSource, InventoryDocument, LayerRef, PlatformImage } from "./types.js";
@@ -68,7 +68,7 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
         const blob = await source.openLayer(layer);
         const inv = await analyzeLayerTar(
           layer.diffID,
-          decompressedLayer(blob),
+          hashedLayer(blob),
           { catalogers: opts.catalogers, detectors: opts.detectors },
           opts.limits,
           {

@@ -1,5 +1,5 @@
-import { createGunzip } from "node:zlib";
-import { PassThrough, Readable, type Transform } from "node:stream";
+import { createGunzip, type ZlibOptions } from "node:zlib";
+import { Readable, type Transform } from "node:stream";
 import { DecompressStream } from "zstd-napi";
 
 export type Compression = "gzip" | "zstd" | "none";
@@ -12,50 +12,79 @@ export function detectCompression(head: Buffer): Compression {
 }
 
 /**
- * The decompressed bytes of a layer blob, streamed. Decompression runs on libuv's thread
- * pool (zlib) or natively (zstd), so several layers decompress in parallel.
+ * How far decompressed output may run ahead of the tar reader. zlib works on libuv's thread
+ * pool; with Node's default 16 KiB readable buffer it stalls after every chunk until the main
+ * thread has parsed it, so decompression and parsing take turns instead of overlapping. A few
+ * MiB per layer lets them run side by side on two cores, and stays a small, fixed amount.
+ */
+const DECOMPRESSED_AHEAD = 4 * 1024 * 1024;
+const ZLIB_CHUNK = 256 * 1024;
+
+/** Reads at least `n` bytes (or all there is) without consuming them: they are pushed back. */
+export async function peek(blob: Readable, n: number): Promise<{ head: Buffer; ended: boolean }> {
+  const parts: Buffer[] = [];
+  let len = 0;
+  while (len < n) {
+    const c = blob.read() as Buffer | null;
+    if (c !== null) {
+      parts.push(c);
+      len += c.length;
+      continue;
+    }
+    if (blob.readableEnded) break;
+    if (blob.errored) throw blob.errored;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        blob.off("readable", done);
+        blob.off("end", done);
+        blob.off("error", fail);
+        resolve();
+      };
+      const fail = (e: Error) => {
+        blob.off("readable", done);
+        blob.off("end", done);
+        reject(e);
+      };
+      blob.once("readable", done);
+      blob.once("end", done);
+      blob.once("error", fail);
+    });
+  }
+  const head = Buffer.concat(parts);
+  if (blob.readableEnded) return { head, ended: true };
+  if (head.length) blob.unshift(head);
+  return { head, ended: false };
+}
+
+/**
+ * The decompressed bytes of a layer blob, streamed (never the whole layer in memory, never
+ * on disk). gzip decompresses on libuv's thread pool, so layers read in parallel use several
+ * cores; zstd-napi's stream decompresses on the calling thread. A plain tar is passed through.
+ * The compression is sniffed from the magic bytes (media types lie); the blob is destroyed
+ * when the consumer stops early.
  */
 export async function* decompressedLayer(blob: Readable): AsyncGenerator<Buffer> {
-  const it = blob[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const heads: Buffer[] = [];
-  let headLen = 0;
-  let done = false;
-  while (headLen < 4) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    heads.push(r.value);
-    headLen += r.value.length;
-  }
-  const head = Buffer.concat(heads);
-  const compression = detectCompression(head);
-  const rest = Readable.from(
-    (async function* () {
-      if (head.length) yield head;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    })(),
-    { objectMode: false },
-  );
-  let out: Transform;
-  if (compression === "gzip") out = createGunzip({ chunkSize: 256 * 1024 });
-  // windowLogMax 27 (128 MiB, zstd's own default limit, spelled out): a frame asking for a larger
-  // window is refused instead of making the decoder allocate up to 2 GiB.
-  else if (compression === "zstd") out = new DecompressStream({ windowLogMax: 27 }) as unknown as Transform;
-  else out = new PassThrough({ highWaterMark: 1024 * 1024 });
-  rest.on("error", (e) => out.destroy(e));
-  rest.pipe(out);
+  let out: Readable | null = null;
   try {
-    for await (const chunk of out) yield chunk as Buffer;
+    const { head, ended } = await peek(blob, 4);
+    const source = ended ? Readable.from(head.length ? [head] : []) : blob;
+    const compression = detectCompression(head);
+    if (compression === "none") {
+      for await (const chunk of source) yield chunk as Buffer;
+      return;
+    }
+    const t: Transform =
+      compression === "gzip"
+        ? createGunzip({ chunkSize: ZLIB_CHUNK, readableHighWaterMark: DECOMPRESSED_AHEAD } as ZlibOptions)
+        : // windowLogMax 27 (128 MiB, zstd's own default limit, spelled out): a frame asking for
+          // a larger window is refused instead of making the decoder allocate up to 2 GiB.
+          (new DecompressStream({ windowLogMax: 27 }) as unknown as Transform);
+    out = t;
+    source.on("error", (e) => t.destroy(e));
+    source.pipe(t);
+    for await (const chunk of t) yield chunk as Buffer;
   } finally {
-    rest.destroy();
-    out.destroy();
+    out?.destroy();
     blob.destroy();
   }
 }

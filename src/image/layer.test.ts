@@ -1,0 +1,132 @@
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { compress as zstdCompress } from "zstd-napi";
+import { decompressedLayer, detectCompression } from "./layer.js";
+import { hashedLayer } from "./layer-worker.js";
+
+const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+function payload(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >> 10)) & 0xff;
+  return b;
+}
+
+/** A blob stream in chunks of `size` bytes. */
+function blob(bytes: Buffer, size = 64 * 1024): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size));
+  return Readable.from(parts, { objectMode: false });
+}
+
+async function drain(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const data = payload(3 * 1024 * 1024 + 123);
+const variants = {
+  gzip: gzipSync(data),
+  zstd: zstdCompress(data),
+  none: data,
+};
+
+describe("detectCompression", () => {
+  it("sniffs gzip and zstd magic, anything else is a plain tar", () => {
+    expect(detectCompression(variants.gzip)).toBe("gzip");
+    expect(detectCompression(variants.zstd)).toBe("zstd");
+    expect(detectCompression(Buffer.from("ustar"))).toBe("none");
+    expect(detectCompression(Buffer.alloc(0))).toBe("none");
+  });
+});
+
+describe("decompressedLayer (in thread) and hashedLayer (worker)", () => {
+  for (const [kind, bytes] of Object.entries(variants)) {
+    it(`${kind}: the same bytes both ways, and the worker's digest is their sha256`, async () => {
+      expect((await drain(decompressedLayer(blob(bytes)))).equals(data)).toBe(true);
+      const h = hashedLayer(blob(bytes, 1000 + 7));
+      expect(h.digest()).toBeUndefined();
+      expect((await drain(h)).equals(data)).toBe(true);
+      expect(h.digest()).toBe(sha(data));
+    });
+  }
+
+  it("handles blobs shorter than the magic, and empty ones", async () => {
+    for (const b of [Buffer.alloc(0), Buffer.from("ab")]) {
+      expect((await drain(decompressedLayer(blob(b)))).equals(b)).toBe(true);
+      const h = hashedLayer(blob(b));
+      expect((await drain(h)).equals(b)).toBe(true);
+      expect(h.digest()).toBe(sha(b));
+    }
+  });
+
+  it("reports corrupt and truncated streams with the decompressor's message", async () => {
+    const cut = variants.gzip.subarray(0, variants.gzip.length >> 1);
+    await expect(drain(hashedLayer(blob(cut)))).rejects.toThrow(/unexpected end of file/);
+    await expect(drain(decompressedLayer(blob(cut)))).rejects.toThrow(/unexpected end of file/);
+    const zcut = variants.zstd.subarray(0, variants.zstd.length >> 1);
+    await expect(drain(hashedLayer(blob(zcut)))).rejects.toThrow(/middle of compressed data frame/);
+    const garbage = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), payload(5000)]);
+    await expect(drain(hashedLayer(blob(garbage)))).rejects.toThrow();
+  });
+
+  it("passes a source error on", async () => {
+    const failing = new Readable({
+      read() {
+        this.push(variants.gzip.subarray(0, 4096));
+        this.destroy(new Error("connection reset"));
+      },
+    });
+    await expect(drain(hashedLayer(failing))).rejects.toThrow(/connection reset/);
+  });
+
+  it("stops reading the source when the consumer stops, and the worker serves the next layer", async () => {
+    // 24 MiB that do not compress: if the consumer's early stop did not reach the source,
+    // reading would go on to the end.
+    let produced = 0;
+    const zeros = gzipSync(randomBytes(24 * 1024 * 1024), { level: 1 });
+    const src = new Readable({
+      read() {
+        if (produced >= zeros.length) return this.push(null);
+        const c = zeros.subarray(produced, produced + 16 * 1024);
+        produced += c.length;
+        this.push(c);
+      },
+    });
+    let got = 0;
+    for await (const c of hashedLayer(src)) {
+      got += c.length;
+      if (got > 1024 * 1024) break;
+    }
+    expect(produced).toBeLessThan(12 * 1024 * 1024);
+    // Several layers at once on the pooled workers, after the abort.
+    const many = await Promise.all(
+      ["gzip", "zstd", "none", "gzip", "zstd"].map(async (k) => {
+        const h = hashedLayer(blob(variants[k as keyof typeof variants]));
+        await drain(h);
+        return h.digest();
+      }),
+    );
+    expect(new Set(many)).toEqual(new Set([sha(data)]));
+  });
+
+  it("keeps memory flat on a slow consumer of a plain tar (the source waits)", async () => {
+    let produced = 0;
+    const big = 64 * 1024 * 1024;
+    const src = new Readable({
+      read() {
+        if (produced >= big) return this.push(null);
+        produced += 1024 * 1024;
+        this.push(Buffer.alloc(1024 * 1024));
+      },
+    });
+    const it = hashedLayer(src)[Symbol.asyncIterator]();
+    await it.next();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(produced).toBeLessThan(16 * 1024 * 1024); // a few MiB ahead, not the whole layer
+    await it.return?.(undefined);
+  });
+});
