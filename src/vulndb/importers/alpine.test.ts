@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { alpineEcosystem, alpineSecdbImporter } from "./alpine.js";
 import { advisoryById, missingVulndata, readPackTarGz, runImporter } from "./native-feed-testing.js";
@@ -94,6 +95,13 @@ describe("alpine secdb importer", () => {
     // Two CVEs in one entry are two flaws; the XSA names both.
     expect(advisoryById(run, "CVE-2019-17350").aliases).toEqual(["XSA-295"]);
     expect(advisoryById(run, "XSA-1").aliases).toEqual([]);
+  });
+
+  it("reads a gzip-compressed mirror copy the same way", async () => {
+    const plain = await parse(doc("v3.19/main.json", small));
+    const d = { name: "v3.19/main.json", content: gzipSync(small) };
+    expect(alpineSecdbImporter.recognizes({ name: d.name, head: d.content.subarray(0, 64) })).toBe(true);
+    expect(await parse(d)).toEqual(plain);
   });
 
   it("reports broken documents with feed and document, and goes on", async () => {

@@ -2,6 +2,7 @@ import type { Advisory, Affected } from "../types.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
+  decompress,
   CVE_RE,
   ecosystemRange,
   guarded,
@@ -51,7 +52,7 @@ interface Entry {
 }
 
 function* parseSecdb(doc: FeedDocument): Generator<ImportItem> {
-  const json = loadJson(doc.content.toString("utf8"));
+  const json = loadJson(decompress(doc.content).toString("utf8"));
   if (!json.ok) {
     yield problemItem(FEED, doc.name, json.error);
     return;

@@ -2,6 +2,7 @@ import type { Advisory, NativeRange } from "../types.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
+  decompress,
   baseName,
   CVE_RE,
   firstYamlKey,
@@ -39,7 +40,7 @@ export const friendsOfPhpUpstream = [
 const FIRST_KEYS = new Set(["title", "link", "cve", "branches", "reference", "composer-repository"]);
 
 function* parseAdvisory(doc: FeedDocument): Generator<ImportItem> {
-  const yaml = loadYaml(doc.content.toString("utf8"));
+  const yaml = loadYaml(decompress(doc.content).toString("utf8"));
   if (!yaml.ok) {
     yield problemItem(FEED, doc.name, yaml.error);
     return;

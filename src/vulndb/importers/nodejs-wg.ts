@@ -2,6 +2,7 @@ import type { Advisory, NativeRange, SeverityScore } from "../types.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
+  decompress,
   baseName,
   CVE_RE,
   guarded,
@@ -59,7 +60,7 @@ function range(vulnerable: string | undefined, patched: string | undefined): Nat
 function* parseRecord(doc: FeedDocument): Generator<ImportItem> {
   const m = PATH_RE.exec(memberPath(doc.name));
   const kind = m?.[1] ?? "npm";
-  const json = loadJson(doc.content.toString("utf8"));
+  const json = loadJson(decompress(doc.content).toString("utf8"));
   if (!json.ok) {
     yield problemItem(FEED, doc.name, json.error);
     return;

@@ -2,6 +2,7 @@ import type { Advisory, SeverityScore } from "../types.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
+  decompress,
   baseName,
   firstYamlKey,
   guarded,
@@ -47,7 +48,7 @@ const prefixed = (prefix: string, v: unknown): string | undefined => {
 };
 
 function* parseAdvisory(doc: FeedDocument): Generator<ImportItem> {
-  const yaml = loadYaml(doc.content.toString("utf8"));
+  const yaml = loadYaml(decompress(doc.content).toString("utf8"));
   if (!yaml.ok) {
     yield problemItem(FEED, doc.name, yaml.error);
     return;

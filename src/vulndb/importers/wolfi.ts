@@ -2,6 +2,7 @@ import type { Advisory, Affected } from "../types.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
+  decompress,
   ecosystemRange,
   firstYamlKey,
   guarded,
@@ -77,7 +78,7 @@ function explanation(event: Record<string, unknown>): string | undefined {
 }
 
 function* parseFile(doc: FeedDocument): Generator<ImportItem> {
-  const yaml = loadYaml(doc.content.toString("utf8"));
+  const yaml = loadYaml(decompress(doc.content).toString("utf8"));
   if (!yaml.ok) {
     yield problemItem(FEED, doc.name, yaml.error);
     return;
