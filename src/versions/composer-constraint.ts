@@ -1,4 +1,5 @@
 import {
+  cachedNormalize,
   compareComposer,
   composerVersionCompare,
   isValidComposer,
@@ -178,10 +179,24 @@ export function composerConstraintMatches(c: ComposerConstraint, normalizedVersi
   return c.some((all) => all.every((a) => atomMatches(a, normalizedVersion)));
 }
 
+const RANGE_CACHE_LIMIT = 2048;
+const rangeCache = new Map<string, ComposerConstraint>();
+
+/** Ranges repeat across the packages matched against one advisory: parse each once (bounded). */
+function cachedConstraint(range: string): ComposerConstraint {
+  let r = rangeCache.get(range);
+  if (r === undefined) {
+    r = parseComposerConstraint(range); // an invalid range throws and is not cached
+    if (rangeCache.size >= RANGE_CACHE_LIMIT) rangeCache.clear();
+    rangeCache.set(range, r);
+  }
+  return r;
+}
+
 /** `Semver::satisfies(version, constraints)`; an unparsable version satisfies nothing. */
 export function composerSatisfies(version: string, constraints: string): boolean {
-  const c = parseComposerConstraint(constraints);
-  const v = normalizeComposer(version);
+  const c = cachedConstraint(constraints);
+  const v = cachedNormalize(version);
   return v !== null && composerConstraintMatches(c, v);
 }
 

@@ -275,6 +275,8 @@ export function parseNumericAliasPrefix(branch: string): string | false {
 // ---- ordering ----
 
 interface SortKey {
+  /** `VersionParser::normalize`, or null when not a version. */
+  readonly normalized: string | null;
   /** The normalized form (default branches as 9999999-dev), or null when not a version. */
   readonly key: string | null;
   /** The canonical form of `key` (what version_compare compares); "" when `key` is null. */
@@ -290,13 +292,18 @@ function sortKey(version: string): SortKey {
   if (k === undefined) {
     const n = normalizeComposer(version);
     const key = n === null ? null : normalizeDefaultBranch(n);
-    k = { key, canon: key === null ? "" : canonicalForm(key) };
+    k = { normalized: n, key, canon: key === null ? "" : canonicalForm(key) };
     // Dropping the whole cache when full is O(1); evicting the oldest key from a Map is not
     // (V8 skips the deleted slots at the front on every keys().next()).
     if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(version, k);
   }
   return k;
+}
+
+/** `VersionParser::normalize` through the bounded cache. */
+export function cachedNormalize(version: string): string | null {
+  return sortKey(version).normalized;
 }
 
 /**
@@ -312,7 +319,12 @@ export function compareComposer(a: string, b: string): Comparison {
   const kb = sortKey(b);
   if (ka.key === null || kb.key === null) {
     // Either is not a version: both compared as written (a leading "v" aside), as OSV does.
-    return phpVersionCompare(stripV(a), stripV(b)) as Comparison;
+    // version_compare is not antisymmetric on some junk ("." vs "💥"); then the text decides.
+    const ra = stripV(a);
+    const rb = stripV(b);
+    const x = phpVersionCompare(ra, rb);
+    if (x === -phpVersionCompare(rb, ra)) return x as Comparison;
+    return ra < rb ? -1 : ra > rb ? 1 : 0;
   }
   if (ka.key === kb.key) return 0;
   if (ka.key.startsWith("dev-") && kb.key.startsWith("dev-")) return ka.key < kb.key ? -1 : 1;

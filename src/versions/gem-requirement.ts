@@ -80,8 +80,24 @@ export function gemSatisfiedBy(version: string, clauses: readonly string[]): boo
   return v !== null && reqs.every((r) => holds(r, v));
 }
 
+const RANGE_CACHE_LIMIT = 2048;
+const rangeCache = new Map<string, GemRequirement[]>();
+
+/** Ranges repeat across the packages matched against one advisory: parse each once (bounded). */
+function cachedRequirements(range: string): GemRequirement[] {
+  let r = rangeCache.get(range);
+  if (r === undefined) {
+    r = parseGemRequirements(range); // an invalid range throws and is not cached
+    if (rangeCache.size >= RANGE_CACHE_LIMIT) rangeCache.clear();
+    rangeCache.set(range, r);
+  }
+  return r;
+}
+
 export function gemSatisfies(version: string, range: string): boolean {
-  return gemSatisfiedBy(version, range.split(","));
+  const reqs = cachedRequirements(range);
+  const v = cachedGem(version);
+  return v !== null && reqs.every((r) => holds(r, v));
 }
 
 export const gemScheme: VersionScheme = {

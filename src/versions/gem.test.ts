@@ -154,3 +154,56 @@ describe("gem scheme", () => {
     expect(gemScheme.satisfies!("2.2.5", "~> 2.2.1, != 2.2.5")).toBe(false);
   });
 });
+
+const CONTRACT_SAMPLE = (): string[] =>
+  gem
+    ? gem.cases
+        .flatMap(([a, b]) => [a, b])
+        .concat(osv ? osv.generated_cases.slice(0, 60).flatMap(([a, b]) => [a, b]) : [])
+    : ["1.0", "1.0.a", "1.0.0"];
+
+/** Junk no scheme may throw on. */
+const JUNK = [
+  "",
+  " ",
+  "junk",
+  "1..2",
+  ".",
+  "-",
+  "+",
+  "v",
+  "1.0-",
+  "\u0000",
+  "💥",
+  "9".repeat(40),
+  "1.0 beta",
+  "[1,2)",
+];
+
+describe("gem contract: total order on valid versions, no throw on anything", () => {
+  const sample = [...new Set(CONTRACT_SAMPLE())].slice(0, 150);
+  it("is antisymmetric and never throws, junk included", () => {
+    const all = [...sample, ...JUNK];
+    const bad: string[] = [];
+    for (const a of all) {
+      for (const b of all) {
+        const ab = gemScheme.compare(a, b);
+        if ((ab !== -1 && ab !== 0 && ab !== 1) || gemScheme.compare(b, a) !== (-ab || 0))
+          bad.push(`${a} / ${b}`);
+      }
+      if (typeof gemScheme.isValid(a) !== "boolean") bad.push(`isValid ${a}`);
+      if (typeof gemScheme.satisfies!(a, ">= 1.0") !== "boolean") bad.push(`satisfies ${a}`);
+    }
+    expect(bad).toEqual([]);
+  });
+  it("sorts valid versions consistently (transitive)", () => {
+    const valid = sample.filter((v) => gemScheme.isValid(v)).sort(gemScheme.compare);
+    const bad: string[] = [];
+    for (let i = 0; i < valid.length; i++) {
+      for (let j = i + 1; j < valid.length; j++) {
+        if (gemScheme.compare(valid[i]!, valid[j]!) > 0) bad.push(`${valid[i]} > ${valid[j]}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});

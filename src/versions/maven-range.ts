@@ -125,9 +125,23 @@ function hasPrefix(version: string, prefix: string): boolean {
   return next === 46 || next === 45 || digit(next) !== digit(last);
 }
 
+const RANGE_CACHE_LIMIT = 2048;
+const rangeCache = new Map<string, MavenRange>();
+
+/** Ranges repeat across the packages matched against one advisory: parse each once (bounded). */
+function cachedRange(range: string): MavenRange {
+  let r = rangeCache.get(range);
+  if (r === undefined) {
+    r = parseMavenRange(range); // an invalid range throws and is not cached
+    if (rangeCache.size >= RANGE_CACHE_LIMIT) rangeCache.clear();
+    rangeCache.set(range, r);
+  }
+  return r;
+}
+
 /** `VersionRange.createFromVersionSpec(range).containsVersion(version)`. */
 export function mavenSatisfies(version: string, range: string): boolean {
-  return parseMavenRange(range).restrictions.some((r) => inRestriction(r, version));
+  return cachedRange(range).restrictions.some((r) => inRestriction(r, version));
 }
 
 export const mavenScheme: VersionScheme = {

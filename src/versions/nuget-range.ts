@@ -120,9 +120,23 @@ export function nugetRangeSatisfiedBy(r: NuGetRange, v: NuGetVersion): boolean {
   return true;
 }
 
+const RANGE_CACHE_LIMIT = 2048;
+const rangeCache = new Map<string, NuGetRange>();
+
+/** Ranges repeat across the packages matched against one advisory: parse each once (bounded). */
+function cachedRange(range: string): NuGetRange {
+  let r = rangeCache.get(range);
+  if (r === undefined) {
+    r = parseNuGetRange(range); // an invalid range throws and is not cached
+    if (rangeCache.size >= RANGE_CACHE_LIMIT) rangeCache.clear();
+    rangeCache.set(range, r);
+  }
+  return r;
+}
+
 /** `VersionRange.Parse(range).Satisfies(NuGetVersion.Parse(version))`. */
 export function nugetSatisfies(version: string, range: string): boolean {
-  const r = parseNuGetRange(range);
+  const r = cachedRange(range);
   const v = cachedNuGetLoose(version);
   return v !== null && nugetRangeSatisfiedBy(r, v);
 }

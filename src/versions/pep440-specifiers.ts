@@ -210,8 +210,22 @@ function resolvePrereleases(specs: readonly Pep440Specifier[], opts: Pep440Optio
   return specs.some((s) => impliedPrereleases(s) === true) ? true : null;
 }
 
+const RANGE_CACHE_LIMIT = 2048;
+const rangeCache = new Map<string, Pep440Specifier[]>();
+
+/** Ranges repeat across the packages matched against one advisory: parse each once (bounded). */
+function cachedSpecifierSet(range: string): Pep440Specifier[] {
+  let r = rangeCache.get(range);
+  if (r === undefined) {
+    r = parseSpecifierSet(range); // an invalid range throws and is not cached
+    if (rangeCache.size >= RANGE_CACHE_LIMIT) rangeCache.clear();
+    rangeCache.set(range, r);
+  }
+  return r;
+}
+
 function parseFor(range: string, opts: Pep440Options): Pep440Specifier[] {
-  return opts.kind === "Specifier" ? [parseSpecifier(range)] : parseSpecifierSet(range);
+  return opts.kind === "Specifier" ? [parseSpecifier(range)] : cachedSpecifierSet(range);
 }
 
 /**
