@@ -70,7 +70,10 @@ export function registerScan(program: Command): void {
         "YAML/JSON list of accepted vulnerabilities (id, package?, reason, expires)",
       )
       .option("--db <path>", "vulnerability database (default DATA/vulndb/vulndb.sqlite)")
-      .option("--max-db-age <hours>", "warn when the database is older than this (default vulndb.maxAgeHours, 24)")
+      .option(
+        "--max-db-age <hours>",
+        "warn when the database is older than this (default vulndb.maxAgeHours, 24)",
+      )
       .option("-o, --output <file>", "write the report to a file instead of stdout"),
   ).action(async (reference: string, opts: ScanOptions) => {
     if (!(SCAN_FORMATS as readonly string[]).includes(opts.format)) {
@@ -81,7 +84,9 @@ export function registerScan(program: Command): void {
       : null;
     const failOn = opts.failOn ? atOrAbove(parseSeverity(opts.failOn, "--fail-on")) : null;
     const config = loadConfig({ file: opts.config, flags: { data: opts.data } });
-    const dbPath = resolve(opts.db ?? config.vulndb.path ?? join(resolve(config.data), "vulndb", "vulndb.sqlite"));
+    const dbPath = resolve(
+      opts.db ?? config.vulndb.path ?? join(resolve(config.data), "vulndb", "vulndb.sqlite"),
+    );
     if (!existsSync(dbPath)) {
       throw new ConfigError(
         `no vulnerability database at ${dbPath}: build one with \`drydock db import PATH\` or \`drydock db update\`, or pass --db`,
