@@ -1,5 +1,6 @@
 import { RE } from "./npm-re.js";
 import { parseNpm, type NpmOptions } from "./npm-version.js";
+import { boundedMemo } from "./semver-cache.js";
 import { compareSemVer, formatSemVer, type SemVer } from "./semver.js";
 import { VersionRangeError } from "./types.js";
 
@@ -231,23 +232,19 @@ function build(range: string, o: NpmOptions): NpmRange {
   return { set, loose: !!o.loose, includePrerelease: !!o.includePrerelease };
 }
 
-const CACHE_LIMIT = 2048;
-const cache = new Map<string, NpmRange | VersionRangeError>();
+/** Ranges by options and text; the key is `<loose 0|1><includePrerelease 0|1><range>`. */
+const cached = boundedMemo((key: string): NpmRange | VersionRangeError => {
+  try {
+    return build(key.slice(2), { loose: key[0] === "1", includePrerelease: key[1] === "1" });
+  } catch (e) {
+    if (e instanceof VersionRangeError) return e;
+    throw e;
+  }
+}, 2048);
 
 /** Parses (and caches) a range; throws VersionRangeError where node-semver's Range throws. */
 export function parseNpmRange(range: string, options: NpmOptions = {}): NpmRange {
-  const key = `${options.loose ? 1 : 0}${options.includePrerelease ? 1 : 0}${range}`;
-  let r = cache.get(key);
-  if (r === undefined) {
-    try {
-      r = build(range, options);
-    } catch (e) {
-      if (!(e instanceof VersionRangeError)) throw e;
-      r = e;
-    }
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    cache.set(key, r);
-  }
+  const r = cached(`${options.loose ? 1 : 0}${options.includePrerelease ? 1 : 0}${range}`);
   if (r instanceof VersionRangeError) throw r;
   return r;
 }
