@@ -2,7 +2,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { comparePep440, normalizePep440, parsePep440 } from "./pep440.js";
+import {
+  comparePep440,
+  formatPep440,
+  isPrerelease,
+  normalizePep440,
+  parsePep440,
+  type Pep440Version,
+} from "./pep440.js";
 import {
   parseSpecifier,
   parseSpecifierSet,
@@ -43,6 +50,7 @@ interface PypiFile {
   str: [string, string][];
   invalid: string[];
   extra_equalities: Case[];
+  properties: Record<string, [string, unknown][]>;
 }
 
 const pypi = vectors<PypiFile>("pypi.json");
@@ -64,6 +72,31 @@ describe.skipIf(pypi === null)("pep440 versions (pypa/packaging test_version.py)
   });
   it("rejects invalid versions", () => {
     expect(v.invalid.filter((s) => pep440Scheme.isValid(s))).toEqual([]);
+  });
+  it("exposes Version's attributes (properties)", () => {
+    const attr: Record<string, (p: Pep440Version) => unknown> = {
+      public: (p) => formatPep440({ ...p, local: null }),
+      base_version: (p) => formatPep440({ ...p, pre: null, post: null, dev: null, local: null }),
+      epoch: (p) => p.epoch,
+      release: (p) => p.release,
+      local: (p) => p.local?.join(".") ?? null,
+      pre: (p) => p.pre,
+      dev: (p) => p.dev,
+      post: (p) => p.post,
+      is_prerelease: (p) => isPrerelease(p),
+      is_devrelease: (p) => p.dev !== null,
+      is_postrelease: (p) => p.post !== null,
+    };
+    const bad: string[] = [];
+    for (const [name, rows] of Object.entries(v.properties)) {
+      for (const [version, want] of rows) {
+        const got = attr[name]!(parsePep440(version)!);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          bad.push(`${name}(${version}) = ${JSON.stringify(got)}`);
+      }
+    }
+    expect(bad).toEqual([]);
+    expect(Object.keys(v.properties).every((k) => k in attr)).toBe(true);
   });
 });
 
