@@ -12,6 +12,8 @@ export interface NuGetVersion {
   /** major, minor, patch, revision as canonical digit strings (no leading zeros). */
   readonly parts: readonly [string, string, string, string];
   readonly labels: readonly string[];
+  /** Per label: its Int32 value, or the label upper-cased (OrdinalIgnoreCase), precomputed. */
+  readonly labelKeys: readonly (number | string)[];
   readonly metadata: string | null;
   /** False when a part exceeds Int32 (NuGet rejects it; OSV still orders it numerically). */
   readonly inRange: boolean;
@@ -125,6 +127,7 @@ export function parseNuGetLoose(value: string): NuGetVersion | null {
   return {
     parts: [p[0]!, p[1]!, p[2] ?? "0", p[3] ?? "0"],
     labels: s.labels ?? [],
+    labelKeys: labelKeysOf(s.labels),
     metadata: s.metadata,
     inRange: nums.inRange,
   };
@@ -147,6 +150,7 @@ export function parseNuGetStrict(value: string): NuGetVersion | null {
   return {
     parts: [raw[0]!, raw[1]!, raw[2]!, "0"],
     labels: s.labels ?? [],
+    labelKeys: labelKeysOf(s.labels),
     metadata: s.metadata,
     inRange: true,
   };
@@ -162,20 +166,16 @@ function labelNumber(label: string): number | null {
   return neg ? -Number(d) : Number(d);
 }
 
-/** OrdinalIgnoreCase: compare upper-cased UTF-16 code units. */
-function cmpIgnoreCase(a: string, b: string): number {
-  const x = a.toUpperCase();
-  const y = b.toUpperCase();
-  return x < y ? -1 : x > y ? 1 : 0;
+function labelKeysOf(labels: readonly string[] | null): (number | string)[] {
+  return (labels ?? []).map((l) => labelNumber(l) ?? l.toUpperCase());
 }
 
-function cmpLabel(a: string, b: string): number {
-  const x = labelNumber(a);
-  const y = labelNumber(b);
-  if (x !== null && y !== null) return x < y ? -1 : x > y ? 1 : 0;
-  if (x !== null) return -1; // numeric labels come before alphanumeric ones
-  if (y !== null) return 1;
-  return cmpIgnoreCase(a, b);
+/** SemVer label precedence, case-insensitively (OrdinalIgnoreCase on upper-cased labels). */
+function cmpLabel(x: number | string, y: number | string): number {
+  const xn = typeof x === "number";
+  const yn = typeof y === "number";
+  if (xn !== yn) return xn ? -1 : 1; // numeric labels come before alphanumeric ones
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** `VersionComparer.Default.Compare`: metadata ignored. */
@@ -184,8 +184,8 @@ export function compareNuGetParsed(a: NuGetVersion, b: NuGetVersion): number {
     const d = cmpDigits(a.parts[i]!, b.parts[i]!);
     if (d !== 0) return d;
   }
-  const al = a.labels;
-  const bl = b.labels;
+  const al = a.labelKeys;
+  const bl = b.labelKeys;
   if (al.length === 0 || bl.length === 0) return al.length === bl.length ? 0 : al.length === 0 ? 1 : -1;
   const n = Math.max(al.length, bl.length);
   for (let i = 0; i < n; i++) {
