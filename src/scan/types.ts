@@ -1,0 +1,102 @@
+import type { Finding, Severity } from "../match/types.js";
+
+/**
+ * The seam between the control-plane APIs (ECR, later Inspector2) and the registry's scan
+ * engine. The API layer translates wire shapes; the engine owns configuration semantics,
+ * the durable job queue, scan states and stored findings. Both sides meet only here.
+ */
+
+export type ScanType = "BASIC" | "ENHANCED";
+export type ScanFrequency = "SCAN_ON_PUSH" | "CONTINUOUS_SCAN" | "MANUAL";
+
+export interface RepositoryFilter {
+  filter: string;
+  filterType: "WILDCARD";
+}
+
+export interface ScanningRule {
+  scanFrequency: ScanFrequency;
+  repositoryFilters: RepositoryFilter[];
+}
+
+export interface RegistryScanningConfiguration {
+  scanType: ScanType;
+  rules: ScanningRule[];
+}
+
+/** What BatchGetRepositoryScanningConfiguration reports for one repository. */
+export interface RepositoryScanningConfiguration {
+  repositoryName: string;
+  scanOnPush: boolean;
+  scanFrequency: ScanFrequency;
+  appliedScanFilters: RepositoryFilter[];
+}
+
+/**
+ * ECR scan statuses. BASIC: IN_PROGRESS → COMPLETE | FAILED, UNSUPPORTED_IMAGE.
+ * ENHANCED adds ACTIVE, PENDING, SCAN_ELIGIBILITY_EXPIRED, FINDINGS_UNAVAILABLE.
+ */
+export type ScanStatus =
+  | "IN_PROGRESS"
+  | "COMPLETE"
+  | "FAILED"
+  | "UNSUPPORTED_IMAGE"
+  | "ACTIVE"
+  | "PENDING"
+  | "SCAN_ELIGIBILITY_EXPIRED"
+  | "FINDINGS_UNAVAILABLE";
+
+export interface ImageScanState {
+  repositoryName: string;
+  imageDigest: string;
+  status: ScanStatus;
+  description?: string;
+  /** When the last completed scan finished (epoch ms). */
+  completedAt?: number;
+  /** When the vulnerability database used was built (epoch ms). */
+  vulnerabilitySourceUpdatedAt?: number;
+  scanType: ScanType;
+}
+
+export interface ImageScanFindings {
+  state: ImageScanState;
+  findings: Finding[];
+  severityCounts: Partial<Record<Severity, number>>;
+}
+
+/** Errors the API maps onto ECR exception names (see api/ecr). */
+export class ScanError extends Error {
+  constructor(
+    readonly code:
+      | "RepositoryNotFound"
+      | "ImageNotFound"
+      | "ScanNotFound"
+      | "LimitExceeded"
+      | "UnsupportedImageType"
+      | "Validation"
+      | "InvalidParameter",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ScanError";
+  }
+}
+
+export interface ScanService {
+  getRegistryScanningConfiguration(): Promise<RegistryScanningConfiguration>;
+  /** Validates (≤2 rules, ≤100 filters, frequencies allowed for the scan type) and stores. */
+  putRegistryScanningConfiguration(c: RegistryScanningConfiguration): Promise<RegistryScanningConfiguration>;
+  /** The effective frequency and matching filters of each repository. */
+  repositoryScanningConfiguration(repositoryNames: string[]): Promise<RepositoryScanningConfiguration[]>;
+  /**
+   * A manual scan (StartImageScan) of a manifest by digest. BASIC: one scan per image per 24 h,
+   * counting scan on push (LimitExceeded); ENHANCED: refused (ValidationException in ECR).
+   */
+  startImageScan(repositoryName: string, imageDigest: string): Promise<ImageScanState>;
+  /** The scan state of an image, or null when it was never scanned. */
+  imageScanState(repositoryName: string, imageDigest: string): Promise<ImageScanState | null>;
+  /** The last completed scan's findings (ScanNotFound when there is none). */
+  imageScanFindings(repositoryName: string, imageDigest: string): Promise<ImageScanFindings>;
+  /** Called by the registry after a manifest is stored (scan on push / continuous decisions). */
+  onManifestPushed(repositoryName: string, imageDigest: string, mediaType: string): Promise<void>;
+}
