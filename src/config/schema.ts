@@ -90,6 +90,44 @@ export const configSchema = z.object({
       service: z.string().default("drydock"),
     })
     .prefault({}),
+  /** The AWS-compatible control-plane APIs on the registry's port (docs/ecr-api.md). */
+  aws: z
+    .object({
+      /** The 12-digit account id in ARNs, registry ids and repository URIs. */
+      accountId: z
+        .string()
+        .regex(/^[0-9]{12}$/, "must be 12 digits")
+        .default("000000000000"),
+      /** The region in ARNs and URIs (requests signed for any region are accepted). */
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, "must look like us-east-1")
+        .default("us-east-1"),
+      /**
+       * Access keys for SigV4. Empty: the APIs are open on loopback (any signature) and
+       * refused when auth.users is configured. `user` names the auth.users entry whose access
+       * rules apply to `docker login -u AWS` with a GetAuthorizationToken password; required
+       * when auth.users is configured. Secrets are never logged.
+       */
+      credentials: z
+        .array(
+          z.object({
+            accessKeyId: z
+              .string()
+              .regex(/^[A-Z0-9]{16,128}$/, "must be 16-128 upper-case letters or digits"),
+            secretAccessKey: z.string().min(16),
+            user: z.string().min(1).optional(),
+          }),
+        )
+        .default([]),
+      /** Lifetime of GetAuthorizationToken passwords (ECR: 12 hours). */
+      loginTokenTtlSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(12 * 3600),
+    })
+    .prefault({}),
   /** The vulnerability database (`drydock db …`; docs/vulndb.md). */
   vulndb: z
     .object({
@@ -110,5 +148,6 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type UserConfig = z.infer<typeof userSchema>;
+export type AwsCredentialConfig = Config["aws"]["credentials"][number];
 export type AccessRule = z.infer<typeof accessRuleSchema>;
 export type Action = z.infer<typeof action>;
