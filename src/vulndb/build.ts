@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { copyFile, mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import type { FeedDocument, FeedImporter } from "./importers/types.js";
 import { SCHEMA_VERSION, VulnDbError, schemaVersionOf } from "./schema.js";
@@ -44,7 +45,8 @@ export interface BuildOptions {
 
 export interface BuildReport {
   target: string;
-  feeds: ({ id: string; importer: string; name: string } & FeedStats)[];
+  /** Per feed: counts, and the time spent parsing and writing its documents. */
+  feeds: ({ id: string; importer: string; name: string; durationMs: number } & FeedStats)[];
   /** Documents no importer recognized (README, LICENSE, JSON schemas). */
   ignored: number;
   problems: number;
@@ -160,6 +162,7 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
   }
   let ignored = 0;
   let problems = 0;
+  const spent = new Map<string, number>();
   const w = new DbWriter(tmp);
   try {
     const problem = (feed: string, p: FeedProblem) => {
@@ -192,7 +195,9 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
           for (const p of pending.splice(0)) problem(feed, { ...p, feed });
         }
         w.noteDocument(feed);
+        const t0 = performance.now();
         await importDocument(w, feed, imp, item.doc, problem);
+        spent.set(feed, (spent.get(feed) ?? 0) + performance.now() - t0);
         opts.onDocument?.(feed, w.stats(feed));
       }
       if (pending.length) {
@@ -214,7 +219,8 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
       target,
       feeds: feeds.map((id) => {
         const i = id.indexOf(":");
-        return { id, importer: id.slice(0, i), name: id.slice(i + 1), ...w.stats(id) };
+        const durationMs = Math.round(spent.get(id) ?? 0);
+        return { id, importer: id.slice(0, i), name: id.slice(i + 1), durationMs, ...w.stats(id) };
       }),
       ignored,
       problems,

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { normalizeEcosystem, normalizePackage } from "./ecosystems.js";
 import { mergeEnrichment, type EnrichmentPart } from "./enrichment.js";
+import { mergeAdvisories } from "./merge.js";
 import { SCHEMA_VERSION, VulnDbError, schemaVersionOf } from "./schema.js";
 import type { Advisory, Affected, EcosystemKey, Enrichment, FeedProblem } from "./types.js";
 
@@ -34,7 +35,10 @@ export interface VulnDbStatus {
   builtAt: string;
   generator?: string;
   sizeBytes: number;
+  /** Distinct (source, id). */
   advisories: number;
+  /** Stored records (one advisory imported from two feeds is two records). */
+  records: number;
   withdrawn: number;
   affectedRows: number;
   packageKeys: number;
@@ -56,13 +60,16 @@ export class VulnDb {
     readonly db: Database.Database,
   ) {
     this.st = {
+      // Newest feed first within one (source, id): it gives the descriptive fields (merge.ts).
       forKey: db.prepare(
-        `SELECT f.advisory AS r, a.withdrawn AS w, a.json AS base, f.json AS aff
+        `SELECT f.advisory AS r, a.source, a.id, a.json AS base, f.json AS aff
            FROM affected f JOIN advisories a ON a.rowid = f.advisory
           WHERE f.ecosystem = ? AND f.package = ?
-          ORDER BY f.advisory, f.rowid`,
+          ORDER BY a.source, a.id, a.feed DESC, f.rowid`,
       ),
-      one: db.prepare("SELECT rowid AS r, json FROM advisories WHERE source = ? AND id = ?"),
+      one: db.prepare(
+        "SELECT rowid AS r, json FROM advisories WHERE source = ? AND id = ? ORDER BY feed DESC",
+      ),
       affOf: db.prepare("SELECT json FROM affected WHERE advisory = ? ORDER BY rowid"),
       enr: db.prepare(
         "SELECT f.id AS feed, e.json FROM enrichment e JOIN feeds f ON f.seq = e.feed WHERE e.cve = ? ORDER BY e.rowid",
@@ -106,31 +113,45 @@ export class VulnDb {
     const eco = normalizeEcosystem(ecosystem);
     const rows = this.st.forKey.all(eco, normalizePackage(eco, pkg)) as {
       r: number;
-      w: number;
+      source: string;
+      id: string;
       base: string;
       aff: string;
     }[];
     const out: Advisory[] = [];
-    let last = -1;
+    // Rows arrive grouped by (source, id), then by record (one per feed holding it).
+    let group: Advisory[] = [];
+    let lastKey = "";
+    let lastRecord = -1;
+    const flush = () => {
+      if (!group.length) return;
+      const merged = group.reduce((acc, next) => mergeAdvisories(acc, next));
+      if (!merged.withdrawn || opts.includeWithdrawn) out.push(merged);
+      group = [];
+    };
     for (const row of rows) {
-      if (row.w && !opts.includeWithdrawn) continue;
-      if (row.r !== last) {
-        out.push({ ...(JSON.parse(row.base) as Omit<Advisory, "affected">), affected: [] });
-        last = row.r;
+      const key = `${row.source}\0${row.id}`;
+      if (key !== lastKey) {
+        flush();
+        lastKey = key;
       }
-      out[out.length - 1]!.affected.push(JSON.parse(row.aff) as Affected);
+      if (row.r !== lastRecord) {
+        group.push({ ...(JSON.parse(row.base) as Omit<Advisory, "affected">), affected: [] });
+        lastRecord = row.r;
+      }
+      group[group.length - 1]!.affected.push(JSON.parse(row.aff) as Affected);
     }
+    flush();
     return out;
   }
 
-  /** One advisory with all its affected entries. */
+  /** One advisory with all its affected entries (records of several feeds merged). */
   advisory(source: string, id: string): Advisory | undefined {
-    const row = this.st.one.get(source, id) as { r: number; json: string } | undefined;
-    if (!row) return undefined;
-    const affected = (this.st.affOf.all(row.r) as { json: string }[]).map(
-      (a) => JSON.parse(a.json) as Affected,
-    );
-    return { ...(JSON.parse(row.json) as Omit<Advisory, "affected">), affected };
+    const records = (this.st.one.all(source, id) as { r: number; json: string }[]).map((row) => ({
+      ...(JSON.parse(row.json) as Omit<Advisory, "affected">),
+      affected: (this.st.affOf.all(row.r) as { json: string }[]).map((a) => JSON.parse(a.json) as Affected),
+    }));
+    return records.length ? records.reduce((acc, next) => mergeAdvisories(acc, next)) : undefined;
   }
 
   /**
@@ -187,8 +208,11 @@ export class VulnDb {
       builtAt: meta.get("built_at") ?? "",
       generator: meta.get("generator"),
       sizeBytes: statSync(this.path).size,
-      advisories: count("SELECT count(*) AS n FROM advisories"),
-      withdrawn: count("SELECT count(*) AS n FROM advisories WHERE withdrawn = 1"),
+      advisories: count("SELECT count(*) AS n FROM (SELECT DISTINCT source, id FROM advisories)"),
+      records: count("SELECT count(*) AS n FROM advisories"),
+      withdrawn: count(
+        "SELECT count(*) AS n FROM (SELECT DISTINCT source, id FROM advisories WHERE withdrawn = 1)",
+      ),
       affectedRows: count("SELECT count(*) AS n FROM affected"),
       packageKeys: count("SELECT count(*) AS n FROM (SELECT DISTINCT ecosystem, package FROM affected)"),
       enrichedCves: count("SELECT count(*) AS n FROM (SELECT DISTINCT cve FROM enrichment)"),

@@ -38,8 +38,8 @@ export interface VulnDbDiff {
   };
 }
 
-function refs(db: Database.Database, sql: string): { r: number; source: string; id: string }[] {
-  return db.prepare(sql).all() as { r: number; source: string; id: string }[];
+function refs(db: Database.Database, sql: string): AdvisoryRef[] {
+  return db.prepare(sql).all() as AdvisoryRef[];
 }
 
 /** Reads one CVE's merged enrichment from the `main` (new) or `o` (old) database. */
@@ -70,44 +70,44 @@ export function diffVulnDbs(oldPath: string, newPath: string): VulnDbDiff {
   const db = new Database(newPath, { readonly: true, fileMustExist: true });
   try {
     db.prepare("ATTACH DATABASE ? AS o").run(oldPath);
+    // One (source, id) may be held by several feeds: compare the set of their record digests.
+    for (const [t, schema] of [
+      ["dn", "main"],
+      ["do_", "o"],
+    ] as const) {
+      db.exec(`CREATE TEMP TABLE ${t} AS
+        SELECT source, id, group_concat(digest, ',') AS d
+          FROM (SELECT DISTINCT source, id, digest FROM ${schema}.advisories ORDER BY source, id, digest)
+         GROUP BY source, id;
+        CREATE UNIQUE INDEX temp.${t}_key ON ${t} (source, id);`);
+    }
     const added = refs(
       db,
-      `SELECT n.rowid AS r, n.source, n.id FROM main.advisories n
-         LEFT JOIN o.advisories p ON p.source = n.source AND p.id = n.id
-        WHERE p.rowid IS NULL ORDER BY n.source, n.id`,
+      `SELECT n.source, n.id FROM dn n LEFT JOIN do_ p ON p.source = n.source AND p.id = n.id
+        WHERE p.id IS NULL ORDER BY n.source, n.id`,
     );
     const removed = refs(
       db,
-      `SELECT p.rowid AS r, p.source, p.id FROM o.advisories p
-         LEFT JOIN main.advisories n ON n.source = p.source AND n.id = p.id
-        WHERE n.rowid IS NULL ORDER BY p.source, p.id`,
+      `SELECT p.source, p.id FROM do_ p LEFT JOIN dn n ON n.source = p.source AND n.id = p.id
+        WHERE n.id IS NULL ORDER BY p.source, p.id`,
     );
-    const changed = db
-      .prepare(
-        `SELECT n.rowid AS r, p.rowid AS pr, n.source, n.id FROM main.advisories n
-           JOIN o.advisories p ON p.source = n.source AND p.id = n.id
-          WHERE p.digest <> n.digest ORDER BY n.source, n.id`,
-      )
-      .all() as { r: number; pr: number; source: string; id: string }[];
-
-    db.exec(
-      "CREATE TEMP TABLE d_new (r INTEGER PRIMARY KEY); CREATE TEMP TABLE d_old (r INTEGER PRIMARY KEY);",
+    const changed = refs(
+      db,
+      `SELECT n.source, n.id FROM dn n JOIN do_ p ON p.source = n.source AND p.id = n.id
+        WHERE p.d <> n.d ORDER BY n.source, n.id`,
     );
-    const insNew = db.prepare("INSERT OR IGNORE INTO d_new VALUES (?)");
-    const insOld = db.prepare("INSERT OR IGNORE INTO d_old VALUES (?)");
+    db.exec("CREATE TEMP TABLE dk (source TEXT, id TEXT, PRIMARY KEY (source, id))");
+    const ins = db.prepare("INSERT OR IGNORE INTO dk VALUES (?, ?)");
     db.transaction(() => {
-      for (const a of added) insNew.run(a.r);
-      for (const a of removed) insOld.run(a.r);
-      for (const a of changed) {
-        insNew.run(a.r);
-        insOld.run(a.pr);
-      }
+      for (const a of [...added, ...removed, ...changed]) ins.run(a.source, a.id);
     })();
     const keys = db
       .prepare(
-        `SELECT ecosystem, package FROM main.affected WHERE advisory IN (SELECT r FROM d_new)
+        `SELECT ecosystem, package FROM main.affected WHERE advisory IN
+           (SELECT a.rowid FROM main.advisories a JOIN dk ON dk.source = a.source AND dk.id = a.id)
          UNION
-         SELECT ecosystem, package FROM o.affected WHERE advisory IN (SELECT r FROM d_old)
+         SELECT ecosystem, package FROM o.affected WHERE advisory IN
+           (SELECT a.rowid FROM o.advisories a JOIN dk ON dk.source = a.source AND dk.id = a.id)
          ORDER BY 1, 2`,
       )
       .all() as PackageKey[];
@@ -153,11 +153,10 @@ export function diffVulnDbs(oldPath: string, newPath: string): VulnDbDiff {
       if (any) enrichment.changed++;
     }
 
-    const strip = (a: { source: string; id: string }): AdvisoryRef => ({ source: a.source, id: a.id });
     return {
       old: { path: oldPath, builtAt: oldBuilt },
       new: { path: newPath, builtAt: newBuilt },
-      advisories: { added: added.map(strip), removed: removed.map(strip), changed: changed.map(strip) },
+      advisories: { added, removed, changed },
       keys,
       enrichment,
     };

