@@ -1,0 +1,314 @@
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { buildDatabase, type BuildReport } from "../vulndb/build.js";
+import { VulnDb, type VulnDbStatus } from "../vulndb/db.js";
+import { diffVulnDbs } from "../vulndb/diff.js";
+import { importers, mirrorPaths } from "../vulndb/importers/registry.js";
+import { VulnDbError } from "../vulndb/schema.js";
+import { listSources } from "../vulndb/sources.js";
+import type { FeedProblem } from "../vulndb/types.js";
+import { updateDatabase, type FeedUpdate } from "../vulndb/update.js";
+
+/**
+ * `drydock db import|update|status|diff`: build and inspect the vulnerability database
+ * (docs/vulndb.md). Reports go to stdout (tables, or JSON with --json; `diff` is always
+ * JSON); warnings about feed documents go to stderr as `drydock: warning: …`. Exit codes:
+ * 0 done (even with document problems, unless --strict), 1 the database could not be built or
+ * read (the previous one stays in service), 2 usage or configuration errors.
+ */
+
+interface DbOptions {
+  config?: string;
+  data?: string;
+  db?: string;
+  json?: boolean;
+}
+
+/** Problems printed one by one before the rest are only counted. */
+const MAX_PRINTED_PROBLEMS = 50;
+
+export function vulnDbPath(config: Config, flag?: string): string {
+  return resolve(flag ?? config.vulndb.path ?? join(config.data, "vulndb", "vulndb.sqlite"));
+}
+
+function configFor(opts: DbOptions): Config {
+  return loadConfig({ file: opts.config, flags: { data: opts.data } });
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+    .option(
+      "-d, --data <dir>",
+      "data directory (default ./data); the database defaults to DATA/vulndb/vulndb.sqlite",
+    )
+    .option("--db <file>", "the database file (default: config vulndb.path, else DATA/vulndb/vulndb.sqlite)");
+}
+
+/** Runs an action; a VulnDbError is the user's answer (exit 1), not a crash. */
+function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (!(e instanceof VulnDbError)) throw e;
+      process.stderr.write(`drydock: ${e.message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+function problemPrinter(): { print: (p: FeedProblem) => void; end: () => void } {
+  let n = 0;
+  return {
+    print(p) {
+      if (++n <= MAX_PRINTED_PROBLEMS)
+        process.stderr.write(`drydock: warning: ${p.feed}: ${p.document}: ${p.reason}\n`);
+    },
+    end() {
+      if (n > MAX_PRINTED_PROBLEMS) {
+        process.stderr.write(
+          `drydock: warning: ${n - MAX_PRINTED_PROBLEMS} more problems not shown (drydock db status --problems)\n`,
+        );
+      }
+    },
+  };
+}
+
+/** A redrawn status line on a terminal; nothing when stderr is piped. */
+function progressLine(): { update: (text: string) => void; end: () => void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return {
+    update(text) {
+      const now = Date.now();
+      if (!tty || now - last < 100) return;
+      last = now;
+      process.stderr.write(`\r\x1b[K${text.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+    },
+    end() {
+      if (tty) process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) =>
+          i === r.length - 1
+            ? c
+            : /^[\d.,]+$/.test(c) && i > 0
+              ? c.padStart(widths[i]!)
+              : c.padEnd(widths[i]!),
+        )
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+const num = (n: number) => n.toLocaleString("en-US");
+
+function age(iso: string, now = Date.now()): string {
+  const ms = now - Date.parse(iso);
+  if (!Number.isFinite(ms)) return "?";
+  const h = ms / 3_600_000;
+  if (h < 1) return `${Math.max(0, Math.round(ms / 60_000))} min`;
+  if (h < 48) return `${h.toFixed(1)} h`;
+  return `${(h / 24).toFixed(1)} d`;
+}
+
+function printBuild(report: BuildReport, json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    return;
+  }
+  const rows = [["feed", "documents", "records", "skipped", "problems"]];
+  for (const f of report.feeds) {
+    rows.push([f.id, num(f.documents), num(f.records), num(f.skipped), num(f.problems)]);
+  }
+  process.stdout.write(table(rows) + "\n");
+  process.stdout.write(
+    `${report.target}: ${report.feeds.length} feeds imported in ${(report.durationMs / 1000).toFixed(1)} s` +
+      `, ${num(report.problems)} problems, ${num(report.ignored)} documents not recognized\n`,
+  );
+}
+
+function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undefined): void {
+  const stale = (Date.now() - Date.parse(s.builtAt)) / 3_600_000 > maxAgeHours;
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...s, stale, maxAgeHours }, null, 2) + "\n");
+  } else {
+    const rows = [["feed", "advisories", "enrichments", "problems", "imported", "age", "fingerprint"]];
+    for (const f of s.feeds) {
+      rows.push([
+        f.id,
+        num(f.advisories),
+        num(f.enrichments),
+        num(f.problems),
+        f.importedAt.slice(0, 19) + "Z",
+        age(f.importedAt),
+        f.fingerprint.slice(0, 12),
+      ]);
+    }
+    process.stdout.write(table(rows) + "\n");
+    process.stdout.write(
+      [
+        `database:   ${s.path} (${(s.sizeBytes / 1e6).toFixed(1)} MB, schema ${s.schemaVersion})`,
+        `built:      ${s.builtAt} (${age(s.builtAt)} ago)`,
+        `advisories: ${num(s.advisories)} (${num(s.withdrawn)} withdrawn, ${num(s.records)} records), ` +
+          `${num(s.packageKeys)} package keys, ${num(s.affectedRows)} affected entries`,
+        `enrichment: ${num(s.enrichedCves)} CVEs`,
+        `problems:   ${num(s.problems)}`,
+      ].join("\n") + "\n",
+    );
+  }
+  if (stale) {
+    process.stderr.write(
+      `drydock: warning: the vulnerability database was built ${age(s.builtAt)} ago ` +
+        `(vulndb.maxAgeHours is ${maxAgeHours}): run drydock db update\n`,
+    );
+  }
+}
+
+export function registerDb(program: Command): void {
+  const db = program.command("db").description("build and inspect the vulnerability database");
+
+  common(
+    db
+      .command("import")
+      .description(
+        "import feed files, directories or archives (.zip, .tar.gz, .tgz, .gz) into the database;\n" +
+          "formats are recognized from the documents; a feed imported again replaces its previous records",
+      )
+      .argument("<path...>", "files or directories"),
+  )
+    .option("--fresh", "build from nothing instead of adding to the existing database")
+    .option("--strict", "fail (keeping the previous database) if any document has a problem")
+    .option("--json", "print the import report as JSON")
+    .action(
+      guarded(async (paths: string[], opts: DbOptions & { fresh?: boolean; strict?: boolean }) => {
+        const config = configFor(opts);
+        const target = vulnDbPath(config, opts.db);
+        let sources;
+        try {
+          sources = await listSources(paths, mirrorPaths());
+        } catch (e) {
+          throw new VulnDbError(`cannot read ${(e as Error).message}`);
+        }
+        const problems = problemPrinter();
+        const progress = progressLine();
+        try {
+          const report = await buildDatabase({
+            target,
+            sources,
+            importers,
+            fresh: opts.fresh,
+            strict: opts.strict,
+            onProblem: problems.print,
+            onDocument: (feed, st) =>
+              progress.update(`${feed}: ${num(st.documents)} documents, ${num(st.records)} records`),
+          });
+          progress.end();
+          problems.end();
+          printBuild(report, opts.json);
+        } catch (e) {
+          progress.end();
+          problems.end();
+          throw e;
+        }
+      }),
+    );
+
+  common(
+    db
+      .command("update")
+      .description(
+        "fetch every feed from its upstream URL, or from vulndb.mirror (a base URL or a directory),\n" +
+          "with conditional requests; re-import only the feeds that changed",
+      ),
+  )
+    .option("--mirror <url|dir>", "mirror base URL or directory (overrides vulndb.mirror)")
+    .option("--feed <importer...>", "only these importers (osv, nvd, kev, epss, vulnrichment, …)")
+    .option("--strict", "fail (keeping the previous database) if any document has a problem")
+    .option("--json", "print the update report as JSON")
+    .action(
+      guarded(async (opts: DbOptions & { mirror?: string; feed?: string[]; strict?: boolean }) => {
+        const config = configFor(opts);
+        const target = vulnDbPath(config, opts.db);
+        const problems = problemPrinter();
+        const onFeed = (u: FeedUpdate) => {
+          if (u.status === "failed" || u.status === "missing") {
+            process.stderr.write(
+              `drydock: warning: ${u.id}: ${u.status}: ${u.reason ?? ""} (${u.location})\n`,
+            );
+          }
+        };
+        try {
+          const report = await updateDatabase({
+            target,
+            importers,
+            mirror: opts.mirror ?? config.vulndb.mirror,
+            only: opts.feed,
+            timeoutMs: config.vulndb.fetchTimeoutSeconds * 1000,
+            strict: opts.strict,
+            onFeed,
+            onProblem: problems.print,
+          });
+          if (opts.json) {
+            process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+          } else {
+            const rows = [["feed", "status", "source"]];
+            for (const f of report.feeds) rows.push([f.id, f.status, f.location]);
+            process.stdout.write(table(rows) + "\n");
+            if (report.build) printBuild(report.build, false);
+            else process.stdout.write(`${target}: up to date, nothing imported\n`);
+          }
+          if (!report.build && report.feeds.length && report.feeds.every((f) => f.status === "failed")) {
+            throw new VulnDbError("no feed could be fetched; the database is unchanged");
+          }
+        } finally {
+          problems.end();
+        }
+      }),
+    );
+
+  common(db.command("status").description("feeds, fingerprints, counts and age of the database"))
+    .option("--json", "print the status as JSON")
+    .option("--problems", "list the problems recorded for each feed")
+    .action(
+      guarded(async (opts: DbOptions & { problems?: boolean }) => {
+        const config = configFor(opts);
+        const vdb = VulnDb.open(vulnDbPath(config, opts.db));
+        try {
+          if (opts.problems) {
+            const list = vdb.problems();
+            if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
+            else for (const p of list) process.stdout.write(`${p.feed}: ${p.document}: ${p.reason}\n`);
+            return;
+          }
+          printStatus(vdb.status(), config.vulndb.maxAgeHours, opts.json);
+        } finally {
+          vdb.close();
+        }
+      }),
+    );
+
+  db.command("diff")
+    .description(
+      "advisories added, removed and changed between two databases, the (ecosystem, package) keys\n" +
+        "they touch, and the CVEs whose enrichment changed (JSON)",
+    )
+    .argument("<old>", "the older database file")
+    .argument("<new>", "the newer database file")
+    .action(
+      guarded(async (oldPath: string, newPath: string) => {
+        process.stdout.write(JSON.stringify(diffVulnDbs(resolve(oldPath), resolve(newPath)), null, 2) + "\n");
+      }),
+    );
+}
