@@ -7,6 +7,7 @@ import { collectGarbage } from "../registry/gc.js";
 import { gcOptions, openStores, startServer } from "../main.js";
 import { hashPassword } from "../auth/password.js";
 import { registerSbom } from "./sbom.js";
+import { registerDb } from "./db.js";
 import { registerVersion } from "./version.js";
 import { registerScan, ScanGateFailed } from "./scan.js";
 import { VulnDbError } from "../vulndb/schema.js";
@@ -90,6 +91,7 @@ export function buildCli(): Command {
     });
 
   registerSbom(program);
+  registerDb(program);
   registerVersion(program);
   registerScan(program);
   return program;
