@@ -93,6 +93,23 @@ const migrations: Record<string, Migration> = {
       await sql`select 1`.execute(db);
     },
   },
+  /** ECR repository settings (src/api/ecr): one row per repository created or changed via the API. */
+  "0002_ecr": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("ecr_repository_settings")
+        .addColumn("repository_id", "integer", (c) =>
+          c.primaryKey().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("scan_on_push", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("image_tag_mutability", "text", (c) => c.notNull().defaultTo("MUTABLE"))
+        .addColumn("tag_mutability_exclusions", "text")
+        .addColumn("encryption", "text")
+        .addColumn("tags", "text")
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

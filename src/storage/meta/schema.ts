@@ -17,6 +17,11 @@ import type { Generated } from "kysely";
  *                       the manifests of an index (kind 'manifest'). GC marks from here.
  * tags                  tag → manifest digest, per repository.
  * uploads               open upload sessions (their bytes are in the blob store's upload area).
+ * ecr_repository_settings  ECR settings of a repository (src/api/ecr): scan_on_push (0/1),
+ *                       image_tag_mutability (MUTABLE, IMMUTABLE, *_WITH_EXCLUSION), and JSON
+ *                       texts of the tag-mutability exclusion filters, encryption configuration
+ *                       and ECR resource tags. No row = ECR defaults (a repository created by a
+ *                       push); the creation time is repositories.created_at.
  */
 export interface Database {
   repositories: {
@@ -62,5 +67,72 @@ export interface Database {
     repository_id: number;
     created_at: number;
     updated_at: number;
+  };
+  ecr_repository_settings: {
+    repository_id: number;
+    scan_on_push: number;
+    image_tag_mutability: string;
+    tag_mutability_exclusions: string | null;
+    encryption: string | null;
+    tags: string | null;
+    updated_at: number;
+  };
+  scan_settings: {
+    key: string;
+    value: string;
+    updated_at: number;
+  };
+  repository_scan_settings: {
+    repository_id: number;
+    scan_on_push: number;
+    updated_at: number;
+  };
+  image_scans: {
+    repository_id: number;
+    digest: string;
+    scan_type: "BASIC" | "ENHANCED";
+    status: string;
+    description: string | null;
+    /** Epoch ms of the start of the latest scan (push, manual or continuous). */
+    last_scan_at: number;
+    completed_at: number | null;
+    vulnerability_source_updated_at: number | null;
+    /** JSON `{SEVERITY: count}` of the last completed scan. */
+    severity_counts: string | null;
+    updated_at: number;
+  };
+  scan_findings: {
+    repository_id: number;
+    digest: string;
+    seq: number;
+    vulnerability_id: string;
+    severity: string;
+    package_name: string;
+    /** The Finding JSON (match/types.ts). */
+    json: string;
+  };
+  scan_jobs: {
+    id: Generated<number>;
+    repository_id: number;
+    digest: string;
+    scan_type: "BASIC" | "ENHANCED";
+    /** Why it was queued: push, manual, continuous, index (fan out to the members). */
+    reason: string;
+    state: "queued" | "running" | "done" | "failed";
+    attempts: number;
+    run_after: number;
+    lease_until: number | null;
+    last_error: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  event_log: {
+    seq: Generated<number>;
+    id: string;
+    time: number;
+    source: string;
+    detail_type: string;
+    /** The whole EventBridge envelope as JSON. */
+    json: string;
   };
 }
