@@ -33,6 +33,12 @@ export interface UploadState {
   size: number;
 }
 
+/**
+ * Called before a push moves an existing tag from `current` to `next`; throws a
+ * RegistryError (e.g. TAG_INVALID) to refuse the push, which then stores nothing.
+ */
+export type TagGuard = (repository: string, tag: string, current: string, next: string) => Promise<void>;
+
 /** Blob existence checks refresh GC's "last used" at most this often per blob. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -41,6 +47,8 @@ const TOUCH_INTERVAL_MS = 60_000;
  * typed results or RegistryError out. Authorization happens before these are called.
  */
 export class RegistryService {
+  /** Checks before a tag moves to another manifest (ECR tag immutability); throws to refuse. */
+  tagGuard?: TagGuard;
   private readonly recentTouches = new Map<string, number>();
   /**
    * Serializes the operations of one upload session in this process. The offset check of a
@@ -350,6 +358,10 @@ export class RegistryService {
     const missing =
       existing === null ? parsed.references : await this.missingReferences(existing, parsed.references);
     if (missing.length) throw manifestBlobUnknown(missing);
+    if (tag !== undefined && existing !== null && this.tagGuard) {
+      const current = await this.meta.tag(existing, tag);
+      if (current !== null && current !== digest) await this.tagGuard(name, tag, current, digest);
+    }
 
     const repo = await this.repoForWrite(name);
     // Bytes before metadata: content-addressed, so harmless if the metadata write then fails.
