@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { UserConfig } from "../config/schema.js";
+import { AWS_LOGIN_USER, type AwsLoginTokens } from "./aws-login.js";
 import { verifyPassword } from "./password.js";
 
 /** `Authorization: Basic base64(user:password)` → its parts, or null when malformed. */
@@ -24,6 +25,11 @@ export interface CredentialCheckerOptions {
   /** Upper bound of remembered credentials (oldest dropped first). */
   cacheMax?: number;
   now?: () => number;
+  /**
+   * ECR login passwords (GetAuthorizationToken): user `AWS` with such a password acts as the
+   * auth user named in it (src/auth/aws-login.ts).
+   */
+  loginTokens?: Pick<AwsLoginTokens, "verify">;
 }
 
 /**
@@ -46,7 +52,10 @@ export class CredentialChecker {
     this.ttl = opts.cacheTtlMs ?? 60_000;
     this.max = opts.cacheMax ?? 1000;
     this.now = opts.now ?? Date.now;
+    this.loginTokens = opts.loginTokens;
   }
+
+  private readonly loginTokens?: Pick<AwsLoginTokens, "verify">;
 
   user(username: string): UserConfig | undefined {
     return this.users.get(username);
@@ -54,6 +63,11 @@ export class CredentialChecker {
 
   /** The user when the password is right, else null. */
   async check(username: string, password: string): Promise<UserConfig | null> {
+    if (username === AWS_LOGIN_USER && this.loginTokens) {
+      // Checked before bcrypt: an HMAC check is cheap, and `AWS` is not a configurable user.
+      const subject = this.loginTokens.verify(password);
+      return subject === null ? null : (this.users.get(subject) ?? null);
+    }
     const key = createHmac("sha256", this.cacheKey)
       .update(username)
       .update("\0")

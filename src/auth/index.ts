@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../core/errors.js";
 import { CredentialAuthorizer } from "./authorizer.js";
+import { AWS_LOGIN_USER, AwsLoginTokens } from "./aws-login.js";
 import { CredentialChecker } from "./credentials.js";
 import { AccessRules } from "./rules.js";
 import { loadTokenKey } from "./secret.js";
@@ -13,6 +14,8 @@ export interface AuthSetup {
   authorizer: Authorizer;
   /** Registers the token endpoint (Docker token flow) when credentials are configured. */
   routes?: (app: FastifyInstance) => void;
+  /** Mints the passwords of ECR's GetAuthorizationToken, which the registry accepts for user AWS. */
+  loginTokens: AwsLoginTokens;
 }
 
 /**
@@ -22,12 +25,18 @@ export interface AuthSetup {
  */
 export async function createAuth(config: Config, dataDir: string): Promise<AuthSetup> {
   const users = config.auth.users;
-  if (users.length === 0) return { authorizer: openAuthorizer };
+  const loginTtl = config.aws.loginTokenTtlSeconds;
+  if (users.length === 0)
+    return { authorizer: openAuthorizer, loginTokens: new AwsLoginTokens({ ttlSeconds: loginTtl }) };
 
   const seen = new Set<string>();
   for (const u of users) {
     // Basic credentials split at the first colon, so a username cannot contain one.
     if (u.username.includes(":")) throw new ConfigError(`auth.users: username ${u.username} contains ":"`);
+    if (u.username === AWS_LOGIN_USER)
+      throw new ConfigError(
+        `auth.users: username ${AWS_LOGIN_USER} is reserved for ECR logins (docs/ecr-api.md)`,
+      );
     if (seen.has(u.username)) throw new ConfigError(`auth.users: username ${u.username} appears twice`);
     seen.add(u.username);
   }
@@ -35,9 +44,11 @@ export async function createAuth(config: Config, dataDir: string): Promise<AuthS
   const none = new AccessRules([]);
   const rulesFor = (username: string) => rules.get(username) ?? none;
 
-  const checker = new CredentialChecker(users);
+  const tokenKey = await loadTokenKey(config.auth.tokenSecret, dataDir);
+  const loginTokens = new AwsLoginTokens({ tokenKey, ttlSeconds: loginTtl });
+  const checker = new CredentialChecker(users, { loginTokens });
   const tokens = new TokenIssuer({
-    key: await loadTokenKey(config.auth.tokenSecret, dataDir),
+    key: tokenKey,
     service: config.auth.service,
     ttlSeconds: config.auth.tokenTtlSeconds,
   });
@@ -51,6 +62,7 @@ export async function createAuth(config: Config, dataDir: string): Promise<AuthS
   });
   return {
     authorizer,
+    loginTokens,
     routes: (app) =>
       registerTokenRoutes(app, { checker, rules: rulesFor, tokens, service: config.auth.service }),
   };
