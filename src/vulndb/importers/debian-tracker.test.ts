@@ -62,10 +62,10 @@ describe("debian tracker JSON importer", () => {
     expect(debianEcosystem("hurd")).toBeUndefined();
   });
 
-  it("keeps Debian's urgency words (without the NVD marker)", () => {
+  it("keeps Debian's urgency words as published (the NVD marker too)", () => {
     expect(
       ["high**", "low", "unimportant", "not yet assigned", "end-of-life", undefined].map(trackerSeverity),
-    ).toEqual(["high", "low", "unimportant", undefined, undefined, undefined]);
+    ).toEqual(["high**", "low", "unimportant", undefined, undefined, undefined]);
   });
 
   it("recognizes the export by its shape", () => {
@@ -120,7 +120,7 @@ describe("debian tracker JSON importer", () => {
         ecosystem: "debian:11",
         package: "openssl",
         status: "affected",
-        severity: "high",
+        severity: "high**",
         ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "1.1.1w-0+deb11u2" }] }],
       },
       { ecosystem: "debian:12", package: "openssl", status: "will_not_fix", severity: "low", ranges: noFix },
@@ -215,7 +215,7 @@ describe("debian tracker JSON importer", () => {
         ecosystem: "debian:9",
         package: "txt2man",
         status: "affected",
-        severity: "low",
+        severity: "low**",
         ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "1.5.5-4.1" }] }],
       });
       // "releases": [] in the export is an empty map, not an error.

@@ -47,12 +47,13 @@ export function trackerVerdict(release: Record<string, unknown>): Pick<Affected,
 }
 
 /**
- * Debian urgency as the severity word: `high**` (taken from NVD, not assessed by Debian) is
- * `high`; `unimportant` stays as the word; `not yet assigned` and `end-of-life` are no
- * severity.
+ * Debian urgency as the severity word, as published: `low`, `medium`, `high`, `unimportant`,
+ * and `high**`-style words whose `**` says "taken from NVD, not assessed by Debian" (kept, so
+ * that severity decisions can prefer CVSS over a borrowed rating). `not yet assigned` and
+ * `end-of-life` are not severities.
  */
 export function trackerSeverity(urgency: unknown): string | undefined {
-  const u = str(urgency)?.replace(/\*+$/, "");
+  const u = str(urgency);
   if (!u || u === "not yet assigned" || u === "end-of-life") return undefined;
   return u;
 }
