@@ -117,9 +117,9 @@ export function diffVulnDbs(oldPath: string, newPath: string): VulnDbDiff {
       db
         .prepare(
           `SELECT cve FROM (
-             SELECT cve, json FROM main.enrichment EXCEPT SELECT cve, json FROM o.enrichment
+             SELECT cve FROM (SELECT cve, json FROM main.enrichment EXCEPT SELECT cve, json FROM o.enrichment)
              UNION ALL
-             SELECT cve, json FROM o.enrichment EXCEPT SELECT cve, json FROM main.enrichment)
+             SELECT cve FROM (SELECT cve, json FROM o.enrichment EXCEPT SELECT cve, json FROM main.enrichment))
            GROUP BY cve ORDER BY cve`,
         )
         .all() as { cve: string }[]

@@ -71,13 +71,20 @@ export function makeZip(members: { name: string; data: string | Buffer }[]): Buf
   return Buffer.concat([...locals, cd, eocd]);
 }
 
-/** A gzipped ustar archive of the given regular files. */
+/** A gzipped ustar archive of the given regular files (names up to 256 bytes). */
 export function makeTarGz(members: { name: string; data: string | Buffer }[]): Buffer {
   const blocks: Buffer[] = [];
   for (const m of members) {
     const data = Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data);
     const h = Buffer.alloc(512);
-    h.write(m.name, 0, 100);
+    // Names over 100 bytes go through the ustar prefix field, split at a slash.
+    let name = m.name;
+    if (name.length > 100) {
+      const cut = name.lastIndexOf("/", 155);
+      h.write(name.slice(0, cut), 345, 155);
+      name = name.slice(cut + 1);
+    }
+    h.write(name, 0, 100);
     h.write("0000644\0", 100);
     h.write("0000000\0", 108);
     h.write("0000000\0", 116);

@@ -266,7 +266,12 @@ export const osvImporter: FeedImporter = {
       const what = isYamlName(doc.name) ? "YAML" : "JSON";
       yield {
         kind: "problem",
-        problem: { feed: "osv", document: doc.name, reason: `invalid ${what}: ${(e as Error).message}` },
+        // First line only: js-yaml appends a source excerpt that does not belong in a warning.
+        problem: {
+          feed: "osv",
+          document: doc.name,
+          reason: `invalid ${what}: ${(e as Error).message.split("\n")[0]}`,
+        },
       };
       return;
     }
