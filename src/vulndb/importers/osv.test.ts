@@ -286,7 +286,7 @@ describe("osv: broken and unusual documents", () => {
   });
 
   it("keeps a record with unknown fields and reports each field", () => {
-    const r = { ...osvRecord("GO-2024-0003"), colour: "blue" };
+    const r: Record<string, unknown> = { ...osvRecord("GO-2024-0003"), colour: "blue" };
     (r.affected as Record<string, unknown>[])[0]!.shade = 1;
     const items = parse("a.json", JSON.stringify(r));
     expect(items).toMatchObject([
