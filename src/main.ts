@@ -6,7 +6,11 @@ import { isLoopback, parseListen } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { ConfigError } from "./core/errors.js";
 import type { Logger } from "./core/logger.js";
+import { availableParallelism } from "node:os";
+import { InventoryCache } from "./image/cache.js";
 import { collectGarbage } from "./registry/gc.js";
+import { RegistryScanService } from "./scan/service.js";
+import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { RegistryService } from "./registry/service.js";
 import { buildServer } from "./server.js";
 import { FsBlobStore } from "./storage/blob/fs.js";
@@ -30,6 +34,7 @@ export async function openStores(dataDir: string): Promise<Stores> {
 export interface RunningServer {
   app: FastifyInstance;
   address: string;
+  scan: RegistryScanService;
   close(): Promise<void>;
 }
 
@@ -44,7 +49,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     );
   }
   const stores = await openStores(config.data);
-  const service = new RegistryService(stores.meta, stores.blobs, config.registry);
+  const scan = createScanService(config, stores, log);
+  const service = new RegistryService(stores.meta, stores.blobs, config.registry, scan.service);
   const auth = await createAuth(config, resolve(config.data));
   const { app } = buildServer({
     service,
@@ -71,14 +77,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     gcTimer.unref();
   }
 
+  await scan.service.start();
   const address = await app.listen({ host, port });
   log.info({ address, data: resolve(config.data) }, "drydock registry listening");
   return {
     app,
     address,
+    scan: scan.service,
     async close() {
       if (gcTimer) clearInterval(gcTimer);
       await app.close();
+      await scan.service.stop();
+      scan.vulndb.close();
       await gcRunning;
       await stores.meta.close();
     },
@@ -91,4 +101,40 @@ export function gcOptions(config: Config, dryRun = false) {
     uploadExpiryMs: config.gc.uploadExpiryMinutes * 60_000,
     dryRun,
   };
+}
+
+/**
+ * The scan engine of `drydock serve`: the vulnerability database of the data directory (or
+ * vulndb.path), switched without a restart when rebuilt; the layer inventory cache shared with
+ * the CLI; the durable queue in the metadata database.
+ */
+export function createScanService(config: Config, stores: Stores, log?: Logger) {
+  const data = resolve(config.data);
+  const vulndb = new VulnDbProvider(
+    resolve(config.vulndb.path ?? join(data, "vulndb", "vulndb.sqlite")),
+    log,
+  );
+  vulndb.watch();
+  const service = new RegistryScanService(stores.meta, stores.blobs, vulndb, {
+    aws: { accountId: config.aws.accountId, region: config.aws.region },
+    engine: {
+      limits: {
+        maxBytes: config.analysis.maxLayerBytes,
+        maxEntries: config.analysis.maxLayerEntries,
+        maxFileBytes: config.analysis.maxFileBytes,
+        maxNestedArchiveBytes: config.analysis.maxNestedArchiveBytes,
+      },
+      cache: new InventoryCache(join(data, "cache", "layers")),
+      layerConcurrency: config.analysis.concurrency || undefined,
+    },
+    queue: {
+      concurrency: config.scan.concurrency || availableParallelism(),
+      maxAttempts: config.scan.maxAttempts,
+      retryBaseMs: config.scan.retryBaseMs,
+      leaseMs: config.scan.leaseSeconds * 1000,
+      pollIntervalMs: config.scan.pollIntervalMs,
+    },
+    log,
+  });
+  return { service, vulndb };
 }

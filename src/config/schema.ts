@@ -144,6 +144,21 @@ export const configSchema = z.object({
       fetchTimeoutSeconds: z.number().positive().default(600),
     })
     .prefault({}),
+  /** The registry's scan queue (`drydock serve`; docs/scanning-server.md). */
+  scan: z
+    .object({
+      /** Images scanned at the same time; 0 = the number of cores. */
+      concurrency: z.number().int().nonnegative().default(0),
+      /** Attempts of a scan that fails with a transient error before it is FAILED. */
+      maxAttempts: z.number().int().positive().default(5),
+      /** First retry delay; doubled per attempt (with jitter), capped at 5 minutes. */
+      retryBaseMs: z.number().int().positive().default(1000),
+      /** A running job's claim; renewed while it runs, so a crashed worker's job is retried after it. */
+      leaseSeconds: z.number().positive().default(60),
+      /** How often an idle worker looks for jobs written by another process. */
+      pollIntervalMs: z.number().int().positive().default(1000),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

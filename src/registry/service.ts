@@ -14,6 +14,29 @@ export interface RegistryOptions {
   createRepositoryOnPush: boolean;
 }
 
+/**
+ * Told of manifest writes inside their transaction (events, scan on push: src/scan): what it
+ * writes commits or rolls back with the manifest. An error it throws fails the request.
+ */
+export interface ManifestListener {
+  manifestStored(
+    tx: MetaStore,
+    e: {
+      repository: string;
+      repositoryId: number;
+      digest: string;
+      mediaType: string;
+      subject: string | null;
+      tag?: string;
+    },
+  ): Promise<void>;
+  /** Called before the rows go (so tags can still be read); `tag` when only a tag is deleted. */
+  manifestDeleted(
+    tx: MetaStore,
+    e: { repository: string; repositoryId: number; digest: string; tag?: string },
+  ): Promise<void>;
+}
+
 export interface StoredManifest {
   digest: Digest;
   mediaType: string;
@@ -62,6 +85,7 @@ export class RegistryService {
     readonly meta: MetaStore,
     readonly blobs: BlobStore,
     private readonly options: RegistryOptions,
+    private readonly listener?: ManifestListener,
   ) {}
 
   // --- names ------------------------------------------------------------------------
@@ -366,17 +390,30 @@ export class RegistryService {
     const repo = await this.repoForWrite(name);
     // Bytes before metadata: content-addressed, so harmless if the metadata write then fails.
     await this.blobs.putBuffer(digest, body);
-    const result = await this.meta.putManifest({
-      repositoryId: repo,
-      digest,
-      mediaType: parsed.mediaType,
-      artifactType: parsed.artifactType,
-      subject: parsed.subject,
-      size: body.length,
-      annotations: parsed.annotations,
-      references: parsed.references,
-      tag,
-    });
+    const write = async (m: MetaStore) => {
+      const r = await m.putManifest({
+        repositoryId: repo,
+        digest,
+        mediaType: parsed.mediaType,
+        artifactType: parsed.artifactType,
+        subject: parsed.subject,
+        size: body.length,
+        annotations: parsed.annotations,
+        references: parsed.references,
+        tag,
+      });
+      if (r.ok)
+        await this.listener?.manifestStored(m, {
+          repository: name,
+          repositoryId: repo,
+          digest,
+          mediaType: parsed.mediaType,
+          subject: parsed.subject,
+          tag,
+        });
+      return r;
+    };
+    const result = this.listener ? await this.meta.tx(write) : await write(this.meta);
     if (!result.ok) throw manifestBlobUnknown(result.missing);
     return { digest, subject: parsed.subject };
   }
@@ -421,13 +458,25 @@ export class RegistryService {
   /** DELETE by digest removes the manifest (and its tags); DELETE by tag removes only the tag. */
   async deleteManifest(name: string, reference: string): Promise<void> {
     const repo = await this.repoForRead(name);
+    const listener = this.listener;
     if (isDigest(reference)) {
-      if (!(await this.meta.deleteManifest(repo, reference))) {
+      const del = async (m: MetaStore) => {
+        if (listener && (await m.manifest(repo, reference)))
+          await listener.manifestDeleted(m, { repository: name, repositoryId: repo, digest: reference });
+        return m.deleteManifest(repo, reference);
+      };
+      if (!(await (listener ? this.meta.tx(del) : del(this.meta)))) {
         throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
       }
       return;
     }
-    if (!isValidTag(reference) || !(await this.meta.deleteTag(repo, reference))) {
+    const delTag = async (m: MetaStore) => {
+      const digest = listener ? await m.tag(repo, reference) : null;
+      if (listener && digest)
+        await listener.manifestDeleted(m, { repository: name, repositoryId: repo, digest, tag: reference });
+      return m.deleteTag(repo, reference);
+    };
+    if (!isValidTag(reference) || !(await (listener ? this.meta.tx(delTag) : delTag(this.meta)))) {
       throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} unknown to repository ${name}`);
     }
   }

@@ -110,6 +110,77 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** Scanning (src/scan, src/events): configuration, scan states, findings, jobs, event log. */
+  "0003_scans": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("scan_settings")
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("image_scans")
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("scan_type", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("description", "text")
+        .addColumn("last_scan_at", "bigint", (c) => c.notNull())
+        .addColumn("completed_at", "bigint")
+        .addColumn("vulnerability_source_updated_at", "bigint")
+        .addColumn("severity_counts", "text")
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("image_scans_pk", ["repository_id", "digest"])
+        .execute();
+      await db.schema
+        .createTable("scan_findings")
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("seq", "integer", (c) => c.notNull())
+        .addColumn("vulnerability_id", "text", (c) => c.notNull())
+        .addColumn("severity", "text", (c) => c.notNull())
+        .addColumn("package_name", "text", (c) => c.notNull())
+        .addColumn("json", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("scan_findings_pk", ["repository_id", "digest", "seq"])
+        .execute();
+      await db.schema
+        .createTable("scan_jobs")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("repository_id", "integer", (c) =>
+          c.notNull().references("repositories.id").onDelete("cascade"),
+        )
+        .addColumn("digest", "text", (c) => c.notNull())
+        .addColumn("scan_type", "text", (c) => c.notNull())
+        .addColumn("reason", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull())
+        .addColumn("run_after", "bigint", (c) => c.notNull())
+        .addColumn("lease_until", "bigint")
+        .addColumn("last_error", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("scan_jobs_state")
+        .on("scan_jobs")
+        .columns(["state", "run_after"])
+        .execute();
+      await db.schema
+        .createTable("event_log")
+        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", "text", (c) => c.notNull())
+        .addColumn("time", "bigint", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("detail_type", "text", (c) => c.notNull())
+        .addColumn("json", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -82,11 +82,6 @@ export interface Database {
     value: string;
     updated_at: number;
   };
-  repository_scan_settings: {
-    repository_id: number;
-    scan_on_push: number;
-    updated_at: number;
-  };
   image_scans: {
     repository_id: number;
     digest: string;

@@ -64,6 +64,9 @@ export class MetaStore {
   }
 
   tx<T>(fn: (store: MetaStore) => Promise<T>): Promise<T> {
+    // Already in a transaction (a caller wrapping several writes, e.g. a manifest and its
+    // event): join it, since Kysely cannot nest transactions.
+    if (this.db.isTransaction) return fn(this);
     return this.db
       .transaction()
       .execute((trx) => fn(new MetaStore(trx as unknown as Kysely<Database>, this.now)));

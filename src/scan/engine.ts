@@ -1,0 +1,109 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { analyzerKey, catalogers, distroDetectors, osOnly } from "../catalog/registry.js";
+import type { LayerLimits } from "../image/analyze-layer.js";
+import { analyzeImage, inventoriesOf, layerCacheKey } from "../image/analyze.js";
+import type { InventoryCache } from "../image/cache.js";
+import type { ImageInventory, ImageSource } from "../image/types.js";
+import { matchPackages } from "../match/matcher.js";
+import type { AdvisoryLookup, Finding, Severity } from "../match/types.js";
+import type { ScanType } from "./types.js";
+
+/** Package ecosystems BASIC scanning reports (OS packages). */
+export const OS_ECOSYSTEMS = ["deb", "apk", "rpm"] as const;
+
+export const UNSUPPORTED_OS =
+  "UnsupportedImageError: The operating system and/or package manager are not supported.";
+
+export interface EngineOptions {
+  limits: LayerLimits;
+  /** The per-layer inventory cache shared with the CLI (`<data>/cache/layers`). */
+  cache?: InventoryCache;
+  /** Layers of one image read at the same time. */
+  layerConcurrency?: number;
+}
+
+export type ScanOutcome =
+  | {
+      kind: "complete";
+      inventory: ImageInventory;
+      findings: Finding[];
+      severityCounts: Record<string, number>;
+    }
+  | { kind: "unsupported"; reason: string };
+
+const osCatalogers = catalogers.filter(osOnly);
+
+/**
+ * Whether every layer's inventory by the full cataloger list is cached (by `drydock scan`, an
+ * ENHANCED scan, or an earlier BASIC one that found it so): then BASIC reads it from there and
+ * keeps only OS packages, instead of reading the layers again with the OS catalogers only.
+ */
+async function fullInventoryCached(
+  source: ImageSource,
+  cache: InventoryCache,
+  limits: LayerLimits,
+): Promise<boolean> {
+  const resolved = await source.resolve();
+  const analyzers = analyzerKey(catalogers, distroDetectors);
+  return resolved.images.every((img) =>
+    img.layers.every((l) => {
+      const key = layerCacheKey(l.diffID, analyzers, limits);
+      return existsSync(join(cache.dir, key.slice(0, 2), `${key}.json`));
+    }),
+  );
+}
+
+/**
+ * Scans one image manifest: inventory (cached per layer), then matching. BASIC reads OS
+ * packages only and needs a detected distribution (else UNSUPPORTED_IMAGE, as ECR does for
+ * scratch or unknown OS images); ENHANCED reads OS and language packages.
+ */
+export async function scanImage(
+  source: ImageSource,
+  scanType: ScanType,
+  db: AdvisoryLookup,
+  opts: EngineOptions,
+): Promise<ScanOutcome> {
+  const full =
+    scanType === "ENHANCED" ||
+    (opts.cache !== undefined && (await fullInventoryCached(source, opts.cache, opts.limits)));
+  const doc = await analyzeImage(source, {
+    catalogers: full ? catalogers : osCatalogers,
+    detectors: distroDetectors,
+    limits: opts.limits,
+    cache: opts.cache,
+    concurrency: opts.layerConcurrency,
+  });
+  const [inventory] = inventoriesOf(doc);
+  if (!inventory)
+    return { kind: "unsupported", reason: "UnsupportedImageError: the manifest lists no image" };
+  if (inventory.incompleteLayers?.length) {
+    const why = inventory.problems
+      .slice(0, 3)
+      .map((p) => `${p.path}: ${p.reason}`)
+      .join("; ");
+    throw new IncompleteImageError(`some layers could not be read completely (${why})`);
+  }
+  if (scanType === "BASIC" && !inventory.distro) return { kind: "unsupported", reason: UNSUPPORTED_OS };
+  const findings = matchPackages(
+    inventory.packages,
+    inventory.distro,
+    db,
+    scanType === "BASIC" ? { ecosystems: OS_ECOSYSTEMS } : {},
+  );
+  return { kind: "complete", inventory, findings, severityCounts: severityCounts(findings) };
+}
+
+export class IncompleteImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IncompleteImageError";
+  }
+}
+
+export function severityCounts(findings: readonly Finding[]): Record<string, number> {
+  const out: Partial<Record<Severity, number>> = {};
+  for (const f of findings) out[f.severity] = (out[f.severity] ?? 0) + 1;
+  return out;
+}
