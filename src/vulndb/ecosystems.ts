@@ -43,7 +43,8 @@ const OSV_ECOSYSTEMS: Readonly<Record<string, string>> = {
  * Maps an OSV `package.ecosystem` to an ecosystem key: `Go` → `golang`, `AlmaLinux:9` →
  * `almalinux:9`, `Alpine:v3.19` → `alpine:3.19`, `Ubuntu:22.04:LTS` and
  * `Ubuntu:Pro:16.04:LTS` → `ubuntu:22.04` / `ubuntu:16.04` (Pro only decides where the fixed
- * version is published; an image without Pro is just as affected), `Debian:12` → `debian:12`.
+ * version is published; an image without Pro is just as affected), `Debian:12` → `debian:12`,
+ * `Red Hat:enterprise_linux:9::baseos` → `rhel:9`.
  * Unknown ecosystems are lowercased with spaces turned into dashes, so they are stored and
  * findable rather than dropped.
  */
@@ -61,6 +62,13 @@ export function osvEcosystemKey(ecosystem: string): EcosystemKey {
       .join(":");
   } else if (key === "alpine") {
     release = suffix.replace(/^v/, "");
+  } else if (key === "rhel") {
+    // Red Hat's OSV names a CPE-derived stream: `enterprise_linux:9::baseos`. The base
+    // product's streams (baseos, appstream, …) are what an image of RHEL 9 installs from:
+    // `rhel:9`, as distroKey names it. Extended-support products (`rhel_eus:9.2::baseos`)
+    // publish other fixed versions and keep a key of their own.
+    const m = /^enterprise_linux:(\d+)(?::|$)/.exec(suffix);
+    if (m) release = m[1]!;
   }
   return release ? `${key}:${release.toLowerCase()}` : key;
 }

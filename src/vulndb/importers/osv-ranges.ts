@@ -1,3 +1,4 @@
+import { osvSemverScheme } from "../../versions/osv-semver.js";
 import type { EventRange, RangeEvent } from "../types.js";
 import type { OsvRange } from "./osv-schema.js";
 
@@ -5,46 +6,14 @@ import type { OsvRange } from "./osv-schema.js";
  * OSV range checks. A range the matchers could misread is refused with a reason rather than
  * stored: events must be single-key objects with non-empty string values, start from an
  * `introduced`, use `limit` only in GIT ranges, and (for SEMVER, the one ordering we can check
- * without an ecosystem's version scheme) hold valid SemVer 2.0 versions that never go below the `introduced` they follow.
+ * without an ecosystem's version scheme) hold versions that never go below the `introduced`
+ * they follow. SEMVER versions are read as OSV evaluators read them (versions/osv-semver.ts:
+ * `1` is `1.0.0`, a leading `v` is allowed), not as strict SemVer 2.0: a record with
+ * `fixed: "1"` is evaluated by osv.dev and osv-scalibr, so refusing it would hide a
+ * vulnerability. Only a value with no leading number, which no evaluator can order, is refused.
  */
 
 const EVENT_KEYS = new Set(["introduced", "fixed", "last_affected", "limit"]);
-
-const SEMVER_RE =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-
-export function isSemver(v: string): boolean {
-  return SEMVER_RE.test(v);
-}
-
-/** SemVer 2.0 precedence (build metadata ignored). Both arguments must be valid. */
-export function compareSemver(a: string, b: string): number {
-  const ma = SEMVER_RE.exec(a)!;
-  const mb = SEMVER_RE.exec(b)!;
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(ma[i]) - Number(mb[i]);
-    if (d) return Math.sign(d);
-  }
-  const pa = ma[4];
-  const pb = mb[4];
-  if (pa === undefined || pb === undefined) return pa === pb ? 0 : pa === undefined ? 1 : -1;
-  const xa = pa.split(".");
-  const xb = pb.split(".");
-  for (let i = 0; i < Math.max(xa.length, xb.length); i++) {
-    const ia = xa[i];
-    const ib = xb[i];
-    if (ia === undefined) return -1;
-    if (ib === undefined) return 1;
-    const na = /^\d+$/.test(ia);
-    const nb = /^\d+$/.test(ib);
-    if (na && nb) {
-      const d = Number(ia) - Number(ib);
-      if (d) return Math.sign(d);
-    } else if (na !== nb) return na ? -1 : 1;
-    else if (ia !== ib) return ia < ib ? -1 : 1;
-  }
-  return 0;
-}
 
 export class OsvRangeError extends Error {
   override readonly name = "OsvRangeError";
@@ -74,21 +43,33 @@ function events(r: OsvRange): RangeEvent[] {
   return out;
 }
 
-/** Checks SemVer syntax and that introduced/fixed/last_affected increase along each pair. */
+/**
+ * Checks that SEMVER values can be ordered, and that no fixed/last_affected lies below every
+ * introduced: OSV evaluates events in version order whatever their order in the record
+ * (osv-scalibr's unsorted vectors), so `introduced 2.1.0, fixed 1` is fine when an
+ * `introduced 0` opens the line, but `introduced 1.5.0, fixed 1.2.0` closes nothing: a
+ * reversed pair the matcher would read as "affected from 1.5.0 on, never fixed".
+ */
 function checkSemver(evs: RangeEvent[]): void {
-  let lower: string | undefined;
+  const starts: string[] = [];
   for (const e of evs) {
     const [k, v] = Object.entries(e)[0] as [string, string];
     if (k === "introduced" && v === "0") {
-      lower = undefined;
+      starts.push(v);
       continue;
     }
-    if (!isSemver(v)) throw new OsvRangeError(`SEMVER range: ${k} "${v}" is not a SemVer 2.0 version`);
-    if (k === "introduced") lower = v;
-    else if (lower !== undefined) {
-      const c = compareSemver(lower, v);
-      // fixed == introduced is an empty interval (RustSec writes a few): useless but not wrong.
-      if (c > 0) throw new OsvRangeError(`SEMVER range: ${k} ${v} is below introduced ${lower}`);
+    if (!osvSemverScheme.isValid(v)) {
+      throw new OsvRangeError(`SEMVER range: ${k} "${v}" is not a SemVer version (no leading number)`);
+    }
+    if (k === "introduced") starts.push(v);
+  }
+  if (starts.includes("0")) return;
+  const lowest = starts.reduce((a, b) => (osvSemverScheme.compare(a, b) <= 0 ? a : b));
+  for (const e of evs) {
+    const [k, v] = Object.entries(e)[0] as [string, string];
+    // fixed == introduced is an empty interval (RustSec writes a few): useless but not wrong.
+    if (k !== "introduced" && osvSemverScheme.compare(v, lowest) < 0) {
+      throw new OsvRangeError(`SEMVER range: ${k} ${v} is below introduced ${lowest}`);
     }
   }
 }
