@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { setupEcrApi } from "./api/ecr/index.js";
 import { createAuth } from "./auth/index.js";
 import { isLoopback, parseListen } from "./config/load.js";
 import type { Config } from "./config/schema.js";
@@ -52,12 +53,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const scan = createScanService(config, stores, log);
   const service = new RegistryService(stores.meta, stores.blobs, config.registry, scan.service);
   const auth = await createAuth(config, resolve(config.data));
+  const ecrRoutes = setupEcrApi(config, {
+    registry: service,
+    scan: scan.service,
+    loginTokens: auth.loginTokens,
+    log,
+  });
   const { app } = buildServer({
     service,
     auth: auth.authorizer,
     log,
     maxManifestBytes: config.registry.maxManifestBytes,
-    extraRoutes: auth.routes,
+    extraRoutes: (a) => {
+      auth.routes?.(a);
+      ecrRoutes(a);
+    },
   });
   if (!hasUsers)
     log.warn(

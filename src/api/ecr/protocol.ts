@@ -1,0 +1,94 @@
+import type { FastifyInstance } from "fastify";
+import type { AwsCredentialConfig } from "../../config/schema.js";
+import { RegistryError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import type { TagGuard } from "../../registry/service.js";
+import { registerAwsJson, type AwsAuthOptions, type JsonService } from "../aws-json.js";
+import type { EcrDeps } from "./context.js";
+import { imageOperations } from "./images.js";
+import { registryOperations } from "./registry.js";
+import { repositoryOperations } from "./repositories.js";
+import { scanningOperations } from "./scanning.js";
+import { wildcardMatch } from "./shapes.js";
+import type { EcrStore } from "./store.js";
+
+/** ECR's JSON 1.1 target prefix and SigV4 service name. */
+export const ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921";
+export const ECR_SIGNING_NAME = "ecr";
+
+/** The ECR service: every supported operation by name (docs/ecr-api.md). */
+export function ecrService(d: EcrDeps): JsonService {
+  return {
+    targetPrefix: ECR_TARGET_PREFIX,
+    signingName: ECR_SIGNING_NAME,
+    operations: {
+      ...repositoryOperations(d),
+      ...imageOperations(d),
+      ...scanningOperations(d),
+      ...registryOperations(d),
+    },
+  };
+}
+
+/**
+ * How requests are authenticated: SigV4 with the configured keys; without keys, open on a
+ * registry without users (loopback only) and closed otherwise (never an open control plane
+ * in front of a protected registry).
+ */
+export function awsAuth(
+  credentials: readonly AwsCredentialConfig[],
+  registryHasUsers: boolean,
+): AwsAuthOptions {
+  const secrets = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+  return {
+    mode: credentials.length ? "sigv4" : registryHasUsers ? "closed" : "open",
+    secretFor: (id) => secrets.get(id),
+  };
+}
+
+/** The auth user of each access key, for GetAuthorizationToken passwords. */
+export function loginSubjects(
+  credentials: readonly AwsCredentialConfig[],
+): (accessKeyId: string | undefined) => string {
+  const users = new Map(credentials.map((c) => [c.accessKeyId, c.user ?? ""]));
+  return (id) => (id === undefined ? "" : (users.get(id) ?? ""));
+}
+
+/**
+ * Tag immutability for pushes: refuses to move a tag of an IMMUTABLE repository (or, with
+ * exclusions, a tag the filters do not exempt) to another manifest, with the message ECR
+ * gives docker (`tag invalid: The image tag '…' already exists …`).
+ */
+export function tagImmutabilityGuard(store: EcrStore): TagGuard {
+  return async (repository, tag) => {
+    const repo = await store.repository(repository);
+    if (!repo || !isImmutableTag(repo.imageTagMutability, repo.tagMutabilityExclusions, tag)) return;
+    throw new RegistryError(
+      "TAG_INVALID",
+      `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`,
+    );
+  };
+}
+
+export function isImmutableTag(
+  mutability: string,
+  exclusions: readonly { filter: string }[] | null,
+  tag: string,
+): boolean {
+  const excluded = (exclusions ?? []).some((f) => wildcardMatch(f.filter, tag));
+  if (mutability === "IMMUTABLE") return true;
+  if (mutability === "IMMUTABLE_WITH_EXCLUSION") return !excluded;
+  if (mutability === "MUTABLE_WITH_EXCLUSION") return excluded;
+  return false;
+}
+
+export function registerEcrApi(
+  app: FastifyInstance,
+  opts: { deps: EcrDeps; auth: AwsAuthOptions; log: Logger; extraServices?: JsonService[] },
+): void {
+  registerAwsJson(app, {
+    services: [ecrService(opts.deps), ...(opts.extraServices ?? [])],
+    auth: opts.auth,
+    log: opts.log.child({ component: "aws-api" }),
+  });
+}
