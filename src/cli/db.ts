@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
@@ -267,7 +268,10 @@ export function registerDb(program: Command): void {
             for (const f of report.feeds) rows.push([f.id, f.status, f.location]);
             process.stdout.write(table(rows) + "\n");
             if (report.build) printBuild(report.build, false);
-            else process.stdout.write(`${target}: up to date, nothing imported\n`);
+            else if (existsSync(target)) process.stdout.write(`${target}: up to date, nothing imported\n`);
+          }
+          if (!report.build && !existsSync(target)) {
+            throw new VulnDbError(`no feed could be fetched, so no database was built at ${target}`);
           }
           if (!report.build && report.feeds.length && report.feeds.every((f) => f.status === "failed")) {
             throw new VulnDbError("no feed could be fetched; the database is unchanged");
