@@ -10,6 +10,7 @@ import { registerSbom } from "./sbom.js";
 import { registerDb } from "./db.js";
 import { registerVersion } from "./version.js";
 import { registerScan, ScanGateFailed } from "./scan.js";
+import { registerEvents } from "./events.js";
 import { VulnDbError } from "../vulndb/schema.js";
 import { ImageFormatError } from "../image/resolve.js";
 
@@ -94,6 +95,7 @@ export function buildCli(): Command {
   registerDb(program);
   registerVersion(program);
   registerScan(program);
+  registerEvents(program);
   return program;
 }
 

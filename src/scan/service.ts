@@ -34,6 +34,7 @@ import {
   type ScanType,
 } from "./types.js";
 import type { VulnDbLease } from "./vulndb-provider.js";
+import type { AdvisoryLookup } from "../match/types.js";
 
 export const MANUAL_SCAN_WINDOW_MS = 24 * 3600_000;
 export const COMPLETE_DESCRIPTION = "The scan was completed successfully.";
@@ -59,7 +60,7 @@ export interface ScanServiceOptions {
 
 /** Where scans get the vulnerability database (VulnDbProvider: switched atomically on rebuild). */
 export interface VulnDbSource {
-  acquire(): VulnDbLease;
+  acquire(): Pick<VulnDbLease, "builtAt" | "release"> & { db: AdvisoryLookup };
 }
 
 /**

@@ -1,0 +1,284 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  buildImage,
+  DEBIAN_OS_RELEASE,
+  dpkgStatus,
+  sha256,
+  tarball,
+  type BuiltImage,
+} from "../image/testdata/images.js";
+import type { AdvisoryLookup } from "../match/types.js";
+import { RegistryService } from "../registry/service.js";
+import { FsBlobStore } from "../storage/blob/fs.js";
+import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
+import type { MetaStore } from "../storage/meta/store.js";
+import { readEvents } from "../events/log.js";
+import { MANUAL_SCAN_WINDOW_MS, RegistryScanService } from "./service.js";
+import { UNSUPPORTED_OS } from "./engine.js";
+import type { Advisory } from "../vulndb/types.js";
+
+let dir: string;
+let meta: MetaStore;
+let registry: RegistryService;
+let scans: RegistryScanService;
+let clock: number;
+
+/** One advisory: base-files below 12.5 is affected (Debian 12). */
+const fakeDb: AdvisoryLookup = {
+  advisoriesFor: (ecosystem, pkg) =>
+    ecosystem === "debian:12" && pkg === "base-files"
+      ? [
+          {
+            id: "CVE-2099-0001",
+            source: "test",
+            aliases: [],
+            modified: "2024-01-01T00:00:00Z",
+            affected: [
+              {
+                ecosystem,
+                package: pkg,
+                ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "12.5" }] }],
+              },
+            ],
+          } as unknown as Advisory,
+        ]
+      : [],
+  enrichment: () => new Map(),
+};
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "drydock-scan-svc-"));
+  meta = await openSqliteMetaStore(join(dir, "meta.db"));
+  const blobs = await FsBlobStore.open(dir);
+  clock = Date.parse("2025-01-01T00:00:00Z");
+  scans = new RegistryScanService(
+    meta,
+    blobs,
+    { acquire: () => ({ db: fakeDb, builtAt: 1, release: () => undefined }) },
+    {
+      aws: { accountId: "123456789012", region: "eu-west-1" },
+      engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
+      queue: { concurrency: 2, maxAttempts: 2, retryBaseMs: 10, leaseMs: 5000, pollIntervalMs: 20 },
+      now: () => clock,
+    },
+  );
+  registry = new RegistryService(
+    meta,
+    blobs,
+    { maxManifestBytes: 4 << 20, createRepositoryOnPush: true },
+    scans,
+  );
+});
+afterEach(async () => {
+  await scans.stop();
+  await meta.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function debianImage(version = "12.4"): BuiltImage {
+  const tar = tarball([
+    { name: "etc/os-release", body: DEBIAN_OS_RELEASE },
+    { name: "var/lib/dpkg/status", body: dpkgStatus([{ name: "base-files", version }]) },
+  ]);
+  return buildImage([{ tar }]);
+}
+
+async function push(repo: string, img: BuiltImage, tag = "latest"): Promise<string> {
+  for (const [d, b] of img.blobs) {
+    if (d === img.manifestDigest) continue;
+    await registry.monolithicUpload(repo, d, Readable.from([b]), b.length);
+  }
+  const r = await registry.putManifest(repo, tag, img.manifest, "application/vnd.oci.image.manifest.v1+json");
+  return r.digest;
+}
+
+async function settle(repo: string, digest: string): Promise<string> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const s = await scans.imageScanState(repo, digest);
+    if (s && !["IN_PROGRESS", "PENDING"].includes(s.status)) return s.status;
+    if (Date.now() > end) throw new Error(`scan of ${digest} did not finish: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const onPush = (scanType: "BASIC" | "ENHANCED", filter = "*") =>
+  scans.putRegistryScanningConfiguration({
+    scanType,
+    rules: [{ scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter, filterType: "WILDCARD" }] }],
+  });
+
+describe("registry scan service", () => {
+  it("scan on push: IN_PROGRESS → COMPLETE with findings, and Image Action + Image Scan events", async () => {
+    await onPush("BASIC", "prod");
+    const digest = await push("team/prod-api", debianImage());
+    expect((await scans.imageScanState("team/prod-api", digest))?.status).toBe("IN_PROGRESS");
+    await scans.start();
+    expect(await settle("team/prod-api", digest)).toBe("COMPLETE");
+    const f = await scans.imageScanFindings("team/prod-api", digest);
+    expect(f.state.description).toBe("The scan was completed successfully.");
+    expect(f.findings.map((x) => [x.vulnerabilityId, x.package.name, x.fixedVersion])).toEqual([
+      ["CVE-2099-0001", "base-files", "12.5"],
+    ]);
+    const events = (await readEvents(meta, 0)).map((e) => e.event);
+    expect(events.map((e) => e["detail-type"])).toEqual(["ECR Image Action", "ECR Image Scan"]);
+    expect(events[0]).toMatchObject({
+      version: "0",
+      source: "aws.ecr",
+      account: "123456789012",
+      region: "eu-west-1",
+      time: "2025-01-01T00:00:00Z",
+      resources: [],
+      detail: {
+        result: "SUCCESS",
+        "repository-name": "team/prod-api",
+        "image-digest": digest,
+        "action-type": "PUSH",
+        "image-tag": "latest",
+      },
+    });
+    expect(events[1]).toMatchObject({
+      resources: ["arn:aws:ecr:eu-west-1:123456789012:repository/team/prod-api"],
+      detail: {
+        "scan-status": "COMPLETE",
+        "image-tags": ["latest"],
+        "finding-severity-counts": { UNDEFINED: 1 },
+      },
+    });
+  });
+
+  it("a repository matching no filter is not scanned on push (BASIC: MANUAL)", async () => {
+    await onPush("BASIC", "prod");
+    const digest = await push("dev", debianImage());
+    expect(await scans.imageScanState("dev", digest)).toBeNull();
+    expect(await scans.repositoryScanningConfiguration(["dev", "missing"])).toEqual([
+      { repositoryName: "dev", scanOnPush: false, scanFrequency: "MANUAL", appliedScanFilters: [] },
+    ]);
+  });
+
+  it("manual scans: one per image per 24 h, counting the scan on push", async () => {
+    await onPush("BASIC");
+    const digest = await push("app", debianImage());
+    await scans.start();
+    await settle("app", digest);
+    await expect(scans.startImageScan("app", digest)).rejects.toMatchObject({ code: "LimitExceeded" });
+    clock += MANUAL_SCAN_WINDOW_MS - 1;
+    await expect(scans.startImageScan("app", digest)).rejects.toMatchObject({ code: "LimitExceeded" });
+    clock += 1;
+    expect((await scans.startImageScan("app", digest)).status).toBe("IN_PROGRESS");
+    await expect(scans.startImageScan("app", digest)).rejects.toMatchObject({ code: "LimitExceeded" });
+    expect(await settle("app", digest)).toBe("COMPLETE");
+  });
+
+  it("a re-scan replaces the findings", async () => {
+    await scans.putRegistryScanningConfiguration({ scanType: "BASIC", rules: [] });
+    const digest = await push("app", debianImage());
+    await scans.start();
+    await scans.startImageScan("app", digest);
+    await settle("app", digest);
+    const before = await scans.imageScanFindings("app", digest);
+    clock += MANUAL_SCAN_WINDOW_MS;
+    await scans.startImageScan("app", digest);
+    await settle("app", digest);
+    const after = await scans.imageScanFindings("app", digest);
+    expect(after.findings).toHaveLength(before.findings.length);
+    expect(after.state.completedAt).toBe(clock);
+  });
+
+  it("ENHANCED images are not scanned manually; unknown images and repositories are errors", async () => {
+    await onPush("ENHANCED", "nomatch");
+    const digest = await push("app", debianImage());
+    await expect(scans.startImageScan("app", digest)).rejects.toMatchObject({ code: "Validation" });
+    await expect(scans.startImageScan("nope", digest)).rejects.toMatchObject({ code: "RepositoryNotFound" });
+    await expect(scans.startImageScan("app", sha256("x"))).rejects.toMatchObject({ code: "ImageNotFound" });
+    await expect(scans.imageScanFindings("app", digest)).rejects.toMatchObject({ code: "ScanNotFound" });
+  });
+
+  it("ENHANCED continuous scanning ends ACTIVE", async () => {
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        { scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: "app", filterType: "WILDCARD" }] },
+      ],
+    });
+    const digest = await push("app", debianImage());
+    expect((await scans.imageScanState("app", digest))?.status).toBe("PENDING");
+    await scans.start();
+    expect(await settle("app", digest)).toBe("ACTIVE");
+  });
+
+  it("BASIC: an image with no detectable OS is UNSUPPORTED_IMAGE with the reason", async () => {
+    await onPush("BASIC");
+    const digest = await push("scratch", buildImage([{ tar: tarball([{ name: "app/bin", body: "x" }]) }]));
+    await scans.start();
+    expect(await settle("scratch", digest)).toBe("UNSUPPORTED_IMAGE");
+    expect((await scans.imageScanState("scratch", digest))?.description).toBe(UNSUPPORTED_OS);
+  });
+
+  it("an index pushed: each platform manifest gets its own scan", async () => {
+    await onPush("BASIC");
+    await scans.putRegistryScanningConfiguration({ scanType: "BASIC", rules: [] });
+    const a = debianImage("12.1");
+    const b = debianImage("12.2");
+    const da = await push("multi", a, "a");
+    const db = await push("multi", b, "b");
+    await onPush("BASIC");
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: da,
+            size: a.manifest.length,
+            platform: { os: "linux", architecture: "amd64" },
+          },
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: db,
+            size: b.manifest.length,
+            platform: { os: "linux", architecture: "arm64" },
+          },
+        ],
+      }),
+    );
+    const r = await registry.putManifest("multi", "latest", index, "application/vnd.oci.image.index.v1+json");
+    await scans.start();
+    const end = Date.now() + 10_000;
+    while (!(await scans.imageScanState("multi", db)) && Date.now() < end)
+      await new Promise((x) => setTimeout(x, 20));
+    expect(await settle("multi", da)).toBe("COMPLETE");
+    expect(await settle("multi", db)).toBe("COMPLETE");
+    expect(await scans.imageScanState("multi", r.digest)).toBeNull();
+  });
+
+  it("delete: an Image Action DELETE event, and the image's scan is gone", async () => {
+    await onPush("BASIC");
+    const digest = await push("app", debianImage());
+    await scans.start();
+    await settle("app", digest);
+    await registry.deleteManifest("app", digest);
+    const events = (await readEvents(meta, 0)).map((e) => e.event);
+    expect(events.at(-1)).toMatchObject({
+      "detail-type": "ECR Image Action",
+      detail: { "action-type": "DELETE", "image-digest": digest, "image-tag": "latest" },
+    });
+    expect(await scans.imageScanState("app", digest)).toBeNull();
+  });
+
+  it("switching the scan type hides the other type's scans", async () => {
+    await onPush("BASIC");
+    const digest = await push("app", debianImage());
+    await scans.start();
+    await settle("app", digest);
+    await onPush("ENHANCED", "other");
+    expect(await scans.imageScanState("app", digest)).toBeNull();
+    await onPush("BASIC", "other");
+    expect((await scans.imageScanState("app", digest))?.status).toBe("COMPLETE");
+  });
+});
