@@ -74,7 +74,10 @@ export function registerScan(program: Command): void {
         "--max-db-age <hours>",
         "warn when the database is older than this (default vulndb.maxAgeHours, 24)",
       )
-      .option("-o, --output <file>", "write the report to a file instead of stdout"),
+      .option("-o, --output <file>", "write the report to a file instead of stdout")
+      // Commander exits 1 on a usage error (unknown option, missing argument), and 1 is the
+      // gate's "findings at or above --fail-on": a CI pipeline must be able to tell them apart.
+      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2)),
   ).action(async (reference: string, opts: ScanOptions) => {
     if (!(SCAN_FORMATS as readonly string[]).includes(opts.format)) {
       throw new ConfigError(`unknown --format ${opts.format}: use ${SCAN_FORMATS.join(", ")}`);
@@ -97,9 +100,14 @@ export function registerScan(program: Command): void {
       const status = db.status();
       const maxAgeHours = Number(opts.maxDbAge ?? config.vulndb.maxAgeHours);
       const ageHours = (Date.now() - Date.parse(status.builtAt)) / 3600_000;
-      if (Number.isFinite(maxAgeHours) && ageHours > maxAgeHours) {
+      if (!Number.isFinite(maxAgeHours) || maxAgeHours < 0) {
+        throw new ConfigError(`--max-db-age: ${opts.maxDbAge} is not a number of hours`);
+      }
+      if (!Number.isFinite(ageHours)) {
+        process.stderr.write(`drydock: warning: ${dbPath} does not say when it was built\n`);
+      } else if (ageHours > maxAgeHours) {
         process.stderr.write(
-          `drydock: warning: the vulnerability database was built ${Math.round(ageHours)} h ago (over ${maxAgeHours} h): run \`drydock db update\`\n`,
+          `drydock: warning: the vulnerability database was built ${formatAge(ageHours)} ago (more than ${maxAgeHours} h): run \`drydock db update\`\n`,
         );
       }
       const ignores = opts.ignoreFile ? await readIgnoreFile(opts.ignoreFile) : [];
@@ -144,6 +152,17 @@ export function registerScan(program: Command): void {
   });
 }
 
+function formatAge(hours: number): string {
+  if (hours < 1) return `${Math.max(0, Math.round(hours * 60))} min`;
+  if (hours < 48) return `${hours.toFixed(1)} h`;
+  return `${(hours / 24).toFixed(1)} days`;
+}
+
+/** A finding as `--format json` writes it: absent facts are null, so every finding has the same keys. */
+function findingJson(f: Finding) {
+  return { ...f, fixedVersion: f.fixedVersion ?? null, epss: f.epss ?? null };
+}
+
 function render(
   opts: ScanOptions,
   scans: ImageScan[],
@@ -153,7 +172,7 @@ function render(
 ): string {
   const one = (s: ImageScan) => ({
     ...s.inventory,
-    findings: s.findings,
+    findings: s.findings.map(findingJson),
     summary: summaryCounts(s.findings),
     ignored: s.ignored.map((i) => ({
       vulnerabilityId: i.finding.vulnerabilityId,
@@ -189,6 +208,7 @@ function render(
         .map((s) =>
           renderTable(s.findings, {
             color: process.stdout.isTTY && !opts.output,
+            ignored: s.ignored.length,
             title: `${s.inventory.image.reference} (${s.inventory.image.platform.os}/${s.inventory.image.platform.architecture}${s.inventory.distro ? `, ${s.inventory.distro.id} ${s.inventory.distro.versionId}` : ""})`,
           }),
         )

@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import type { Finding } from "../match/types.js";
+import { normalizePackage } from "../vulndb/ecosystems.js";
 
 /**
  * The ignore file of `drydock scan --ignore-file`: vulnerabilities accepted for a reason
@@ -13,17 +14,29 @@ import type { Finding } from "../match/types.js";
  *       package: openssl             # optional: package name, or a purl (prefix match)
  *       reason: not reachable from our code
  *       expires: 2026-12-31          # required: the entry stops suppressing after this day
+ *
+ * Entries are checked strictly (a reason, a real date; unknown keys refused, so that a typo
+ * such as `packge:` cannot silently widen an entry to every package).
  */
-const entrySchema = z.object({
+
+/** A real calendar day (`2026-02-30` is refused, though Date.parse takes it), or a timestamp. */
+function validExpiry(v: string): boolean {
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return false;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return new Date(t).toISOString().slice(0, 10) === v;
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v);
+}
+
+const entrySchema = z.strictObject({
   id: z.string().min(1),
   package: z.string().min(1).optional(),
   reason: z.string().min(1, "every ignore entry needs a reason"),
   expires: z
     .union([z.string(), z.date()])
     .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v))
-    .refine((v) => !Number.isNaN(Date.parse(v)), "expires must be a date (YYYY-MM-DD)"),
+    .refine(validExpiry, "expires must be a date (YYYY-MM-DD) or an RFC 3339 timestamp"),
 });
-const fileSchema = z.object({ ignore: z.array(entrySchema).default([]) });
+const fileSchema = z.strictObject({ ignore: z.array(entrySchema).default([]) });
 
 export type IgnoreEntry = z.infer<typeof entrySchema>;
 
@@ -48,15 +61,35 @@ export async function readIgnoreFile(path: string): Promise<IgnoreEntry[]> {
   return r.data.ignore;
 }
 
-/** An entry has expired once its `expires` day is over (UTC). */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * An entry has expired once its `expires` day is over (UTC): `2026-12-31` still suppresses on
+ * that day. A full timestamp (`2026-12-31T12:00:00Z`) expires at that instant.
+ */
 export function isExpired(e: IgnoreEntry, now: Date): boolean {
-  return Date.parse(e.expires) + 24 * 3600_000 <= now.getTime();
+  const end = Date.parse(e.expires) + (DAY.test(e.expires) ? 24 * 3600_000 : 0);
+  return end <= now.getTime();
 }
 
+/**
+ * Whether an entry covers a finding: its id is the vulnerability or one of its aliases
+ * (ids compare case-insensitively: `cve-2023-1234` is the CVE), and its package, if any, is
+ * the package's name (as the ecosystem compares names: `Django` is `django` on PyPI) or a
+ * purl that is the package's purl or a prefix of it ending where a purl part ends
+ * (`pkg:npm/lodash` covers `pkg:npm/lodash@4.17.15`, never `pkg:npm/lodash.merge@4.6.2`).
+ */
 function applies(e: IgnoreEntry, f: Finding): boolean {
-  if (e.id !== f.vulnerabilityId && !f.aliases.includes(e.id)) return false;
+  const id = e.id.toUpperCase();
+  if (id !== f.vulnerabilityId.toUpperCase() && !f.aliases.some((a) => a.toUpperCase() === id)) return false;
   if (!e.package) return true;
-  return e.package.startsWith("pkg:") ? f.package.purl.startsWith(e.package) : e.package === f.package.name;
+  if (e.package.startsWith("pkg:")) {
+    const purl = f.package.purl;
+    if (!purl.startsWith(e.package)) return false;
+    return purl.length === e.package.length || "@?#".includes(purl[e.package.length]!);
+  }
+  const eco = f.package.ecosystem;
+  return normalizePackage(eco, e.package) === normalizePackage(eco, f.package.name);
 }
 
 export interface IgnoreResult {

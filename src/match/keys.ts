@@ -1,5 +1,6 @@
 import type { Distro, Package } from "../catalog/types.js";
 import { normalizePackage } from "../vulndb/ecosystems.js";
+import { debianEcosystem } from "../vulndb/importers/debian-releases.js";
 
 /**
  * Which database entries a package is looked up under, and which version is compared.
@@ -24,12 +25,20 @@ export function distroKey(distro: Distro): string | null {
   const id = distro.id.toLowerCase();
   const v = distro.versionId ?? "";
   switch (id) {
-    case "debian":
-      return `debian:${v.split(".")[0] || distro.codename || "sid"}`;
+    case "debian": {
+      // Stable releases have VERSION_ID (12, 12.5 in old images); testing and unstable only a
+      // codename (trixie), which the feeds key under the release number (debian:13).
+      const major = /^\d+/.exec(v)?.[0];
+      if (major) return `debian:${major}`;
+      return (distro.codename && debianEcosystem(distro.codename)) || "debian:sid";
+    }
     case "ubuntu":
       return `ubuntu:${v}`;
-    case "alpine":
-      return `alpine:${v.split(".").slice(0, 2).join(".") || "edge"}`;
+    case "alpine": {
+      // Edge reports a pre-release VERSION_ID (3.21_alpha20240807): its advisories are edge's.
+      const m = /^(\d+)\.(\d+)(?:\.\d+)*$/.exec(v);
+      return m ? `alpine:${m[1]}.${m[2]}` : "alpine:edge";
+    }
     case "wolfi":
     case "chainguard":
       return "wolfi";
@@ -101,9 +110,13 @@ export function lookupKeys(p: Package, distro: Distro | null): LookupKey[] {
       return [
         { ecosystem: "nuget", name: normalizePackage("nuget", p.name), version: p.version, scheme: "nuget" },
       ];
-    case "golang":
-      // Go advisories use semver without the `v`.
-      return [{ ecosystem: "golang", name: p.name, version: p.version.replace(/^v/, ""), scheme: "go" }];
+    case "golang": {
+      // Go advisories use semver without the `v`. A version that is not one (a `devel`
+      // toolchain) would compare as 0.0.0 and match every advisory: not matched.
+      const version = p.version.replace(/^v/, "");
+      if (!/^\d/.test(version)) return [];
+      return [{ ecosystem: "golang", name: p.name, version, scheme: "go" }];
+    }
     case "npm":
       return [{ ecosystem: "npm", name: p.name, version: p.version, scheme: "semver" }];
     case "maven":

@@ -16,14 +16,19 @@ const CVE = /^CVE-\d{4}-\d{4,}$/;
 
 /**
  * Advisories that bundle several CVEs (DSA/DLA, USN, RHSA, RLSA, ALSA) are reported as one
- * finding per CVE; an advisory about one vulnerability is reported under its CVE when it
- * names exactly one, else under its own id.
+ * finding per CVE, taken from aliases and `related` (AlmaLinux lists its CVEs there). Any
+ * other advisory is reported under its CVE when its aliases name exactly one, else under its
+ * own id. `related` does not count for those: in OSV it names *other* vulnerabilities
+ * (GO-2023-2102 is CVE-2023-39325 and only related to CVE-2023-44487).
  */
 function vulnerabilityIds(a: Advisory): string[] {
   if (CVE.test(a.id)) return [a.id];
-  const cves = [...new Set([...a.aliases, ...(a.related ?? [])].filter((x) => CVE.test(x)))];
   const bundles = /^(DSA|DLA|USN|RHSA|RLSA|ALSA|ALBA|ALEA|ELSA)-/.test(a.id);
-  if (bundles && cves.length) return cves;
+  if (bundles) {
+    const cves = [...new Set([...a.aliases, ...(a.related ?? [])].filter((x) => CVE.test(x)))];
+    if (cves.length) return cves;
+  }
+  const cves = [...new Set(a.aliases.filter((x) => CVE.test(x)))];
   if (cves.length === 1) return cves;
   return [a.id];
 }
@@ -105,7 +110,6 @@ export function matchPackages(
 ): Finding[] {
   const findings = new Map<string, Finding>();
   const wanted = opts.ecosystems ? new Set(opts.ecosystems) : null;
-  const pending: { finding: Finding; cves: string[] }[] = [];
   // The vendor's severity words (per package, then per advisory), decided after enrichment.
   const vendorWords = new Map<Finding, (string | undefined)[]>();
 
@@ -128,8 +132,14 @@ export function matchPackages(
           for (const vid of vulnerabilityIds(adv)) {
             const instance = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.path}\u0000${pkg.archivePath ?? ""}\u0000${vid}`;
             const prev = findings.get(instance);
-            // Several advisories may name the same vulnerability: keep the one that knows the fix.
-            if (prev && (prev.fixedVersion || !verdict.fixed)) continue;
+            // Several advisories may name the same vulnerability (a DSA and the tracker, a GO and
+            // a GHSA record): one finding, keeping the one that knows the fix, with every
+            // advisory id among its aliases.
+            if (prev && (prev.fixedVersion || !verdict.fixed)) {
+              for (const a of [adv.id, ...adv.aliases])
+                if (a !== vid && !prev.aliases.includes(a)) prev.aliases.push(a);
+              continue;
+            }
             const status =
               aff.status === "will_not_fix"
                 ? "will_not_fix"
@@ -139,7 +149,9 @@ export function matchPackages(
             const fixed = status === "affected" ? verdict.fixed : undefined;
             const finding: Finding = {
               vulnerabilityId: vid,
-              aliases: [...new Set([adv.id, ...adv.aliases].filter((a) => a !== vid))],
+              aliases: [
+                ...new Set([adv.id, ...adv.aliases, ...(prev?.aliases ?? [])].filter((a) => a !== vid)),
+              ],
               severity: "UNDEFINED",
               severitySource: "none",
               title: adv.summary,
@@ -176,7 +188,6 @@ export function matchPackages(
             };
             vendorWords.set(finding, [aff.severity, adv.severity]);
             findings.set(instance, finding);
-            pending.push({ finding, cves: [vid, ...finding.aliases].filter((x) => CVE.test(x)) });
           }
         }
       }
@@ -184,15 +195,26 @@ export function matchPackages(
   }
 
   // Enrichment in one batch: CVSS where the advisory has none, EPSS, KEV.
-  const allCves = [...new Set(pending.flatMap((p) => p.cves))];
-  const enrich = allCves.length ? db.enrichment(allCves) : new Map<string, Enrichment>();
   const out = [...findings.values()];
+  const allCves = [
+    ...new Set(out.flatMap((f) => [f.vulnerabilityId, ...f.aliases]).filter((x) => CVE.test(x))),
+  ];
+  const enrich = allCves.length ? db.enrichment(allCves) : new Map<string, Enrichment>();
   for (const f of out) {
-    const e = enrich.get(f.vulnerabilityId) ?? f.aliases.map((a) => enrich.get(a)).find(Boolean);
-    const cvss: SeverityScore[] = [...f.cvss, ...(e?.cvss ?? [])];
+    // A CVE finding is enriched by that CVE; a finding under another id (a GHSA naming two
+    // CVEs) by all its CVE aliases: exploited if any is, the highest EPSS, every CVSS score.
+    const own = enrich.get(f.vulnerabilityId);
+    const es = own
+      ? [own]
+      : f.aliases.map((a) => enrich.get(a)).filter((x): x is Enrichment => x !== undefined);
+    const cvss: SeverityScore[] = [...f.cvss, ...es.flatMap((e) => e.cvss ?? [])];
     f.cvss = dedupeCvss(cvss);
-    if (e?.epss) f.epss = { score: e.epss.score, percentile: e.epss.percentile };
-    f.kev = !!e?.kev;
+    const epss = es
+      .map((e) => e.epss)
+      .filter((x) => x !== undefined)
+      .sort((a, b) => b.score - a.score)[0];
+    if (epss) f.epss = { score: epss.score, percentile: epss.percentile };
+    f.kev = es.some((e) => e.kev);
     const s = decideSeverity(vendorWords.get(f) ?? [], f.cvss);
     f.severity = s.severity;
     f.severitySource = s.source;

@@ -84,29 +84,93 @@ export function inEventRange(version: string, range: EventRange, scheme: Version
   return { affected, matched: affected ? "range" : undefined, range: describeEvents(range.events), fixed };
 }
 
-/** A native-syntax range: vulnerable when `vulnerable` holds (if given) and no `unaffected` does. */
-export function inNativeRange(version: string, range: NativeRange, scheme: VersionScheme): RangeVerdict {
-  if (!scheme.satisfies) return { affected: false };
-  if (range.vulnerable !== undefined && !scheme.satisfies(version, range.vulnerable))
-    return { affected: false };
-  for (const u of range.unaffected ?? []) if (scheme.satisfies(version, u)) return { affected: false };
-  const text = [range.vulnerable, ...(range.unaffected ?? []).map((u) => `not ${u}`)]
-    .filter(Boolean)
-    .join(", ");
-  return { affected: true, matched: "range", range: text, fixed: undefined };
+/** Whether a native range holds; a range the scheme cannot parse holds nothing (see evaluateAffected). */
+function nativeHolds(version: string, range: NativeRange, scheme: VersionScheme): boolean {
+  if (!scheme.satisfies) return false;
+  if (range.vulnerable !== undefined && !scheme.satisfies(version, range.vulnerable)) return false;
+  for (const u of range.unaffected ?? []) if (scheme.satisfies(version, u)) return false;
+  return true;
 }
 
-/** Is `version` affected by this entry? A version is affected if listed, or inside any range. */
+/** Version-looking tokens of a constraint (`>=4.17.19`, `~> 5.2.4.3`, `<1.2`): candidate fixes. */
+const VERSION_TOKEN = /(?<![\w.])v?(\d+(?:[.\w+-]*[\w])?)/g;
+
+function describeNative(range: NativeRange): string {
+  return [range.vulnerable, ...(range.unaffected ?? []).map((u) => `not ${u}`)].filter(Boolean).join(", ");
+}
+
+/** A native-syntax range: vulnerable when `vulnerable` holds (if given) and no `unaffected` does. */
+export function inNativeRange(version: string, range: NativeRange, scheme: VersionScheme): RangeVerdict {
+  if (!nativeHolds(version, range, scheme)) return { affected: false };
+  return { affected: true, matched: "range", range: describeNative(range), fixed: undefined };
+}
+
+/**
+ * The fix of a native range, which feeds write as constraints rather than a version
+ * (`patched: ">=4.17.19"`, `vulnerable: "<1.2"`): the lowest version named in the entry's
+ * constraints that is above the installed one and that no range of the entry holds.
+ */
+function nativeFix(version: string, ranges: NativeRange[], scheme: VersionScheme): string | undefined {
+  const candidates = new Set<string>();
+  for (const r of ranges)
+    for (const text of [r.vulnerable ?? "", ...(r.unaffected ?? [])])
+      for (const m of text.matchAll(VERSION_TOKEN)) candidates.add(m[1]!);
+  let best: string | undefined;
+  for (const c of candidates) {
+    if (scheme.compare(c, version) <= 0) continue;
+    if (best !== undefined && scheme.compare(c, best) >= 0) continue;
+    if (ranges.some((r) => nativeHolds(c, r, scheme))) continue;
+    best = c;
+  }
+  return best;
+}
+
+/**
+ * Is `version` affected by this entry? A version is affected if listed (equal in the
+ * scheme's order: PEP 440 `2.2` is `2.2.0`), or inside any range. The fix comes from the ranges
+ * even when the version matched by the list (OSV records list versions *and* give ranges).
+ * A native range the scheme cannot parse is skipped (the entry's other ranges still count):
+ * one malformed constraint in a feed must not abort a scan.
+ */
 export function evaluateAffected(version: string, affected: Affected, scheme: VersionScheme): RangeVerdict {
-  if (affected.versions?.includes(version))
-    return { affected: true, matched: "versions", range: "listed version" };
   let result: RangeVerdict = { affected: false };
+  const native: NativeRange[] = [];
   for (const r of affected.ranges) {
-    const v = r.type === "NATIVE" ? inNativeRange(version, r, scheme) : inEventRange(version, r, scheme);
+    let v: RangeVerdict;
+    if (r.type === "NATIVE") {
+      try {
+        v = inNativeRange(version, r, scheme);
+        native.push(r);
+      } catch {
+        continue;
+      }
+    } else v = inEventRange(version, r, scheme);
     if (v.affected) {
       // Prefer a verdict that knows the fix.
       if (!result.affected || (!result.fixed && v.fixed)) result = v;
     }
   }
+  if (result.affected && !result.fixed && native.length) {
+    try {
+      const fixed = nativeFix(version, native, scheme);
+      if (fixed) result = { ...result, fixed };
+    } catch {
+      // A candidate the scheme cannot parse: no fix rather than a wrong one.
+    }
+  }
+  const versions = affected.versions;
+  if (!versions?.length) return result;
+  // The list decides only when the ranges did not (or to say the exact version is listed); the
+  // scan by the scheme's equality runs only then, as most packages are not affected.
+  const listed =
+    versions.includes(version) ||
+    (!result.affected && versions.some((v) => scheme.compare(v, version) === 0));
+  if (listed)
+    return {
+      affected: true,
+      matched: "versions",
+      range: "listed version",
+      fixed: result.affected ? result.fixed : undefined,
+    };
   return result;
 }

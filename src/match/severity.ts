@@ -57,7 +57,9 @@ export function decideSeverity(
     if (s) return { severity: s, source: "vendor", vendor: w };
   }
   const best = (type: SeverityScore["type"]) =>
-    cvss.filter((c) => c.type === type && typeof c.score === "number").sort((a, b) => rank(a) - rank(b))[0];
+    cvss
+      .filter((c) => c.type === type && typeof c.score === "number")
+      .sort((a, b) => rank(a) - rank(b) || b.score! - a.score!)[0];
   const v3 = best("CVSS_V3");
   if (v3?.score !== undefined) return { severity: ratingV3(v3.score), source: "cvss-v3" };
   const v4 = best("CVSS_V4");
@@ -67,7 +69,7 @@ export function decideSeverity(
   return { severity: "UNDEFINED", source: "none" };
 }
 
-/** NVD's own score first, then CISA's, then whatever the feed gave. */
+/** NVD's own score first, then CISA's, then whatever the feed gave; the highest within each. */
 function rank(s: SeverityScore): number {
   return s.source === "nvd" ? 0 : s.source === "cisa-adp" ? 1 : 2;
 }
