@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
@@ -89,15 +89,49 @@ export async function listSources(
   return out;
 }
 
-async function collect(stream: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+/**
+ * Reads a decompressed stream into one buffer. `expected` (gzip's ISIZE trailer) lets the
+ * buffer be allocated once and filled as chunks arrive, instead of holding every chunk and
+ * then their concatenation: an 84 MB NVD extract then costs 84 MB, not 168.
+ */
+async function collect(stream: AsyncIterable<Buffer>, max: number, expected = 0): Promise<Buffer> {
+  let out = Buffer.allocUnsafe(Math.min(expected, max));
   let n = 0;
   for await (const c of stream) {
+    if (n + c.length > max) throw new Error(`decompresses to more than ${max} bytes`);
+    if (n + c.length > out.length) {
+      // ISIZE is the size mod 2^32 of the last member only: grow when it was wrong.
+      const bigger = Buffer.allocUnsafe(Math.min(max, Math.max(2 * out.length, n + c.length, 64 * 1024)));
+      out.copy(bigger, 0, 0, n);
+      out = bigger;
+    }
+    c.copy(out, n);
     n += c.length;
-    if (n > max) throw new Error(`decompresses to more than ${max} bytes`);
-    chunks.push(c);
   }
-  return Buffer.concat(chunks);
+  return out.subarray(0, n);
+}
+
+/**
+ * The uncompressed size a gzip file declares in its last four bytes (0 when unknown), never
+ * more than deflate's maximum ratio (1032:1) allows: a lying trailer costs no huge allocation.
+ */
+function gzipSizeHint(src: string | Buffer): number {
+  try {
+    if (Buffer.isBuffer(src))
+      return src.length >= 18 ? Math.min(src.readUInt32LE(src.length - 4), src.length * 1032) : 0;
+    const fd = openSync(src, "r");
+    try {
+      const size = fstatSync(fd).size;
+      if (size < 18) return 0;
+      const b = Buffer.alloc(4);
+      readSync(fd, b, 0, 4, size - 4);
+      return Math.min(b.readUInt32LE(0), size * 1032);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 0;
+  }
 }
 
 function streamOf(src: string | Buffer): Readable {
@@ -141,7 +175,8 @@ export async function* documentsOf(
       const gz = raw.pipe(createGunzip());
       raw.on("error", (e) => gz.destroy(e));
       const inner = basename(name.slice(0, -3));
-      yield* documentsOf(await collect(gz, MAX_GZ_DOCUMENT_BYTES), `${label}!${inner}`, depth + 1);
+      const data = await collect(gz, MAX_GZ_DOCUMENT_BYTES, gzipSizeHint(src));
+      yield* documentsOf(data, `${label}!${inner}`, depth + 1);
       return;
     }
     const content = typeof src === "string" ? await readFile(src) : src;
