@@ -37,13 +37,21 @@ function finish(msg) {
   job = null;
 }
 
-function emit(chunk) {
-  // A fresh ArrayBuffer per chunk, transferred: zlib reuses its output buffer, so never transfer that.
-  const ab = new ArrayBuffer(chunk.length);
-  new Uint8Array(ab).set(chunk);
+// Decompressed chunks are transferred, not copied, when nothing else will write their memory:
+// zstd-napi allocates a new output buffer per chunk; zlib hands out slices of its output buffer
+// and replaces that buffer once a slice fills it (so a slice covering all of it is ours); a plain
+// tar's chunks arrived here transferred. Any other zlib slice is copied.
+function emit(chunk, owned) {
   job.hash.update(chunk);
   job.out += chunk.length;
-  parentPort.postMessage({ type: "out", buf: ab }, [ab]);
+  const ab = chunk.buffer;
+  if (owned || (chunk.byteOffset === 0 && chunk.byteLength === ab.byteLength)) {
+    parentPort.postMessage({ type: "out", buf: ab, off: chunk.byteOffset, len: chunk.length }, [ab]);
+  } else {
+    const copy = new ArrayBuffer(chunk.length);
+    new Uint8Array(copy).set(chunk);
+    parentPort.postMessage({ type: "out", buf: copy, off: 0, len: chunk.length }, [copy]);
+  }
   if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
 }
 
@@ -56,7 +64,8 @@ parentPort.on("message", (m) => {
         : new DecompressStream({ windowLogMax: 27 });
       job.t = t;
       const self = job;
-      t.on("data", (c) => { if (job === self) emit(c); });
+      const owned = m.compression === "zstd";
+      t.on("data", (c) => { if (job === self) emit(c, owned); });
       t.on("end", () => { if (job === self) finish({ type: "done", digest: "sha256:" + self.hash.digest("hex") }); });
       t.on("error", (e) => { if (job === self) finish({ type: "error", message: e.message }); });
     }
@@ -66,7 +75,7 @@ parentPort.on("message", (m) => {
   if (m.type === "in") {
     const buf = Buffer.from(m.buf);
     if (!job.t) {
-      emit(buf);
+      emit(buf, true);
       parentPort.postMessage({ type: "inAck", n: buf.length });
       return;
     }
@@ -88,7 +97,7 @@ parentPort.on("message", (m) => {
 `;
 
 type FromWorker =
-  | { type: "out"; buf: ArrayBuffer }
+  | { type: "out"; buf: ArrayBuffer; off: number; len: number }
   | { type: "inAck"; n: number }
   | { type: "done"; digest: string }
   | { type: "error"; message: string }
@@ -202,8 +211,8 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
   };
   w.listener = (m) => {
     if (m.type === "out") {
-      received.push(Buffer.from(m.buf));
-      receivedBytes += m.buf.byteLength;
+      received.push(Buffer.from(m.buf, m.off, m.len));
+      receivedBytes += m.len;
     } else if (m.type === "inAck") inFlight -= m.n;
     else if (m.type === "done") result = { digest: m.digest };
     else if (m.type === "error") result = { error: new Error(m.message) };
