@@ -84,7 +84,8 @@ export function registerAwsJson(
         .code(status)
         .header("Content-Type", JSON_11)
         .header("x-amzn-RequestId", requestId)
-        .send(JSON.stringify(body));
+        // A Buffer, so that Fastify adds no "; charset=utf-8" (AWS sends the bare type).
+        .send(Buffer.from(JSON.stringify(body)));
     const target = String(req.headers["x-amz-target"] ?? "");
     let opName = "";
     try {
