@@ -24,6 +24,13 @@ export interface RegistryScanningConfiguration {
   rules: ScanningRule[];
 }
 
+/**
+ * The repository-level scanOnPush flag (ECR's imageScanningConfiguration.scanOnPush, set by
+ * CreateRepository and PutImageScanningConfiguration) is owned by the ECR API: table
+ * ecr_repository_settings (migration 0002_ecr; no row = false), read by
+ * `EcrStore.scanOnPush(name)` in src/api/ecr/store.ts or directly by repository id. The ECR
+ * API reports it in BatchGetRepositoryScanningConfiguration itself, apart from the rules.
+ */
 /** What BatchGetRepositoryScanningConfiguration reports for one repository. */
 export interface RepositoryScanningConfiguration {
   repositoryName: string;
