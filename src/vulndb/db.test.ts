@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDatabase, type BuildReport } from "./build.js";
-import { VulnDb } from "./db.js";
+import { LOOKUP_SQL, VulnDb } from "./db.js";
 import { cvesOf } from "./ecosystems.js";
 import { epssImporter } from "./importers/epss.js";
 import { kevImporter } from "./importers/kev.js";
@@ -97,12 +97,9 @@ describe.skipIf(packMissing(...FILES) !== null)("VulnDb on real feeds", () => {
 
   it("looks a key up through one index range scan", () => {
     const raw = new Database(join(dir, "vulndb.sqlite"), { readonly: true });
-    const plan = raw
-      .prepare(
-        `EXPLAIN QUERY PLAN SELECT f.advisory, a.json, f.json FROM affected f JOIN advisories a ON a.rowid = f.advisory
-          WHERE f.ecosystem = ? AND f.package = ? ORDER BY a.source, a.id, a.feed DESC, f.rowid`,
-      )
-      .all("golang", "stdlib") as { detail: string }[];
+    const plan = raw.prepare(`EXPLAIN QUERY PLAN ${LOOKUP_SQL}`).all("golang", "stdlib") as {
+      detail: string;
+    }[];
     raw.close();
     const details = plan.map((p) => p.detail).join("\n");
     expect(details).toMatch(/SEARCH f USING (COVERING )?INDEX affected_key \(ecosystem=\? AND package=\?\)/);
