@@ -15,7 +15,7 @@ describe.skipIf(packMissing("enrichment/kev/known_exploited_vulnerabilities.json
   let r: ImportedFile;
   beforeAll(async () => {
     r = await importFile(kevImporter, pack("enrichment/kev/known_exploited_vulnerabilities.json"));
-  });
+  }, 60_000);
 
   it("reads all 1,404 entries of catalog 2025.08.25", () => {
     expect(r.problems).toEqual([]);
@@ -74,7 +74,7 @@ describe.skipIf(packMissing("enrichment/epss/emba-epss-by-year.tar.gz") !== null
   let r: ImportedFile;
   beforeAll(async () => {
     r = await importFile(epssImporter, pack("enrichment/epss/emba-epss-by-year.tar.gz"));
-  });
+  }, 60_000);
 
   it("reads EMBA's 28 per-year files: 360,142 rows, no duplicates, no dates", () => {
     expect(r.problems).toEqual([]);
@@ -137,7 +137,7 @@ describe.skipIf(packMissing("enrichment/nvd/nvdcve-1.1-referenced.jsonl.gz") !==
   let r: ImportedFile;
   beforeAll(async () => {
     r = await importFile(nvdImporter, pack("enrichment/nvd/nvdcve-1.1-referenced.jsonl.gz"));
-  });
+  }, 60_000);
 
   it("reads the 15,183-line extract: 14,993 v2 and 7,297 v3 scores, source nvd", () => {
     expect(r.problems).toEqual([]);
@@ -262,7 +262,7 @@ describe.skipIf(packMissing("enrichment/cisa-vulnrichment/vulnrichment-reference
         vulnrichmentImporter,
         pack("enrichment/cisa-vulnrichment/vulnrichment-referenced.tar.gz"),
       );
-    });
+    }, 60_000);
 
     it("reads 5,801 records (6 rejected, skipped): CISA-ADP CVSS ×777, SSVC ×5,795, KEV notes ×222", () => {
       expect(r.problems).toEqual([]);

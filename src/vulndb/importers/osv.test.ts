@@ -23,7 +23,7 @@ describe.skipIf(packMissing("osv/Go/all.zip") !== null)("osv: Go (osv/Go/all.zip
   let r: ImportedFile;
   beforeAll(async () => {
     r = await importFile(osvImporter, pack("osv/Go/all.zip"));
-  });
+  }, 60_000);
 
   it("reads every record: 4,291 (17 withdrawn), 1,373 modules, 3,913 CVE aliases, no problems", () => {
     expect(r.problems).toEqual([]);
@@ -74,7 +74,7 @@ describe.skipIf(packMissing("osv/crates.io/all.zip") !== null)("osv: RustSec (os
   let r: ImportedFile;
   beforeAll(async () => {
     r = await importFile(osvImporter, pack("osv/crates.io/all.zip"));
-  });
+  }, 60_000);
 
   it("reads 1,206 records (13 withdrawn), 908 crates, 562 CVE aliases; CVSS v3 ×360 and v4 ×57", () => {
     expect(r.problems).toEqual([]);
@@ -175,7 +175,7 @@ describe.skipIf(packMissing("osv/AlmaLinux/all.zip") !== null)(
     let r: ImportedFile;
     beforeAll(async () => {
       r = await importFile(osvImporter, pack("osv/AlmaLinux/all.zip"));
-    });
+    }, 60_000);
 
     it("reads 5,680 records (ALSA/ALBA/ALEA) with almalinux:8/9/10 entries (40,867 / 23,983 / 6,479)", () => {
       expect(r.problems).toEqual([]);
