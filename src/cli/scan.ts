@@ -135,7 +135,14 @@ export function registerScan(program: Command): void {
       }
       const text = render(opts, scans, doc, { path: dbPath, builtAt: status.builtAt }, expired);
       if (opts.output) await writeFile(opts.output, text + "\n");
-      else process.stdout.write(text + "\n");
+      else {
+        // `drydock scan IMG | head`: a reader that stops early is not a failure of the scan,
+        // and the gate below must still decide the exit code.
+        process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+          if (e.code !== "EPIPE") throw e;
+        });
+        process.stdout.write(text + "\n");
+      }
       // An image whose layers could not all be read may hide vulnerabilities: not a pass.
       const incomplete = scans.filter((s) => s.inventory.incompleteLayers?.length);
       if (incomplete.length) {
