@@ -141,7 +141,7 @@ function printBuild(report: BuildReport, json: boolean | undefined): void {
 }
 
 function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undefined): void {
-  const stale = (Date.now() - Date.parse(s.builtAt)) / 3_600_000 > maxAgeHours;
+  const stale = (Date.now() - Date.parse(s.checkedAt)) / 3_600_000 > maxAgeHours;
   if (json) {
     process.stdout.write(JSON.stringify({ ...s, stale, maxAgeHours }, null, 2) + "\n");
   } else {
@@ -161,7 +161,8 @@ function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undef
     process.stdout.write(
       [
         `database:   ${s.path} (${(s.sizeBytes / 1e6).toFixed(1)} MB, schema ${s.schemaVersion})`,
-        `built:      ${s.builtAt} (${age(s.builtAt)} ago)`,
+        `built:      ${s.builtAt} (${age(s.builtAt)} ago)` +
+          (s.checkedAt !== s.builtAt ? `, feeds last found current ${age(s.checkedAt)} ago` : ""),
         `advisories: ${num(s.advisories)} (${num(s.withdrawn)} withdrawn, ${num(s.records)} records), ` +
           `${num(s.packageKeys)} package keys, ${num(s.affectedRows)} affected entries`,
         `enrichment: ${num(s.enrichedCves)} CVEs`,
@@ -171,7 +172,7 @@ function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undef
   }
   if (stale) {
     process.stderr.write(
-      `drydock: warning: the vulnerability database was built ${age(s.builtAt)} ago ` +
+      `drydock: warning: the vulnerability database was last updated ${age(s.checkedAt)} ago ` +
         `(vulndb.maxAgeHours is ${maxAgeHours}): run drydock db update\n`,
     );
   }

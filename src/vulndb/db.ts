@@ -33,6 +33,11 @@ export interface VulnDbStatus {
   path: string;
   schemaVersion: number;
   builtAt: string;
+  /**
+   * When the feeds were last confirmed current: the later of the last build and the last
+   * `db update` that found nothing new. Staleness warnings go by this.
+   */
+  checkedAt: string;
   generator?: string;
   sizeBytes: number;
   /** Distinct (source, id). */
@@ -210,6 +215,7 @@ export class VulnDb {
       path: this.path,
       schemaVersion: Number(meta.get("schema_version")),
       builtAt: meta.get("built_at") ?? "",
+      checkedAt: [meta.get("built_at") ?? "", meta.get("checked_at") ?? ""].sort().pop()!,
       generator: meta.get("generator"),
       sizeBytes: statSync(this.path).size,
       advisories: count("SELECT count(*) AS n FROM (SELECT DISTINCT source, id FROM advisories)"),

@@ -7,7 +7,8 @@ import type Database from "better-sqlite3";
  *
  *   meta        key TEXT PK, value TEXT
  *               schema_version (SCHEMA_VERSION below), built_at (ISO time of the last build),
- *               generator ("drydock <version>").
+ *               checked_at (last `db update` that found every feed unchanged; the one write
+ *               to a database in service), generator ("drydock <version>").
  *   feeds       seq INTEGER PK             the key other tables use (saves repeating the id)
  *               id TEXT UNIQUE             "<importer>:<feed name>", e.g. "osv:osv/Go/all.zip"
  *               importer, name TEXT        the FeedImporter id and the feed name (sources.ts)

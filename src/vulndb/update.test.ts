@@ -78,8 +78,14 @@ describe("db update from a mirror directory", () => {
       ["osv:osv/Go/all.zip", 1],
     ]);
 
-    const second = await updateDatabase({ target, importers, mirror });
+    const checked = new Date("2030-01-02T00:00:00Z");
+    const second = await updateDatabase({ target, importers, mirror, now: checked });
     expect(second.build).toBeUndefined();
+    // Nothing new upstream: the database is as current as a new build, and says so.
+    const s = VulnDb.open(target);
+    expect(s.status()).toMatchObject({ checkedAt: checked.toISOString() });
+    expect(s.status().builtAt < checked.toISOString()).toBe(true);
+    s.close();
     expect(statuses(second).slice(0, 2)).toEqual([
       "kev:enrichment/kev/known_exploited_vulnerabilities.json unchanged",
       "osv:osv/Go/all.zip unchanged",

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createHash } from "node:crypto";
+import Database from "better-sqlite3";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { buildDatabase, sha256File, type BuildReport, type BuildSource } from "./build.js";
 import { VulnDb } from "./db.js";
@@ -119,6 +120,20 @@ async function download(
   };
 }
 
+/**
+ * Records in the database in service when its feeds were last confirmed current: one small
+ * SQLite transaction (readers see the old or the new value, nothing in between); the only write
+ * to a database in service.
+ */
+function markChecked(target: string, now: Date): void {
+  const db = new Database(target, { fileMustExist: true });
+  try {
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('checked_at', ?)").run(now.toISOString());
+  } finally {
+    db.close();
+  }
+}
+
 export async function updateDatabase(opts: UpdateOptions): Promise<UpdateReport> {
   const prev = previousFeeds(opts.target);
   const fetchImpl = opts.fetchImpl ?? fetch;
@@ -177,7 +192,16 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateReport>
         }
       }
     }
-    if (!sources.length) return { feeds };
+    if (!sources.length) {
+      // Nothing changed upstream: the data is as current as a fresh build, so say when it was
+      // last confirmed (db status and scans judge staleness by it). Only when every feed that
+      // could be asked answered; a feed that failed leaves the database as old as it was.
+      const asked = feeds.filter((f) => f.status !== "missing");
+      if (asked.length && asked.every((f) => f.status === "unchanged") && existsSync(opts.target)) {
+        markChecked(opts.target, opts.now ?? new Date());
+      }
+      return { feeds };
+    }
     const build = await buildDatabase({
       target: opts.target,
       sources,
