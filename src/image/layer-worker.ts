@@ -75,8 +75,9 @@ parentPort.on("message", (m) => {
   if (m.type === "in") {
     const buf = Buffer.from(m.buf);
     if (!job.t) {
+      const n = buf.length; // read before emit() transfers (detaches) the memory
       emit(buf, true);
-      parentPort.postMessage({ type: "inAck", n: buf.length });
+      parentPort.postMessage({ type: "inAck", n });
       return;
     }
     const self = job;

@@ -54,6 +54,15 @@ describe("decompressedLayer (in thread) and hashedLayer (worker)", () => {
     });
   }
 
+  it("streams layers many times larger than the flow-control windows, in every compression", async () => {
+    const big = payload(20 * 1024 * 1024 + 5);
+    for (const bytes of [big, gzipSync(big, { level: 1 }), zstdCompress(big)]) {
+      const h = hashedLayer(blob(bytes, 1024 * 1024));
+      expect((await drain(h)).equals(big)).toBe(true);
+      expect(h.digest()).toBe(sha(big));
+    }
+  });
+
   it("handles blobs shorter than the magic, and empty ones", async () => {
     for (const b of [Buffer.alloc(0), Buffer.from("ab")]) {
       expect((await drain(decompressedLayer(blob(b)))).equals(b)).toBe(true);
