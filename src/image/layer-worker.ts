@@ -31,9 +31,15 @@ const { DecompressStream } = require(workerData.zstdPath);
 const OUT_AHEAD = workerData.outAhead;
 let job = null;
 
+// Every message names its job: messages of a job that has ended (or was aborted) are ignored on
+// both sides, and an abort is always answered, so no side ever waits on a message that will not come.
+function post(msg, transfer) {
+  parentPort.postMessage(msg, transfer);
+}
+
 function finish(msg) {
   if (!job) return;
-  parentPort.postMessage(msg);
+  post({ ...msg, id: job.id });
   job = null;
 }
 
@@ -46,18 +52,19 @@ function emit(chunk, owned) {
   job.out += chunk.length;
   const ab = chunk.buffer;
   if (owned || (chunk.byteOffset === 0 && chunk.byteLength === ab.byteLength)) {
-    parentPort.postMessage({ type: "out", buf: ab, off: chunk.byteOffset, len: chunk.length }, [ab]);
+    post({ type: "out", id: job.id, buf: ab, off: chunk.byteOffset, len: chunk.length }, [ab]);
   } else {
     const copy = new ArrayBuffer(chunk.length);
     new Uint8Array(copy).set(chunk);
-    parentPort.postMessage({ type: "out", buf: copy, off: 0, len: chunk.length }, [copy]);
+    post({ type: "out", id: job.id, buf: copy, off: 0, len: chunk.length }, [copy]);
   }
   if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
 }
 
 parentPort.on("message", (m) => {
   if (m.type === "start") {
-    job = { hash: createHash("sha256"), out: 0, t: null, compression: m.compression };
+    if (job && job.t) job.t.destroy();
+    job = { id: m.id, hash: createHash("sha256"), out: 0, t: null };
     if (m.compression !== "none") {
       const t = m.compression === "gzip"
         ? zlib.createGunzip({ chunkSize: 256 * 1024 })
@@ -71,38 +78,45 @@ parentPort.on("message", (m) => {
     }
     return;
   }
-  if (!job) return;
+  if (m.type === "abort") {
+    if (job && job.id === m.id) {
+      if (job.t) job.t.destroy();
+      job = null;
+    }
+    post({ type: "aborted", id: m.id });
+    return;
+  }
+  if (!job || job.id !== m.id) return;
   if (m.type === "in") {
     const buf = Buffer.from(m.buf);
+    const n = buf.length; // read before emit() transfers (detaches) the memory
     if (!job.t) {
-      const n = buf.length; // read before emit() transfers (detaches) the memory
       emit(buf, true);
-      parentPort.postMessage({ type: "inAck", n });
+      post({ type: "inAck", id: job.id, n });
       return;
     }
     const self = job;
     // Acknowledged once the decompressor has taken it; a callback of an aborted job says nothing.
-    job.t.write(buf, () => { if (job === self) parentPort.postMessage({ type: "inAck", n: buf.length }); });
+    job.t.write(buf, () => { if (job === self) post({ type: "inAck", id: self.id, n }); });
   } else if (m.type === "end") {
     if (job.t) job.t.end();
     else finish({ type: "done", digest: "sha256:" + job.hash.digest("hex") });
   } else if (m.type === "ack") {
     job.out -= m.n;
     if (job.t && job.out <= OUT_AHEAD && job.t.isPaused()) job.t.resume();
-  } else if (m.type === "abort") {
-    if (job.t) job.t.destroy();
-    job = null;
-    parentPort.postMessage({ type: "aborted" });
   }
 });
 `;
 
-type FromWorker =
+type FromWorker = { id: number } & (
   | { type: "out"; buf: ArrayBuffer; off: number; len: number }
   | { type: "inAck"; n: number }
   | { type: "done"; digest: string }
   | { type: "error"; message: string }
-  | { type: "aborted" };
+  | { type: "aborted" }
+);
+
+let jobs = 0;
 
 /** A decompressed layer: its bytes, and once they have all been read, their sha256. */
 export interface HashedLayer extends AsyncIterable<Buffer> {
@@ -210,7 +224,9 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
     c?.();
     f?.();
   };
+  const id = ++jobs;
   w.listener = (m) => {
+    if (m.id !== id) return; // a late message of an earlier job on this worker
     if (m.type === "out") {
       received.push(Buffer.from(m.buf, m.off, m.len));
       receivedBytes += m.len;
@@ -226,7 +242,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
     notify();
     abortAck?.();
   };
-  w.worker.postMessage({ type: "start", compression });
+  w.worker.postMessage({ type: "start", id, compression });
 
   // Feeding runs beside the consumer. It waits while IN_AHEAD compressed bytes are unacknowledged
   // or OUT_AHEAD decompressed bytes wait for the consumer (a plain tar has no decompressor to pause).
@@ -237,7 +253,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
       const send = (chunk: Buffer) => {
         const { buf, transfer } = transferable(chunk);
         inFlight += chunk.length;
-        w.worker.postMessage({ type: "in", buf }, transfer);
+        w.worker.postMessage({ type: "in", id, buf }, transfer);
       };
       if (ended) {
         if (head.length) send(head);
@@ -249,7 +265,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
             await new Promise<void>((r) => (wakeFeeder = r));
         }
       }
-      if (!stopFeeding) w.worker.postMessage({ type: "end" });
+      if (!stopFeeding) w.worker.postMessage({ type: "end", id });
     } catch (e) {
       sourceError = e as Error;
       notify();
@@ -263,7 +279,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
       if (chunk) {
         receivedBytes -= chunk.length;
         yield chunk;
-        w.worker.postMessage({ type: "ack", n: chunk.length });
+        w.worker.postMessage({ type: "ack", id, n: chunk.length });
         notify();
         continue;
       }
@@ -281,11 +297,12 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
     stopFeeding = true;
     notify();
     blob.destroy();
-    if (!completed && !result && healthy) {
-      // Stopped early (a limit, a corrupt tar): the worker drops the job before it is reused.
+    if (!completed && healthy) {
+      // Stopped early (a limit, a corrupt tar), or the job ended while we were stopping: the
+      // worker drops the job if it still runs, and always answers, before it is reused.
       await new Promise<void>((r) => {
         abortAck = r;
-        w.worker.postMessage({ type: "abort" });
+        w.worker.postMessage({ type: "abort", id });
       });
     }
     await feed.catch(() => {});
