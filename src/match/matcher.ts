@@ -96,6 +96,33 @@ function evaluate(key: LookupKey, entry: Affected): RangeVerdict | null {
   return best;
 }
 
+interface KeyMatch {
+  adv: Advisory;
+  aff: Affected;
+  verdict: RangeVerdict;
+}
+
+/** The affected entries of a key's advisories that its version falls in, with their verdicts. */
+function keyMatches(key: LookupKey, advisories: Advisory[]): KeyMatch[] {
+  const out: KeyMatch[] = [];
+  for (const adv of advisories) {
+    if (adv.withdrawn) continue;
+    for (const aff of adv.affected) {
+      if (aff.ecosystem !== key.ecosystem || aff.package !== key.name) continue;
+      if (aff.status === "not_affected") continue;
+      let verdict: RangeVerdict | null;
+      if (aff.ranges.length === 0 && !aff.versions?.length) {
+        // A distro status without ranges: affected in every version (no fix published).
+        verdict = aff.status ? { affected: true } : null;
+      } else {
+        verdict = evaluate(key, aff);
+      }
+      if (verdict?.affected) out.push({ adv, aff, verdict });
+    }
+  }
+  return out;
+}
+
 /**
  * Matches an inventory against the database: for each package, each lookup key, each
  * advisory affecting that key, evaluate the ranges with the key's version scheme; distro
@@ -113,82 +140,87 @@ export function matchPackages(
   // The vendor's severity words (per package, then per advisory), decided after enrichment.
   const vendorWords = new Map<Finding, (string | undefined)[]>();
 
+  // One read per (ecosystem, name) and one verdict per (key, version) and call: the same
+  // package is often found at several paths (a lock file and node_modules, requirements.txt and
+  // dist-info), and reading is most of the cost (rows parsed and merged across feeds).
+  const read = new Map<string, Advisory[]>();
+  const advisoriesFor = (ecosystem: string, name: string): Advisory[] => {
+    const k = `${ecosystem}\u0000${name}`;
+    let list = read.get(k);
+    if (!list) read.set(k, (list = db.advisoriesFor(ecosystem, name)));
+    return list;
+  };
+  const decided = new Map<string, KeyMatch[]>();
+  const matchesOf = (key: LookupKey): KeyMatch[] => {
+    const k = `${key.ecosystem}\u0000${key.name}\u0000${key.version}\u0000${key.scheme}\u0000${key.epoch ?? ""}`;
+    let list = decided.get(k);
+    if (!list) decided.set(k, (list = keyMatches(key, advisoriesFor(key.ecosystem, key.name))));
+    return list;
+  };
+
   for (const pkg of packages) {
     if (wanted && !wanted.has(pkg.ecosystem)) continue;
     for (const key of lookupKeys(pkg, distro)) {
-      for (const adv of db.advisoriesFor(key.ecosystem, key.name)) {
-        if (adv.withdrawn) continue;
-        for (const aff of adv.affected) {
-          if (aff.ecosystem !== key.ecosystem || aff.package !== key.name) continue;
-          if (aff.status === "not_affected") continue;
-          let verdict: RangeVerdict | null;
-          if (aff.ranges.length === 0 && !aff.versions?.length) {
-            // A distro status without ranges: affected in every version (no fix published).
-            verdict = aff.status ? { affected: true } : null;
-          } else {
-            verdict = evaluate(key, aff);
+      for (const { adv, aff, verdict } of matchesOf(key)) {
+        for (const vid of vulnerabilityIds(adv)) {
+          const instance = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.path}\u0000${pkg.archivePath ?? ""}\u0000${vid}`;
+          const prev = findings.get(instance);
+          // Several advisories may name the same vulnerability (a DSA and the tracker, a GO and
+          // a GHSA record): one finding, keeping the one that knows the fix, with every
+          // advisory id among its aliases.
+          if (prev && (prev.fixedVersion || !verdict.fixed)) {
+            for (const a of [adv.id, ...adv.aliases])
+              if (a !== vid && !prev.aliases.includes(a)) prev.aliases.push(a);
+            continue;
           }
-          if (!verdict?.affected) continue;
-          for (const vid of vulnerabilityIds(adv)) {
-            const instance = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.path}\u0000${pkg.archivePath ?? ""}\u0000${vid}`;
-            const prev = findings.get(instance);
-            // Several advisories may name the same vulnerability (a DSA and the tracker, a GO and
-            // a GHSA record): one finding, keeping the one that knows the fix, with every
-            // advisory id among its aliases.
-            if (prev && (prev.fixedVersion || !verdict.fixed)) {
-              for (const a of [adv.id, ...adv.aliases])
-                if (a !== vid && !prev.aliases.includes(a)) prev.aliases.push(a);
-              continue;
-            }
-            const status =
-              aff.status === "will_not_fix"
-                ? "will_not_fix"
-                : aff.status === "undetermined"
-                  ? "undetermined"
-                  : "affected";
-            const fixed = status === "affected" ? verdict.fixed : undefined;
-            const finding: Finding = {
-              vulnerabilityId: vid,
-              aliases: [
-                ...new Set([adv.id, ...adv.aliases, ...(prev?.aliases ?? [])].filter((a) => a !== vid)),
-              ],
-              severity: "UNDEFINED",
-              severitySource: "none",
-              title: adv.summary,
-              description: adv.details,
-              package: {
-                name: pkg.name,
-                version: pkg.version,
-                ecosystem: pkg.ecosystem,
-                purl: pkg.purl,
-                layer: pkg.layer,
-                path: pkg.path,
-                ...(pkg.sourceName ? { sourceName: pkg.sourceName } : {}),
-                ...(pkg.sourceVersion ? { sourceVersion: pkg.sourceVersion } : {}),
-                ...(pkg.archivePath ? { archivePath: pkg.archivePath } : {}),
-              },
-              fixedVersion: fixed,
-              fixAvailable: fixed ? "YES" : "NO",
-              status,
-              cvss: adv.cvss ?? [],
-              kev: false,
-              references: (adv.references ?? []).map((r) => r.url),
+          const status =
+            aff.status === "will_not_fix"
+              ? "will_not_fix"
+              : aff.status === "undetermined"
+                ? "undetermined"
+                : "affected";
+          const fixed = status === "affected" ? verdict.fixed : undefined;
+          const finding: Finding = {
+            vulnerabilityId: vid,
+            aliases: [
+              ...new Set([adv.id, ...adv.aliases, ...(prev?.aliases ?? [])].filter((a) => a !== vid)),
+            ],
+            severity: "UNDEFINED",
+            severitySource: "none",
+            title: adv.summary,
+            description: adv.details,
+            package: {
+              name: pkg.name,
+              version: pkg.version,
+              ecosystem: pkg.ecosystem,
+              purl: pkg.purl,
+              layer: pkg.layer,
+              path: pkg.path,
+              ...(pkg.sourceName ? { sourceName: pkg.sourceName } : {}),
+              ...(pkg.sourceVersion ? { sourceVersion: pkg.sourceVersion } : {}),
+              ...(pkg.archivePath ? { archivePath: pkg.archivePath } : {}),
+            },
+            fixedVersion: fixed,
+            fixAvailable: fixed ? "YES" : "NO",
+            status,
+            cvss: adv.cvss ?? [],
+            kev: false,
+            references: (adv.references ?? []).map((r) => r.url),
+            source: adv.source,
+            explanation: {
+              advisory: adv.id,
               source: adv.source,
-              explanation: {
-                advisory: adv.id,
-                source: adv.source,
-                ecosystem: key.ecosystem,
-                package: key.name,
-                version: key.version,
-                scheme: key.scheme,
-                matched: verdict.matched ?? "status",
-                ...(verdict.range ? { range: verdict.range } : {}),
-                ...(aff.status ? { status: aff.status } : {}),
-              },
-            };
-            vendorWords.set(finding, [aff.severity, adv.severity]);
-            findings.set(instance, finding);
-          }
+              ecosystem: key.ecosystem,
+              package: key.name,
+              version: key.version,
+              scheme: key.scheme,
+              matched: verdict.matched ?? "status",
+              ...(verdict.range ? { range: verdict.range } : {}),
+              ...(aff.status ? { status: aff.status } : {}),
+            },
+          };
+          vendorWords.set(finding, [aff.severity, adv.severity]);
+          findings.set(instance, finding);
         }
       }
     }
@@ -221,11 +253,15 @@ export function matchPackages(
     if (s.vendor) f.vendorSeverity = s.vendor;
   }
   markPartialFixes(out);
+  // Code-point order, not localeCompare: the same on every machine, and ICU collation was a
+  // tenth of the matching time on a 1,000-package inventory.
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   return out.sort(
     (a, b) =>
-      a.vulnerabilityId.localeCompare(b.vulnerabilityId) ||
-      a.package.name.localeCompare(b.package.name) ||
-      a.package.path.localeCompare(b.package.path),
+      cmp(a.vulnerabilityId, b.vulnerabilityId) ||
+      cmp(a.package.name, b.package.name) ||
+      cmp(a.package.path, b.package.path) ||
+      cmp(a.package.archivePath ?? "", b.package.archivePath ?? ""),
   );
 }
 

@@ -76,7 +76,7 @@ const scanSchema = z.object({
   findings: z.array(findingSchema),
   summary: z.record(z.string(), z.number()),
   ignored: z.array(z.object({ vulnerabilityId: z.string(), package: z.string(), reason: z.string() })),
-  database: z.object({ path: z.string(), builtAt: z.string() }),
+  database: z.object({ path: z.string(), builtAt: z.string(), checkedAt: z.string() }),
   expiredIgnores: z.array(z.object({ id: z.string(), expires: z.string() })),
 });
 type Scan = z.infer<typeof scanSchema> & { findings: (Finding & { fixedVersion: string | null })[] };
@@ -473,10 +473,10 @@ describe.skipIf(skip !== null)("drydock scan (real images against the imported p
       const old = await scan("debian-bookworm-minimal", "--max-db-age", "0");
       expect(old.code).toBe(0);
       expect(old.stderr).toMatch(
-        /warning: the vulnerability database was built .* ago \(more than 0 h\): run `drydock db update`/,
+        /warning: the vulnerability database was last updated .* ago \(more than 0 h\): run `drydock db update`/,
       );
       const fresh = await scan("debian-bookworm-minimal");
-      expect(fresh.stderr).not.toMatch(/database was built/);
+      expect(fresh.stderr).not.toMatch(/database was last updated/);
     });
 
     it("--severity keeps only the listed severities, and the gate sees only those", async () => {
