@@ -12,7 +12,7 @@ import {
   type FileHandle,
 } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable, type Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Hash } from "node:crypto";
 import { newHash, parseDigest, type Digest } from "../../core/digest.js";
@@ -87,12 +87,16 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(e)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown`);
       throw e;
     }
-    return createReadStream("", {
-      fd: fh,
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: 1024 * 1024,
-    });
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    const start = Math.min(range?.start ?? 0, size);
+    const end = Math.min(range ? range.end + 1 : size, size);
+    return new BlobReadStream(fh, start, Math.max(start, end));
   }
 
   async putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo> {
@@ -331,6 +335,94 @@ class FsUpload implements BlobUpload {
       this.store.dropHash(this.id);
       await rm(this.path, { force: true });
     });
+  }
+}
+
+/** Bytes per read when streaming a blob out. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/** Reads in flight (or read and not yet taken) per blob stream. */
+const READS_AHEAD = 2;
+
+/**
+ * A blob (or a byte range of it) as a stream, read ahead: up to READS_AHEAD positioned reads
+ * of READ_CHUNK_BYTES are in flight at once and their chunks are delivered in order. With
+ * fs.createReadStream, one read is in flight and the socket waits for each one; reading
+ * ahead keeps the socket fed (about 25% more throughput for one large GET on loopback,
+ * see docs/benchmarks.md). Memory per stream: at most READS_AHEAD chunks plus the
+ * stream's own buffer of one chunk.
+ */
+class BlobReadStream extends Readable {
+  private next: number;
+  private readonly queue: { done: boolean; buf: Buffer; err: unknown }[] = [];
+  private wanting = false;
+  private ended = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    start: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: READ_CHUNK_BYTES });
+    this.next = start;
+  }
+
+  override _read(): void {
+    this.wanting = true;
+    this.fill();
+    this.deliver();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // FileHandle.close waits for the reads still in flight before closing the descriptor.
+    this.fh.close().then(
+      () => cb(err),
+      (e: unknown) => cb(err ?? (e as Error)),
+    );
+  }
+
+  private fill(): void {
+    while (this.queue.length < READS_AHEAD && this.next < this.end && !this.destroyed) {
+      const len = Math.min(READ_CHUNK_BYTES, this.end - this.next);
+      const item = { done: false, buf: Buffer.allocUnsafeSlow(len), err: null as unknown };
+      readFully(this.fh, item.buf, this.next)
+        .then(
+          () => undefined,
+          (e: unknown) => (item.err = e),
+        )
+        .finally(() => {
+          item.done = true;
+          this.deliver();
+        });
+      this.next += len;
+      this.queue.push(item);
+    }
+  }
+
+  private deliver(): void {
+    if (this.destroyed || this.ended) return;
+    while (this.wanting && this.queue[0]?.done) {
+      const item = this.queue.shift()!;
+      if (item.err) {
+        this.destroy(item.err as Error);
+        return;
+      }
+      this.wanting = this.push(item.buf);
+      this.fill();
+    }
+    if (this.queue.length === 0 && this.next >= this.end) {
+      this.ended = true;
+      this.push(null);
+    }
+  }
+}
+
+/** Fills buf from the file at position, continuing after short reads; EOF first is an error. */
+async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesRead } = await fh.read(buf, off, buf.length - off, position + off);
+    if (bytesRead === 0) throw new Error(`blob file ended early at byte ${position + off}`);
+    off += bytesRead;
   }
 }
 

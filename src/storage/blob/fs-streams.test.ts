@@ -1,15 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { Digest } from "../../core/digest.js";
 import { FsBlobStore } from "./fs.js";
 
 /**
- * The streaming append path (UploadSink): large bodies in many chunks, background flushes
- * to disk while the body streams in, failures mid-body.
+ * The streaming paths of the filesystem store. In: the append sink (large bodies in many
+ * chunks, background flushes to disk while the body streams in, failures mid-body). Out:
+ * the read-ahead blob stream (whole blobs and ranges across chunk boundaries, slow
+ * consumers, early destroy).
  */
 
 const MiB = 1024 * 1024;
@@ -102,5 +105,79 @@ describe("FsBlobStore streaming uploads", () => {
     expect(await up.size()).toBe(0);
     await up.append(chunked(data), { expectedLength: data.length });
     expect((await up.commit(digestOf(data))).size).toBe(data.length);
+  });
+});
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of r) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe("FsBlobStore blob streams", () => {
+  let root: string;
+  let store: FsBlobStore;
+  let data: Buffer;
+  let digest: Digest;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "drydock-read-"));
+    store = await FsBlobStore.open(root);
+    // Several read chunks (1 MiB) and a partial last one.
+    data = randomBytes(5 * MiB + 4321);
+    digest = digestOf(data);
+    const up = await store.upload("upload-read-0001");
+    await up.append(chunked(data));
+    await up.commit(digest);
+  });
+  afterEach(async () => rm(root, { recursive: true, force: true }));
+
+  it("streams a whole blob in order", async () => {
+    expect((await readAll(await store.open(digest))).equals(data)).toBe(true);
+  });
+
+  it("streams ranges inside one chunk, across chunk boundaries and up to the end", async () => {
+    const cases: [number, number][] = [
+      [0, 0],
+      [10, 99],
+      [MiB - 3, MiB + 2],
+      [MiB, 3 * MiB - 1],
+      [123, data.length - 1],
+      [data.length - 1, data.length - 1],
+    ];
+    for (const [start, end] of cases) {
+      const got = await readAll(await store.open(digest, { start, end }));
+      expect(got.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+    }
+  });
+
+  it("streams an empty blob", async () => {
+    const empty = Buffer.alloc(0);
+    await store.putBuffer(digestOf(empty), empty);
+    expect((await readAll(await store.open(digestOf(empty)))).length).toBe(0);
+  });
+
+  it("keeps order and content for a slow consumer", async () => {
+    const chunks: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: 1,
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        setTimeout(cb, 2);
+      },
+    });
+    await pipeline(await store.open(digest), slow);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  });
+
+  it("closes the file when destroyed early", async () => {
+    const fds = async () => (await readdir("/proc/self/fd").catch(() => [])).length;
+    const before = await fds();
+    for (let i = 0; i < 20; i++) {
+      const s = await store.open(digest);
+      await new Promise<void>((res) => s.once("data", () => res()));
+      s.destroy();
+      await new Promise((res) => s.once("close", res));
+    }
+    expect(await fds()).toBeLessThanOrEqual(before);
   });
 });
