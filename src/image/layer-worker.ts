@@ -43,20 +43,25 @@ function finish(msg) {
   job = null;
 }
 
-// Decompressed chunks are transferred, not copied, when nothing else will write their memory:
-// zstd-napi allocates a new output buffer per chunk; zlib hands out slices of its output buffer
-// and replaces that buffer once a slice fills it (so a slice covering all of it is ours); a plain
-// tar's chunks arrived here transferred. Any other zlib slice is copied.
+// Decompressed bytes travel in ArrayBuffers of a small pool that the main thread hands back with
+// its acknowledgements: the main thread then allocates nothing per chunk, and no stream of dead
+// buffers piles up waiting for its garbage collector (transferred memory barely counts towards
+// it, so a layer's worth of garbage would stay resident). A plain tar's chunks, which arrived
+// here transferred, go back the same way without a copy.
+const POOLED = 256 * 1024;
+const pool = [];
 function emit(chunk, owned) {
   job.hash.update(chunk);
   job.out += chunk.length;
-  const ab = chunk.buffer;
-  if (owned || (chunk.byteOffset === 0 && chunk.byteLength === ab.byteLength)) {
-    post({ type: "out", id: job.id, buf: ab, off: chunk.byteOffset, len: chunk.length }, [ab]);
+  if (owned) {
+    post({ type: "out", id: job.id, buf: chunk.buffer, off: chunk.byteOffset, len: chunk.length }, [chunk.buffer]);
   } else {
-    const copy = new ArrayBuffer(chunk.length);
-    new Uint8Array(copy).set(chunk);
-    post({ type: "out", id: job.id, buf: copy, off: 0, len: chunk.length }, [copy]);
+    for (let off = 0; off < chunk.length; off += POOLED) {
+      const len = Math.min(POOLED, chunk.length - off);
+      const ab = pool.pop() || new ArrayBuffer(POOLED);
+      new Uint8Array(ab, 0, len).set(chunk.subarray(off, off + len));
+      post({ type: "out", id: job.id, buf: ab, off: 0, len, pooled: true }, [ab]);
+    }
   }
   if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
 }
@@ -71,8 +76,7 @@ parentPort.on("message", (m) => {
         : new DecompressStream({ windowLogMax: 27 });
       job.t = t;
       const self = job;
-      const owned = m.compression === "zstd";
-      t.on("data", (c) => { if (job === self) emit(c, owned); });
+      t.on("data", (c) => { if (job === self) emit(c, false); });
       t.on("end", () => { if (job === self) finish({ type: "done", digest: "sha256:" + self.hash.digest("hex") }); });
       t.on("error", (e) => { if (job === self) finish({ type: "error", message: e.message }); });
     }
@@ -86,6 +90,7 @@ parentPort.on("message", (m) => {
     post({ type: "aborted", id: m.id });
     return;
   }
+  if (m.type === "ack" && m.buf && pool.length < 64) pool.push(m.buf); // whatever job it was read for
   if (!job || job.id !== m.id) return;
   if (m.type === "in") {
     const buf = Buffer.from(m.buf);
@@ -109,7 +114,7 @@ parentPort.on("message", (m) => {
 `;
 
 type FromWorker = { id: number } & (
-  | { type: "out"; buf: ArrayBuffer; off: number; len: number }
+  | { type: "out"; buf: ArrayBuffer; off: number; len: number; pooled?: boolean }
   | { type: "inAck"; n: number }
   | { type: "done"; digest: string }
   | { type: "error"; message: string }
@@ -118,7 +123,10 @@ type FromWorker = { id: number } & (
 
 let jobs = 0;
 
-/** A decompressed layer: its bytes, and once they have all been read, their sha256. */
+/**
+ * A decompressed layer: its bytes, and once they have all been read, their sha256. A chunk is
+ * valid until the next one is asked for (its memory is then reused): copy what must be kept.
+ */
 export interface HashedLayer extends AsyncIterable<Buffer> {
   /** `sha256:<hex>` of every decompressed byte; set when the iteration has completed. */
   digest(): string | undefined;
@@ -133,7 +141,7 @@ class PooledWorker {
       eval: true,
       workerData: { zstdPath, outAhead: OUT_AHEAD },
       // Bounded like the rest of the analysis: a worker holds a few MiB in flight.
-      resourceLimits: { maxOldGenerationSizeMb: 256 },
+      resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
     this.worker.on("message", (m: FromWorker) => this.listener?.(m));
     this.worker.on("error", (e) => this.failure?.(e));
@@ -209,6 +217,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
   const w = await acquire();
   w.worker.ref(); // a job in flight keeps the process alive
   const received: Buffer[] = [];
+  const pooled = new WeakSet<Buffer>();
   let receivedBytes = 0;
   let inFlight = 0;
   let result: { digest?: string; error?: Error } | null = null;
@@ -228,7 +237,9 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
   w.listener = (m) => {
     if (m.id !== id) return; // a late message of an earlier job on this worker
     if (m.type === "out") {
-      received.push(Buffer.from(m.buf, m.off, m.len));
+      const chunk = Buffer.from(m.buf, m.off, m.len);
+      if (m.pooled) pooled.add(chunk);
+      received.push(chunk);
       receivedBytes += m.len;
     } else if (m.type === "inAck") inFlight -= m.n;
     else if (m.type === "done") result = { digest: m.digest };
@@ -279,7 +290,12 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
       if (chunk) {
         receivedBytes -= chunk.length;
         yield chunk;
-        w.worker.postMessage({ type: "ack", id, n: chunk.length });
+        // The consumer asked for the next chunk: it is done with this one, whose memory goes back.
+        const n = chunk.length;
+        if (pooled.delete(chunk)) {
+          const buf = chunk.buffer as ArrayBuffer;
+          w.worker.postMessage({ type: "ack", id, n, buf }, [buf]);
+        } else w.worker.postMessage({ type: "ack", id, n });
         notify();
         continue;
       }

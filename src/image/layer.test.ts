@@ -23,7 +23,7 @@ function blob(bytes: Buffer, size = 64 * 1024): Readable {
 
 async function drain(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
+  for await (const c of it) parts.push(Buffer.from(c)); // a chunk's memory is reused after the next
   return Buffer.concat(parts);
 }
 
