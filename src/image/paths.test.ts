@@ -15,6 +15,45 @@ describe("normalizeEntryPath", () => {
     expect(normalizeEntryPath("//var/lib/dpkg/status")).toBe("/var/lib/dpkg/status");
   });
 
+  it("gives the same answer on its fast path as a segment-by-segment reference", () => {
+    const reference = (name: string): string | null => {
+      const out: string[] = [];
+      for (const seg of name.split("/")) {
+        if (seg === "" || seg === ".") continue;
+        if (seg === "..") {
+          if (!out.length) return null;
+          out.pop();
+        } else out.push(seg);
+      }
+      return "/" + out.join("/");
+    };
+    const names = [
+      "",
+      "/",
+      "./",
+      ".//",
+      "usr",
+      "usr/",
+      "./usr/bin/x",
+      "/usr//lib/",
+      "a/./b",
+      "a/../b",
+      "..",
+      "../a",
+      ".bashrc",
+      "home/u/.bashrc",
+      "a/.wh.b",
+      "a/b/.",
+      "a/b/..",
+      "///x///",
+      "./.",
+      ".../x",
+      "x/...",
+      "a/b//",
+    ];
+    for (const n of names) expect(normalizeEntryPath(n), n).toBe(reference(n));
+  });
+
   it("refuses names that climb above the root", () => {
     expect(normalizeEntryPath("../etc/passwd")).toBeNull();
     expect(normalizeEntryPath("a/../../tmp/x")).toBeNull();

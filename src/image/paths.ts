@@ -10,6 +10,21 @@
  * would climb above the root makes the entry invalid: it is reported, never followed.
  */
 export function normalizeEntryPath(name: string): string | null {
+  // Fast path for what layer tars hold (`usr/bin/x`, `./usr/bin/x`, `usr/lib/`): nothing to
+  // resolve once a leading `./` or `/` and a trailing `/` are off.
+  let start = 0;
+  if (name.startsWith("./")) start = 2;
+  while (name.charCodeAt(start) === 47 /* / */) start++;
+  let end = name.length;
+  if (end > start && name.charCodeAt(end - 1) === 47) end--;
+  const rest = name.slice(start, end);
+  if (
+    rest.indexOf("//") < 0 &&
+    rest.indexOf("/.") < 0 &&
+    rest.charCodeAt(0) !== 46 /* . */ &&
+    !rest.endsWith("/")
+  )
+    return "/" + rest;
   const parts: string[] = [];
   for (const seg of name.split("/")) {
     if (seg === "" || seg === ".") continue;

@@ -249,6 +249,19 @@ describe("readTar: corrupt and truncated archives", () => {
     await expect(read(buf)).rejects.toThrow(/bad checksum\) at byte 1024/);
   });
 
+  it("accepts a header checksum computed over signed bytes (historic tars with non-ASCII names)", async () => {
+    const name = "caf\u00e9-\u00fc.txt";
+    const h = header({ name, type: "0", size: 1 });
+    let signed = 0;
+    for (let i = 0; i < 512; i++) {
+      const b = i >= 148 && i < 156 ? 32 : h[i]!;
+      signed += b > 127 ? b - 256 : b;
+    }
+    h.write(signed.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+    const seen = await read(Buffer.concat([h, Buffer.from("x"), Buffer.alloc(511), Buffer.alloc(1024)]));
+    expect(seen.bodies).toEqual({ [name]: "x" });
+  });
+
   it("rejects random bytes as a corrupt header", async () => {
     const junk = Buffer.alloc(2048);
     for (let i = 0; i < junk.length; i++) junk[i] = (i * 7919) % 251;

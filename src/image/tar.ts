@@ -96,17 +96,16 @@ export function readNumber(buf: Buffer, start: number, len: number, what: string
   return digits ? v : 0;
 }
 
-/** Unsigned (POSIX) or signed (some historic tars) header checksum. */
+/** Unsigned (POSIX) or signed (some historic tars) header checksum; the signed sum only on a mismatch. */
 function checksumOk(h: Buffer, at: number): boolean {
   const stored = readNumber(h, at + 148, 8, "checksum");
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 32 : h[at + i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
+  let unsigned = 8 * 32; // the checksum field counts as spaces
+  let high = 0; // bytes over 127, for the signed variant
+  for (let i = at; i < at + 148; i++) unsigned += h[i]!;
+  for (let i = at + 156; i < at + BLOCK; i++) unsigned += h[i]!;
+  if (stored === unsigned) return true;
+  for (let i = at; i < at + BLOCK; i++) if ((i < at + 148 || i >= at + 156) && h[i]! > 127) high++;
+  return stored === unsigned - 256 * high;
 }
 
 function isZeroBlock(h: Buffer, at: number): boolean {
