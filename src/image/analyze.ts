@@ -87,7 +87,8 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
     return p;
   };
 
-  // A small semaphore: decompression runs on the thread pool, so a few layers in flight use all cores.
+  // A small semaphore: each layer in flight decompresses and hashes in a worker thread while the
+  // main thread walks another layer's tar, so as many layers as cores keep every core busy.
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   let running = 0;
   const waiting: (() => void)[] = [];
