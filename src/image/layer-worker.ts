@@ -9,47 +9,51 @@ import { detectCompression, peek, type Compression } from "./layer.js";
  *
  * On the main thread, a layer costs its tar walk and its catalogers; decompression (zstd-napi
  * decompresses on the calling thread) and sha256 of every decompressed byte (the diffID check)
- * are as expensive again. They run here in worker threads, one layer per worker at a time, so
- * that the main thread only parses while the workers decompress and hash the next megabytes.
+ * are as expensive again. They run here in worker threads, so that the main thread only parses
+ * while the workers decompress and hash the next megabytes.
  *
- * Protocol, per job (one layer), all flow-controlled so memory stays flat whatever the layer:
+ * A worker serves several layers at once (jobs multiplexed by id): gunzip itself runs on
+ * libuv's thread pool, so one worker thread hashes for about four inflating layers; and each
+ * worker carries a V8 heap whose garbage (zlib's output buffers) is collected lazily, tens of
+ * MiB, so fewer workers is less memory. WORKERS = cores / 4, at least one.
+ *
+ * Protocol (every message names its job; messages of an ended or aborted job are ignored on
+ * both sides; an abort is always answered, so no side waits on a message that will not come):
  *   main → worker  start {compression}, in {buf} (compressed; at most IN_AHEAD bytes unacknowledged),
- *                  end, ack {n} (decompressed bytes consumed), abort
- *   worker → main  inAck {n}, out {buf} (decompressed, transferred: no copy on the main thread;
- *                  the worker pauses past OUT_AHEAD unacknowledged bytes), done {digest}, error {message}
+ *                  end, ack {n, buf?} (decompressed bytes consumed; the pooled buffer handed back), abort
+ *   worker → main  inAck {n}, out {buf, off, len, pooled?} (transferred, no copy on the main thread;
+ *                  the decompressor pauses past OUT_AHEAD unacknowledged bytes), done {digest},
+ *                  error {message}, aborted
  */
 
 const IN_AHEAD = 4 * 1024 * 1024;
 const OUT_AHEAD = 4 * 1024 * 1024;
+const WORKERS = Math.max(1, Math.floor(availableParallelism() / 4));
 
-/** The worker's code: plain JavaScript evaluated in the worker (no loader, works from src and dist). */
+/** The worker's code: plain JavaScript evaluated in the worker (no loader: works from src and dist). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const zlib = require("node:zlib");
 const { DecompressStream } = require(workerData.zstdPath);
 const OUT_AHEAD = workerData.outAhead;
-let job = null;
+const jobs = new Map();
 
-// Every message names its job: messages of a job that has ended (or was aborted) are ignored on
-// both sides, and an abort is always answered, so no side ever waits on a message that will not come.
-function post(msg, transfer) {
-  parentPort.postMessage(msg, transfer);
-}
+const post = (msg, transfer) => parentPort.postMessage(msg, transfer);
 
-function finish(msg) {
-  if (!job) return;
+function finish(job, msg) {
+  if (jobs.get(job.id) !== job) return;
+  jobs.delete(job.id);
   post({ ...msg, id: job.id });
-  job = null;
 }
 
 // Decompressed bytes travel in 1 MiB ArrayBuffers of a small pool that the main thread hands
 // back with its acknowledgements: the main thread allocates nothing per chunk, and a message
-// (about 30 µs each way, transfer included) carries a whole MiB rather than one zlib chunk. A
+// (about 30 us each way, transfer included) carries a whole MiB rather than one zlib chunk. A
 // plain tar's chunks, which arrived here transferred, go back the same way without a copy.
 const POOLED = 1024 * 1024;
 const pool = [];
-function flush() {
+function flush(job) {
   if (!job.cur || job.curLen === 0) return;
   post({ type: "out", id: job.id, buf: job.cur, off: 0, len: job.curLen, pooled: true }, [job.cur]);
   job.out += job.curLen;
@@ -57,7 +61,7 @@ function flush() {
   job.curLen = 0;
   if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
 }
-function emit(chunk, owned) {
+function emit(job, chunk, owned) {
   job.hash.update(chunk);
   if (owned) {
     job.out += chunk.length;
@@ -74,54 +78,54 @@ function emit(chunk, owned) {
     new Uint8Array(job.cur, job.curLen, n).set(chunk.subarray(off, off + n));
     job.curLen += n;
     off += n;
-    if (job.curLen === POOLED) flush();
+    if (job.curLen === POOLED) flush(job);
   }
 }
 
 parentPort.on("message", (m) => {
+  if (m.type === "ack" && m.buf && pool.length < 16) pool.push(m.buf); // whatever job it was read for
   if (m.type === "start") {
-    if (job && job.t) job.t.destroy();
-    job = { id: m.id, hash: createHash("sha256"), out: 0, t: null, cur: null, curLen: 0 };
+    const job = { id: m.id, hash: createHash("sha256"), out: 0, t: null, cur: null, curLen: 0 };
+    jobs.set(m.id, job);
     if (m.compression !== "none") {
       const t = m.compression === "gzip"
         ? zlib.createGunzip({ chunkSize: 256 * 1024 })
         : new DecompressStream({ windowLogMax: 27 });
       job.t = t;
-      const self = job;
-      t.on("data", (c) => { if (job === self) emit(c, false); });
+      t.on("data", (c) => { if (jobs.get(job.id) === job) emit(job, c, false); });
       t.on("end", () => {
-        if (job !== self) return;
-        flush();
-        finish({ type: "done", digest: "sha256:" + self.hash.digest("hex") });
+        if (jobs.get(job.id) !== job) return;
+        flush(job);
+        finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
       });
-      t.on("error", (e) => { if (job === self) finish({ type: "error", message: e.message }); });
+      t.on("error", (e) => finish(job, { type: "error", message: e.message }));
     }
     return;
   }
   if (m.type === "abort") {
-    if (job && job.id === m.id) {
+    const job = jobs.get(m.id);
+    if (job) {
+      jobs.delete(m.id);
       if (job.t) job.t.destroy();
-      job = null;
     }
     post({ type: "aborted", id: m.id });
     return;
   }
-  if (m.type === "ack" && m.buf && pool.length < 8) pool.push(m.buf); // whatever job it was read for
-  if (!job || job.id !== m.id) return;
+  const job = jobs.get(m.id);
+  if (!job) return;
   if (m.type === "in") {
     const buf = Buffer.from(m.buf);
     const n = buf.length; // read before emit() transfers (detaches) the memory
     if (!job.t) {
-      emit(buf, true);
+      emit(job, buf, true);
       post({ type: "inAck", id: job.id, n });
       return;
     }
-    const self = job;
-    // Acknowledged once the decompressor has taken it; a callback of an aborted job says nothing.
-    job.t.write(buf, () => { if (job === self) post({ type: "inAck", id: self.id, n }); });
+    // Acknowledged once the decompressor has taken it; a callback of an ended job says nothing.
+    job.t.write(buf, () => { if (jobs.get(job.id) === job) post({ type: "inAck", id: job.id, n }); });
   } else if (m.type === "end") {
     if (job.t) job.t.end();
-    else finish({ type: "done", digest: "sha256:" + job.hash.digest("hex") });
+    else finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
   } else if (m.type === "ack") {
     job.out -= m.n;
     if (job.t && job.out <= OUT_AHEAD && job.t.isPaused()) job.t.resume();
@@ -137,68 +141,64 @@ type FromWorker = { id: number } & (
   | { type: "aborted" }
 );
 
-let jobs = 0;
-
-/**
- * A decompressed layer: its bytes, and once they have all been read, their sha256. A chunk is
- * valid until the next one is asked for (its memory is then reused): copy what must be kept.
- */
-export interface HashedLayer extends AsyncIterable<Buffer> {
-  /** `sha256:<hex>` of every decompressed byte; set when the iteration has completed. */
-  digest(): string | undefined;
+interface JobHandlers {
+  message(m: FromWorker): void;
+  failure(e: Error): void;
 }
 
-class PooledWorker {
+/** A worker and the jobs it runs; referenced (keeps the process alive) only while it has jobs. */
+class LayerWorker {
   readonly worker: Worker;
-  listener: ((m: FromWorker) => void) | null = null;
-  failure: ((e: Error) => void) | null = null;
+  readonly jobs = new Map<number, JobHandlers>();
+  dead = false;
   constructor(zstdPath: string) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { zstdPath, outAhead: OUT_AHEAD },
-      // Bounded like the rest of the analysis: a worker holds a few MiB in flight.
+      // Its JS heap holds little (the bytes are ArrayBuffers); a runaway is stopped, not fed.
       resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
-    this.worker.on("message", (m: FromWorker) => this.listener?.(m));
-    this.worker.on("error", (e) => this.failure?.(e));
-    this.worker.on("exit", (code) => this.failure?.(new Error(`layer worker exited with code ${code}`)));
+    this.worker.on("message", (m: FromWorker) => this.jobs.get(m.id)?.message(m));
+    const fail = (e: Error) => {
+      this.dead = true;
+      const i = workers.indexOf(this);
+      if (i >= 0) workers.splice(i, 1);
+      for (const j of [...this.jobs.values()]) j.failure(e);
+      this.jobs.clear();
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => fail(new Error(`layer worker exited with code ${code}`)));
     this.worker.unref();
   }
+
+  add(id: number, h: JobHandlers): void {
+    if (this.dead) return h.failure(new Error("layer worker is gone"));
+    if (this.jobs.size === 0) this.worker.ref();
+    this.jobs.set(id, h);
+  }
+
+  remove(id: number): void {
+    this.jobs.delete(id);
+    if (this.jobs.size === 0) this.worker.unref();
+  }
+
+  post(m: Record<string, unknown>, transfer?: ArrayBuffer[]): void {
+    if (!this.dead) this.worker.postMessage(m, transfer);
+  }
 }
 
-const idle: PooledWorker[] = [];
-let live = 0;
-const waiting: ((w: PooledWorker) => void)[] = [];
+const workers: LayerWorker[] = [];
 let zstdPath: string | null = null;
+let jobCounter = 0;
 
-async function acquire(): Promise<PooledWorker> {
-  const w = idle.pop();
-  if (w) return w;
-  if (live < Math.max(2, availableParallelism())) {
-    live++;
-    try {
-      zstdPath ??= createRequire(import.meta.url).resolve("zstd-napi");
-      return new PooledWorker(zstdPath);
-    } catch (e) {
-      live--;
-      throw e;
-    }
-  }
-  return new Promise((r) => waiting.push(r));
-}
-
-function release(w: PooledWorker, healthy: boolean): void {
-  w.listener = null;
-  w.failure = null;
-  w.worker.unref();
-  if (!healthy) {
-    live--;
-    void w.worker.terminate();
-    return;
-  }
-  const next = waiting.shift();
-  if (next) next(w);
-  else idle.push(w);
+/** The least busy worker, a new one while there are fewer than WORKERS. */
+function pickWorker(): LayerWorker {
+  const least = workers.reduce<LayerWorker | null>((a, w) => (!a || w.jobs.size < a.jobs.size ? w : a), null);
+  if (least && (least.jobs.size === 0 || workers.length >= WORKERS)) return least;
+  zstdPath ??= createRequire(import.meta.url).resolve("zstd-napi");
+  const w = new LayerWorker(zstdPath);
+  workers.push(w);
+  return w;
 }
 
 /** Owned chunks are transferred to the worker; chunks that share memory (pooled slices) are copied. */
@@ -209,6 +209,15 @@ function transferable(chunk: Buffer): { buf: ArrayBuffer; transfer: ArrayBuffer[
   const copy = new ArrayBuffer(chunk.length);
   new Uint8Array(copy).set(chunk);
   return { buf: copy, transfer: [copy] };
+}
+
+/**
+ * A decompressed layer: its bytes, and once they have all been read, their sha256. A chunk is
+ * valid until the next one is asked for (its memory is then reused): copy what must be kept.
+ */
+export interface HashedLayer extends AsyncIterable<Buffer> {
+  /** `sha256:<hex>` of every decompressed byte; set when the iteration has completed. */
+  digest(): string | undefined;
 }
 
 /**
@@ -230,14 +239,14 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
     throw e;
   });
   const compression: Compression = detectCompression(head);
-  const w = await acquire();
-  w.worker.ref(); // a job in flight keeps the process alive
+  const w = pickWorker();
+  const id = ++jobCounter;
   const received: Buffer[] = [];
   const pooled = new WeakSet<Buffer>();
   let receivedBytes = 0;
   let inFlight = 0;
   let result: { digest?: string; error?: Error } | null = null;
-  let healthy = true;
+  let failed = false;
   // The consumer and the feeder each wait on their own wake-up; every event wakes both.
   let wakeConsumer: (() => void) | null = null;
   let wakeFeeder: (() => void) | null = null;
@@ -249,27 +258,27 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
     c?.();
     f?.();
   };
-  const id = ++jobs;
-  w.listener = (m) => {
-    if (m.id !== id) return; // a late message of an earlier job on this worker
-    if (m.type === "out") {
-      const chunk = Buffer.from(m.buf, m.off, m.len);
-      if (m.pooled) pooled.add(chunk);
-      received.push(chunk);
-      receivedBytes += m.len;
-    } else if (m.type === "inAck") inFlight -= m.n;
-    else if (m.type === "done") result = { digest: m.digest };
-    else if (m.type === "error") result = { error: new Error(m.message) };
-    else if (m.type === "aborted") abortAck?.();
-    notify();
-  };
-  w.failure = (e) => {
-    healthy = false;
-    result ??= { error: e };
-    notify();
-    abortAck?.();
-  };
-  w.worker.postMessage({ type: "start", id, compression });
+  w.add(id, {
+    message(m) {
+      if (m.type === "out") {
+        const chunk = Buffer.from(m.buf, m.off, m.len);
+        if (m.pooled) pooled.add(chunk);
+        received.push(chunk);
+        receivedBytes += m.len;
+      } else if (m.type === "inAck") inFlight -= m.n;
+      else if (m.type === "done") result = { digest: m.digest };
+      else if (m.type === "error") result = { error: new Error(m.message) };
+      else if (m.type === "aborted") abortAck?.();
+      notify();
+    },
+    failure(e) {
+      failed = true;
+      result ??= { error: e };
+      notify();
+      abortAck?.();
+    },
+  });
+  w.post({ type: "start", id, compression });
 
   // Feeding runs beside the consumer. It waits while IN_AHEAD compressed bytes are unacknowledged
   // or OUT_AHEAD decompressed bytes wait for the consumer (a plain tar has no decompressor to pause).
@@ -280,7 +289,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
       const send = (chunk: Buffer) => {
         const { buf, transfer } = transferable(chunk);
         inFlight += chunk.length;
-        w.worker.postMessage({ type: "in", id, buf }, transfer);
+        w.post({ type: "in", id, buf }, transfer);
       };
       if (ended) {
         if (head.length) send(head);
@@ -292,7 +301,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
             await new Promise<void>((r) => (wakeFeeder = r));
         }
       }
-      if (!stopFeeding) w.worker.postMessage({ type: "end", id });
+      if (!stopFeeding) w.post({ type: "end", id });
     } catch (e) {
       sourceError = e as Error;
       notify();
@@ -310,8 +319,8 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
         const n = chunk.length;
         if (pooled.delete(chunk)) {
           const buf = chunk.buffer as ArrayBuffer;
-          w.worker.postMessage({ type: "ack", id, n, buf }, [buf]);
-        } else w.worker.postMessage({ type: "ack", id, n });
+          w.post({ type: "ack", id, n, buf }, [buf]);
+        } else w.post({ type: "ack", id, n });
         notify();
         continue;
       }
@@ -329,15 +338,15 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
     stopFeeding = true;
     notify();
     blob.destroy();
-    if (!completed && healthy) {
+    if (!completed && !failed) {
       // Stopped early (a limit, a corrupt tar), or the job ended while we were stopping: the
-      // worker drops the job if it still runs, and always answers, before it is reused.
+      // worker drops the job if it still runs, and always answers.
       await new Promise<void>((r) => {
         abortAck = r;
-        w.worker.postMessage({ type: "abort", id });
+        w.post({ type: "abort", id });
       });
     }
     await feed.catch(() => {});
-    release(w, healthy);
+    w.remove(id);
   }
 }
