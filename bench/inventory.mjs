@@ -208,9 +208,30 @@ async function benchOne(name) {
   );
 }
 
-function runChild(name) {
+/** Peak RSS of one cold analysis, alone in a fresh process (what `drydock sbom` costs). */
+async function rssOne(name) {
+  const dd = await loadDrydock();
+  const cacheDir = mkdtempSync(join(tmpdir(), "drydock-bench-rss-"));
+  const a = dd.config.configSchema.parse({}).analysis;
+  await dd.analyzeImage(dd.openImageSource(`oci:${join(fixtures, "oci", name)}`), {
+    catalogers: dd.catalogers,
+    detectors: dd.distroDetectors,
+    limits: {
+      maxBytes: a.maxLayerBytes,
+      maxEntries: a.maxLayerEntries,
+      maxFileBytes: a.maxFileBytes,
+      maxNestedArchiveBytes: a.maxNestedArchiveBytes,
+    },
+    cache: new dd.InventoryCache(cacheDir),
+    concurrency: CONCURRENCY,
+  });
+  rmSync(cacheDir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify({ maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB }) + "\n");
+}
+
+function runChild(name, mode = "--one") {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--one", name], {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), mode, name], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -224,6 +245,7 @@ function runChild(name) {
 
 async function main() {
   if (process.argv[2] === "--one") return benchOne(process.argv[3]);
+  if (process.argv[2] === "--rss") return rssOne(process.argv[3]);
   const problems = [];
   if (!existsSync(join(fixtures, "images.tsv")))
     problems.push(`fixtures missing: run ../shared/tools/images/build-images.sh ${fixtures}`);
@@ -247,7 +269,10 @@ async function main() {
   const results = [];
   for (const name of names) {
     log(name);
-    results.push(await runChild(name));
+    const r = await runChild(name);
+    r.benchRssMB = r.maxRssMB;
+    r.maxRssMB = (await runChild(name, "--rss")).maxRssMB;
+    results.push(r);
   }
   const load1 = loadavg();
   const pad = (s, n) => String(s).padEnd(n);
@@ -271,7 +296,8 @@ async function main() {
   }
   process.stdout.write(
     `\nfloor: decompress only (wall ms; cpu = user+sys of all threads, ms); cold: analyzeImage, empty cache;\n` +
-      `warm: analyzeImage, every layer cached; medians of ${RUNS} alternating runs (warm: ${Math.max(5, RUNS)})\n`,
+      `warm: analyzeImage, every layer cached; medians of ${RUNS} alternating runs (warm: ${Math.max(5, RUNS)});\n` +
+      `RSS: peak of one cold analysis alone in a fresh process (the benchmark's own process peaks higher)\n`,
   );
   process.stdout.write(
     `\nmain-thread time per cataloger (one extra cold run, wrapped), ms: matches() / parse() [files, MB]\n`,
