@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { compress as zstdCompress } from "zstd-napi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogers, distroDetectors } from "../catalog/registry.js";
 import { buildBdb, buildHeader, randomBytes } from "../catalog/os/rpm/testutil.js";
@@ -174,6 +175,20 @@ describe("analyzeImage: bombs and limits", () => {
     expect(inv.incompleteLayers).toEqual([sha256(bomb)]);
     expect(inv.packages.map((p) => p.name)).toEqual(["libc6"]);
     expect(await cachedFiles(inv.cacheDir)).toHaveLength(1); // the base layer only
+  });
+
+  it("stops a zstd bomb at analysis.maxLayerBytes (decoded only as far as it is read)", async () => {
+    // A tar header for one 2.5 GiB file, then 40 zstd frames of 64 MiB of zeros: about 80 KiB.
+    const head = tarEntry({ name: "zeros", body: "", headerSize: 40 * 64 * 1024 * 1024 }).subarray(0, 512);
+    const zeros = zstdCompress(Buffer.alloc(64 * 1024 * 1024));
+    const blob = Buffer.concat([zstdCompress(head), ...Array.from({ length: 40 }, () => zeros)]);
+    const rss0 = process.memoryUsage().rss;
+    const inv = await analyze([base, { tar: head, compression: "zstd", blob }], {
+      limits: { maxBytes: 32 * 1024 * 1024 },
+    });
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(256 * 1024 * 1024);
+    expect(inv.problems.map((p) => p.reason)).toEqual(["layer decompresses to more than 33554432 bytes"]);
+    expect(inv.incompleteLayers).toHaveLength(1);
   });
 
   it("stops an entry bomb at analysis.maxLayerEntries", async () => {

@@ -35,7 +35,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const zlib = require("node:zlib");
-const { DecompressStream } = require(workerData.zstdPath);
+const zstd = require(workerData.zstdBindingPath);
 const OUT_AHEAD = workerData.outAhead;
 const jobs = new Map();
 
@@ -82,15 +82,62 @@ function emit(job, chunk, owned) {
   }
 }
 
+// zstd through the native binding, straight into the pooled buffers. (zstd-napi's stream
+// decompresses a whole input chunk before returning, whatever it expands to: one MiB of a zstd
+// bomb would be gigabytes at once. Here decoding stops whenever OUT_AHEAD bytes wait for the
+// main thread and resumes with its acknowledgements.)
+function zstdPump(job) {
+  while (job.zin.length && job.out <= OUT_AHEAD && jobs.get(job.id) === job) {
+    const head = job.zin[0];
+    if (!job.cur) {
+      job.cur = pool.pop() || new ArrayBuffer(POOLED);
+      job.curLen = 0;
+    }
+    const dst = new Uint8Array(job.cur, job.curLen, POOLED - job.curLen);
+    let r;
+    try {
+      r = job.dctx.decompressStream(dst, head.src);
+    } catch (e) {
+      finish(job, { type: "error", message: e.message });
+      return;
+    }
+    const ret = r[0], produced = r[1], consumed = r[2];
+    if (produced) {
+      job.hash.update(dst.subarray(0, produced));
+      job.curLen += produced;
+    }
+    job.inFrame = ret !== 0;
+    head.src = head.src.subarray(consumed);
+    // An input chunk is done when it is consumed and the decoder holds no more output for it.
+    const drained = head.src.length === 0 && (produced < dst.length || ret === 0);
+    if (job.curLen === POOLED) flush(job);
+    if (drained) {
+      job.zin.shift();
+      post({ type: "inAck", id: job.id, n: head.n });
+    }
+  }
+  if (job.ended && job.zin.length === 0 && jobs.get(job.id) === job) {
+    if (job.inFrame) finish(job, { type: "error", message: "Stream ended in middle of compressed data frame" });
+    else {
+      flush(job);
+      finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
+    }
+  }
+}
+
 parentPort.on("message", (m) => {
   if (m.type === "ack" && m.buf && pool.length < 16) pool.push(m.buf); // whatever job it was read for
   if (m.type === "start") {
-    const job = { id: m.id, hash: createHash("sha256"), out: 0, t: null, cur: null, curLen: 0 };
+    const job = { id: m.id, hash: createHash("sha256"), out: 0, t: null, dctx: null, zin: [], ended: false,
+      inFrame: false, cur: null, curLen: 0 };
     jobs.set(m.id, job);
-    if (m.compression !== "none") {
-      const t = m.compression === "gzip"
-        ? zlib.createGunzip({ chunkSize: 256 * 1024 })
-        : new DecompressStream({ windowLogMax: 27 });
+    if (m.compression === "zstd") {
+      job.dctx = new zstd.DCtx();
+      // 128 MiB (zstd's own default limit, spelled out): a frame asking for a larger window is
+      // refused instead of making the decoder allocate up to 2 GiB.
+      job.dctx.setParameter(zstd.DParameter.windowLogMax, 27);
+    } else if (m.compression === "gzip") {
+      const t = zlib.createGunzip({ chunkSize: 256 * 1024 });
       job.t = t;
       t.on("data", (c) => { if (jobs.get(job.id) === job) emit(job, c, false); });
       t.on("end", () => {
@@ -116,19 +163,25 @@ parentPort.on("message", (m) => {
   if (m.type === "in") {
     const buf = Buffer.from(m.buf);
     const n = buf.length; // read before emit() transfers (detaches) the memory
-    if (!job.t) {
+    if (job.dctx) {
+      job.zin.push({ src: buf, n });
+      zstdPump(job);
+    } else if (job.t) {
+      // Acknowledged once the decompressor has taken it; a callback of an ended job says nothing.
+      job.t.write(buf, () => { if (jobs.get(job.id) === job) post({ type: "inAck", id: job.id, n }); });
+    } else {
       emit(job, buf, true);
       post({ type: "inAck", id: job.id, n });
-      return;
     }
-    // Acknowledged once the decompressor has taken it; a callback of an ended job says nothing.
-    job.t.write(buf, () => { if (jobs.get(job.id) === job) post({ type: "inAck", id: job.id, n }); });
   } else if (m.type === "end") {
-    if (job.t) job.t.end();
+    job.ended = true;
+    if (job.dctx) zstdPump(job);
+    else if (job.t) job.t.end();
     else finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
   } else if (m.type === "ack") {
     job.out -= m.n;
     if (job.t && job.out <= OUT_AHEAD && job.t.isPaused()) job.t.resume();
+    if (job.dctx) zstdPump(job);
   }
 });
 `;
@@ -151,10 +204,10 @@ class LayerWorker {
   readonly worker: Worker;
   readonly jobs = new Map<number, JobHandlers>();
   dead = false;
-  constructor(zstdPath: string) {
+  constructor(zstdBindingPath: string) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { zstdPath, outAhead: OUT_AHEAD },
+      workerData: { zstdBindingPath, outAhead: OUT_AHEAD },
       // Its JS heap holds little (the bytes are ArrayBuffers); a runaway is stopped, not fed.
       resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
@@ -188,15 +241,15 @@ class LayerWorker {
 }
 
 const workers: LayerWorker[] = [];
-let zstdPath: string | null = null;
+let zstdBindingPath: string | null = null;
 let jobCounter = 0;
 
 /** The least busy worker, a new one while there are fewer than WORKERS. */
 function pickWorker(): LayerWorker {
   const least = workers.reduce<LayerWorker | null>((a, w) => (!a || w.jobs.size < a.jobs.size ? w : a), null);
   if (least && (least.jobs.size === 0 || workers.length >= WORKERS)) return least;
-  zstdPath ??= createRequire(import.meta.url).resolve("zstd-napi");
-  const w = new LayerWorker(zstdPath);
+  zstdBindingPath ??= createRequire(import.meta.url).resolve("zstd-napi/binding");
+  const w = new LayerWorker(zstdBindingPath);
   workers.push(w);
   return w;
 }
