@@ -9,7 +9,7 @@
 //
 // For each image, in a child process of its own (so that its peak RSS is its own):
 // - floor: every distinct layer blob read and decompressed with what Drydock uses (node:zlib
-//   gunzip for gzip, the zstd-napi stream for zstd, nothing for plain tar), layers in parallel
+//   gunzip for gzip, zstd-napi's native decoder for zstd, nothing for plain tar), layers in parallel
 //   with the same concurrency as the analysis, the bytes consumed and dropped;
 // - cold: `analyzeImage` with an empty layer cache (every layer read, inventoried, cached);
 // - warm: `analyzeImage` again with that cache (no layer read), in-process time only.
@@ -23,6 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
 import { createReadStream } from "node:fs";
+import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 
@@ -58,10 +59,24 @@ async function decompressOnly(dd, file) {
   for await (const c of fd) head = Buffer.concat([head, c]);
   const kind = dd.detectCompression(head);
   const src = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  let out = src;
-  if (kind === "gzip") out = src.pipe(createGunzip({ chunkSize: 256 * 1024 }));
-  else if (kind === "zstd") out = src.pipe(new (await import("zstd-napi")).DecompressStream());
   let n = 0;
+  if (kind === "zstd") {
+    // zstd-napi's native decoder, as Drydock's worker drives it: into one reused 1 MiB buffer.
+    const zstd = createRequire(import.meta.url)("zstd-napi/binding");
+    const dctx = new zstd.DCtx();
+    const dst = new Uint8Array(1024 * 1024);
+    for await (const chunk of src) {
+      let rest = chunk;
+      for (;;) {
+        const [ret, produced, consumed] = dctx.decompressStream(dst, rest);
+        n += produced;
+        rest = rest.subarray(consumed);
+        if (rest.length === 0 && (produced < dst.length || ret === 0)) break;
+      }
+    }
+    return n;
+  }
+  const out = kind === "gzip" ? src.pipe(createGunzip({ chunkSize: 256 * 1024 })) : src;
   for await (const c of out) n += c.length;
   return n;
 }
