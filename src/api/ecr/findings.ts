@@ -39,12 +39,18 @@ const PACKAGE_MANAGERS: Record<string, string> = {
   npm: "NPM",
   pypi: "PIP",
   maven: "JAR",
-  go: "GOMOD",
-  rubygems: "GEMSPEC",
+  golang: "GOMOD",
+  gem: "GEMSPEC",
   nuget: "NUGET",
   cargo: "CARGO",
   composer: "COMPOSER",
 };
+
+/** Inspector's packageManager; Go modules read from a compiled binary are GOBINARY, from go.mod GOMOD. */
+function packageManager(ecosystem: string, path: string | undefined): string {
+  if (ecosystem === "golang" && path && !/(^|\/)go\.(mod|sum)$/.test(path)) return "GOBINARY";
+  return PACKAGE_MANAGERS[ecosystem] ?? "OS";
+}
 
 export function enhancedFinding(
   r: Registry,
@@ -88,7 +94,7 @@ export function enhancedFinding(
         {
           name: f.package.name,
           version: f.package.version,
-          packageManager: PACKAGE_MANAGERS[ecosystem] ?? "OS",
+          packageManager: packageManager(ecosystem, f.package.path),
           ...(f.fixedVersion ? { fixedInVersion: f.fixedVersion } : { fixedInVersion: "NotAvailable" }),
           ...(f.package.layer ? { sourceLayerHash: f.package.layer } : {}),
           ...(f.package.path ? { filePath: f.package.path } : {}),
