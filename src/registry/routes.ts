@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { RegistryError } from "../core/errors.js";
 import type { AccessRequest, Authorizer } from "../auth/types.js";
+import { isDirectBlobStream } from "../storage/blob/types.js";
 import type { RegistryService } from "./service.js";
 
 /**
@@ -372,10 +373,22 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
     }
     if (req.method === "HEAD") return reply.send();
     const stream = await service.openBlob(info.digest, range ?? undefined);
-    if (opts.onBytes) {
-      const onBytes = opts.onBytes;
-      stream.on("data", (c: Buffer) => onBytes("out", "blob", c.length));
+    const onBytes = opts.onBytes;
+    if (isDirectBlobStream(stream)) {
+      // Perf: the store writes its pooled buffers straight to the socket (no buffer per
+      // chunk, so no GC pressure; docs/benchmarks.md). onResponse hooks still run.
+      reply.hijack();
+      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+      try {
+        await stream.writeTo(reply.raw, onBytes ? (n) => onBytes("out", "blob", n) : undefined);
+        reply.raw.end();
+      } catch {
+        // Headers are gone already: cutting the connection is how a short body is reported.
+        reply.raw.destroy();
+      }
+      return reply;
     }
+    if (onBytes) stream.on("data", (c: Buffer) => onBytes("out", "blob", c.length));
     return reply.send(stream);
   }
 

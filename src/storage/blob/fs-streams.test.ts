@@ -7,6 +7,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Digest } from "../../core/digest.js";
 import { FsBlobStore } from "./fs.js";
+import { isDirectBlobStream, type DirectBlobStream } from "./types.js";
 
 /**
  * The streaming paths of the filesystem store. In: the append sink (large bodies in many
@@ -167,6 +168,71 @@ describe("FsBlobStore blob streams", () => {
     });
     await pipeline(await store.open(digest), slow);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  });
+
+  it("keeps concurrent streams apart (read buffers are pooled) even when some are destroyed", async () => {
+    const other = randomBytes(3 * MiB + 99);
+    const up = await store.upload("upload-read-0002");
+    await up.append(chunked(other));
+    await up.commit(digestOf(other));
+    const quitter = async () => {
+      const s = await store.open(digest);
+      await new Promise<void>((res) => s.once("data", () => res()));
+      s.destroy();
+    };
+    const [a, b, , c] = await Promise.all([
+      store.open(digest).then(readAll),
+      store.open(digestOf(other)).then(readAll),
+      quitter(),
+      store.open(digest, { start: MiB + 1, end: 4 * MiB }).then(readAll),
+      quitter(),
+    ]);
+    expect(a.equals(data)).toBe(true);
+    expect(b.equals(other)).toBe(true);
+    expect(c.equals(data.subarray(MiB + 1, 4 * MiB + 1))).toBe(true);
+  });
+
+  it("writes a blob or a range to a destination with reused buffers (writeTo)", async () => {
+    const collect = () => {
+      const chunks: Buffer[] = [];
+      // The buffers are reused once a write is done: a destination must copy what it keeps.
+      const sink = new Writable({
+        write(c: Buffer, _e, cb) {
+          chunks.push(Buffer.from(c));
+          setImmediate(cb);
+        },
+      });
+      return { sink, data: () => Buffer.concat(chunks) };
+    };
+    for (const range of [undefined, { start: 0, end: 0 }, { start: MiB - 1, end: 4 * MiB + 7 }]) {
+      const { sink, data: got } = collect();
+      const s = await store.open(digest, range);
+      expect(isDirectBlobStream(s)).toBe(true);
+      let counted = 0;
+      await (s as DirectBlobStream).writeTo(sink, (n) => (counted += n));
+      const want = range ? data.subarray(range.start, range.end + 1) : data;
+      expect(got().equals(want)).toBe(true);
+      expect(counted).toBe(want.length);
+    }
+  });
+
+  it("writeTo rejects when the destination goes away, and closes the file", async () => {
+    const fds = async () => (await readdir("/proc/self/fd").catch(() => [])).length;
+    const before = await fds();
+    for (let i = 0; i < 5; i++) {
+      let n = 0;
+      const sink = new Writable({
+        write(_c: Buffer, _e, cb) {
+          if (++n === 2) sink.destroy();
+          else setImmediate(cb);
+        },
+      });
+      const s = (await store.open(digest)) as DirectBlobStream;
+      await expect(s.writeTo(sink)).rejects.toThrow();
+    }
+    expect(await fds()).toBeLessThanOrEqual(before);
+    // The pooled buffers are intact for the next reader.
+    expect((await readAll(await store.open(digest))).equals(data)).toBe(true);
   });
 
   it("closes the file when destroyed early", async () => {

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { Digest } from "../../core/digest.js";
 
 export interface BlobInfo {
@@ -60,4 +60,22 @@ export interface BlobUpload {
   /** Verifies the digest and publishes the blob; the upload's data is consumed. */
   commit(expected: Digest): Promise<BlobInfo>;
   cancel(): Promise<void>;
+}
+
+/**
+ * A blob stream that can also write itself to a destination (an HTTP response) with
+ * reused buffers instead of a fresh buffer per chunk. Either read the stream or call
+ * writeTo, never both. The filesystem store's streams are direct; see docs/benchmarks.md
+ * for why it matters (allocation-free GETs stay fast in every V8 heap state).
+ */
+export interface DirectBlobStream extends Readable {
+  /**
+   * Writes every byte to `dest` (without ending it) and closes the blob. Rejects when a
+   * read fails or `dest` closes early; the caller then destroys `dest`.
+   */
+  writeTo(dest: Writable, onChunk?: (bytes: number) => void): Promise<void>;
+}
+
+export function isDirectBlobStream(stream: Readable): stream is DirectBlobStream {
+  return typeof (stream as Partial<DirectBlobStream>).writeTo === "function";
 }
