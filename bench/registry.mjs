@@ -4,7 +4,9 @@
 //   npm run bench:registry            (needs root, skopeo, docker-registry, the built fixtures)
 //
 // Environment: RUNS (default 7), BENCH_WORKDIR (default /tmp/drydock-bench), DRYDOCK_FIXTURES
-// (default /tmp/drydock-fixtures), DRYDOCK_SHARED (default ../shared), SKIP_RSS=1, SKIP_SPEED=1.
+// (default /tmp/drydock-fixtures), DRYDOCK_SHARED (default ../shared), SKIP_RSS=1, SKIP_SPEED=1,
+// IDLE_SECONDS (default 20; 0 skips the after-idle GETs), DRYDOCK_ENTRY (default dist/cli/main.js:
+// another build of Drydock, e.g. an older commit, for before/after figures).
 //
 // How it is fair (see docs/benchmarks.md):
 // - Speed: ../shared/tools/bench/registry-baseline.sh is run once per run and per registry with
@@ -16,7 +18,10 @@
 // - Memory: each registry is started fresh and sampled (/proc/PID/status VmRSS every 20 ms, and
 //   VmHWM after resetting it through /proc/PID/clear_refs) while skopeo pushes the 5 x 100 MiB
 //   synthetic image, while curl uploads one 500 MiB blob in a single streamed PATCH
-//   (POST, PATCH with Transfer-Encoding: chunked, PUT ?digest=), and while curl GETs it back.
+//   (POST, PATCH with Transfer-Encoding: chunked, PUT ?digest=), while curl GETs it back, and
+//   while curl GETs the 5 layers of the synthetic image 5 times after the registry sat idle for
+//   IDLE_SECONDS (a Node.js server that allocates a buffer per chunk degrades after idling:
+//   docs/benchmarks.md).
 //
 // Exits 0 whatever the ratios (a benchmark reports, it does not fail); a ratio above 1.0
 // (Drydock slower) is flagged in the output. Exits 1 only when it cannot run at all.
@@ -44,6 +49,8 @@ const RUNS = Number(process.env.RUNS ?? 7);
 const baseline = join(shared, "tools/bench/registry-baseline.sh");
 const clients = join(shared, "tools/clients");
 const REF_ADDR = "127.0.0.1:5000";
+const drydockEntry = resolve(process.env.DRYDOCK_ENTRY ?? join(repoRoot, "dist/cli/main.js"));
+const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 20);
 const MiB = 1024 * 1024;
 const BIG_BYTES = 500 * MiB;
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -61,7 +68,7 @@ function preflight() {
   if (!existsSync(baseline)) problems.push(`${baseline} not found (set DRYDOCK_SHARED)`);
   if (!existsSync(join(fixtures, "oci/debian-bookworm-multi/index.json")))
     problems.push(`fixtures missing: run ${shared}/tools/images/build-images.sh ${fixtures}`);
-  if (!existsSync(join(repoRoot, "dist/cli/main.js"))) problems.push("dist/ missing: npm run build");
+  if (!existsSync(drydockEntry)) problems.push(`${drydockEntry} missing: npm run build`);
   for (const t of ["skopeo", "docker-registry", "curl", "openssl", "unshare"]) {
     try {
       execFileSync("sh", ["-c", `command -v ${t}`], { stdio: "ignore" });
@@ -111,7 +118,7 @@ async function startDrydock(dataDir) {
   const logs = [];
   const child = spawn(
     process.execPath,
-    [join(repoRoot, "dist/cli/main.js"), "serve", "--listen", addr, "--data", dataDir, "--log-level", "warn"],
+    [drydockEntry, "serve", "--listen", addr, "--data", dataDir, "--log-level", "warn"],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
   );
   child.stderr.on("data", (c) => logs.push(String(c)));
@@ -377,6 +384,11 @@ async function curlBigPush(addr, big, repo) {
 
 async function memory(big) {
   const syn = join(work, "synthetic");
+  const synIndex = JSON.parse(readFileSync(join(syn, "index.json"), "utf8"));
+  const synManifest = JSON.parse(
+    readFileSync(join(syn, "blobs/sha256", synIndex.manifests[0].digest.slice("sha256:".length)), "utf8"),
+  );
+  const synLayers = synManifest.layers.map((l) => l.digest);
   const results = {};
   for (const which of ["distribution", "drydock"]) {
     log(`memory: ${which}`);
@@ -407,12 +419,32 @@ async function memory(big) {
           `http://${reg.addr}/v2/bench/mem-big/blobs/${big.digest}`,
         ]),
       );
-      const strip = ({ result: _r, ...rest }) => rest;
+      let afterIdle = null;
+      if (IDLE_SECONDS > 0) {
+        log(`memory: ${which} idle for ${IDLE_SECONDS} s, then 5 rounds of GETs of the 5 x 100 MiB layers`);
+        await sleep(IDLE_SECONDS * 1000);
+        afterIdle = await withRss(reg.pid, async () => {
+          for (let i = 0; i < 5; i++)
+            for (const layer of synLayers)
+              await runCmd("curl", [
+                "-fsS",
+                "-o",
+                "/dev/null",
+                `http://${reg.addr}/v2/bench/mem-synthetic/blobs/${layer}`,
+              ]);
+        });
+      }
+      const strip = (x) => {
+        if (!x) return x;
+        const { result: _r, ...rest } = x;
+        return rest;
+      };
       results[which] = {
         rssIdle: idle,
         synthetic5x100Push: strip(synPush),
         blob500Push: strip(bigPush),
         blob500Get: strip(bigGet),
+        layersGetX5AfterIdle: strip(afterIdle),
         peakRssProcessLifetime: procStatus(reg.pid).hwm,
       };
     } catch (e) {
@@ -465,6 +497,7 @@ function machine() {
       .loadavg()
       .map((x) => x.toFixed(1))
       .join(" "),
+    drydockEntry,
     drydockCommit: sh(`git -C '${repoRoot}' rev-parse --short HEAD`),
     drydockDirty: sh(`git -C '${repoRoot}' status --porcelain -- src | wc -l`) !== "0",
   };
@@ -515,7 +548,11 @@ async function main() {
       .map((x) => x.toFixed(1))
       .join(" ")}`,
   );
-  p(`drydock: ${m.drydockCommit}${m.drydockDirty ? " + uncommitted changes in src/" : ""}`);
+  p(
+    process.env.DRYDOCK_ENTRY
+      ? `drydock: ${drydockEntry} (DRYDOCK_ENTRY)`
+      : `drydock: ${m.drydockCommit}${m.drydockDirty ? " + uncommitted changes in src/" : ""}`,
+  );
   p("fairness: every run starts both registries empty (Distribution wiped by the script, Drydock");
   p("restarted on a fresh data dir), skopeo runs with an empty blob-info cache, order alternates.");
   p("ratio = Drydock median / Distribution median; paired = median over runs of the per-run ratio.");
@@ -609,7 +646,9 @@ async function main() {
       ["skopeo push 5 x 100 MiB", "synthetic5x100Push"],
       ["curl 500 MiB blob, one streamed PATCH", "blob500Push"],
       ["curl GET 500 MiB blob", "blob500Get"],
+      [`curl GET 5 x 100 MiB layers x5, after ${IDLE_SECONDS} s idle`, "layersGetX5AfterIdle"],
     ]) {
+      if (!d[k] || !y[k]) continue;
       rows.push([
         label,
         fmtMiB(d[k].rssBefore),
@@ -637,15 +676,7 @@ async function main() {
   const outDir = join(repoRoot, "bench/results");
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, "registry-latest.json");
-  let json = JSON.stringify(report, null, 2) + "\n";
-  try {
-    // Formatted as the repository's prettier would (so `prettier --check .` passes when committed).
-    const prettier = await import("prettier");
-    json = await prettier.format(json, { ...(await prettier.resolveConfig(file)), filepath: file });
-  } catch {
-    /* prettier not installed: plain JSON */
-  }
-  writeFileSync(file, json);
+  writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   log(`wrote ${file}`);
 }
 
