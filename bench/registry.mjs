@@ -576,15 +576,15 @@ async function main() {
       const flag = r.ratio > 1.0 ? "<-- ABOVE 1.0 (Drydock slower)" : "";
       if (flag)
         above.push(
-          `${r.image} ${r.measurement}: ${r.ratio.toFixed(2)} (paired ${r.paired_ratio.toFixed(2)})`,
+          `${r.image} ${r.measurement}: ${r.ratio.toFixed(3)} (paired ${r.paired_ratio.toFixed(3)})`,
         );
       rows.push([
         r.image,
         r.measurement,
         fmtS(r.distribution_s),
         fmtS(r.drydock_s),
-        r.ratio.toFixed(2),
-        r.paired_ratio.toFixed(2),
+        r.ratio.toFixed(3),
+        r.paired_ratio.toFixed(3),
         mibps(r.bytes, r.distribution_s),
         mibps(r.bytes, r.drydock_s),
         flag,
