@@ -19,6 +19,7 @@ import {
   parseComposerConstraint,
 } from "./composer-constraint.js";
 import { VersionRangeError } from "./types.js";
+import { describeSchemeContract } from "./testing.js";
 
 const dir = process.env.DRYDOCK_SHARED
   ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
@@ -196,48 +197,4 @@ const CONTRACT_SAMPLE = (): string[] =>
     ? osv.cases.concat(osv.generated_cases.slice(0, 60)).flatMap(([a, b]) => [a, b])
     : ["1.0", "1.0.0-beta1", "dev-master", "1.x-dev"];
 
-/** Junk no scheme may throw on. */
-const JUNK = [
-  "",
-  " ",
-  "junk",
-  "1..2",
-  ".",
-  "-",
-  "+",
-  "v",
-  "1.0-",
-  "\u0000",
-  "💥",
-  "9".repeat(40),
-  "1.0 beta",
-  "[1,2)",
-];
-
-describe("composer contract: total order on valid versions, no throw on anything", () => {
-  const sample = [...new Set(CONTRACT_SAMPLE())].slice(0, 150);
-  it("is antisymmetric and never throws, junk included", () => {
-    const all = [...sample, ...JUNK];
-    const bad: string[] = [];
-    for (const a of all) {
-      for (const b of all) {
-        const ab = composerScheme.compare(a, b);
-        if ((ab !== -1 && ab !== 0 && ab !== 1) || composerScheme.compare(b, a) !== (-ab || 0))
-          bad.push(`${a} / ${b}`);
-      }
-      if (typeof composerScheme.isValid(a) !== "boolean") bad.push(`isValid ${a}`);
-      if (typeof composerScheme.satisfies!(a, "^1.0") !== "boolean") bad.push(`satisfies ${a}`);
-    }
-    expect(bad).toEqual([]);
-  });
-  it("sorts valid versions consistently (transitive)", () => {
-    const valid = sample.filter((v) => composerScheme.isValid(v)).sort(composerScheme.compare);
-    const bad: string[] = [];
-    for (let i = 0; i < valid.length; i++) {
-      for (let j = i + 1; j < valid.length; j++) {
-        if (composerScheme.compare(valid[i]!, valid[j]!) > 0) bad.push(`${valid[i]} > ${valid[j]}`);
-      }
-    }
-    expect(bad).toEqual([]);
-  });
-});
+describeSchemeContract(composerScheme, CONTRACT_SAMPLE(), "^1.0");

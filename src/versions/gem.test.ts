@@ -13,6 +13,7 @@ import {
 } from "./gem.js";
 import { gemSatisfiedBy, gemScheme, parseGemRequirement } from "./gem-requirement.js";
 import { VersionRangeError } from "./types.js";
+import { describeSchemeContract } from "./testing.js";
 
 const dir = process.env.DRYDOCK_SHARED
   ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
@@ -162,48 +163,4 @@ const CONTRACT_SAMPLE = (): string[] =>
         .concat(osv ? osv.generated_cases.slice(0, 60).flatMap(([a, b]) => [a, b]) : [])
     : ["1.0", "1.0.a", "1.0.0"];
 
-/** Junk no scheme may throw on. */
-const JUNK = [
-  "",
-  " ",
-  "junk",
-  "1..2",
-  ".",
-  "-",
-  "+",
-  "v",
-  "1.0-",
-  "\u0000",
-  "💥",
-  "9".repeat(40),
-  "1.0 beta",
-  "[1,2)",
-];
-
-describe("gem contract: total order on valid versions, no throw on anything", () => {
-  const sample = [...new Set(CONTRACT_SAMPLE())].slice(0, 150);
-  it("is antisymmetric and never throws, junk included", () => {
-    const all = [...sample, ...JUNK];
-    const bad: string[] = [];
-    for (const a of all) {
-      for (const b of all) {
-        const ab = gemScheme.compare(a, b);
-        if ((ab !== -1 && ab !== 0 && ab !== 1) || gemScheme.compare(b, a) !== (-ab || 0))
-          bad.push(`${a} / ${b}`);
-      }
-      if (typeof gemScheme.isValid(a) !== "boolean") bad.push(`isValid ${a}`);
-      if (typeof gemScheme.satisfies!(a, ">= 1.0") !== "boolean") bad.push(`satisfies ${a}`);
-    }
-    expect(bad).toEqual([]);
-  });
-  it("sorts valid versions consistently (transitive)", () => {
-    const valid = sample.filter((v) => gemScheme.isValid(v)).sort(gemScheme.compare);
-    const bad: string[] = [];
-    for (let i = 0; i < valid.length; i++) {
-      for (let j = i + 1; j < valid.length; j++) {
-        if (gemScheme.compare(valid[i]!, valid[j]!) > 0) bad.push(`${valid[i]} > ${valid[j]}`);
-      }
-    }
-    expect(bad).toEqual([]);
-  });
-});
+describeSchemeContract(gemScheme, CONTRACT_SAMPLE(), ">= 1.0");

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalMaven, compareMaven } from "./maven.js";
 import { mavenSatisfies, mavenScheme, parseMavenRange } from "./maven-range.js";
 import { VersionRangeError } from "./types.js";
+import { describeSchemeContract } from "./testing.js";
 
 const dir = process.env.DRYDOCK_SHARED
   ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
@@ -206,48 +207,4 @@ describe("maven scheme", () => {
 const CONTRACT_SAMPLE = (): string[] =>
   maven ? maven.cases.slice(0, 400).flatMap(([a, b]) => [a, b]) : ["1.0", "1.0-SNAPSHOT", "1.0-sp1"];
 
-/** Junk no scheme may throw on. */
-const JUNK = [
-  "",
-  " ",
-  "junk",
-  "1..2",
-  ".",
-  "-",
-  "+",
-  "v",
-  "1.0-",
-  "\u0000",
-  "💥",
-  "9".repeat(40),
-  "1.0 beta",
-  "[1,2)",
-];
-
-describe("maven contract: total order on valid versions, no throw on anything", () => {
-  const sample = [...new Set(CONTRACT_SAMPLE())].slice(0, 150);
-  it("is antisymmetric and never throws, junk included", () => {
-    const all = [...sample, ...JUNK];
-    const bad: string[] = [];
-    for (const a of all) {
-      for (const b of all) {
-        const ab = mavenScheme.compare(a, b);
-        if ((ab !== -1 && ab !== 0 && ab !== 1) || mavenScheme.compare(b, a) !== (-ab || 0))
-          bad.push(`${a} / ${b}`);
-      }
-      if (typeof mavenScheme.isValid(a) !== "boolean") bad.push(`isValid ${a}`);
-      if (typeof mavenScheme.satisfies!(a, "[1.0,2.0)") !== "boolean") bad.push(`satisfies ${a}`);
-    }
-    expect(bad).toEqual([]);
-  });
-  it("sorts valid versions consistently (transitive)", () => {
-    const valid = sample.filter((v) => mavenScheme.isValid(v)).sort(mavenScheme.compare);
-    const bad: string[] = [];
-    for (let i = 0; i < valid.length; i++) {
-      for (let j = i + 1; j < valid.length; j++) {
-        if (mavenScheme.compare(valid[i]!, valid[j]!) > 0) bad.push(`${valid[i]} > ${valid[j]}`);
-      }
-    }
-    expect(bad).toEqual([]);
-  });
-});
+describeSchemeContract(mavenScheme, CONTRACT_SAMPLE(), "[1.0,2.0)");

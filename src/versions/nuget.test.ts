@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { compareNuGet, formatNuGet, parseNuGet, parseNuGetStrict } from "./nuget.js";
 import { formatNuGetRange, nugetScheme, parseNuGetRange, prettyNuGetRange } from "./nuget-range.js";
 import { VersionRangeError } from "./types.js";
+import { describeSchemeContract } from "./testing.js";
 
 const dir = process.env.DRYDOCK_SHARED
   ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
@@ -182,48 +183,4 @@ describe("nuget scheme", () => {
 const CONTRACT_SAMPLE = (): string[] =>
   nuget ? nuget.cases.flatMap(([a, b]) => [a, b]) : ["1.0", "1.0.0-beta", "1.0.0.1"];
 
-/** Junk no scheme may throw on. */
-const JUNK = [
-  "",
-  " ",
-  "junk",
-  "1..2",
-  ".",
-  "-",
-  "+",
-  "v",
-  "1.0-",
-  "\u0000",
-  "💥",
-  "9".repeat(40),
-  "1.0 beta",
-  "[1,2)",
-];
-
-describe("nuget contract: total order on valid versions, no throw on anything", () => {
-  const sample = [...new Set(CONTRACT_SAMPLE())].slice(0, 150);
-  it("is antisymmetric and never throws, junk included", () => {
-    const all = [...sample, ...JUNK];
-    const bad: string[] = [];
-    for (const a of all) {
-      for (const b of all) {
-        const ab = nugetScheme.compare(a, b);
-        if ((ab !== -1 && ab !== 0 && ab !== 1) || nugetScheme.compare(b, a) !== (-ab || 0))
-          bad.push(`${a} / ${b}`);
-      }
-      if (typeof nugetScheme.isValid(a) !== "boolean") bad.push(`isValid ${a}`);
-      if (typeof nugetScheme.satisfies!(a, "[1.0,2.0)") !== "boolean") bad.push(`satisfies ${a}`);
-    }
-    expect(bad).toEqual([]);
-  });
-  it("sorts valid versions consistently (transitive)", () => {
-    const valid = sample.filter((v) => nugetScheme.isValid(v)).sort(nugetScheme.compare);
-    const bad: string[] = [];
-    for (let i = 0; i < valid.length; i++) {
-      for (let j = i + 1; j < valid.length; j++) {
-        if (nugetScheme.compare(valid[i]!, valid[j]!) > 0) bad.push(`${valid[i]} > ${valid[j]}`);
-      }
-    }
-    expect(bad).toEqual([]);
-  });
-});
+describeSchemeContract(nugetScheme, CONTRACT_SAMPLE(), "[1.0,2.0)");

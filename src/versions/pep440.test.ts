@@ -19,6 +19,7 @@ import {
   pep440Scheme,
 } from "./pep440-specifiers.js";
 import { VersionRangeError } from "./types.js";
+import { describeSchemeContract } from "./testing.js";
 
 const dir = process.env.DRYDOCK_SHARED
   ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
@@ -227,48 +228,4 @@ const CONTRACT_SAMPLE = (): string[] =>
       )
     : ["1.0", "1.0a1", "1.0.post1", "1!0.1"];
 
-/** Junk no scheme may throw on. */
-const JUNK = [
-  "",
-  " ",
-  "junk",
-  "1..2",
-  ".",
-  "-",
-  "+",
-  "v",
-  "1.0-",
-  "\u0000",
-  "💥",
-  "9".repeat(40),
-  "1.0 beta",
-  "[1,2)",
-];
-
-describe("pep440 contract: total order on valid versions, no throw on anything", () => {
-  const sample = [...new Set(CONTRACT_SAMPLE())].slice(0, 150);
-  it("is antisymmetric and never throws, junk included", () => {
-    const all = [...sample, ...JUNK];
-    const bad: string[] = [];
-    for (const a of all) {
-      for (const b of all) {
-        const ab = pep440Scheme.compare(a, b);
-        if ((ab !== -1 && ab !== 0 && ab !== 1) || pep440Scheme.compare(b, a) !== (-ab || 0))
-          bad.push(`${a} / ${b}`);
-      }
-      if (typeof pep440Scheme.isValid(a) !== "boolean") bad.push(`isValid ${a}`);
-      if (typeof pep440Scheme.satisfies!(a, ">=1.0") !== "boolean") bad.push(`satisfies ${a}`);
-    }
-    expect(bad).toEqual([]);
-  });
-  it("sorts valid versions consistently (transitive)", () => {
-    const valid = sample.filter((v) => pep440Scheme.isValid(v)).sort(pep440Scheme.compare);
-    const bad: string[] = [];
-    for (let i = 0; i < valid.length; i++) {
-      for (let j = i + 1; j < valid.length; j++) {
-        if (pep440Scheme.compare(valid[i]!, valid[j]!) > 0) bad.push(`${valid[i]} > ${valid[j]}`);
-      }
-    }
-    expect(bad).toEqual([]);
-  });
-});
+describeSchemeContract(pep440Scheme, CONTRACT_SAMPLE(), ">=1.0");
