@@ -61,7 +61,11 @@ export interface CatalogFile {
   size: number;
   /** Permission bits (for "is it executable" decisions). */
   mode: number;
-  /** The whole content; files over the configured limit are not handed over (a Problem is recorded). */
+  /**
+   * The whole content; files over the configured limit are not handed over (a Problem is
+   * recorded). Valid only until `parse` settles: the image analysis reuses the memory for the
+   * next file, so a cataloger copies (or decodes to strings) whatever it keeps.
+   */
   content: Buffer;
 }
 
@@ -107,5 +111,6 @@ export interface DistroDetector {
   readonly version: number;
   /** Absolute paths this detector reads, in order of preference. */
   readonly paths: readonly string[];
+  /** `content` is valid only during the call (see CatalogFile.content). */
   parse(path: string, content: Buffer): Distro | null;
 }

@@ -238,6 +238,8 @@ export async function analyzeLayerTar(
       {
         onEntry,
         onBody,
+        // Catalogers and detectors keep nothing of a file's bytes (the Cataloger contract).
+        transientBodies: true,
         onTooLarge: (h) =>
           problem(
             normalizeEntryPath(h.name) ?? h.name,

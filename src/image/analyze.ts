@@ -65,7 +65,7 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
             return hit;
           }
         }
-        const blob = await source.openLayer(layer);
+        const blob = (await source.localLayer?.(layer)) ?? (await source.openLayer(layer));
         const inv = await analyzeLayerTar(
           layer.diffID,
           hashedLayer(blob),

@@ -1,136 +1,280 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import type { Readable } from "node:stream";
-import { Worker } from "node:worker_threads";
+import { open } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { MessageChannel, Worker } from "node:worker_threads";
 import { detectCompression, peek, type Compression } from "./layer.js";
+import type { LocalBlob } from "./types.js";
 
 /**
- * Decompression and diffID hashing off the main thread.
+ * Decompression and diffID hashing off the main thread, each on a thread of its own.
  *
  * On the main thread, a layer costs its tar walk and its catalogers; decompression (zstd-napi
  * decompresses on the calling thread) and sha256 of every decompressed byte (the diffID check)
- * are as expensive again. They run here in worker threads, so that the main thread only parses
- * while the workers decompress and hash the next megabytes.
+ * are as expensive again. They run in two worker threads, a decompressor and a hasher, so that
+ * the three stages of a layer (decompress, hash, walk) overlap: on a zstd or uncompressed layer,
+ * where sha256 costs as much as decompression, the hash no longer waits for the decompressor.
  *
- * A worker serves several layers at once (jobs multiplexed by id): gunzip itself runs on
- * libuv's thread pool, so one worker thread hashes for about four inflating layers; and each
- * worker carries a V8 heap whose garbage (zlib's output buffers) is collected lazily, tens of
- * MiB, so fewer workers is less memory. WORKERS = cores / 4, at least one.
+ * The decompressor writes into 1 MiB SharedArrayBuffer slots of a small pool and hands each
+ * filled slot to the main thread and to the hasher at once (no copy: both read the same memory);
+ * the slot returns to the pool when both have released it. A plain tar's chunks are copied into
+ * slots by the decompressor (off the main thread) the same way.
+ *
+ * A decompressor serves several layers at once (jobs multiplexed by id): gunzip itself runs on
+ * libuv's thread pool, so one decompressor thread copies for about four inflating layers; fewer
+ * workers is less memory. PAIRS = cores / 4 decompressor + hasher pairs, at least one.
  *
  * Protocol (every message names its job; messages of an ended or aborted job are ignored on
- * both sides; an abort is always answered, so no side waits on a message that will not come):
- *   main → worker  start {compression}, in {buf} (compressed; at most IN_AHEAD bytes unacknowledged),
- *                  end, ack {n, buf?} (decompressed bytes consumed; the pooled buffer handed back), abort
- *   worker → main  inAck {n}, out {buf, off, len, pooled?} (transferred, no copy on the main thread;
- *                  the decompressor pauses past OUT_AHEAD unacknowledged bytes), done {digest},
- *                  error {message}, aborted
+ * every side; an abort is always answered, so no side waits on a message that will not come):
+ *   main → decompressor  start {compression}, in {buf} (compressed; at most IN_AHEAD bytes
+ *                        unacknowledged), end, ack {slot} (the main thread is done with a slot), abort
+ *   decompressor → main  inAck {n}, out {sab, slot, len} (the decompressor pauses past OUT_AHEAD
+ *                        bytes in slots not yet released by both readers), done {digest},
+ *                        error {message}, aborted
+ *   decompressor → hasher (own MessageChannel)  start, data {sab, slot, len}, end, abort
+ *   hasher → decompressor  hashed {slot} (for every data message, whatever the job's state),
+ *                          digest {digest} (answers end)
  */
 
 const IN_AHEAD = 4 * 1024 * 1024;
 const OUT_AHEAD = 4 * 1024 * 1024;
-const WORKERS = Math.max(1, Math.floor(availableParallelism() / 4));
+const PAIRS = Math.max(1, Math.floor(availableParallelism() / 4));
 
-/** The worker's code: plain JavaScript evaluated in the worker (no loader: works from src and dist). */
+/** The hasher: plain JavaScript evaluated in the worker (no loader: works from src and dist). */
+const HASHER_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const { createHash } = require("node:crypto");
+const port = workerData.port;
+const hashes = new Map();
+port.on("message", (m) => {
+  if (m.type === "data") {
+    const h = hashes.get(m.id);
+    if (h) h.update(new Uint8Array(m.sab, 0, m.len));
+    port.postMessage({ type: "hashed", slot: m.slot });
+  } else if (m.type === "start") hashes.set(m.id, createHash("sha256"));
+  else if (m.type === "end") {
+    const h = hashes.get(m.id);
+    hashes.delete(m.id);
+    if (h) port.postMessage({ type: "digest", id: m.id, digest: "sha256:" + h.digest("hex") });
+  } else if (m.type === "abort") hashes.delete(m.id);
+});
+`;
+
+/** The decompressor. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-const { createHash } = require("node:crypto");
+const fs = require("node:fs");
 const zlib = require("node:zlib");
 const zstd = require(workerData.zstdBindingPath);
 const OUT_AHEAD = workerData.outAhead;
+const hasher = workerData.hasher;
 const jobs = new Map();
 
-const post = (msg, transfer) => parentPort.postMessage(msg, transfer);
+const post = (msg) => parentPort.postMessage(msg);
 
 function finish(job, msg) {
   if (jobs.get(job.id) !== job) return;
-  jobs.delete(job.id);
+  drop(job);
   post({ ...msg, id: job.id });
 }
-
-// Decompressed bytes travel in 1 MiB ArrayBuffers of a small pool that the main thread hands
-// back with its acknowledgements: the main thread allocates nothing per chunk, and a message
-// (about 30 us each way, transfer included) carries a whole MiB rather than one zlib chunk. A
-// plain tar's chunks, which arrived here transferred, go back the same way without a copy.
-const POOLED = 1024 * 1024;
-const pool = [];
-function flush(job) {
-  if (!job.cur || job.curLen === 0) return;
-  post({ type: "out", id: job.id, buf: job.cur, off: 0, len: job.curLen, pooled: true }, [job.cur]);
-  job.out += job.curLen;
-  job.cur = null;
-  job.curLen = 0;
-  if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
+function drop(job) {
+  jobs.delete(job.id);
+  if (job.t) job.t.destroy();
+  if (job.file && job.file.fd !== null) fs.close(job.file.fd, () => {});
 }
-function emit(job, chunk, owned) {
-  job.hash.update(chunk);
-  if (owned) {
-    job.out += chunk.length;
-    post({ type: "out", id: job.id, buf: chunk.buffer, off: chunk.byteOffset, len: chunk.length }, [chunk.buffer]);
+function fail(job, message) {
+  if (jobs.get(job.id) !== job) return;
+  hasher.postMessage({ type: "abort", id: job.id });
+  finish(job, { type: "error", message });
+}
+
+// Slots: 1 MiB of shared memory each, read by the main thread and the hasher at the same time,
+// free again when both have released it. Each message (about 30 us each way) carries a whole MiB
+// rather than one zlib chunk, and nothing is allocated per chunk on any thread.
+const SLOT = 1024 * 1024;
+const slots = [];
+const free = [];
+function takeSlot(job) {
+  let s = free.pop();
+  if (!s) {
+    s = { i: slots.length, sab: new SharedArrayBuffer(SLOT), job: null, len: 0, main: false, hash: false };
+    slots.push(s);
+  }
+  s.job = job;
+  s.len = 0;
+  return s;
+}
+function release(s) {
+  if (s.main || s.hash || !s.job) return;
+  const job = s.job;
+  s.job = null;
+  free.push(s);
+  job.out -= s.len;
+  if (jobs.get(job.id) !== job || job.out > OUT_AHEAD) return;
+  if (job.t && job.t.isPaused()) job.t.resume();
+  if (job.dctx) zstdPump(job);
+  if (job.file) readFile(job);
+}
+function flush(job) {
+  const s = job.cur;
+  job.cur = null;
+  if (!s) return;
+  if (s.len === 0) {
+    s.job = null;
+    free.push(s);
     return;
   }
+  s.main = s.hash = true;
+  job.out += s.len;
+  post({ type: "out", id: job.id, sab: s.sab, slot: s.i, len: s.len });
+  hasher.postMessage({ type: "data", id: job.id, sab: s.sab, slot: s.i, len: s.len });
+  if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
+}
+function emit(job, chunk) {
   let off = 0;
   while (off < chunk.length) {
-    if (!job.cur) {
-      job.cur = pool.pop() || new ArrayBuffer(POOLED);
-      job.curLen = 0;
-    }
-    const n = Math.min(POOLED - job.curLen, chunk.length - off);
-    new Uint8Array(job.cur, job.curLen, n).set(chunk.subarray(off, off + n));
-    job.curLen += n;
+    if (!job.cur) job.cur = takeSlot(job);
+    const s = job.cur;
+    const n = Math.min(SLOT - s.len, chunk.length - off);
+    new Uint8Array(s.sab, s.len, n).set(chunk.subarray(off, off + n));
+    s.len += n;
     off += n;
-    if (job.curLen === POOLED) flush(job);
+    if (s.len === SLOT) flush(job);
   }
 }
+function end(job) {
+  flush(job);
+  job.ending = true;
+  hasher.postMessage({ type: "end", id: job.id });
+}
 
-// zstd through the native binding, straight into the pooled buffers. (zstd-napi's stream
-// decompresses a whole input chunk before returning, whatever it expands to: one MiB of a zstd
-// bomb would be gigabytes at once. Here decoding stops whenever OUT_AHEAD bytes wait for the
-// main thread and resumes with its acknowledgements.)
+// zstd through the native binding, straight into the slots. (zstd-napi's stream decompresses a
+// whole input chunk before returning, whatever it expands to: one MiB of a zstd bomb would be
+// gigabytes at once. Here decoding stops whenever OUT_AHEAD bytes wait for the readers and
+// resumes as they release slots.)
 function zstdPump(job) {
   while (job.zin.length && job.out <= OUT_AHEAD && jobs.get(job.id) === job) {
     const head = job.zin[0];
-    if (!job.cur) {
-      job.cur = pool.pop() || new ArrayBuffer(POOLED);
-      job.curLen = 0;
-    }
-    const dst = new Uint8Array(job.cur, job.curLen, POOLED - job.curLen);
+    if (!job.cur) job.cur = takeSlot(job);
+    const s = job.cur;
+    const dst = new Uint8Array(s.sab, s.len, SLOT - s.len);
     let r;
     try {
       r = job.dctx.decompressStream(dst, head.src);
     } catch (e) {
-      finish(job, { type: "error", message: e.message });
+      fail(job, e.message);
       return;
     }
     const ret = r[0], produced = r[1], consumed = r[2];
-    if (produced) {
-      job.hash.update(dst.subarray(0, produced));
-      job.curLen += produced;
-    }
+    s.len += produced;
     job.inFrame = ret !== 0;
     head.src = head.src.subarray(consumed);
     // An input chunk is done when it is consumed and the decoder holds no more output for it.
     const drained = head.src.length === 0 && (produced < dst.length || ret === 0);
-    if (job.curLen === POOLED) flush(job);
+    if (s.len === SLOT) flush(job);
     if (drained) {
       job.zin.shift();
-      post({ type: "inAck", id: job.id, n: head.n });
+      if (job.file) readFile(job);
+      else post({ type: "inAck", id: job.id, n: head.n });
     }
   }
-  if (job.ended && job.zin.length === 0 && jobs.get(job.id) === job) {
-    if (job.inFrame) finish(job, { type: "error", message: "Stream ended in middle of compressed data frame" });
-    else {
-      flush(job);
-      finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
-    }
+  if (job.ended && !job.ending && job.zin.length === 0 && jobs.get(job.id) === job) {
+    if (job.inFrame) fail(job, "Stream ended in middle of compressed data frame");
+    else end(job);
   }
 }
 
+// A layer that is a byte range of a local file is read here, not on the main thread: one read
+// at a time, straight into a slot for a plain tar, and only while the readers keep up.
+const READ = 1024 * 1024;
+function readFile(job) {
+  const f = job.file;
+  if (f.reading || job.ended || jobs.get(job.id) !== job || job.out > OUT_AHEAD) return;
+  if (job.dctx && job.zin.length) return; // zstdPump asks again when it has consumed the input
+  if (f.left === 0) return input(job, null);
+  const plain = !job.dctx && !job.t;
+  if (plain && !job.cur) job.cur = takeSlot(job);
+  const dst = plain ? new Uint8Array(job.cur.sab, job.cur.len, SLOT - job.cur.len) : Buffer.allocUnsafe(READ);
+  const n = Math.min(dst.length, f.left);
+  f.reading = true;
+  const go = (fd) => fs.read(fd, dst, 0, n, f.pos, (e, got) => {
+    f.reading = false;
+    if (jobs.get(job.id) !== job) return;
+    if (e) return fail(job, e.message);
+    f.pos += got;
+    f.left = got === 0 ? 0 : f.left - got;
+    if (plain) {
+      job.cur.len += got;
+      if (job.cur.len === SLOT) flush(job);
+      readFile(job);
+    } else if (got > 0) input(job, dst.subarray(0, got));
+    else input(job, null);
+  });
+  if (f.fd !== null) go(f.fd);
+  else fs.open(f.path, "r", (e, fd) => {
+    if (e) {
+      f.reading = false;
+      return fail(job, e.message);
+    }
+    if (jobs.get(job.id) !== job) return fs.close(fd, () => {});
+    f.fd = fd;
+    go(fd);
+  });
+}
+/** Compressed input for a job (null: the end of it), from the main thread or from its file. */
+function input(job, buf) {
+  if (buf === null) {
+    job.ended = true;
+    if (job.dctx) zstdPump(job);
+    else if (job.t) job.t.end();
+    else end(job);
+    return;
+  }
+  const n = buf.length;
+  if (job.dctx) {
+    job.zin.push({ src: buf, n });
+    zstdPump(job);
+  } else if (job.t) {
+    // Taken once the decompressor has it; a callback of an ended job says nothing.
+    job.t.write(buf, () => {
+      if (jobs.get(job.id) !== job) return;
+      if (job.file) readFile(job);
+      else post({ type: "inAck", id: job.id, n });
+    });
+  } else {
+    emit(job, buf);
+    post({ type: "inAck", id: job.id, n });
+  }
+}
+
+hasher.on("message", (m) => {
+  if (m.type === "hashed") {
+    const s = slots[m.slot];
+    s.hash = false;
+    release(s);
+  } else if (m.type === "digest") {
+    const job = jobs.get(m.id);
+    if (job) finish(job, { type: "done", digest: m.digest });
+  }
+});
+// The hasher is gone (it crashed): no job can complete; exiting makes the main thread fail them.
+hasher.on("close", () => process.exit(1));
+
 parentPort.on("message", (m) => {
-  if (m.type === "ack" && m.buf && pool.length < 16) pool.push(m.buf); // whatever job it was read for
+  if (m.type === "ack") {
+    const s = slots[m.slot];
+    if (s && s.main) {
+      s.main = false;
+      release(s);
+    }
+    return;
+  }
   if (m.type === "start") {
-    const job = { id: m.id, hash: createHash("sha256"), out: 0, t: null, dctx: null, zin: [], ended: false,
-      inFrame: false, cur: null, curLen: 0 };
+    const job = { id: m.id, out: 0, t: null, dctx: null, zin: [], ended: false, ending: false,
+      inFrame: false, cur: null,
+      file: m.file ? { path: m.file.path, pos: m.file.start, left: m.file.length, fd: null, reading: false } : null };
     jobs.set(m.id, job);
+    hasher.postMessage({ type: "start", id: m.id });
     if (m.compression === "zstd") {
       job.dctx = new zstd.DCtx();
       // 128 MiB (zstd's own default limit, spelled out): a frame asking for a larger window is
@@ -139,55 +283,38 @@ parentPort.on("message", (m) => {
     } else if (m.compression === "gzip") {
       const t = zlib.createGunzip({ chunkSize: 256 * 1024 });
       job.t = t;
-      t.on("data", (c) => { if (jobs.get(job.id) === job) emit(job, c, false); });
-      t.on("end", () => {
-        if (jobs.get(job.id) !== job) return;
-        flush(job);
-        finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
-      });
-      t.on("error", (e) => finish(job, { type: "error", message: e.message }));
+      t.on("data", (c) => { if (jobs.get(job.id) === job) emit(job, c); });
+      t.on("end", () => { if (jobs.get(job.id) === job) end(job); });
+      t.on("error", (e) => fail(job, e.message));
     }
+    if (job.file) readFile(job);
     return;
   }
   if (m.type === "abort") {
     const job = jobs.get(m.id);
     if (job) {
-      jobs.delete(m.id);
-      if (job.t) job.t.destroy();
+      drop(job);
+      hasher.postMessage({ type: "abort", id: m.id });
+    }
+    // The main thread reads none of this job's slots any more (ended jobs included).
+    for (const s of slots) {
+      if (s.job && s.job.id === m.id && s.main) {
+        s.main = false;
+        release(s);
+      }
     }
     post({ type: "aborted", id: m.id });
     return;
   }
   const job = jobs.get(m.id);
   if (!job) return;
-  if (m.type === "in") {
-    const buf = Buffer.from(m.buf);
-    const n = buf.length; // read before emit() transfers (detaches) the memory
-    if (job.dctx) {
-      job.zin.push({ src: buf, n });
-      zstdPump(job);
-    } else if (job.t) {
-      // Acknowledged once the decompressor has taken it; a callback of an ended job says nothing.
-      job.t.write(buf, () => { if (jobs.get(job.id) === job) post({ type: "inAck", id: job.id, n }); });
-    } else {
-      emit(job, buf, true);
-      post({ type: "inAck", id: job.id, n });
-    }
-  } else if (m.type === "end") {
-    job.ended = true;
-    if (job.dctx) zstdPump(job);
-    else if (job.t) job.t.end();
-    else finish(job, { type: "done", digest: "sha256:" + job.hash.digest("hex") });
-  } else if (m.type === "ack") {
-    job.out -= m.n;
-    if (job.t && job.out <= OUT_AHEAD && job.t.isPaused()) job.t.resume();
-    if (job.dctx) zstdPump(job);
-  }
+  if (m.type === "in") input(job, Buffer.from(m.buf));
+  else if (m.type === "end") input(job, null);
 });
 `;
 
 type FromWorker = { id: number } & (
-  | { type: "out"; buf: ArrayBuffer; off: number; len: number; pooled?: boolean }
+  | { type: "out"; sab: SharedArrayBuffer; slot: number; len: number }
   | { type: "inAck"; n: number }
   | { type: "done"; digest: string }
   | { type: "error"; message: string }
@@ -199,20 +326,35 @@ interface JobHandlers {
   failure(e: Error): void;
 }
 
-/** A worker and the jobs it runs; referenced (keeps the process alive) only while it has jobs. */
+/**
+ * A decompressor, its hasher and the jobs they run; referenced (keeps the process alive) only
+ * while it has jobs. The hasher only talks to its decompressor and is never referenced itself.
+ */
 class LayerWorker {
   readonly worker: Worker;
+  readonly hasher: Worker;
   readonly jobs = new Map<number, JobHandlers>();
   dead = false;
   constructor(zstdBindingPath: string) {
+    const { port1, port2 } = new MessageChannel();
+    // Their JS heaps hold little (the bytes live in shared slots); a runaway is stopped, not fed.
+    const resourceLimits = { maxOldGenerationSizeMb: 64 };
+    this.hasher = new Worker(HASHER_SOURCE, {
+      eval: true,
+      workerData: { port: port2 },
+      transferList: [port2],
+      resourceLimits,
+    });
+    this.hasher.unref();
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { zstdBindingPath, outAhead: OUT_AHEAD },
-      // Its JS heap holds little (the bytes are ArrayBuffers); a runaway is stopped, not fed.
-      resourceLimits: { maxOldGenerationSizeMb: 64 },
+      workerData: { zstdBindingPath, outAhead: OUT_AHEAD, hasher: port1 },
+      transferList: [port1],
+      resourceLimits,
     });
     this.worker.on("message", (m: FromWorker) => this.jobs.get(m.id)?.message(m));
     const fail = (e: Error) => {
+      if (!this.dead) void this.hasher.terminate();
       this.dead = true;
       const i = workers.indexOf(this);
       if (i >= 0) workers.splice(i, 1);
@@ -244,10 +386,10 @@ const workers: LayerWorker[] = [];
 let zstdBindingPath: string | null = null;
 let jobCounter = 0;
 
-/** The least busy worker, a new one while there are fewer than WORKERS. */
+/** The least busy worker, a new one while there are fewer than PAIRS. */
 function pickWorker(): LayerWorker {
   const least = workers.reduce<LayerWorker | null>((a, w) => (!a || w.jobs.size < a.jobs.size ? w : a), null);
-  if (least && (least.jobs.size === 0 || workers.length >= WORKERS)) return least;
+  if (least && (least.jobs.size === 0 || workers.length >= PAIRS)) return least;
   zstdBindingPath ??= createRequire(import.meta.url).resolve("zstd-napi/binding");
   const w = new LayerWorker(zstdBindingPath);
   workers.push(w);
@@ -274,11 +416,12 @@ export interface HashedLayer extends AsyncIterable<Buffer> {
 }
 
 /**
- * The decompressed bytes of a layer blob, decompressed and hashed in a worker thread. Same
- * contract as `decompressedLayer` (streamed, bounded, the blob destroyed when the consumer
- * stops), plus the digest of what was read.
+ * The decompressed bytes of a layer blob, decompressed and hashed in worker threads: streamed
+ * with bounded memory, the blob closed when the consumer stops, plus the digest of what was read.
+ * A blob given as a byte range of a local file is read by the decompressor thread itself, so the
+ * main thread neither reads nor forwards its bytes.
  */
-export function hashedLayer(blob: Readable): HashedLayer {
+export function hashedLayer(blob: Readable | LocalBlob): HashedLayer {
   let digest: string | undefined;
   return {
     digest: () => digest,
@@ -286,16 +429,32 @@ export function hashedLayer(blob: Readable): HashedLayer {
   };
 }
 
-async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenerator<Buffer> {
-  const { head, ended } = await peek(blob, 4).catch((e: Error) => {
-    blob.destroy();
-    throw e;
-  });
+/** The first bytes of a local blob, for its compression. */
+async function localHead(file: LocalBlob): Promise<Buffer> {
+  const fh = await open(file.path, "r");
+  try {
+    const head = Buffer.alloc(Math.min(4, file.length));
+    const { bytesRead } = await fh.read(head, 0, head.length, file.start);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void): AsyncGenerator<Buffer> {
+  const local = input instanceof Readable ? null : input;
+  const blob = input instanceof Readable ? input : null;
+  const { head, ended } = blob
+    ? await peek(blob, 4).catch((e: Error) => {
+        blob.destroy();
+        throw e;
+      })
+    : { head: await localHead(local!), ended: true };
   const compression: Compression = detectCompression(head);
   const w = pickWorker();
   const id = ++jobCounter;
-  const received: Buffer[] = [];
-  const pooled = new WeakSet<Buffer>();
+  // Chunks waiting for the consumer, each with the slot it lives in.
+  const received: { chunk: Buffer; slot: number }[] = [];
   let receivedBytes = 0;
   let inFlight = 0;
   let result: { digest?: string; error?: Error } | null = null;
@@ -314,9 +473,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
   w.add(id, {
     message(m) {
       if (m.type === "out") {
-        const chunk = Buffer.from(m.buf, m.off, m.len);
-        if (m.pooled) pooled.add(chunk);
-        received.push(chunk);
+        received.push({ chunk: Buffer.from(m.sab, 0, m.len), slot: m.slot });
         receivedBytes += m.len;
       } else if (m.type === "inAck") inFlight -= m.n;
       else if (m.type === "done") result = { digest: m.digest };
@@ -331,7 +488,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
       abortAck?.();
     },
   });
-  w.post({ type: "start", id, compression });
+  w.post({ type: "start", id, compression, file: local });
 
   // Feeding runs beside the consumer. It waits while IN_AHEAD compressed bytes are unacknowledged
   // or OUT_AHEAD decompressed bytes wait for the consumer (a plain tar has no decompressor to pause).
@@ -344,6 +501,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
         inFlight += chunk.length;
         w.post({ type: "in", id, buf }, transfer);
       };
+      if (!blob) return;
       if (ended) {
         if (head.length) send(head);
       } else {
@@ -364,16 +522,13 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
   let completed = false;
   try {
     for (;;) {
-      const chunk = received.shift();
-      if (chunk) {
+      const next = received.shift();
+      if (next) {
+        const { chunk, slot } = next;
         receivedBytes -= chunk.length;
         yield chunk;
-        // The consumer asked for the next chunk: it is done with this one, whose memory goes back.
-        const n = chunk.length;
-        if (pooled.delete(chunk)) {
-          const buf = chunk.buffer as ArrayBuffer;
-          w.post({ type: "ack", id, n, buf }, [buf]);
-        } else w.post({ type: "ack", id, n });
+        // The consumer asked for the next chunk: it is done with this one, whose slot goes back.
+        w.post({ type: "ack", id, slot });
         notify();
         continue;
       }
@@ -390,7 +545,7 @@ async function* run(blob: Readable, setDigest: (d: string) => void): AsyncGenera
   } finally {
     stopFeeding = true;
     notify();
-    blob.destroy();
+    blob?.destroy();
     if (!completed && !failed) {
       // Stopped early (a limit, a corrupt tar), or the job ended while we were stopping: the
       // worker drops the job if it still runs, and always answers.

@@ -47,7 +47,16 @@ export interface TarVisitor {
   onEntry(header: TarHeader): boolean;
   onBody(header: TarHeader, body: Buffer): void | Promise<void>;
   onTooLarge?(header: TarHeader): void;
+  /**
+   * The visitor keeps no reference to a body once `onBody` has settled: bodies are then read
+   * into one reused buffer (up to REUSED_BODY_BYTES) instead of a fresh one each, which spares
+   * the allocation and the garbage collection of every executable and database of a layer.
+   */
+  transientBodies?: boolean;
 }
+
+/** Bodies up to this size share the reused buffer of a `transientBodies` visitor. */
+export const REUSED_BODY_BYTES = 16 * 1024 * 1024;
 
 const BLOCK = 512;
 /** Extended headers are metadata: anything larger is hostile, not a real path. */
@@ -177,12 +186,23 @@ export async function readTar(
   let gnuName: string | null = null;
   let gnuLink: string | null = null;
   let ended = false;
+  let reused: Buffer | null = null;
+
+  const allocBody = (size: number, kind: typeof bodyFor): Buffer => {
+    if (kind !== "entry" || !visitor.transientBodies || size > REUSED_BODY_BYTES)
+      return Buffer.allocUnsafe(size);
+    if (!reused || reused.length < size)
+      reused = Buffer.allocUnsafe(
+        Math.min(REUSED_BODY_BYTES, Math.max(size, 2 * (reused?.length ?? 32 * 1024))),
+      );
+    return reused.subarray(0, size);
+  };
 
   const startBody = (size: number, kind: typeof bodyFor) => {
     bodyLeft = size;
     padLeft = (BLOCK - (size % BLOCK)) % BLOCK;
     bodyFor = kind;
-    body = kind ? Buffer.allocUnsafe(size) : null;
+    body = kind ? allocBody(size, kind) : null;
     bodyPos = 0;
   };
 

@@ -38,12 +38,25 @@ export interface ResolvedImage {
   images: PlatformImage[];
 }
 
+/** A blob as a byte range of a local file. */
+export interface LocalBlob {
+  path: string;
+  start: number;
+  length: number;
+}
+
 export interface ImageSource {
   /** The reference as the user wrote it (for reports). */
   readonly reference: string;
   resolve(): Promise<ResolvedImage>;
   /** The stored bytes of a layer blob (compressed as stored). */
   openLayer(layer: LayerRef): Promise<Readable>;
+  /**
+   * Where the stored bytes of a layer blob lie in a local file, when they do (an OCI layout, an
+   * archive member, Drydock's filesystem store): the analysis then reads them in its worker
+   * thread instead of streaming them through the main thread. Null or absent: `openLayer`.
+   */
+  localLayer?(layer: LayerRef): Promise<LocalBlob | null>;
   /**
    * Problems met while producing a layer's stream that the stream itself cannot carry (a `dir:`
    * source skipping an unreadable file); asked once the layer has been read.

@@ -7,7 +7,7 @@ import {
   sha256Digest,
   verify,
 } from "../resolve.js";
-import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
+import type { ImageSource, LayerRef, LocalBlob, Platform, ResolvedImage } from "../types.js";
 import { normalizeEntryPath } from "../paths.js";
 import { pickFromIndex } from "./oci-layout.js";
 import { TarIndex } from "./tar-index.js";
@@ -64,6 +64,10 @@ export class OciArchiveSource implements ImageSource {
 
   async openLayer(layer: LayerRef): Promise<Readable> {
     return (await this.tar()).stream(layoutBlob(layer.digest));
+  }
+
+  async localLayer(layer: LayerRef): Promise<LocalBlob> {
+    return (await this.tar()).locate(layoutBlob(layer.digest));
   }
 
   async close(): Promise<void> {}
@@ -174,6 +178,12 @@ export class DockerArchiveSource implements ImageSource {
     const path = this.layerPaths.get(layer.digest);
     if (!path) throw new ImageFormatError(`unknown layer ${layer.digest}`);
     return (await this.tar()).stream(path);
+  }
+
+  async localLayer(layer: LayerRef): Promise<LocalBlob> {
+    const path = this.layerPaths.get(layer.digest);
+    if (!path) throw new ImageFormatError(`unknown layer ${layer.digest}`);
+    return (await this.tar()).locate(path);
   }
 
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ImageFormatError, MAX_JSON_BLOB_BYTES, resolveImage, verify } from "../resolve.js";
-import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
+import type { ImageSource, LayerRef, LocalBlob, Platform, ResolvedImage } from "../types.js";
 
 interface IndexEntry {
   mediaType?: string;
@@ -78,6 +78,14 @@ export class OciLayoutSource implements ImageSource {
       throw new ImageFormatError(`layer ${layer.digest} missing from ${this.root}`);
     });
     return createReadStream(path, { highWaterMark: 1024 * 1024 });
+  }
+
+  async localLayer(layer: LayerRef): Promise<LocalBlob> {
+    const path = blobPath(this.root, layer.digest);
+    const s = await stat(path).catch(() => {
+      throw new ImageFormatError(`layer ${layer.digest} missing from ${this.root}`);
+    });
+    return { path, start: 0, length: s.size };
   }
 
   async close(): Promise<void> {}

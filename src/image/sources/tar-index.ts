@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { normalizeEntryPath } from "../paths.js";
 import { ImageFormatError, MAX_JSON_BLOB_BYTES } from "../resolve.js";
 import { parsePax, readNumber, TarError } from "../tar.js";
+import type { LocalBlob } from "../types.js";
 
 /**
  * Random access into an uncompressed tar file (docker-archive, oci-archive) without
@@ -116,6 +117,13 @@ export class TarIndex {
     } finally {
       await fh.close();
     }
+  }
+
+  /** Where a member's bytes lie in the archive file. */
+  locate(path: string): LocalBlob {
+    const m = this.members.get(path);
+    if (!m) throw new ImageFormatError(`${path} missing from ${this.file}`);
+    return { path: this.file, start: m.offset, length: m.size };
   }
 
   /** A member's bytes, streamed from the archive file. */
