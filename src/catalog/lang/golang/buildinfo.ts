@@ -124,7 +124,7 @@ export function readGoBuildInfo(buf: Buffer): RawBuildInfo | null {
     let region: Buffer | undefined;
     const sec = findSection(elf, ".go.buildinfo");
     if (sec) region = sectionData(buf, sec);
-    else if (elf.sections.length === 0) {
+    else if (elf.sectionCount === 0) {
       const seg = elf.segments.find((s) => s.type === PT_LOAD && (s.flags & PF_W) !== 0);
       if (seg && seg.offset < buf.length)
         region = buf.subarray(seg.offset, Math.min(buf.length, seg.offset + seg.filesz));
