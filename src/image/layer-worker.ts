@@ -15,7 +15,7 @@ import type { LocalBlob } from "./types.js";
  * the three stages of a layer (decompress, hash, walk) overlap: on a zstd or uncompressed layer,
  * where sha256 costs as much as decompression, the hash no longer waits for the decompressor.
  *
- * The decompressor writes into 1 MiB SharedArrayBuffer slots of a small pool and hands each
+ * The decompressor writes into 2 MiB SharedArrayBuffer slots of a small pool and hands each
  * filled slot to the main thread and to the hasher at once (no copy: both read the same memory);
  * the slot returns to the pool when both have released it. A plain tar's chunks are copied into
  * slots by the decompressor (off the main thread) the same way.
@@ -37,7 +37,7 @@ import type { LocalBlob } from "./types.js";
  */
 
 const IN_AHEAD = 4 * 1024 * 1024;
-const OUT_AHEAD = 4 * 1024 * 1024;
+const OUT_AHEAD = 8 * 1024 * 1024;
 const PAIRS = Math.max(1, Math.floor(availableParallelism() / 4));
 
 /** The hasher: plain JavaScript evaluated in the worker (no loader: works from src and dist). */
@@ -88,10 +88,10 @@ function fail(job, message) {
   finish(job, { type: "error", message });
 }
 
-// Slots: 1 MiB of shared memory each, read by the main thread and the hasher at the same time,
+// Slots: 2 MiB of shared memory each, read by the main thread and the hasher at the same time,
 // free again when both have released it. Each message (about 30 us each way) carries a whole MiB
-// rather than one zlib chunk, and nothing is allocated per chunk on any thread.
-const SLOT = 1024 * 1024;
+// rather than one zlib chunk (a message costs about as much as hashing 30 KiB), and nothing is allocated per chunk on any thread.
+const SLOT = 2 * 1024 * 1024;
 const slots = [];
 const free = [];
 function takeSlot(job) {

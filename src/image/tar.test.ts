@@ -321,3 +321,45 @@ describe("readTar: limits", () => {
     expect(seen.bodies).toEqual({ small: "s" });
   });
 });
+
+describe("readTar: transient bodies", () => {
+  // Bodies of every size class: empty, inside one chunk, across chunks, larger than the
+  // reused buffer's first size, and one that shrinks after a large one (stale bytes must not leak).
+  const sizes = [0, 10, 700, 5000, 100_000, 3];
+  const bodyOf = (n: number, seed: number) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
+  const entries: TarEntrySpec[] = sizes.map((n, i) => ({ name: `f${i}`, body: bodyOf(n, i) }));
+
+  for (const chunking of [[1 << 20], [512], [333, 4096, 1024], [100_000]]) {
+    it(`hands over exact bodies, copied or viewed in place (chunks ${chunking.join("/")})`, async () => {
+      const got: Buffer[] = [];
+      await readTar(
+        chunks(tarball(entries), chunking),
+        {
+          transientBodies: true,
+          onEntry: () => true,
+          onBody: (_h, b) => {
+            got.push(Buffer.from(b)); // valid during onBody only: copied here
+          },
+        },
+        LIMITS,
+      );
+      expect(got.map((b) => b.length)).toEqual(sizes);
+      got.forEach((b, i) => expect(b.equals(bodyOf(sizes[i]!, i))).toBe(true));
+    });
+  }
+
+  it("reuses one buffer for bodies spread over chunks instead of allocating each", async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    const many: TarEntrySpec[] = Array.from({ length: 20 }, (_, i) => ({
+      name: `g${i}`,
+      body: bodyOf(3000, i),
+    }));
+    await readTar(
+      chunks(tarball(many), [1000]),
+      { transientBodies: true, onEntry: () => true, onBody: (_h, b) => void buffers.add(b.buffer) },
+      LIMITS,
+    );
+    expect(buffers.size).toBe(1);
+  });
+});

@@ -48,9 +48,10 @@ export interface TarVisitor {
   onBody(header: TarHeader, body: Buffer): void | Promise<void>;
   onTooLarge?(header: TarHeader): void;
   /**
-   * The visitor keeps no reference to a body once `onBody` has settled: bodies are then read
-   * into one reused buffer (up to REUSED_BODY_BYTES) instead of a fresh one each, which spares
-   * the allocation and the garbage collection of every executable and database of a layer.
+   * The visitor keeps no reference to a body once `onBody` has settled: a body is then a view
+   * of the source chunk when one chunk holds it, else read into one reused buffer (up to
+   * REUSED_BODY_BYTES), which spares copying, allocating and collecting every executable and
+   * database of a layer. (The source must keep a chunk's memory valid until the next is asked for.)
    */
   transientBodies?: boolean;
 }
@@ -188,21 +189,33 @@ export async function readTar(
   let ended = false;
   let reused: Buffer | null = null;
 
-  const allocBody = (size: number, kind: typeof bodyFor): Buffer => {
-    if (kind !== "entry" || !visitor.transientBodies || size > REUSED_BODY_BYTES)
-      return Buffer.allocUnsafe(size);
-    if (!reused || reused.length < size)
-      reused = Buffer.allocUnsafe(
-        Math.min(REUSED_BODY_BYTES, Math.max(size, 2 * (reused?.length ?? 32 * 1024))),
-      );
-    return reused.subarray(0, size);
+  // A transient body is placed when its first bytes arrive: a view of the chunk when the chunk
+  // holds all of it (no copy: the chunk stays valid while onBody runs), else the reused buffer.
+  let placeLater = false;
+  /** True when the body is a view of the chunk (nothing to copy). */
+  const place = (chunk: Buffer, off: number, n: number): boolean => {
+    placeLater = false;
+    if (n === bodyLeft) {
+      body = chunk.subarray(off, off + n);
+      return true;
+    }
+    if (bodyLeft > REUSED_BODY_BYTES) body = Buffer.allocUnsafe(bodyLeft);
+    else {
+      if (!reused || reused.length < bodyLeft)
+        reused = Buffer.allocUnsafe(
+          Math.min(REUSED_BODY_BYTES, Math.max(bodyLeft, 2 * (reused?.length ?? 32 * 1024))),
+        );
+      body = reused.subarray(0, bodyLeft);
+    }
+    return false;
   };
 
   const startBody = (size: number, kind: typeof bodyFor) => {
     bodyLeft = size;
     padLeft = (BLOCK - (size % BLOCK)) % BLOCK;
     bodyFor = kind;
-    body = kind ? allocBody(size, kind) : null;
+    placeLater = kind === "entry" && visitor.transientBodies === true && size > 0;
+    body = kind && !placeLater ? Buffer.allocUnsafe(size) : null;
     bodyPos = 0;
   };
 
@@ -281,7 +294,10 @@ export async function readTar(
     while (off < len) {
       if (bodyLeft > 0) {
         const n = Math.min(bodyLeft, len - off);
-        if (body) chunk.copy(body, bodyPos, off, off + n);
+        if (!placeLater || !place(chunk, off, n)) {
+          const b = body as Buffer | null;
+          if (b) chunk.copy(b, bodyPos, off, off + n);
+        }
         bodyPos += n;
         bodyLeft -= n;
         off += n;
