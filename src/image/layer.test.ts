@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -149,7 +152,36 @@ describe("hashedLayer: decompressed and hashed in a worker thread", () => {
     const it = hashedLayer(src)[Symbol.asyncIterator]();
     await it.next();
     await new Promise((r) => setTimeout(r, 200));
-    expect(produced).toBeLessThan(16 * 1024 * 1024); // a few MiB ahead, not the whole layer
+    // Read ahead: IN_AHEAD (4 MiB) unacknowledged + OUT_AHEAD (8 MiB) in slots + the stream's own
+    // buffer: a few MiB, not the whole layer.
+    expect(produced).toBeLessThan(24 * 1024 * 1024);
     await it.return?.(undefined);
+  });
+
+  it("reads a local blob (a byte range of a file) in the worker: same bytes, same digest", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "drydock-layer-"));
+    try {
+      for (const [kind, bytes] of Object.entries(variants)) {
+        // The blob sits between other bytes, as an archive member does.
+        const file = join(dir, kind);
+        writeFileSync(file, Buffer.concat([Buffer.from("before"), bytes, Buffer.from("after")]));
+        const h = hashedLayer({ path: file, start: 6, length: bytes.length });
+        expect((await drain(h)).equals(data), kind).toBe(true);
+        expect(h.digest()).toBe(sha(data));
+      }
+      await expect(drain(hashedLayer({ path: join(dir, "missing"), start: 0, length: 10 }))).rejects.toThrow(
+        /ENOENT/,
+      );
+      // A consumer that stops early closes the file and frees the worker for the next layer.
+      const file = join(dir, "none");
+      for await (const c of hashedLayer({ path: file, start: 6, length: variants.none.length })) {
+        expect(c.length).toBeGreaterThan(0);
+        break;
+      }
+      const again = hashedLayer({ path: file, start: 6, length: variants.none.length });
+      expect((await drain(again)).equals(data)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
