@@ -3,7 +3,7 @@ import type { Digest } from "../../core/digest.js";
 import type { BlobStore } from "../../storage/blob/types.js";
 import type { MetaStore } from "../../storage/meta/store.js";
 import { ImageFormatError, MAX_JSON_BLOB_BYTES, resolveImage, verify } from "../resolve.js";
-import type { ImageSource, LayerRef, ResolvedImage } from "../types.js";
+import type { ImageSource, LayerRef, LocalBlob, ResolvedImage } from "../types.js";
 
 /**
  * An image in Drydock's own store (the registry's manifests in the MetaStore, bytes in the
@@ -52,6 +52,11 @@ export class StoreImageSource implements ImageSource {
     if (!(await this.blobs.stat(layer.digest as Digest)))
       throw new ImageFormatError(`layer ${layer.digest} of ${this.reference} is missing from the store`);
     return this.blobs.open(layer.digest as Digest);
+  }
+
+  async localLayer(layer: LayerRef): Promise<LocalBlob | null> {
+    const f = await this.blobs.localFile?.(layer.digest as Digest);
+    return f ? { path: f.path, start: 0, length: f.size } : null;
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -48,6 +48,16 @@ describe("FsBlobStore", () => {
     expect(info.size).toBe(data.length);
     expect(await readAll(await store.open(digest))).toEqual(data);
     expect(await readdir(join(root, "uploads"))).toEqual([]);
+  });
+
+  it("names the local file of a published blob (for readers of their own), nothing for an absent one", async () => {
+    const data = Buffer.from("layer bytes");
+    const digest = sha256(data);
+    expect(await store.localFile(digest)).toBeNull();
+    await store.putBuffer(digest, data);
+    const f = await store.localFile(digest);
+    expect(f?.size).toBe(data.length);
+    expect(await readFile(f!.path)).toEqual(data);
   });
 
   it("rejects a wrong digest and publishes nothing", async () => {

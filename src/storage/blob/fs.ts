@@ -77,6 +77,11 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async localFile(digest: Digest): Promise<{ path: string; size: number } | null> {
+    const info = await this.stat(digest);
+    return info && { path: this.blobPath(digest), size: info.size };
+  }
+
   async open(digest: Digest, range?: ByteRange): Promise<Readable> {
     const path = this.blobPath(digest);
     // Open first so that a missing blob is a clean BLOB_UNKNOWN, not a stream error.

@@ -28,6 +28,12 @@ export interface ByteRange {
  */
 export interface BlobStore {
   stat(digest: Digest): Promise<BlobInfo | null>;
+  /**
+   * Where a stored blob's bytes are on the local filesystem, for readers that read files
+   * themselves (the image analysis reads layers in a worker thread); null when absent. Stores
+   * that are not local files (S3) do not have it.
+   */
+  localFile?(digest: Digest): Promise<{ path: string; size: number } | null>;
   /** Streams the blob (or a byte range of it). Rejects with BLOB_UNKNOWN when absent. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** Stores a small blob held in memory (manifests), verifying its digest. */
