@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { buildDatabase, type BuildReport } from "../vulndb/build.js";
@@ -20,7 +19,7 @@ import { updateDatabase, type FeedUpdate } from "../vulndb/update.js";
  * read (the previous one stays in service), 2 usage or configuration errors.
  */
 
-interface DbOptions {
+export interface DbOptions {
   config?: string;
   data?: string;
   db?: string;
@@ -36,16 +35,6 @@ export function vulnDbPath(config: Config, flag?: string): string {
 
 function configFor(opts: DbOptions): Config {
   return loadConfig({ file: opts.config, flags: { data: opts.data } });
-}
-
-function common(cmd: Command): Command {
-  return cmd
-    .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
-    .option(
-      "-d, --data <dir>",
-      "data directory (default ./data); the database defaults to DATA/vulndb/vulndb.sqlite",
-    )
-    .option("--db <file>", "the database file (default: config vulndb.path, else DATA/vulndb/vulndb.sqlite)");
 }
 
 /** Runs an action; a VulnDbError is the user's answer (exit 1), not a crash. */
@@ -178,142 +167,104 @@ function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undef
   }
 }
 
-export function registerDb(program: Command): void {
-  const db = program.command("db").description("build and inspect the vulnerability database");
+export type ImportOptions = DbOptions & { fresh?: boolean; strict?: boolean };
 
-  common(
-    db
-      .command("import")
-      .description(
-        "import feed files, directories or archives (.zip, .tar.gz, .tgz, .gz) into the database;\n" +
-          "formats are recognized from the documents; a feed imported again replaces its previous records",
-      )
-      .argument("<path...>", "files or directories"),
-  )
-    .option("--fresh", "build from nothing instead of adding to the existing database")
-    .option("--strict", "fail (keeping the previous database) if any document has a problem")
-    .option("--json", "print the import report as JSON")
-    .action(
-      guarded(async (paths: string[], opts: DbOptions & { fresh?: boolean; strict?: boolean }) => {
-        const config = configFor(opts);
-        const target = vulnDbPath(config, opts.db);
-        let sources;
-        try {
-          sources = await listSources(paths, mirrorPaths());
-        } catch (e) {
-          throw new VulnDbError(`cannot read ${(e as Error).message}`);
-        }
-        const problems = problemPrinter();
-        const progress = progressLine();
-        try {
-          const report = await buildDatabase({
-            target,
-            sources,
-            importers,
-            fresh: opts.fresh,
-            strict: opts.strict,
-            onProblem: problems.print,
-            onDocument: (feed, st) =>
-              progress.update(`${feed}: ${num(st.documents)} documents, ${num(st.records)} records`),
-          });
-          progress.end();
-          problems.end();
-          printBuild(report, opts.json);
-        } catch (e) {
-          progress.end();
-          problems.end();
-          throw e;
-        }
-      }),
-    );
+/** `drydock db import PATH...` (options: main.ts). */
+export const importFeeds = guarded(async (paths: string[], opts: ImportOptions) => {
+  const config = configFor(opts);
+  const target = vulnDbPath(config, opts.db);
+  let sources;
+  try {
+    sources = await listSources(paths, mirrorPaths());
+  } catch (e) {
+    throw new VulnDbError(`cannot read ${(e as Error).message}`);
+  }
+  const problems = problemPrinter();
+  const progress = progressLine();
+  try {
+    const report = await buildDatabase({
+      target,
+      sources,
+      importers,
+      fresh: opts.fresh,
+      strict: opts.strict,
+      onProblem: problems.print,
+      onDocument: (feed, st) =>
+        progress.update(`${feed}: ${num(st.documents)} documents, ${num(st.records)} records`),
+    });
+    progress.end();
+    problems.end();
+    printBuild(report, opts.json);
+  } catch (e) {
+    progress.end();
+    problems.end();
+    throw e;
+  }
+});
 
-  common(
-    db
-      .command("update")
-      .description(
-        "fetch every feed from its upstream URL, or from vulndb.mirror (a base URL or a directory),\n" +
-          "with conditional requests; re-import only the feeds that changed",
-      ),
-  )
-    .option("--mirror <url|dir>", "mirror base URL or directory (overrides vulndb.mirror)")
-    .option("--feed <importer...>", "only these importers (osv, nvd, kev, epss, vulnrichment, …)")
-    .option("--strict", "fail (keeping the previous database) if any document has a problem")
-    .option("--json", "print the update report as JSON")
-    .action(
-      guarded(async (opts: DbOptions & { mirror?: string; feed?: string[]; strict?: boolean }) => {
-        const config = configFor(opts);
-        const target = vulnDbPath(config, opts.db);
-        const problems = problemPrinter();
-        const onFeed = (u: FeedUpdate) => {
-          if (u.status === "failed" || u.status === "missing") {
-            process.stderr.write(
-              `drydock: warning: ${u.id}: ${u.status}: ${u.reason ?? ""} (${u.location})\n`,
-            );
-          }
-        };
-        try {
-          const report = await updateDatabase({
-            target,
-            importers,
-            mirror: opts.mirror ?? config.vulndb.mirror,
-            only: opts.feed,
-            timeoutMs: config.vulndb.fetchTimeoutSeconds * 1000,
-            strict: opts.strict,
-            onFeed,
-            onProblem: problems.print,
-          });
-          if (opts.json) {
-            process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-          } else {
-            const rows = [["feed", "status", "source"]];
-            for (const f of report.feeds) rows.push([f.id, f.status, f.location]);
-            process.stdout.write(table(rows) + "\n");
-            if (report.build) printBuild(report.build, false);
-            else if (existsSync(target)) process.stdout.write(`${target}: up to date, nothing imported\n`);
-          }
-          if (!report.build && !existsSync(target)) {
-            throw new VulnDbError(`no feed could be fetched, so no database was built at ${target}`);
-          }
-          if (!report.build && report.feeds.length && report.feeds.every((f) => f.status === "failed")) {
-            throw new VulnDbError("no feed could be fetched; the database is unchanged");
-          }
-        } finally {
-          problems.end();
-        }
-      }),
-    );
+export type UpdateOptions = DbOptions & { mirror?: string; feed?: string[]; strict?: boolean };
 
-  common(db.command("status").description("feeds, fingerprints, counts and age of the database"))
-    .option("--json", "print the status as JSON")
-    .option("--problems", "list the problems recorded for each feed")
-    .action(
-      guarded(async (opts: DbOptions & { problems?: boolean }) => {
-        const config = configFor(opts);
-        const vdb = VulnDb.open(vulnDbPath(config, opts.db));
-        try {
-          if (opts.problems) {
-            const list = vdb.problems();
-            if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
-            else for (const p of list) process.stdout.write(`${p.feed}: ${p.document}: ${p.reason}\n`);
-            return;
-          }
-          printStatus(vdb.status(), config.vulndb.maxAgeHours, opts.json);
-        } finally {
-          vdb.close();
-        }
-      }),
-    );
+/** `drydock db update` (options: main.ts). */
+export const update = guarded(async (opts: UpdateOptions) => {
+  const config = configFor(opts);
+  const target = vulnDbPath(config, opts.db);
+  const problems = problemPrinter();
+  const onFeed = (u: FeedUpdate) => {
+    if (u.status === "failed" || u.status === "missing") {
+      process.stderr.write(`drydock: warning: ${u.id}: ${u.status}: ${u.reason ?? ""} (${u.location})\n`);
+    }
+  };
+  try {
+    const report = await updateDatabase({
+      target,
+      importers,
+      mirror: opts.mirror ?? config.vulndb.mirror,
+      only: opts.feed,
+      timeoutMs: config.vulndb.fetchTimeoutSeconds * 1000,
+      strict: opts.strict,
+      onFeed,
+      onProblem: problems.print,
+    });
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    } else {
+      const rows = [["feed", "status", "source"]];
+      for (const f of report.feeds) rows.push([f.id, f.status, f.location]);
+      process.stdout.write(table(rows) + "\n");
+      if (report.build) printBuild(report.build, false);
+      else if (existsSync(target)) process.stdout.write(`${target}: up to date, nothing imported\n`);
+    }
+    if (!report.build && !existsSync(target)) {
+      throw new VulnDbError(`no feed could be fetched, so no database was built at ${target}`);
+    }
+    if (!report.build && report.feeds.length && report.feeds.every((f) => f.status === "failed")) {
+      throw new VulnDbError("no feed could be fetched; the database is unchanged");
+    }
+  } finally {
+    problems.end();
+  }
+});
 
-  db.command("diff")
-    .description(
-      "advisories added, removed and changed between two databases, the (ecosystem, package) keys\n" +
-        "they touch, and the CVEs whose enrichment changed (JSON)",
-    )
-    .argument("<old>", "the older database file")
-    .argument("<new>", "the newer database file")
-    .action(
-      guarded(async (oldPath: string, newPath: string) => {
-        process.stdout.write(JSON.stringify(diffVulnDbs(resolve(oldPath), resolve(newPath)), null, 2) + "\n");
-      }),
-    );
-}
+export type StatusOptions = DbOptions & { problems?: boolean };
+
+/** `drydock db status` (options: main.ts). */
+export const status = guarded(async (opts: StatusOptions) => {
+  const config = configFor(opts);
+  const vdb = VulnDb.open(vulnDbPath(config, opts.db));
+  try {
+    if (opts.problems) {
+      const list = vdb.problems();
+      if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
+      else for (const p of list) process.stdout.write(`${p.feed}: ${p.document}: ${p.reason}\n`);
+      return;
+    }
+    printStatus(vdb.status(), config.vulndb.maxAgeHours, opts.json);
+  } finally {
+    vdb.close();
+  }
+});
+
+/** `drydock db diff OLD NEW`. */
+export const diff = guarded(async (oldPath: string, newPath: string) => {
+  process.stdout.write(JSON.stringify(diffVulnDbs(resolve(oldPath), resolve(newPath)), null, 2) + "\n");
+});

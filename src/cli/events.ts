@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { lastEventSeq, readEvents } from "../events/log.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 
-interface TailOptions {
+export interface TailOptions {
   config?: string;
   data?: string;
   follow?: boolean;
@@ -15,56 +14,41 @@ interface TailOptions {
   interval: string;
 }
 
-/** `drydock events tail`: the event log of a data directory, one EventBridge envelope per line. */
-export function registerEvents(program: Command): void {
-  const events = program
-    .command("events")
-    .description("the registry's event log (ECR Image Action, ECR Image Scan)");
-  events
-    .command("tail")
-    .description("print the latest events as JSON lines (EventBridge envelopes); safe while the server runs")
-    .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
-    .option("-d, --data <dir>", "data directory (default ./data)")
-    .option("-n, --lines <n>", "how many of the latest events to print first", "20")
-    .option("--after <seq>", "print every event after this sequence number instead of the last -n")
-    .option("-f, --follow", "keep printing new events as they are written")
-    .option("--interval <ms>", "how often --follow looks for new events", "500")
-    .action(async (opts: TailOptions) => {
-      const config = loadConfig({
-        file: opts.config ?? process.env.DRYDOCK_CONFIG,
-        flags: { data: opts.data },
-      });
-      const file = join(resolve(config.data), "meta.db");
-      if (!existsSync(file)) throw new ConfigError(`no registry metadata at ${file}: is --data right?`);
-      const meta = await openSqliteMetaStore(file);
-      try {
-        const n = Number(opts.lines);
-        if (!Number.isInteger(n) || n < 0)
-          throw new ConfigError(`--lines must be a whole number, got ${opts.lines}`);
-        let after =
-          opts.after !== undefined ? Number(opts.after) : Math.max(0, (await lastEventSeq(meta)) - n);
-        const print = async () => {
-          for (;;) {
-            const batch = await readEvents(meta, after, 1000);
-            for (const e of batch) process.stdout.write(JSON.stringify(e.event) + "\n");
-            if (batch.length) after = batch[batch.length - 1]!.seq;
-            if (batch.length < 1000) return;
-          }
-        };
-        await print();
-        if (!opts.follow) return;
-        const interval = Math.max(50, Number(opts.interval) || 500);
-        await new Promise<void>((resolveStop) => {
-          const timer = setInterval(() => void print().catch(() => undefined), interval);
-          const stop = () => {
-            clearInterval(timer);
-            resolveStop();
-          };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
-        });
-      } finally {
-        await meta.close();
+/** `drydock events tail` (options: main.ts): the event log of a data directory, one EventBridge envelope per line. */
+export async function tail(opts: TailOptions): Promise<void> {
+  const config = loadConfig({
+    file: opts.config ?? process.env.DRYDOCK_CONFIG,
+    flags: { data: opts.data },
+  });
+  const file = join(resolve(config.data), "meta.db");
+  if (!existsSync(file)) throw new ConfigError(`no registry metadata at ${file}: is --data right?`);
+  const meta = await openSqliteMetaStore(file);
+  try {
+    const n = Number(opts.lines);
+    if (!Number.isInteger(n) || n < 0)
+      throw new ConfigError(`--lines must be a whole number, got ${opts.lines}`);
+    let after = opts.after !== undefined ? Number(opts.after) : Math.max(0, (await lastEventSeq(meta)) - n);
+    const print = async () => {
+      for (;;) {
+        const batch = await readEvents(meta, after, 1000);
+        for (const e of batch) process.stdout.write(JSON.stringify(e.event) + "\n");
+        if (batch.length) after = batch[batch.length - 1]!.seq;
+        if (batch.length < 1000) return;
       }
+    };
+    await print();
+    if (!opts.follow) return;
+    const interval = Math.max(50, Number(opts.interval) || 500);
+    await new Promise<void>((resolveStop) => {
+      const timer = setInterval(() => void print().catch(() => undefined), interval);
+      const stop = () => {
+        clearInterval(timer);
+        resolveStop();
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
     });
+  } finally {
+    await meta.close();
+  }
 }

@@ -1,25 +1,36 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
-import { createLogger } from "../core/logger.js";
-import { collectGarbage } from "../registry/gc.js";
-import { gcOptions, openStores, startServer } from "../main.js";
-import { hashPassword } from "../auth/password.js";
-import { registerSbom } from "./sbom.js";
-import { registerDb } from "./db.js";
-import { registerVersion } from "./version.js";
-import { registerScan, ScanGateFailed } from "./scan.js";
-import { registerEvents } from "./events.js";
-import { VulnDbError } from "../vulndb/schema.js";
-import { ImageFormatError } from "../image/resolve.js";
+import { EXIT_USAGE, SBOM_FORMATS, SCAN_FORMATS, VERSION_SCHEME_IDS, exitFor } from "./common.js";
+import type * as Db from "./db.js";
+import type { TailOptions } from "./events.js";
+import type { SbomOptions } from "./sbom.js";
+import type { ScanOptions } from "./scan.js";
+import type { GcOptions, ServeOptions } from "./server.js";
+import type { CompareOptions } from "./version.js";
 
-/** The `drydock` command. Each subcommand's options map onto the one config schema. */
+/**
+ * The `drydock` command: every command, its options and help, defined with commander alone.
+ * What a command does lives in its own module (server.ts, sbom.ts, scan.ts, db.ts, version.ts,
+ * events.ts), imported by its action only: `drydock --help` or `drydock version compare` must
+ * not load the registry server, the stores, the catalogers and the vulnerability database
+ * (about half a second and 100 MB). Static imports here stay cheap: commander and modules
+ * without dependencies (startup.test.ts checks).
+ *
+ * Exit codes, every command: 0 done; 2 a usage error (unknown command or option, missing
+ * argument: commander's 1 becomes 2) or a configuration, image or database error. Commands
+ * add their own: `scan` 1 when the gate fails, `sbom` 3 for an incomplete inventory, `db` 1
+ * when the database could not be built or read.
+ */
 export function buildCli(): Command {
   const program = new Command("drydock")
     .description("Drydock: an OCI container registry with built-in vulnerability scanning")
     .version("0.1.0")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Commander exits 1 on a usage error, and 1 is `scan`'s "findings at or above --fail-on"
+    // and `db`'s "the database could not be built": a script must be able to tell them apart.
+    // Set before any command is added, so that every command and subcommand inherits it.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE));
 
   const configOpt = () =>
     new Option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG").env(
@@ -38,21 +49,7 @@ export function buildCli(): Command {
       "--log-level <level>",
       "fatal|error|warn|info|debug|trace|silent (default info; DRYDOCK_LOG_LEVEL)",
     )
-    .action(async (opts: { config?: string; data?: string; listen?: string; logLevel?: string }) => {
-      const config = loadConfig({
-        file: opts.config,
-        flags: { data: opts.data, listen: opts.listen, logLevel: opts.logLevel },
-      });
-      const log = createLogger(config.logLevel);
-      const server = await startServer(config, log);
-      const stop = async (signal: string) => {
-        log.info({ signal }, "shutting down");
-        await server.close();
-        process.exit(0);
-      };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-    });
+    .action(async (opts: ServeOptions) => (await import("./server.js")).serve(opts));
 
   program
     .command("gc")
@@ -61,22 +58,7 @@ export function buildCli(): Command {
     .addOption(dataOpt())
     .option("--dry-run", "report what would be deleted without deleting")
     .option("--grace-period <minutes>", "keep unreferenced blobs used within this many minutes", Number)
-    .action(async (opts: { config?: string; data?: string; dryRun?: boolean; gracePeriod?: number }) => {
-      const config = loadConfig({
-        file: opts.config,
-        flags: {
-          data: opts.data,
-          gc: opts.gracePeriod === undefined ? undefined : { gracePeriodMinutes: opts.gracePeriod },
-        },
-      });
-      const stores = await openStores(config.data);
-      try {
-        const report = await collectGarbage(stores.meta, stores.blobs, gcOptions(config, !!opts.dryRun));
-        process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-      } finally {
-        await stores.meta.close();
-      }
-    });
+    .action(async (opts: GcOptions) => (await import("./server.js")).gc(opts));
 
   program
     .command("hash-password")
@@ -88,14 +70,144 @@ export function buildCli(): Command {
         .toString("utf8")
         .replace(/\r?\n$/, "");
       if (!password) throw new ConfigError("no password on stdin");
+      const { hashPassword } = await import("../auth/password.js");
       process.stdout.write((await hashPassword(password)) + "\n");
     });
 
-  registerSbom(program);
-  registerDb(program);
-  registerVersion(program);
-  registerScan(program);
-  registerEvents(program);
+  /** The image options of `sbom` and `scan`. */
+  const addImageOptions = (cmd: Command): Command =>
+    cmd
+      .option("-c, --config <file>", "configuration file (YAML or JSON)")
+      .option("-d, --data <dir>", "data directory holding the layer inventory cache (default ./data)")
+      .option("--platform <os/arch[/variant]>", "analyse only this platform of a multi-platform image")
+      .option("--insecure", "plain HTTP for docker:// references")
+      .option("--creds <user:password>", "credentials for docker:// references")
+      .option("--no-cache", "do not read or write the per-layer inventory cache");
+
+  addImageOptions(
+    program
+      .command("sbom")
+      .description(
+        "inventory every package of an image and print an SBOM\n" +
+          "IMAGE: oci:DIR[:TAG] | oci-archive:FILE | docker-archive:FILE | dir:PATH | docker://HOST/REPO[:TAG|@DIGEST]",
+      )
+      .argument("<image>", "image reference")
+      .option("-f, --format <format>", `output format: ${SBOM_FORMATS.join(", ")}`, "json")
+      .option("-o, --output <file>", "write to a file instead of stdout"),
+  ).action(async (reference: string, opts: SbomOptions) => (await import("./sbom.js")).sbom(reference, opts));
+
+  const db = program.command("db").description("build and inspect the vulnerability database");
+  const dbOptions = (cmd: Command): Command =>
+    cmd
+      .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+      .option(
+        "-d, --data <dir>",
+        "data directory (default ./data); the database defaults to DATA/vulndb/vulndb.sqlite",
+      )
+      .option(
+        "--db <file>",
+        "the database file (default: config vulndb.path, else DATA/vulndb/vulndb.sqlite)",
+      );
+
+  dbOptions(
+    db
+      .command("import")
+      .description(
+        "import feed files, directories or archives (.zip, .tar.gz, .tgz, .gz) into the database;\n" +
+          "formats are recognized from the documents; a feed imported again replaces its previous records",
+      )
+      .argument("<path...>", "files or directories"),
+  )
+    .option("--fresh", "build from nothing instead of adding to the existing database")
+    .option("--strict", "fail (keeping the previous database) if any document has a problem")
+    .option("--json", "print the import report as JSON")
+    .action(async (paths: string[], opts: Db.ImportOptions) =>
+      (await import("./db.js")).importFeeds(paths, opts),
+    );
+
+  dbOptions(
+    db
+      .command("update")
+      .description(
+        "fetch every feed from its upstream URL, or from vulndb.mirror (a base URL or a directory),\n" +
+          "with conditional requests; re-import only the feeds that changed",
+      ),
+  )
+    .option("--mirror <url|dir>", "mirror base URL or directory (overrides vulndb.mirror)")
+    .option("--feed <importer...>", "only these importers (osv, nvd, kev, epss, vulnrichment, …)")
+    .option("--strict", "fail (keeping the previous database) if any document has a problem")
+    .option("--json", "print the update report as JSON")
+    .action(async (opts: Db.UpdateOptions) => (await import("./db.js")).update(opts));
+
+  dbOptions(db.command("status").description("feeds, fingerprints, counts and age of the database"))
+    .option("--json", "print the status as JSON")
+    .option("--problems", "list the problems recorded for each feed")
+    .action(async (opts: Db.StatusOptions) => (await import("./db.js")).status(opts));
+
+  db.command("diff")
+    .description(
+      "advisories added, removed and changed between two databases, the (ecosystem, package) keys\n" +
+        "they touch, and the CVEs whose enrichment changed (JSON)",
+    )
+    .argument("<old>", "the older database file")
+    .argument("<new>", "the newer database file")
+    .action(async (oldPath: string, newPath: string) => (await import("./db.js")).diff(oldPath, newPath));
+
+  const version = program
+    .command("version")
+    .description("version schemes: order versions exactly as each ecosystem's own tools do");
+  version
+    .command("compare")
+    .description("print -1, 0 or 1: whether A sorts before, with or after B in the scheme")
+    .requiredOption(
+      "-s, --scheme <scheme>",
+      `version scheme: ${VERSION_SCHEME_IDS.join(", ")}, or an ecosystem such as npm or golang`,
+    )
+    .option("--batch", "read tab-separated pairs from stdin, print one result per line")
+    .argument("[a]", "first version")
+    .argument("[b]", "second version")
+    .action(async (a: string | undefined, b: string | undefined, opts: CompareOptions) =>
+      (await import("./version.js")).compare(a, b, opts),
+    );
+
+  addImageOptions(
+    program
+      .command("scan")
+      .description(
+        "scan an image for known vulnerabilities (the CI gate)\n" +
+          "exit 0: nothing at or above --fail-on; 1: something is; 2: error",
+      )
+      .argument("<image>", "image reference (oci:, oci-archive:, docker-archive:, dir:, docker://)")
+      .option("-f, --format <format>", `output: ${SCAN_FORMATS.join(", ")}`, "table")
+      .option("--severity <list>", "report only these severities (comma-separated)")
+      .option("--fail-on <severity>", "exit 1 when a finding at or above this severity remains")
+      .option("--ignore-unfixed", "hide vulnerabilities with no fixed version")
+      .option(
+        "--ignore-file <file>",
+        "YAML/JSON list of accepted vulnerabilities (id, package?, reason, expires)",
+      )
+      .option("--db <path>", "vulnerability database (default DATA/vulndb/vulndb.sqlite)")
+      .option(
+        "--max-db-age <hours>",
+        "warn when the database is older than this (default vulndb.maxAgeHours, 24)",
+      )
+      .option("-o, --output <file>", "write the report to a file instead of stdout"),
+  ).action(async (reference: string, opts: ScanOptions) => (await import("./scan.js")).scan(reference, opts));
+
+  const events = program
+    .command("events")
+    .description("the registry's event log (ECR Image Action, ECR Image Scan)");
+  events
+    .command("tail")
+    .description("print the latest events as JSON lines (EventBridge envelopes); safe while the server runs")
+    .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+    .option("-d, --data <dir>", "data directory (default ./data)")
+    .option("-n, --lines <n>", "how many of the latest events to print first", "20")
+    .option("--after <seq>", "print every event after this sequence number instead of the last -n")
+    .option("-f, --follow", "keep printing new events as they are written")
+    .option("--interval <ms>", "how often --follow looks for new events", "500")
+    .action(async (opts: TailOptions) => (await import("./events.js")).tail(opts));
+
   return program;
 }
 
@@ -103,15 +215,9 @@ async function run(): Promise<void> {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (e) {
-    if (e instanceof ScanGateFailed) {
-      process.exit(e.exitCode);
-    }
-    if (e instanceof ConfigError || e instanceof ImageFormatError || e instanceof VulnDbError) {
-      process.stderr.write(`drydock: ${e.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`drydock: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(2);
+    const { code, message } = exitFor(e);
+    if (message !== undefined) process.stderr.write(`drydock: ${message}\n`);
+    process.exit(code);
   }
 }
 

@@ -1,6 +1,5 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../core/errors.js";
@@ -12,10 +11,9 @@ import { openImageSource } from "../image/sources/index.js";
 import type { ImageInventory, InventoryDocument } from "../image/types.js";
 import { toCycloneDxJson } from "../sbom/cyclonedx.js";
 import { toSpdxJson } from "../sbom/spdx.js";
+import { SBOM_FORMATS } from "./common.js";
 import { terminalProgress } from "./progress.js";
 import type { LayerLimits } from "../image/analyze-layer.js";
-
-export const SBOM_FORMATS = ["json", "cyclonedx-json", "spdx-json"] as const;
 
 /** Exit code when a layer could not be read completely (corrupt, truncated, over a limit). */
 export const EXIT_INCOMPLETE = 3;
@@ -109,43 +107,27 @@ export function pickInventory(doc: InventoryDocument, platform?: string): ImageI
   return all.find((i) => platformString(i.image.platform).startsWith(host)) ?? all[0]!;
 }
 
-export function addImageOptions(cmd: Command): Command {
-  return cmd
-    .option("-c, --config <file>", "configuration file (YAML or JSON)")
-    .option("-d, --data <dir>", "data directory holding the layer inventory cache (default ./data)")
-    .option("--platform <os/arch[/variant]>", "analyse only this platform of a multi-platform image")
-    .option("--insecure", "plain HTTP for docker:// references")
-    .option("--creds <user:password>", "credentials for docker:// references")
-    .option("--no-cache", "do not read or write the per-layer inventory cache");
+export interface SbomOptions extends ImageOptions {
+  format: string;
+  output?: string;
 }
 
-export function registerSbom(program: Command): void {
-  addImageOptions(
-    program
-      .command("sbom")
-      .description(
-        "inventory every package of an image and print an SBOM\n" +
-          "IMAGE: oci:DIR[:TAG] | oci-archive:FILE | docker-archive:FILE | dir:PATH | docker://HOST/REPO[:TAG|@DIGEST]",
-      )
-      .argument("<image>", "image reference")
-      .option("-f, --format <format>", `output format: ${SBOM_FORMATS.join(", ")}`, "json")
-      .option("-o, --output <file>", "write to a file instead of stdout"),
-  ).action(async (reference: string, opts: ImageOptions & { format: string; output?: string }) => {
-    if (!(SBOM_FORMATS as readonly string[]).includes(opts.format)) {
-      throw new ConfigError(`unknown --format ${opts.format}: use ${SBOM_FORMATS.join(", ")}`);
-    }
-    const doc = await inventoryFromCli(reference, opts);
-    let text: string;
-    if (opts.format === "json") text = JSON.stringify(doc, null, 2);
-    else {
-      const inv = pickInventory(doc, opts.platform);
-      text = opts.format === "cyclonedx-json" ? toCycloneDxJson(inv) : toSpdxJson(inv);
-    }
-    reportProblems(doc);
-    if (opts.output) await writeFile(opts.output, text + "\n");
-    else process.stdout.write(text + "\n");
-    // The document is still written (it shows what could be read), but a pipeline must not take
-    // a partial inventory for a whole one.
-    if (inventoriesOf(doc).some((i) => i.incompleteLayers?.length)) process.exitCode = EXIT_INCOMPLETE;
-  });
+/** `drydock sbom IMAGE` (options: main.ts). */
+export async function sbom(reference: string, opts: SbomOptions): Promise<void> {
+  if (!(SBOM_FORMATS as readonly string[]).includes(opts.format)) {
+    throw new ConfigError(`unknown --format ${opts.format}: use ${SBOM_FORMATS.join(", ")}`);
+  }
+  const doc = await inventoryFromCli(reference, opts);
+  let text: string;
+  if (opts.format === "json") text = JSON.stringify(doc, null, 2);
+  else {
+    const inv = pickInventory(doc, opts.platform);
+    text = opts.format === "cyclonedx-json" ? toCycloneDxJson(inv) : toSpdxJson(inv);
+  }
+  reportProblems(doc);
+  if (opts.output) await writeFile(opts.output, text + "\n");
+  else process.stdout.write(text + "\n");
+  // The document is still written (it shows what could be read), but a pipeline must not take
+  // a partial inventory for a whole one.
+  if (inventoriesOf(doc).some((i) => i.incompleteLayers?.length)) process.exitCode = EXIT_INCOMPLETE;
 }

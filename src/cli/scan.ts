@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { applyIgnores, readIgnoreFile, type IgnoreEntry } from "../findings/ignore.js";
@@ -14,14 +13,8 @@ import { SEVERITY_ORDER, type Finding, type Severity } from "../match/types.js";
 import { toCycloneDxJson } from "../sbom/cyclonedx.js";
 import { TOOL_VERSION } from "../sbom/tool.js";
 import { VulnDb } from "../vulndb/db.js";
-import { addImageOptions, inventoryFromCli, pickInventory, type ImageOptions } from "./sbom.js";
-
-export const SCAN_FORMATS = ["table", "json", "sarif", "cyclonedx-json"] as const;
-
-/** Exit codes of `drydock scan`: 0 clean, 1 a finding at or above --fail-on remains, 2 error. */
-export class ScanGateFailed extends Error {
-  readonly exitCode = 1;
-}
+import { SCAN_FORMATS, ScanGateFailed } from "./common.js";
+import { inventoryFromCli, pickInventory, type ImageOptions } from "./sbom.js";
 
 export interface ScanOptions extends ImageOptions {
   format: string;
@@ -52,114 +45,88 @@ export interface ImageScan {
   ignored: { finding: Finding; entry: IgnoreEntry }[];
 }
 
-export function registerScan(program: Command): void {
-  addImageOptions(
-    program
-      .command("scan")
-      .description(
-        "scan an image for known vulnerabilities (the CI gate)\n" +
-          "exit 0: nothing at or above --fail-on; 1: something is; 2: error",
-      )
-      .argument("<image>", "image reference (oci:, oci-archive:, docker-archive:, dir:, docker://)")
-      .option("-f, --format <format>", `output: ${SCAN_FORMATS.join(", ")}`, "table")
-      .option("--severity <list>", "report only these severities (comma-separated)")
-      .option("--fail-on <severity>", "exit 1 when a finding at or above this severity remains")
-      .option("--ignore-unfixed", "hide vulnerabilities with no fixed version")
-      .option(
-        "--ignore-file <file>",
-        "YAML/JSON list of accepted vulnerabilities (id, package?, reason, expires)",
-      )
-      .option("--db <path>", "vulnerability database (default DATA/vulndb/vulndb.sqlite)")
-      .option(
-        "--max-db-age <hours>",
-        "warn when the database is older than this (default vulndb.maxAgeHours, 24)",
-      )
-      .option("-o, --output <file>", "write the report to a file instead of stdout")
-      // Commander exits 1 on a usage error (unknown option, missing argument), and 1 is the
-      // gate's "findings at or above --fail-on": a CI pipeline must be able to tell them apart.
-      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2)),
-  ).action(async (reference: string, opts: ScanOptions) => {
-    if (!(SCAN_FORMATS as readonly string[]).includes(opts.format)) {
-      throw new ConfigError(`unknown --format ${opts.format}: use ${SCAN_FORMATS.join(", ")}`);
-    }
-    const only = opts.severity
-      ? new Set(opts.severity.split(",").map((s) => parseSeverity(s, "--severity")))
-      : null;
-    const failOn = opts.failOn ? atOrAbove(parseSeverity(opts.failOn, "--fail-on")) : null;
-    const config = loadConfig({ file: opts.config, flags: { data: opts.data } });
-    const dbPath = resolve(
-      opts.db ?? config.vulndb.path ?? join(resolve(config.data), "vulndb", "vulndb.sqlite"),
+/** `drydock scan IMAGE` (options: main.ts); throws ScanGateFailed when the gate fails. */
+export async function scan(reference: string, opts: ScanOptions): Promise<void> {
+  if (!(SCAN_FORMATS as readonly string[]).includes(opts.format)) {
+    throw new ConfigError(`unknown --format ${opts.format}: use ${SCAN_FORMATS.join(", ")}`);
+  }
+  const only = opts.severity
+    ? new Set(opts.severity.split(",").map((s) => parseSeverity(s, "--severity")))
+    : null;
+  const failOn = opts.failOn ? atOrAbove(parseSeverity(opts.failOn, "--fail-on")) : null;
+  const config = loadConfig({ file: opts.config, flags: { data: opts.data } });
+  const dbPath = resolve(
+    opts.db ?? config.vulndb.path ?? join(resolve(config.data), "vulndb", "vulndb.sqlite"),
+  );
+  if (!existsSync(dbPath)) {
+    throw new ConfigError(
+      `no vulnerability database at ${dbPath}: build one with \`drydock db import PATH\` or \`drydock db update\`, or pass --db`,
     );
-    if (!existsSync(dbPath)) {
-      throw new ConfigError(
-        `no vulnerability database at ${dbPath}: build one with \`drydock db import PATH\` or \`drydock db update\`, or pass --db`,
+  }
+  const db = VulnDb.open(dbPath);
+  try {
+    // Not db.status(): its counts scan the whole database, a third of a second on every scan.
+    const status = db.freshness();
+    const maxAgeHours = Number(opts.maxDbAge ?? config.vulndb.maxAgeHours);
+    // Age since the feeds were last confirmed current (a `db update` that found nothing new
+    // counts), as `drydock db status` judges it.
+    const ageHours = (Date.now() - Date.parse(status.checkedAt)) / 3600_000;
+    if (!Number.isFinite(maxAgeHours) || maxAgeHours < 0) {
+      throw new ConfigError(`--max-db-age: ${opts.maxDbAge} is not a number of hours`);
+    }
+    if (!Number.isFinite(ageHours)) {
+      process.stderr.write(`drydock: warning: ${dbPath} does not say when it was built\n`);
+    } else if (ageHours > maxAgeHours) {
+      process.stderr.write(
+        `drydock: warning: the vulnerability database was last updated ${formatAge(ageHours)} ago (more than ${maxAgeHours} h): run \`drydock db update\`\n`,
       );
     }
-    const db = VulnDb.open(dbPath);
-    try {
-      // Not db.status(): its counts scan the whole database, a third of a second on every scan.
-      const status = db.freshness();
-      const maxAgeHours = Number(opts.maxDbAge ?? config.vulndb.maxAgeHours);
-      // Age since the feeds were last confirmed current (a `db update` that found nothing new
-      // counts), as `drydock db status` judges it.
-      const ageHours = (Date.now() - Date.parse(status.checkedAt)) / 3600_000;
-      if (!Number.isFinite(maxAgeHours) || maxAgeHours < 0) {
-        throw new ConfigError(`--max-db-age: ${opts.maxDbAge} is not a number of hours`);
-      }
-      if (!Number.isFinite(ageHours)) {
-        process.stderr.write(`drydock: warning: ${dbPath} does not say when it was built\n`);
-      } else if (ageHours > maxAgeHours) {
-        process.stderr.write(
-          `drydock: warning: the vulnerability database was last updated ${formatAge(ageHours)} ago (more than ${maxAgeHours} h): run \`drydock db update\`\n`,
-        );
-      }
-      const ignores = opts.ignoreFile ? await readIgnoreFile(opts.ignoreFile) : [];
-      const doc = await inventoryFromCli(reference, opts);
-      const scans: ImageScan[] = [];
-      const now = new Date();
-      let expired: IgnoreEntry[] = [];
-      for (const inv of inventoriesOf(doc)) {
-        let findings = matchPackages(inv.packages, inv.distro, db);
-        if (only) findings = findings.filter((f) => only.has(f.severity));
-        if (opts.ignoreUnfixed) findings = findings.filter((f) => f.fixedVersion);
-        const r = applyIgnores(findings, ignores, now);
-        expired = r.expired;
-        scans.push({ inventory: inv, findings: r.kept, ignored: r.ignored });
-      }
-      for (const e of expired) {
-        process.stderr.write(
-          `drydock: warning: ignore entry for ${e.id} expired on ${e.expires}: it no longer suppresses anything\n`,
-        );
-      }
-      for (const s of scans) {
-        for (const p of s.inventory.problems.slice(0, 20)) {
-          process.stderr.write(`drydock: warning: ${p.path}: ${p.reason} (${p.source})\n`);
-        }
-      }
-      const text = render(opts, scans, doc, { path: dbPath, ...status }, expired);
-      if (opts.output) await writeFile(opts.output, text + "\n");
-      else {
-        // `drydock scan IMG | head`: a reader that stops early is not a failure of the scan,
-        // and the gate below must still decide the exit code.
-        process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-          if (e.code !== "EPIPE") throw e;
-        });
-        process.stdout.write(text + "\n");
-      }
-      // An image whose layers could not all be read may hide vulnerabilities: not a pass.
-      const incomplete = scans.filter((s) => s.inventory.incompleteLayers?.length);
-      if (incomplete.length) {
-        throw new ConfigError(
-          `${incomplete.map((s) => s.inventory.image.reference).join(", ")}: some layers could not be read completely (see warnings); the scan is incomplete`,
-        );
-      }
-      if (failOn && scans.some((s) => s.findings.some((f) => failOn.has(f.severity)))) {
-        throw new ScanGateFailed(`findings at or above ${opts.failOn}`);
-      }
-    } finally {
-      db.close();
+    const ignores = opts.ignoreFile ? await readIgnoreFile(opts.ignoreFile) : [];
+    const doc = await inventoryFromCli(reference, opts);
+    const scans: ImageScan[] = [];
+    const now = new Date();
+    let expired: IgnoreEntry[] = [];
+    for (const inv of inventoriesOf(doc)) {
+      let findings = matchPackages(inv.packages, inv.distro, db);
+      if (only) findings = findings.filter((f) => only.has(f.severity));
+      if (opts.ignoreUnfixed) findings = findings.filter((f) => f.fixedVersion);
+      const r = applyIgnores(findings, ignores, now);
+      expired = r.expired;
+      scans.push({ inventory: inv, findings: r.kept, ignored: r.ignored });
     }
-  });
+    for (const e of expired) {
+      process.stderr.write(
+        `drydock: warning: ignore entry for ${e.id} expired on ${e.expires}: it no longer suppresses anything\n`,
+      );
+    }
+    for (const s of scans) {
+      for (const p of s.inventory.problems.slice(0, 20)) {
+        process.stderr.write(`drydock: warning: ${p.path}: ${p.reason} (${p.source})\n`);
+      }
+    }
+    const text = render(opts, scans, doc, { path: dbPath, ...status }, expired);
+    if (opts.output) await writeFile(opts.output, text + "\n");
+    else {
+      // `drydock scan IMG | head`: a reader that stops early is not a failure of the scan,
+      // and the gate below must still decide the exit code.
+      process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+      });
+      process.stdout.write(text + "\n");
+    }
+    // An image whose layers could not all be read may hide vulnerabilities: not a pass.
+    const incomplete = scans.filter((s) => s.inventory.incompleteLayers?.length);
+    if (incomplete.length) {
+      throw new ConfigError(
+        `${incomplete.map((s) => s.inventory.image.reference).join(", ")}: some layers could not be read completely (see warnings); the scan is incomplete`,
+      );
+    }
+    if (failOn && scans.some((s) => s.findings.some((f) => failOn.has(f.severity)))) {
+      throw new ScanGateFailed(`findings at or above ${opts.failOn}`);
+    }
+  } finally {
+    db.close();
+  }
 }
 
 function formatAge(hours: number): string {

@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
-import type { Command } from "commander";
 import { ConfigError } from "../core/errors.js";
 import { ECOSYSTEM_SCHEME, versionSchemes } from "../versions/registry.js";
 import type { Comparison, VersionScheme } from "../versions/types.js";
@@ -74,37 +73,29 @@ export async function compareBatch(
   return lineNo;
 }
 
-export function registerVersion(program: Command): void {
-  const version = program
-    .command("version")
-    .description("version schemes: order versions exactly as each ecosystem's own tools do");
+export interface CompareOptions {
+  scheme: string;
+  batch?: boolean;
+}
 
-  version
-    .command("compare")
-    .description("print -1, 0 or 1: whether A sorts before, with or after B in the scheme")
-    .requiredOption(
-      "-s, --scheme <scheme>",
-      `version scheme: ${Object.keys(versionSchemes).sort().join(", ")}, or an ecosystem such as npm or golang`,
-    )
-    .option("--batch", "read tab-separated pairs from stdin, print one result per line")
-    .argument("[a]", "first version")
-    .argument("[b]", "second version")
-    .action(
-      async (a: string | undefined, b: string | undefined, opts: { scheme: string; batch?: boolean }) => {
-        const scheme = lookupScheme(opts.scheme);
-        if (opts.batch) {
-          if (a !== undefined) throw new ConfigError("--batch reads its pairs from stdin: give no versions");
-          // `| head` closing the pipe is not an error worth a stack trace.
-          process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-            if (e.code === "EPIPE") process.exit(0);
-            throw e;
-          });
-          await compareBatch(scheme, process.stdin, process.stdout);
-          return;
-        }
-        if (a === undefined || b === undefined)
-          throw new ConfigError("compare needs two versions, A and B (or --batch)");
-        process.stdout.write(RESULT[scheme.compare(a, b)]);
-      },
-    );
+/** `drydock version compare [A B]` (options: main.ts). */
+export async function compare(
+  a: string | undefined,
+  b: string | undefined,
+  opts: CompareOptions,
+): Promise<void> {
+  const scheme = lookupScheme(opts.scheme);
+  if (opts.batch) {
+    if (a !== undefined) throw new ConfigError("--batch reads its pairs from stdin: give no versions");
+    // `| head` closing the pipe is not an error worth a stack trace.
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
+    await compareBatch(scheme, process.stdin, process.stdout);
+    return;
+  }
+  if (a === undefined || b === undefined)
+    throw new ConfigError("compare needs two versions, A and B (or --batch)");
+  process.stdout.write(RESULT[scheme.compare(a, b)]);
 }

@@ -161,3 +161,34 @@ describe.skipIf(missing !== null)("drydock db (whole pack)", () => {
     expect(existsSync(join(dir, "c.sqlite"))).toBe(false);
   });
 });
+
+describe.skipIf(!existsSync(cli))("drydock db usage errors", () => {
+  const drydock = (...args: string[]) => run(process.execPath, [cli, ...args]);
+
+  // Exit 1 is "the database could not be built or read": a usage error must not look like one.
+  it.each([
+    [["db", "nosuch"], /^error: unknown command 'nosuch'/],
+    [["db", "import"], /^error: missing required argument 'path'/],
+    [["db", "diff", "old.sqlite"], /^error: missing required argument 'new'/],
+    [["db", "status", "--bogus"], /^error: unknown option '--bogus'/],
+    [["db", "update", "--mirror"], /^error: option '--mirror <url\|dir>' argument missing/],
+  ])("drydock %j exits 2 with commander's message and the usage", async (args, message) => {
+    const r = await drydock(...args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/^Usage: drydock db/m);
+  });
+
+  it("exits 2 without a subcommand, the help on stderr", async () => {
+    const r = await drydock("db");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^Usage: drydock db \[options\] \[command\]/);
+  });
+
+  it("exits 0 for --help", async () => {
+    const r = await drydock("db", "import", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: drydock db import \[options\] <path\.\.\.>/);
+  });
+});

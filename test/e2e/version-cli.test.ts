@@ -50,6 +50,13 @@ describe("drydock version compare", () => {
     expect(drydock(["--scheme", "deb", "--batch", "1.0"], "")).toMatchObject({ code: 2, stdout: "" });
   });
 
+  it("exits 2 on a usage error: no --scheme, an unknown option", () => {
+    const r = drydock(["1.0", "2.0"]);
+    expect(r).toMatchObject({ code: 2, stdout: "" });
+    expect(r.stderr).toMatch(/^error: required option '-s, --scheme <scheme>' not specified/);
+    expect(drydock(["--scheme", "deb", "--bogus", "1", "2"])).toMatchObject({ code: 2, stdout: "" });
+  });
+
   it("--batch prints one result per line (CRLF and a missing final newline are fine)", () => {
     const r = drydock(["--scheme", "deb", "--batch"], "1.0\t2.0\r\n2.0\t1.0\n1.0\t1.0\n1:1\t2");
     expect(r).toEqual({ code: 0, stdout: "-1\n1\n0\n1\n", stderr: "" });
