@@ -4,7 +4,7 @@
 //
 //   npm run bench:inventory           (needs the built fixtures: ../shared/tools/images/build-images.sh)
 //
-// Environment: RUNS (default 3), DRYDOCK_FIXTURES (default /tmp/drydock-fixtures), IMAGES (comma
+// Environment: RUNS (default 5), DRYDOCK_FIXTURES (default /tmp/drydock-fixtures), IMAGES (comma
 // separated subset), CONCURRENCY (layers in flight; default: the number of cores).
 //
 // For each image, in a child process of its own (so that its peak RSS is its own):
@@ -29,7 +29,7 @@ import { performance } from "node:perf_hooks";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = resolve(process.env.DRYDOCK_FIXTURES ?? "/tmp/drydock-fixtures");
-const RUNS = Number(process.env.RUNS ?? 3);
+const RUNS = Number(process.env.RUNS ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 0) || availableParallelism();
 const MB = 1e6;
 
