@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Digest } from "../../core/digest.js";
-import { FsBlobStore } from "./fs.js";
+import { FsBlobStore, suspendSyncBlobReads } from "./fs.js";
 import { isDirectBlobStream, type DirectBlobStream } from "./types.js";
 
 /**
@@ -192,7 +192,12 @@ describe("FsBlobStore blob streams", () => {
     expect(c.equals(data.subarray(MiB + 1, 4 * MiB + 1))).toBe(true);
   });
 
-  it("writes a blob or a range to a destination with reused buffers (writeTo)", async () => {
+  it.each([
+    ["synchronous reads (page cache)", 0],
+    ["reads through the thread pool (after a slow read)", 60_000],
+  ])("writes a blob or a range to a destination with reused buffers (writeTo), %s", async (_, suspend) => {
+    suspendSyncBlobReads(suspend);
+    onTestFinished(() => suspendSyncBlobReads(0));
     const collect = () => {
       const chunks: Buffer[] = [];
       // The buffers are reused once a write is done: a destination must copy what it keeps.

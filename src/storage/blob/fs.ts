@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, readSync } from "node:fs";
 import {
   mkdir,
   open,
@@ -396,7 +396,8 @@ class BlobReadStream extends Readable {
    * ahead of the writes and reused once `dest` reports each write done. Use it instead of
    * reading this stream (never both). Resolves when every byte was handed to `dest`;
    * rejects (and leaves `dest` to the caller) when a read fails or `dest` closes early.
-   * Always closes the file.
+   * Always closes the file. Reads are synchronous while the file is in the page cache
+   * (readFullySyncWhileCached), through the thread pool otherwise.
    */
   async writeTo(dest: Writable, onChunk?: (bytes: number) => void): Promise<void> {
     const slots = Array.from({ length: WRITE_SLOTS }, () => ({
@@ -423,6 +424,7 @@ class BlobReadStream extends Readable {
       // A slot is read into again only once its previous chunk was written.
       const read = Promise.race([slot.written, closed]).then(() => {
         if (stopped) throw new Error("stopped");
+        if (readFullySyncWhileCached(this.fh.fd, slot.buf.subarray(0, len), position)) return;
         const r = readFully(this.fh, slot.buf.subarray(0, len), position);
         fileReads.push(r);
         return r;
@@ -523,6 +525,46 @@ function release(item: ReadAhead): void {
   if (item.released) return;
   item.released = true;
   if (readPool.length < READ_POOL_MAX) readPool.push(item.buf);
+}
+
+/** A synchronous read slower than this did not come from the page cache (it takes ~0.05 ms per MiB). */
+const SYNC_READ_SLOW_MS = 1;
+/** After a slow synchronous read, blob reads go through the thread pool for this long. */
+const ASYNC_AFTER_SLOW_READ_MS = 1000;
+/** performance.now() from which synchronous reads are allowed again. */
+let syncReadsFrom = 0;
+
+/**
+ * Fills buf from the file at position on this thread, if blob reads are currently served by
+ * the page cache; returns false (and reads nothing) when they are not, and the caller reads
+ * through the thread pool. Throws as readFully rejects.
+ *
+ * Why: a read through libuv's thread pool wakes a pool thread and then this one, and the
+ * chunk is copied into the buffer on one core and out to the socket on another. For a blob
+ * GET from the page cache that was a fifth of the registry's CPU, and the extra wake-ups cost
+ * the client CPU too (skopeo pulling on the same two cores: docs/benchmarks.md). A cached
+ * read of 1 MiB blocks the event loop for about 0.05 ms. One that has to wait for the disk
+ * blocks it for as long as the disk takes (about 2 ms per MiB here), so a read slower than
+ * SYNC_READ_SLOW_MS sends every blob read to the thread pool for ASYNC_AFTER_SLOW_READ_MS:
+ * the event loop waits for the disk at most once a second.
+ */
+function readFullySyncWhileCached(fd: number, buf: Buffer, position: number): boolean {
+  const start = performance.now();
+  if (start < syncReadsFrom) return false;
+  let off = 0;
+  while (off < buf.length) {
+    const bytesRead = readSync(fd, buf, off, buf.length - off, position + off);
+    if (bytesRead === 0) throw new Error(`blob file ended early at byte ${position + off}`);
+    off += bytesRead;
+  }
+  const end = performance.now();
+  if (end - start > SYNC_READ_SLOW_MS) syncReadsFrom = end + ASYNC_AFTER_SLOW_READ_MS;
+  return true;
+}
+
+/** Sends blob reads through the thread pool for `ms`, as a slow read does (for tests). */
+export function suspendSyncBlobReads(ms: number): void {
+  syncReadsFrom = performance.now() + ms;
 }
 
 /** Fills buf from the file at position, continuing after short reads; EOF first is an error. */
