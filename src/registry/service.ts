@@ -450,9 +450,8 @@ export class RegistryService {
     const m = await this.meta.manifest(repo, digest);
     if (!m)
       throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
-    const chunks: Buffer[] = [];
-    for await (const c of await this.blobs.open(digest as Digest)) chunks.push(c as Buffer);
-    return { digest: digest as Digest, mediaType: m.mediaType, size: m.size, body: Buffer.concat(chunks) };
+    const body = await this.blobs.read(digest as Digest);
+    return { digest: digest as Digest, mediaType: m.mediaType, size: m.size, body };
   }
 
   /** DELETE by digest removes the manifest (and its tags); DELETE by tag removes only the tag. */

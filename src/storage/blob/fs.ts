@@ -1,8 +1,9 @@
-import { createReadStream, readSync } from "node:fs";
+import { createReadStream, readFileSync, readSync } from "node:fs";
 import {
   mkdir,
   open,
   readdir,
+  readFile,
   rename,
   rm,
   stat,
@@ -102,6 +103,16 @@ export class FsBlobStore implements BlobStore {
     const start = Math.min(range?.start ?? 0, size);
     const end = Math.min(range ? range.end + 1 : size, size);
     return new BlobReadStream(fh, start, Math.max(start, end));
+  }
+
+  async read(digest: Digest): Promise<Buffer> {
+    const path = this.blobPath(digest);
+    try {
+      return whileCached(() => readFileSync(path)) ?? (await readFile(path));
+    } catch (e) {
+      if (isNotFound(e)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown`);
+      throw e;
+    }
   }
 
   async putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo> {
@@ -396,8 +407,8 @@ class BlobReadStream extends Readable {
    * ahead of the writes and reused once `dest` reports each write done. Use it instead of
    * reading this stream (never both). Resolves when every byte was handed to `dest`;
    * rejects (and leaves `dest` to the caller) when a read fails or `dest` closes early.
-   * Always closes the file. Reads are synchronous while the file is in the page cache
-   * (readFullySyncWhileCached), through the thread pool otherwise.
+   * Always closes the file. Reads are synchronous while blobs come from the page cache
+   * (whileCached), through the thread pool otherwise.
    */
   async writeTo(dest: Writable, onChunk?: (bytes: number) => void): Promise<void> {
     const slots = Array.from({ length: WRITE_SLOTS }, () => ({
@@ -535,31 +546,43 @@ const ASYNC_AFTER_SLOW_READ_MS = 1000;
 let syncReadsFrom = 0;
 
 /**
- * Fills buf from the file at position on this thread, if blob reads are currently served by
- * the page cache; returns false (and reads nothing) when they are not, and the caller reads
- * through the thread pool. Throws as readFully rejects.
+ * Runs a synchronous read on this thread if blob reads are currently served by the page
+ * cache, and returns its result; returns null (and runs nothing) when they are not, and the
+ * caller reads through the thread pool instead. Errors of `read` are thrown.
  *
  * Why: a read through libuv's thread pool wakes a pool thread and then this one, and the
- * chunk is copied into the buffer on one core and out to the socket on another. For a blob
+ * data is copied into the buffer on one core and out to the socket on another. For a blob
  * GET from the page cache that was a fifth of the registry's CPU, and the extra wake-ups cost
  * the client CPU too (skopeo pulling on the same two cores: docs/benchmarks.md). A cached
  * read of 1 MiB blocks the event loop for about 0.05 ms. One that has to wait for the disk
  * blocks it for as long as the disk takes (about 2 ms per MiB here), so a read slower than
  * SYNC_READ_SLOW_MS sends every blob read to the thread pool for ASYNC_AFTER_SLOW_READ_MS:
- * the event loop waits for the disk at most once a second.
+ * the event loop waits for the disk at most about once a second.
  */
-function readFullySyncWhileCached(fd: number, buf: Buffer, position: number): boolean {
+function whileCached<T>(read: () => T): T | null {
   const start = performance.now();
-  if (start < syncReadsFrom) return false;
-  let off = 0;
-  while (off < buf.length) {
-    const bytesRead = readSync(fd, buf, off, buf.length - off, position + off);
-    if (bytesRead === 0) throw new Error(`blob file ended early at byte ${position + off}`);
-    off += bytesRead;
+  if (start < syncReadsFrom) return null;
+  try {
+    return read();
+  } finally {
+    const end = performance.now();
+    if (end - start > SYNC_READ_SLOW_MS) syncReadsFrom = end + ASYNC_AFTER_SLOW_READ_MS;
   }
-  const end = performance.now();
-  if (end - start > SYNC_READ_SLOW_MS) syncReadsFrom = end + ASYNC_AFTER_SLOW_READ_MS;
-  return true;
+}
+
+/** Fills buf from the file at position (readFully on this thread); false when not cached. */
+function readFullySyncWhileCached(fd: number, buf: Buffer, position: number): boolean {
+  return (
+    whileCached(() => {
+      let off = 0;
+      while (off < buf.length) {
+        const bytesRead = readSync(fd, buf, off, buf.length - off, position + off);
+        if (bytesRead === 0) throw new Error(`blob file ended early at byte ${position + off}`);
+        off += bytesRead;
+      }
+      return true;
+    }) ?? false
+  );
 }
 
 /** Sends blob reads through the thread pool for `ms`, as a slow read does (for tests). */

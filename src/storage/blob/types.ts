@@ -36,6 +36,8 @@ export interface BlobStore {
   localFile?(digest: Digest): Promise<{ path: string; size: number } | null>;
   /** Streams the blob (or a byte range of it). Rejects with BLOB_UNKNOWN when absent. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** Reads a small blob (a manifest) whole. Rejects with BLOB_UNKNOWN when absent. */
+  read(digest: Digest): Promise<Buffer>;
   /** Stores a small blob held in memory (manifests), verifying its digest. */
   putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo>;
   /** Opens (creating if needed) the data area of an upload session. */
