@@ -538,12 +538,14 @@ function release(item: ReadAhead): void {
   if (readPool.length < READ_POOL_MAX) readPool.push(item.buf);
 }
 
-/** A synchronous read slower than this did not come from the page cache (it takes ~0.05 ms per MiB). */
+/** A synchronous read of 1 MiB from the page cache takes ~0.05 ms; one from the disk here ~2 ms. */
 const SYNC_READ_SLOW_MS = 1;
-/** After a slow synchronous read, blob reads go through the thread pool for this long. */
-const ASYNC_AFTER_SLOW_READ_MS = 1000;
+/** After a read from the disk, blob reads go through the thread pool for this long. */
+const ASYNC_AFTER_DISK_READ_MS = 1000;
 /** performance.now() from which synchronous reads are allowed again. */
 let syncReadsFrom = 0;
+/** Whether the last synchronous read was slower than SYNC_READ_SLOW_MS. */
+let lastSyncReadSlow = false;
 
 /**
  * Runs a synchronous read on this thread if blob reads are currently served by the page
@@ -554,19 +556,29 @@ let syncReadsFrom = 0;
  * data is copied into the buffer on one core and out to the socket on another. For a blob
  * GET from the page cache that was a fifth of the registry's CPU, and the extra wake-ups cost
  * the client CPU too (skopeo pulling on the same two cores: docs/benchmarks.md). A cached
- * read of 1 MiB blocks the event loop for about 0.05 ms. One that has to wait for the disk
- * blocks it for as long as the disk takes (about 2 ms per MiB here), so a read slower than
- * SYNC_READ_SLOW_MS sends every blob read to the thread pool for ASYNC_AFTER_SLOW_READ_MS:
- * the event loop waits for the disk at most about once a second.
+ * read of 1 MiB blocks the event loop for about 0.05 ms; one that waits for the disk blocks
+ * it for as long as the disk takes. So a read that made the process read from the disk
+ * (getrusage's block input count went up), or a second slow read in a row (a read stalled
+ * behind I/O it did not submit itself, or a filesystem that does not count block input),
+ * sends every blob read to the thread pool for ASYNC_AFTER_DISK_READ_MS: the event loop waits
+ * for the disk about once a second at most. A single slow read is not enough: on a busy
+ * machine a cached read is sometimes preempted for a few milliseconds.
  */
 function whileCached<T>(read: () => T): T | null {
   const start = performance.now();
   if (start < syncReadsFrom) return null;
+  const blocksRead = process.resourceUsage().fsRead;
   try {
     return read();
   } finally {
     const end = performance.now();
-    if (end - start > SYNC_READ_SLOW_MS) syncReadsFrom = end + ASYNC_AFTER_SLOW_READ_MS;
+    const slow = end - start > SYNC_READ_SLOW_MS;
+    if (process.resourceUsage().fsRead !== blocksRead || (slow && lastSyncReadSlow)) {
+      syncReadsFrom = end + ASYNC_AFTER_DISK_READ_MS;
+      lastSyncReadSlow = false;
+    } else {
+      lastSyncReadSlow = slow;
+    }
   }
 }
 
