@@ -544,8 +544,10 @@ const SYNC_READ_SLOW_MS = 1;
 const ASYNC_AFTER_DISK_READ_MS = 1000;
 /** performance.now() from which synchronous reads are allowed again. */
 let syncReadsFrom = 0;
-/** Whether the last synchronous read was slower than SYNC_READ_SLOW_MS. */
-let lastSyncReadSlow = false;
+/** Synchronous reads in a row slower than SYNC_READ_SLOW_MS. */
+let slowSyncReads = 0;
+/** Slow reads in a row that send blob reads to the thread pool even without block input. */
+const SLOW_READS_IN_A_ROW = 3;
 
 /**
  * Runs a synchronous read on this thread if blob reads are currently served by the page
@@ -557,12 +559,14 @@ let lastSyncReadSlow = false;
  * GET from the page cache that was a fifth of the registry's CPU, and the extra wake-ups cost
  * the client CPU too (skopeo pulling on the same two cores: docs/benchmarks.md). A cached
  * read of 1 MiB blocks the event loop for about 0.05 ms; one that waits for the disk blocks
- * it for as long as the disk takes. So a read that made the process read from the disk
- * (getrusage's block input count went up), or a second slow read in a row (a read stalled
- * behind I/O it did not submit itself, or a filesystem that does not count block input),
- * sends every blob read to the thread pool for ASYNC_AFTER_DISK_READ_MS: the event loop waits
- * for the disk about once a second at most. A single slow read is not enough: on a busy
- * machine a cached read is sometimes preempted for a few milliseconds.
+ * it for as long as the disk takes. So a read slower than SYNC_READ_SLOW_MS that made the
+ * process read from the disk (getrusage's block input count went up), or SLOW_READS_IN_A_ROW
+ * slow reads in a row (reads stalled behind I/O they did not submit, or a filesystem that does
+ * not count block input), send every blob read to the thread pool for ASYNC_AFTER_DISK_READ_MS:
+ * the event loop waits for the disk about once a second at most. A slow read alone is not
+ * enough: while skopeo keeps both cores of this machine busy, a cached read is preempted for
+ * 1-5 ms every few hundred reads, twice in a row now and then; nor is block input alone: a
+ * fast read sometimes comes with a few KiB of metadata read from the disk.
  */
 function whileCached<T>(read: () => T): T | null {
   const start = performance.now();
@@ -572,12 +576,13 @@ function whileCached<T>(read: () => T): T | null {
     return read();
   } finally {
     const end = performance.now();
-    const slow = end - start > SYNC_READ_SLOW_MS;
-    if (process.resourceUsage().fsRead !== blocksRead || (slow && lastSyncReadSlow)) {
+    slowSyncReads = end - start > SYNC_READ_SLOW_MS ? slowSyncReads + 1 : 0;
+    if (
+      slowSyncReads > 0 &&
+      (slowSyncReads >= SLOW_READS_IN_A_ROW || process.resourceUsage().fsRead !== blocksRead)
+    ) {
       syncReadsFrom = end + ASYNC_AFTER_DISK_READ_MS;
-      lastSyncReadSlow = false;
-    } else {
-      lastSyncReadSlow = slow;
+      slowSyncReads = 0;
     }
   }
 }
