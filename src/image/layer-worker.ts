@@ -17,8 +17,8 @@ import type { LocalBlob } from "./types.js";
  *
  * The decompressor writes into 2 MiB SharedArrayBuffer slots of a small pool and hands each
  * filled slot to the main thread and to the hasher at once (no copy: both read the same memory);
- * the slot returns to the pool when both have released it. A plain tar's chunks are copied into
- * slots by the decompressor (off the main thread) the same way.
+ * the slot returns to the pool when both have released it. A plain tar is read straight into
+ * slots (a local file) or copied into them by the decompressor (a stream), off the main thread.
  *
  * A decompressor serves several layers at once (jobs multiplexed by id): gunzip itself runs on
  * libuv's thread pool, so one decompressor thread copies for about four inflating layers; fewer
@@ -26,7 +26,8 @@ import type { LocalBlob } from "./types.js";
  *
  * Protocol (every message names its job; messages of an ended or aborted job are ignored on
  * every side; an abort is always answered, so no side waits on a message that will not come):
- *   main → decompressor  start {compression}, in {buf} (compressed; at most IN_AHEAD bytes
+ *   main → decompressor  start {compression, file?} (file: a local blob the decompressor reads
+ *                        itself), in {buf} (compressed, from a stream; at most IN_AHEAD bytes
  *                        unacknowledged), end, ack {slot} (the main thread is done with a slot), abort
  *   decompressor → main  inAck {n}, out {sab, slot, len} (the decompressor pauses past OUT_AHEAD
  *                        bytes in slots not yet released by both readers), done {digest},
@@ -81,6 +82,17 @@ function drop(job) {
   jobs.delete(job.id);
   if (job.t) job.t.destroy();
   if (job.file && job.file.fd !== null) fs.close(job.file.fd, () => {});
+  // A slot being filled goes back to the pool, unless a file read into it is still pending
+  // (its callback returns it).
+  if (!(job.file && job.file.reading)) dropCur(job);
+}
+function dropCur(job) {
+  const s = job.cur;
+  job.cur = null;
+  if (s && !s.main && !s.hash) {
+    s.job = null;
+    free.push(s);
+  }
 }
 function fail(job, message) {
   if (jobs.get(job.id) !== job) return;
@@ -89,8 +101,9 @@ function fail(job, message) {
 }
 
 // Slots: 2 MiB of shared memory each, read by the main thread and the hasher at the same time,
-// free again when both have released it. Each message (about 30 us each way) carries a whole MiB
-// rather than one zlib chunk (a message costs about as much as hashing 30 KiB), and nothing is allocated per chunk on any thread.
+// free again when both have released it. A message (tens of microseconds between threads, as
+// much as hashing 30-60 KiB) carries 2 MiB rather than one zlib chunk, and nothing is allocated
+// per chunk on any thread.
 const SLOT = 2 * 1024 * 1024;
 const slots = [];
 const free = [];
@@ -199,7 +212,7 @@ function readFile(job) {
   f.reading = true;
   const go = (fd) => fs.read(fd, dst, 0, n, f.pos, (e, got) => {
     f.reading = false;
-    if (jobs.get(job.id) !== job) return;
+    if (jobs.get(job.id) !== job) return dropCur(job);
     if (e) return fail(job, e.message);
     f.pos += got;
     f.left = got === 0 ? 0 : f.left - got;
