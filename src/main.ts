@@ -13,6 +13,7 @@ import { collectGarbage } from "./registry/gc.js";
 import { RegistryScanService } from "./scan/service.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { RegistryService } from "./registry/service.js";
+import { warmUpRegistry } from "./registry/warmup.js";
 import { buildServer } from "./server.js";
 import { FsBlobStore } from "./storage/blob/fs.js";
 import { openSqliteMetaStore } from "./storage/meta/sqlite.js";
@@ -86,6 +87,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     }, config.gc.intervalMinutes * 60_000);
     gcTimer.unref();
   }
+
+  // Before listening, so that the first requests find the read path compiled (warmup.ts).
+  const warmStart = performance.now();
+  const warmFailed = await warmUpRegistry(config.registry.maxManifestBytes);
+  if (warmFailed) log.warn({ err: warmFailed }, "start-up warm-up failed (the server works, colder)");
+  else log.debug({ ms: Math.round(performance.now() - warmStart) }, "start-up warm-up done");
 
   await scan.service.start();
   const address = await app.listen({ host, port });

@@ -25,9 +25,46 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     uploadSessions: () => service.meta.countUploads(),
     storageBytes: () => service.blobs.totalBytes(),
   });
+  const app = createHttpServer(log);
+
+  app.addHook("onResponse", async (req, reply) => {
+    const route = (req as { routeKind?: string }).routeKind ?? (req.routeOptions.url || "other");
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500)
+      log.warn({ method: req.method, url: req.url, status: reply.statusCode }, "request failed");
+    else log.debug({ method: req.method, url: req.url, status: reply.statusCode }, "request");
+  });
+
+  app.get("/healthz", async (_req, reply) => {
+    await service.meta.ping();
+    return reply.send({ status: "ok" });
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("Content-Type", metrics.registry.contentType);
+    return reply.send(await metrics.registry.metrics());
+  });
+
+  registerRegistryRoutes(app, {
+    service,
+    auth: deps.auth,
+    maxManifestBytes: deps.maxManifestBytes,
+    onBytes: (direction, route, bytes) =>
+      (direction === "in" ? metrics.bytesIn : metrics.bytesOut).inc({ route }, bytes),
+  });
+  deps.extraRoutes?.(app);
+  return { app, metrics };
+}
+
+/**
+ * A Fastify instance set up as Drydock's HTTP server is (request bodies never parsed,
+ * registry errors as the spec's JSON), without routes, metrics or request logs: buildServer
+ * adds them; the start-up warm-up (registry/warmup.ts) registers the registry routes on one.
+ */
+export function createHttpServer(log: Logger): FastifyInstance {
   const app = Fastify({
     loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger,
-    // Request logs are ours (onResponse below, at debug), without headers that may hold credentials.
+    // Request logs are ours (buildServer's onResponse hook, at debug), without headers that may hold credentials.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     // Blob uploads are long-lived; a slow client must not be cut off by a fixed timeout.
@@ -46,15 +83,6 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     if (ct !== undefined && !/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+/.test(ct.trim()))
       delete req.headers["content-type"];
     done();
-  });
-
-  app.addHook("onResponse", async (req, reply) => {
-    const route = (req as { routeKind?: string }).routeKind ?? (req.routeOptions.url || "other");
-    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
-    metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500)
-      log.warn({ method: req.method, url: req.url, status: reply.statusCode }, "request failed");
-    else log.debug({ method: req.method, url: req.url, status: reply.statusCode }, "request");
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -76,23 +104,5 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     log.error({ err, method: req.method, url: req.url }, "internal error");
     return reply.code(500).send({ errors: [{ code: "UNKNOWN", message: "internal server error" }] });
   });
-
-  app.get("/healthz", async (_req, reply) => {
-    await service.meta.ping();
-    return reply.send({ status: "ok" });
-  });
-  app.get("/metrics", async (_req, reply) => {
-    reply.header("Content-Type", metrics.registry.contentType);
-    return reply.send(await metrics.registry.metrics());
-  });
-
-  registerRegistryRoutes(app, {
-    service,
-    auth: deps.auth,
-    maxManifestBytes: deps.maxManifestBytes,
-    onBytes: (direction, route, bytes) =>
-      (direction === "in" ? metrics.bytesIn : metrics.bytesOut).inc({ route }, bytes),
-  });
-  deps.extraRoutes?.(app);
-  return { app, metrics };
+  return app;
 }
