@@ -556,17 +556,18 @@ const SLOW_READS_IN_A_ROW = 3;
  *
  * Why: a read through libuv's thread pool wakes a pool thread and then this one, and the
  * data is copied into the buffer on one core and out to the socket on another. For a blob
- * GET from the page cache that was a fifth of the registry's CPU, and the extra wake-ups cost
- * the client CPU too (skopeo pulling on the same two cores: docs/benchmarks.md). A cached
- * read of 1 MiB blocks the event loop for about 0.05 ms; one that waits for the disk blocks
- * it for as long as the disk takes. So a read slower than SYNC_READ_SLOW_MS that made the
- * process read from the disk (getrusage's block input count went up), or SLOW_READS_IN_A_ROW
- * slow reads in a row (reads stalled behind I/O they did not submit, or a filesystem that does
- * not count block input), send every blob read to the thread pool for ASYNC_AFTER_DISK_READ_MS:
- * the event loop waits for the disk about once a second at most. A slow read alone is not
- * enough: while skopeo keeps both cores of this machine busy, a cached read is preempted for
- * 1-5 ms every few hundred reads, twice in a row now and then; nor is block input alone: a
- * fast read sometimes comes with a few KiB of metadata read from the disk.
+ * GET from the page cache that was 15 to 20 % of the registry's CPU, and the extra wake-ups
+ * cost the client CPU too (skopeo pulling on the same two cores: docs/benchmarks.md). A
+ * cached read of 1 MiB blocks the event loop for about 0.05 ms; one that waits for the disk
+ * blocks it for as long as the disk takes. So a read slower than SYNC_READ_SLOW_MS that made
+ * the process read from the disk (getrusage's block input count went up), or
+ * SLOW_READS_IN_A_ROW slow reads in a row (reads stalled behind I/O they did not submit, or a
+ * filesystem that does not count block input), send every blob read to the thread pool for
+ * ASYNC_AFTER_DISK_READ_MS: the event loop waits for the disk during one read (three at
+ * worst) about once a second. A slow read alone is not enough: while skopeo keeps both cores
+ * of this machine busy, a cached read is preempted for 1-5 ms every few hundred reads, twice
+ * in a row now and then; nor is block input alone: a fast read sometimes comes with a few KiB
+ * of metadata read from the disk.
  */
 function whileCached<T>(read: () => T): T | null {
   const start = performance.now();
