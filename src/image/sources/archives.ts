@@ -175,15 +175,18 @@ export class DockerArchiveSource implements ImageSource {
   }
 
   async openLayer(layer: LayerRef): Promise<Readable> {
-    const path = this.layerPaths.get(layer.digest);
-    if (!path) throw new ImageFormatError(`unknown layer ${layer.digest}`);
-    return (await this.tar()).stream(path);
+    return (await this.tar()).stream(this.memberOf(layer));
   }
 
   async localLayer(layer: LayerRef): Promise<LocalBlob> {
+    return (await this.tar()).locate(this.memberOf(layer));
+  }
+
+  /** The archive member holding a layer, as manifest.json names it. */
+  private memberOf(layer: LayerRef): string {
     const path = this.layerPaths.get(layer.digest);
     if (!path) throw new ImageFormatError(`unknown layer ${layer.digest}`);
-    return (await this.tar()).locate(path);
+    return path;
   }
 
   async close(): Promise<void> {}

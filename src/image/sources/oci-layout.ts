@@ -73,11 +73,7 @@ export class OciLayoutSource implements ImageSource {
   }
 
   async openLayer(layer: LayerRef): Promise<Readable> {
-    const path = blobPath(this.root, layer.digest);
-    await stat(path).catch(() => {
-      throw new ImageFormatError(`layer ${layer.digest} missing from ${this.root}`);
-    });
-    return createReadStream(path, { highWaterMark: 1024 * 1024 });
+    return createReadStream((await this.localLayer(layer)).path, { highWaterMark: 1024 * 1024 });
   }
 
   async localLayer(layer: LayerRef): Promise<LocalBlob> {

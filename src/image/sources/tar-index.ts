@@ -128,13 +128,8 @@ export class TarIndex {
 
   /** A member's bytes, streamed from the archive file. */
   stream(path: string): Readable {
-    const m = this.members.get(path);
-    if (!m) throw new ImageFormatError(`${path} missing from ${this.file}`);
-    if (m.size === 0) return Readable.from([]);
-    return createReadStream(this.file, {
-      start: m.offset,
-      end: m.offset + m.size - 1,
-      highWaterMark: 1024 * 1024,
-    });
+    const { start, length } = this.locate(path);
+    if (length === 0) return Readable.from([]);
+    return createReadStream(this.file, { start, end: start + length - 1, highWaterMark: 1024 * 1024 });
   }
 }
