@@ -395,8 +395,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
 
   /** An index: one scan per platform manifest not yet scanned with this scan type. */
   private async fanOut(job: Job, _name: string): Promise<Commit> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.blobs.open(job.digest as Digest)) chunks.push(c as Buffer);
+    const index = await this.blobs.read(job.digest as Digest);
     let members: {
       digest: string;
       mediaType?: string;
@@ -404,9 +403,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
       annotations?: Record<string, string>;
     }[];
     try {
-      members =
-        (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { manifests?: typeof members }).manifests ??
-        [];
+      members = (JSON.parse(index.toString("utf8")) as { manifests?: typeof members }).manifests ?? [];
     } catch (e) {
       throw new PermanentError(`index ${job.digest} is not valid JSON: ${(e as Error).message}`);
     }

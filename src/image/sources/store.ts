@@ -43,9 +43,7 @@ export class StoreImageSource implements ImageSource {
     if (!info) throw new ImageFormatError(`blob ${digest} of ${this.reference} is missing from the store`);
     if (info.size > MAX_JSON_BLOB_BYTES)
       throw new ImageFormatError(`blob ${digest} is ${info.size} bytes: too large for a manifest or config`);
-    const chunks: Buffer[] = [];
-    for await (const c of await this.blobs.open(digest as Digest)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
+    return this.blobs.read(digest as Digest);
   }
 
   async openLayer(layer: LayerRef): Promise<Readable> {
