@@ -14,22 +14,22 @@ export interface RegistryOptions {
   createRepositoryOnPush: boolean;
 }
 
+/** A manifest just written (and the tag it was pushed by, if any). */
+export interface ManifestStored {
+  repository: string;
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  subject: string | null;
+  tag?: string;
+}
+
 /**
  * Told of manifest writes inside their transaction (events, scan on push: src/scan): what it
  * writes commits or rolls back with the manifest. An error it throws fails the request.
  */
 export interface ManifestListener {
-  manifestStored(
-    tx: MetaStore,
-    e: {
-      repository: string;
-      repositoryId: number;
-      digest: string;
-      mediaType: string;
-      subject: string | null;
-      tag?: string;
-    },
-  ): Promise<void>;
+  manifestStored(tx: MetaStore, e: ManifestStored): Promise<void>;
   /** Called before the rows go (so tags can still be read); `tag` when only a tag is deleted. */
   manifestDeleted(
     tx: MetaStore,

@@ -4,7 +4,7 @@ import { imageActionEvent, imageScanEvent, type AwsIdentity } from "../events/en
 import { appendEvent } from "../events/log.js";
 import { ImageFormatError } from "../image/resolve.js";
 import { StoreImageSource } from "../image/sources/store.js";
-import type { ManifestListener } from "../registry/service.js";
+import type { ManifestListener, ManifestStored } from "../registry/service.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { IncompleteImageError, scanImage, type EngineOptions, type ScanOutcome } from "./engine.js";
@@ -228,17 +228,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
 
   // --- the registry's manifest listener (runs in the manifest write's transaction) --------
 
-  async manifestStored(
-    tx: MetaStore,
-    e: {
-      repository: string;
-      repositoryId: number;
-      digest: string;
-      mediaType: string;
-      subject: string | null;
-      tag?: string;
-    },
-  ): Promise<void> {
+  async manifestStored(tx: MetaStore, e: ManifestStored): Promise<void> {
     await appendEvent(
       tx,
       imageActionEvent(
