@@ -17,7 +17,7 @@
 // Goals (the issue): cold <= 1.3 x floor, warm < 100 ms, peak RSS < 300 MB on the largest image.
 // Exits 0 whatever the figures (a benchmark reports, it does not fail); 1 when it cannot run.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,18 +26,13 @@ import { createReadStream } from "node:fs";
 import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
+import { fixtureImageNames, log, median } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = resolve(process.env.DRYDOCK_FIXTURES ?? "/tmp/drydock-fixtures");
 const RUNS = Number(process.env.RUNS ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 0) || availableParallelism();
 const MB = 1e6;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-};
-const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 async function loadDrydock() {
   const dist = join(repoRoot, "dist");
@@ -274,13 +269,7 @@ async function main() {
     for (const p of problems) process.stderr.write(`bench:inventory cannot run: ${p}\n`);
     process.exit(1);
   }
-  const wanted = process.env.IMAGES?.split(",").filter(Boolean);
-  const names = readFileSync(join(fixtures, "images.tsv"), "utf8")
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split("\t")[0])
-    .filter((n) => existsSync(join(fixtures, "oci", n, "index.json")) && (!wanted || wanted.includes(n)));
+  const names = fixtureImageNames(fixtures);
   const load0 = loadavg();
   log(
     `${names.length} images, RUNS=${RUNS}, concurrency ${CONCURRENCY}, load ${load0.map((l) => l.toFixed(2)).join(" ")}`,

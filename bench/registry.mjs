@@ -40,6 +40,7 @@ import { createServer } from "node:net";
 import os, { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { log, median } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const shared = resolve(process.env.DRYDOCK_SHARED ?? join(repoRoot, "../shared"));
@@ -55,12 +56,7 @@ const MiB = 1024 * 1024;
 const BIG_BYTES = 500 * MiB;
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
-};
 
 function preflight() {
   const problems = [];

@@ -24,6 +24,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { fixtureImageNames, log, median } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(repoRoot, "dist");
@@ -36,11 +37,6 @@ const SYNTHETIC_PACKAGES = 1000;
 /** In-process matching is cheap: more repeats for a steadier median on a busy machine. */
 const MATCH_RUNS = Math.max(RUNS, 7);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-};
-const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const mb = (n) => (n / 1e6).toFixed(1);
 const cpuMsSince = (c0) => {
   const c = process.cpuUsage(c0);
@@ -341,13 +337,7 @@ async function main() {
     for (const p of problems) process.stderr.write(`bench:scan cannot run: ${p}\n`);
     process.exit(1);
   }
-  const wanted = process.env.IMAGES?.split(",").filter(Boolean);
-  const names = readFileSync(join(fixtures, "images.tsv"), "utf8")
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split("\t")[0])
-    .filter((n) => existsSync(join(fixtures, "oci", n, "index.json")) && (!wanted || wanted.includes(n)));
+  const names = fixtureImageNames(fixtures);
   const load0 = loadavg();
   log(`${names.length} images, RUNS=${RUNS}, IMPORT_RUNS=${IMPORT_RUNS}, load ${load()}`);
 

@@ -16,17 +16,13 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { log, median } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const vulndata = resolve(process.env.DRYDOCK_SHARED ?? join(repoRoot, "../shared"), "vulndata");
 const RUNS = Number(process.env.RUNS ?? 3);
 const dist = join(repoRoot, "dist");
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-};
-const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const mb = (n) => (n / 1e6).toFixed(1);
 
 /** Child mode: one import, reporting its figures as JSON on stdout. */
