@@ -12,8 +12,8 @@ import {
   skopeo,
   startDrydock,
   type Drydock,
-  type RunResult,
 } from "./harness.js";
+import { awsCli, awsEnv, type AwsCli } from "./aws-cli.js";
 
 /**
  * The ECR API with the real AWS CLI (Debian's awscli 2.9 at /usr/bin/aws; a pyenv shim may
@@ -48,10 +48,6 @@ const TEST_ADVISORY = {
   references: [{ type: "WEB", url: "https://example.com/CVE-2099-0001" }],
 };
 
-/** CLI output, read loosely: the assertions check the shapes. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of many shapes, asserted field by field
-type Json = any;
-
 /** Builds DATA/vulndb/vulndb.sqlite from the test advisory with `drydock db import`. */
 async function buildVulnDb(dataDir: string, work: string): Promise<void> {
   const feed = join(work, "osv");
@@ -68,26 +64,11 @@ async function buildVulnDb(dataDir: string, work: string): Promise<void> {
   if (r.code !== 0) throw new Error(`db import failed: ${r.stdout}${r.stderr}`);
 }
 
-/** A private HOME and AWS config so that nothing of the machine's leaks in or out. */
-async function awsEnv(work: string, akid = AKID, secret = SECRET): Promise<NodeJS.ProcessEnv> {
-  const home = join(work, "home");
-  await mkdir(join(home, ".aws"), { recursive: true });
-  await writeFile(join(home, ".aws", "config"), "[default]\nregion = us-east-1\n");
-  return {
-    HOME: home,
-    AWS_CONFIG_FILE: join(home, ".aws", "config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, ".aws", "credentials"),
-    AWS_ACCESS_KEY_ID: akid,
-    AWS_SECRET_ACCESS_KEY: secret,
-    AWS_PAGER: "",
-  };
-}
-
 describe.skipIf(skip !== null)("ECR API with the real AWS CLI", () => {
   let dd: Drydock;
   let work: string;
   let env: NodeJS.ProcessEnv;
-  let aws: (...args: string[]) => Promise<RunResult & { json: () => Json }>;
+  let aws: AwsCli;
   const digestV1 = manifestDigestOfLayout(minimal);
   const digestV2 = manifestDigestOfLayout(uncompressed);
 
@@ -101,14 +82,8 @@ describe.skipIf(skip !== null)("ECR API with the real AWS CLI", () => {
         aws: { accountId: "123456789012", credentials: [{ accessKeyId: AKID, secretAccessKey: SECRET }] },
       },
     });
-    env = await awsEnv(work);
-    aws = async (...args) => {
-      const r = await run("/usr/bin/aws", [...args, "--endpoint-url", dd.url, "--output", "json"], {
-        env,
-        timeoutMs: 120_000,
-      });
-      return { ...r, json: () => JSON.parse(r.stdout) };
-    };
+    env = await awsEnv(work, AKID, SECRET);
+    aws = awsCli(dd.url, env);
   });
   afterAll(async () => {
     await dd?.stop();
@@ -494,7 +469,7 @@ describe.skipIf(skip !== null)("aws ecr get-login-password | login --password-st
         aws: { credentials: [{ accessKeyId: AKID, secretAccessKey: SECRET, user: "ci" }] },
       },
     });
-    env = await awsEnv(work);
+    env = await awsEnv(work, AKID, SECRET);
   });
   afterAll(async () => {
     await dd?.destroy();

@@ -15,8 +15,8 @@ import {
   skopeo,
   startDrydock,
   type Drydock,
-  type RunResult,
 } from "./harness.js";
+import { awsCli, awsEnv, type AwsCli, type Json } from "./aws-cli.js";
 
 /**
  * Registry scanning rules and `get-login-password | docker login` with the real AWS CLI
@@ -59,30 +59,11 @@ if (skip) console.warn(`ECR scanning configuration / docker login tests skipped:
 const AKID = "AKIAECRSCANCONFIG0001";
 const SECRET = "ecr-scan-config-secret-0123456789";
 
-/** CLI output, read loosely: the assertions check the shapes. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of many shapes, asserted field by field
-type Json = any;
-
-/** A private HOME and AWS config so that nothing of the machine's leaks in or out. */
-async function awsEnv(work: string, akid = AKID, secret = SECRET): Promise<NodeJS.ProcessEnv> {
-  const home = join(work, "home");
-  await mkdir(join(home, ".aws"), { recursive: true });
-  await writeFile(join(home, ".aws", "config"), "[default]\nregion = us-east-1\n");
-  return {
-    HOME: home,
-    AWS_CONFIG_FILE: join(home, ".aws", "config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, ".aws", "credentials"),
-    AWS_ACCESS_KEY_ID: akid,
-    AWS_SECRET_ACCESS_KEY: secret,
-    AWS_PAGER: "",
-  };
-}
-
 describe.skipIf(skip !== null)("registry scanning rules with the real AWS CLI", () => {
   let dd: Drydock;
   let work: string;
   let env: NodeJS.ProcessEnv;
-  let aws: (...args: string[]) => Promise<RunResult & { json: () => Json }>;
+  let aws: AwsCli;
   const minimalDigest = manifestDigestOfLayout(ociLayout("debian-bookworm-minimal"));
   const javaDigest = manifestDigestOfLayout(ociLayout("java-app"));
   /** Package names reported by the BASIC scan of java-app. */
@@ -106,14 +87,8 @@ describe.skipIf(skip !== null)("registry scanning rules with the real AWS CLI", 
         aws: { accountId: "123456789012", credentials: [{ accessKeyId: AKID, secretAccessKey: SECRET }] },
       },
     });
-    env = await awsEnv(work);
-    aws = async (...args) => {
-      const r = await run("/usr/bin/aws", [...args, "--endpoint-url", dd.url, "--output", "json"], {
-        env,
-        timeoutMs: 120_000,
-      });
-      return { ...r, json: () => JSON.parse(r.stdout) };
-    };
+    env = await awsEnv(work, AKID, SECRET);
+    aws = awsCli(dd.url, env);
   }, 120_000);
   afterAll(async () => {
     await dd?.stop();
@@ -389,7 +364,7 @@ describe.skipIf(skip !== null)("aws ecr get-login-password | docker login with a
       throw new Error(`start-dockerd.sh failed (${started.code}):\n${started.stdout}${started.stderr}`);
     }
     env = {
-      ...(await awsEnv(work)),
+      ...(await awsEnv(work, AKID, SECRET)),
       DOCKER_HOST: host,
       DOCKER_CONFIG: dockerConfig,
       URL: dd.url,
