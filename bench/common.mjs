@@ -1,6 +1,7 @@
 // Helpers shared by the benchmarks in this folder.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The lower median of the finite values (NaN when there are none). */
 export const median = (xs) => {
@@ -24,4 +25,15 @@ export function fixtureImageNames(fixtures) {
     .slice(1)
     .map((l) => l.split("\t")[0])
     .filter((n) => existsSync(join(fixtures, "oci", n, "index.json")) && (!wanted || wanted.includes(n)));
+}
+
+/** bench/results (git-ignored), where each benchmark leaves its latest figures. */
+export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "results");
+
+/** Writes bench/results/NAME-latest.json; returns its path. */
+export function writeResults(name, report) {
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${name}-latest.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+  return file;
 }

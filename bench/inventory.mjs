@@ -17,7 +17,7 @@
 // Goals (the issue): cold <= 1.3 x floor, warm < 100 ms, peak RSS < 300 MB on the largest image.
 // Exits 0 whatever the figures (a benchmark reports, it does not fail); 1 when it cannot run.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +26,7 @@ import { createReadStream } from "node:fs";
 import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
-import { fixtureImageNames, log, median } from "./common.mjs";
+import { fixtureImageNames, log, median, writeResults } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = resolve(process.env.DRYDOCK_FIXTURES ?? "/tmp/drydock-fixtures");
@@ -327,16 +327,13 @@ async function main() {
       `load average before ${load0.map((l) => l.toFixed(2)).join(" ")}, after ${load1.map((l) => l.toFixed(2)).join(" ")}; ` +
       `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}\n`,
   );
-  const outDir = join(repoRoot, "bench/results");
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(
-    join(outDir, "inventory-latest.json"),
-    JSON.stringify(
-      { date: new Date().toISOString(), runs: RUNS, concurrency: CONCURRENCY, load: [load0, load1], results },
-      null,
-      2,
-    ) + "\n",
-  );
+  writeResults("inventory", {
+    date: new Date().toISOString(),
+    runs: RUNS,
+    concurrency: CONCURRENCY,
+    load: [load0, load1],
+    results,
+  });
 }
 
 main().catch((e) => {

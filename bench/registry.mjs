@@ -40,7 +40,7 @@ import { createServer } from "node:net";
 import os, { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { log, median } from "./common.mjs";
+import { log, median, writeResults } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const shared = resolve(process.env.DRYDOCK_SHARED ?? join(repoRoot, "../shared"));
@@ -669,11 +669,7 @@ async function main() {
   p(`(${report.seconds} s; raw per-run results in ${join(work, "runs")})`);
   process.stdout.write(lines.join("\n") + "\n");
 
-  const outDir = join(repoRoot, "bench/results");
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, "registry-latest.json");
-  writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
-  log(`wrote ${file}`);
+  log(`wrote ${writeResults("registry", report)}`);
 }
 
 main().catch((e) => {

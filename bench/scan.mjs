@@ -19,12 +19,12 @@
 //    process, no layer cache), alternating, RUNS times each: goal, matching adds under 10%.
 // Exits 0 whatever the figures (a benchmark reports, it does not fail); 1 when it cannot run.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { fixtureImageNames, log, median } from "./common.mjs";
+import { fixtureImageNames, log, median, writeResults } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(repoRoot, "dist");
@@ -424,23 +424,14 @@ async function main() {
     );
     process.stdout.write(out.join("\n") + "\n");
 
-    const outDir = join(repoRoot, "bench/results");
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(
-      join(outDir, "scan-latest.json"),
-      JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          runs: RUNS,
-          load: { start: load0, afterImport: loadAfterImport, afterMatching: loadAfterMatching, end: load1 },
-          import: imp,
-          matching,
-          cli: cliResults,
-        },
-        null,
-        2,
-      ) + "\n",
-    );
+    writeResults("scan", {
+      date: new Date().toISOString(),
+      runs: RUNS,
+      load: { start: load0, afterImport: loadAfterImport, afterMatching: loadAfterMatching, end: load1 },
+      import: imp,
+      matching,
+      cli: cliResults,
+    });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -11,12 +11,12 @@
 // Each import runs in a child process of its own, so its peak RSS is its own. Figures only:
 // exits 0 whatever they are (a benchmark reports, it does not fail); 1 when it cannot run.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { log, median } from "./common.mjs";
+import { log, median, writeResults, resultsDir } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const vulndata = resolve(process.env.DRYDOCK_SHARED ?? join(repoRoot, "../shared"), "vulndata");
@@ -126,23 +126,14 @@ async function main() {
         `  enrichment: ${read.cves} CVEs in ${read.cveMs.toFixed(0)} ms ` +
         `(${((read.cveMs * 1000) / read.cves).toFixed(1)} µs per CVE, ${read.found} known)\n`,
     );
-    const outDir = join(repoRoot, "bench/results");
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(
-      join(outDir, "vulndb-latest.json"),
-      JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          runs: RUNS,
-          load: [load0, load1],
-          import: { ms, maxRssBytes: rss, sizeBytes: size, runs },
-          read,
-        },
-        null,
-        2,
-      ) + "\n",
-    );
-    if (process.env.KEEP) renameSync(last, join(outDir, "vulndb.sqlite"));
+    writeResults("vulndb", {
+      date: new Date().toISOString(),
+      runs: RUNS,
+      load: [load0, load1],
+      import: { ms, maxRssBytes: rss, sizeBytes: size, runs },
+      read,
+    });
+    if (process.env.KEEP) renameSync(last, join(resultsDir, "vulndb.sqlite"));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
