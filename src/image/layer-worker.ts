@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { open } from "node:fs/promises";
@@ -7,18 +8,24 @@ import { detectCompression, peek, type Compression } from "./layer.js";
 import type { LocalBlob } from "./types.js";
 
 /**
- * Decompression and diffID hashing off the main thread, each on a thread of its own.
+ * Decompression off the main thread, and the diffID hash where a core is free.
  *
  * On the main thread, a layer costs its tar walk and its catalogers; decompression (zstd-napi
  * decompresses on the calling thread) and sha256 of every decompressed byte (the diffID check)
- * are as expensive again. They run in two worker threads, a decompressor and a hasher, so that
- * the three stages of a layer (decompress, hash, walk) overlap: on a zstd or uncompressed layer,
- * where sha256 costs as much as decompression, the hash no longer waits for the decompressor.
+ * are as expensive again. Decompression runs in a worker thread, the decompressor (gunzip itself
+ * on libuv's thread pool). Where the hash runs depends on what keeps two cores busy without a
+ * third thread starving the slowest stage:
+ * - a compressed layer is hashed on the main thread, beside its tar walk (hash + walk cost about
+ *   what decompression does, so the decoder keeps a core to itself; a hasher thread of its own
+ *   made three busy threads share two cores and slowed the decoder by a third);
+ * - a plain tar has nothing to decompress, so a hasher thread hashes it while the main thread
+ *   walks it.
  *
  * The decompressor writes into 2 MiB SharedArrayBuffer slots of a small pool and hands each
- * filled slot to the main thread and to the hasher at once (no copy: both read the same memory);
- * the slot returns to the pool when both have released it. A plain tar is read straight into
- * slots (a local file) or copied into them by the decompressor (a stream), off the main thread.
+ * filled slot to the main thread (and, for a plain tar, to the hasher at once: no copy, both read
+ * the same memory); the slot returns to the pool when its readers have released it. A plain tar
+ * is read straight into slots (a local file) or copied into them by the decompressor (a stream),
+ * off the main thread.
  *
  * A decompressor serves several layers at once (jobs multiplexed by id): gunzip itself runs on
  * libuv's thread pool, so one decompressor thread copies for about four inflating layers; fewer
@@ -26,11 +33,12 @@ import type { LocalBlob } from "./types.js";
  *
  * Protocol (every message names its job; messages of an ended or aborted job are ignored on
  * every side; an abort is always answered, so no side waits on a message that will not come):
- *   main → decompressor  start {compression, file?} (file: a local blob the decompressor reads
- *                        itself), in {buf} (compressed, from a stream; at most IN_AHEAD bytes
- *                        unacknowledged), end, ack {slot} (the main thread is done with a slot), abort
+ *   main → decompressor  start {compression, file?, hash} (file: a local blob the decompressor
+ *                        reads itself; hash: the hasher hashes the output), in {buf} (compressed,
+ *                        from a stream; at most IN_AHEAD bytes unacknowledged), end, ack {slot}
+ *                        (the main thread is done with a slot), abort
  *   decompressor → main  inAck {n}, out {sab, slot, len} (the decompressor pauses past OUT_AHEAD
- *                        bytes in slots not yet released by both readers), done {digest},
+ *                        bytes in slots not yet released by their readers), done {digest?},
  *                        error {message}, aborted
  *   decompressor → hasher (own MessageChannel)  start, data {sab, slot, len}, end, abort
  *   hasher → decompressor  hashed {slot} (for every data message, whatever the job's state),
@@ -96,7 +104,7 @@ function dropCur(job) {
 }
 function fail(job, message) {
   if (jobs.get(job.id) !== job) return;
-  hasher.postMessage({ type: "abort", id: job.id });
+  if (job.hash) hasher.postMessage({ type: "abort", id: job.id });
   finish(job, { type: "error", message });
 }
 
@@ -137,10 +145,11 @@ function flush(job) {
     free.push(s);
     return;
   }
-  s.main = s.hash = true;
+  s.main = true;
+  s.hash = job.hash;
   job.out += s.len;
   post({ type: "out", id: job.id, sab: s.sab, slot: s.i, len: s.len });
-  hasher.postMessage({ type: "data", id: job.id, sab: s.sab, slot: s.i, len: s.len });
+  if (job.hash) hasher.postMessage({ type: "data", id: job.id, sab: s.sab, slot: s.i, len: s.len });
   if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
 }
 function emit(job, chunk) {
@@ -158,7 +167,8 @@ function emit(job, chunk) {
 function end(job) {
   flush(job);
   job.ending = true;
-  hasher.postMessage({ type: "end", id: job.id });
+  if (job.hash) hasher.postMessage({ type: "end", id: job.id });
+  else finish(job, { type: "done" });
 }
 
 // zstd through the native binding, straight into the slots. (zstd-napi's stream decompresses a
@@ -283,11 +293,11 @@ parentPort.on("message", (m) => {
     return;
   }
   if (m.type === "start") {
-    const job = { id: m.id, out: 0, t: null, dctx: null, zin: [], ended: false, ending: false,
+    const job = { id: m.id, hash: m.hash, out: 0, t: null, dctx: null, zin: [], ended: false, ending: false,
       inFrame: false, cur: null,
       file: m.file ? { path: m.file.path, pos: m.file.start, left: m.file.length, fd: null, reading: false } : null };
     jobs.set(m.id, job);
-    hasher.postMessage({ type: "start", id: m.id });
+    if (job.hash) hasher.postMessage({ type: "start", id: m.id });
     if (m.compression === "zstd") {
       job.dctx = new zstd.DCtx();
       // 128 MiB (zstd's own default limit, spelled out): a frame asking for a larger window is
@@ -307,7 +317,7 @@ parentPort.on("message", (m) => {
     const job = jobs.get(m.id);
     if (job) {
       drop(job);
-      hasher.postMessage({ type: "abort", id: m.id });
+      if (job.hash) hasher.postMessage({ type: "abort", id: m.id });
     }
     // The main thread reads none of this job's slots any more (ended jobs included).
     for (const s of slots) {
@@ -329,7 +339,7 @@ parentPort.on("message", (m) => {
 type FromWorker = { id: number } & (
   | { type: "out"; sab: SharedArrayBuffer; slot: number; len: number }
   | { type: "inAck"; n: number }
-  | { type: "done"; digest: string }
+  | { type: "done"; digest?: string }
   | { type: "error"; message: string }
   | { type: "aborted" }
 );
@@ -464,6 +474,8 @@ async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void)
       })
     : { head: await localHead(local!), ended: true };
   const compression: Compression = detectCompression(head);
+  // A compressed layer is hashed here, as its chunks are walked; a plain tar by the hasher.
+  const hash = compression === "none" ? null : createHash("sha256");
   const w = pickWorker();
   const id = ++jobCounter;
   // Chunks waiting for the consumer, each with the slot it lives in.
@@ -501,7 +513,7 @@ async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void)
       abortAck?.();
     },
   });
-  w.post({ type: "start", id, compression, file: local });
+  w.post({ type: "start", id, compression, file: local, hash: hash === null });
 
   // Feeding runs beside the consumer. It waits while IN_AHEAD compressed bytes are unacknowledged
   // or OUT_AHEAD decompressed bytes wait for the consumer (a plain tar has no decompressor to pause).
@@ -539,6 +551,7 @@ async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void)
       if (next) {
         const { chunk, slot } = next;
         receivedBytes -= chunk.length;
+        hash?.update(chunk);
         yield chunk;
         // The consumer asked for the next chunk: it is done with this one, whose slot goes back.
         w.post({ type: "ack", id, slot });
@@ -549,7 +562,7 @@ async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void)
       if (result) {
         const r = result as { digest?: string; error?: Error };
         if (r.error) throw r.error;
-        setDigest(r.digest!);
+        setDigest(hash ? `sha256:${hash.digest("hex")}` : r.digest!);
         completed = true;
         return;
       }
