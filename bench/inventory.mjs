@@ -76,6 +76,9 @@ async function decompressOnly(dd, file) {
   return n;
 }
 
+/** A scavenge of the young generation (the child runs with --expose-gc). */
+const minorGc = () => globalThis.gc?.({ type: "minor" });
+
 async function parallel(items, limit, fn) {
   const queue = [...items];
   await Promise.all(
@@ -121,9 +124,12 @@ async function benchOne(name) {
   let packages = 0;
   let cacheDir = "";
   for (let run = 0; run < RUNS; run++) {
-    // Each timed phase starts on a collected heap: otherwise one phase pays for the garbage the
-    // other left (the floor's read buffers are 100+ MiB of it).
-    globalThis.gc?.();
+    // Each timed phase starts on a collected young generation: otherwise one phase pays for the
+    // garbage the other left (the floor's read buffers are 100+ MiB of it). A minor GC, not a
+    // full one: a full gc() also drops V8's optimized code for the tar walk (its maps and type
+    // feedback are weakly held), and the next cold run spent 30-45 ms recompiling it, which a
+    // running process does not (a CLI run pays that warm-up once; see docs/inventory.md).
+    minorGc();
     let t = performance.now();
     let u = process.cpuUsage();
     let n = 0;
@@ -137,7 +143,7 @@ async function benchOne(name) {
 
     if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
     cacheDir = mkdtempSync(join(tmpdir(), "drydock-bench-inv-"));
-    globalThis.gc?.();
+    minorGc();
     t = performance.now();
     u = process.cpuUsage();
     const doc = await dd.analyzeImage(
