@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import { Readable } from "node:stream";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { detectCompression, peek, type Compression } from "./layer.js";
@@ -452,15 +452,14 @@ export function hashedLayer(blob: Readable | LocalBlob): HashedLayer {
   };
 }
 
-/** The first bytes of a local blob, for its compression. */
-async function localHead(file: LocalBlob): Promise<Buffer> {
-  const fh = await open(file.path, "r");
+/** The first bytes of a local blob, for its compression (a 4-byte read: synchronous, see OciLayoutSource.read). */
+function localHead(file: LocalBlob): Buffer {
+  const fd = openSync(file.path, "r");
   try {
     const head = Buffer.alloc(Math.min(4, file.length));
-    const { bytesRead } = await fh.read(head, 0, head.length, file.start);
-    return head.subarray(0, bytesRead);
+    return head.subarray(0, readSync(fd, head, 0, head.length, file.start));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -472,7 +471,7 @@ async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void)
         blob.destroy();
         throw e;
       })
-    : { head: await localHead(local!), ended: true };
+    : { head: localHead(local!), ended: true };
   const compression: Compression = detectCompression(head);
   // A compressed layer is hashed here, as its chunks are walked; a plain tar by the hasher.
   const hash = compression === "none" ? null : createHash("sha256");

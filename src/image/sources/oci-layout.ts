@@ -1,5 +1,4 @@
-import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ImageFormatError, MAX_JSON_BLOB_BYTES, resolveImage, verify } from "../resolve.js";
@@ -44,7 +43,7 @@ export class OciLayoutSource implements ImageSource {
   async resolve(): Promise<ResolvedImage> {
     let index: { manifests?: IndexEntry[] };
     try {
-      index = JSON.parse(await readFile(join(this.root, "index.json"), "utf8")) as {
+      index = JSON.parse(readFileSync(join(this.root, "index.json"), "utf8")) as {
         manifests?: IndexEntry[];
       };
     } catch (e) {
@@ -61,15 +60,23 @@ export class OciLayoutSource implements ImageSource {
     );
   }
 
-  /** A manifest or config blob; a huge blob is refused before it is read (see MAX_JSON_BLOB_BYTES). */
+  /**
+   * A manifest or config blob; a huge blob is refused before it is read (see MAX_JSON_BLOB_BYTES).
+   * Read synchronously, as index.json is: these are local files of a few KiB, read in
+   * microseconds, where each asynchronous read took four round trips through libuv's thread
+   * pool (3 ms for index, manifest and config on a 2-core VM, 3% of analysing a 121 MB layer).
+   */
   private async read(digest: string): Promise<Buffer> {
     const path = blobPath(this.root, digest);
-    const st = await stat(path).catch((e: Error) => {
-      throw new ImageFormatError(`blob ${digest} missing from ${this.root}: ${e.message}`);
-    });
-    if (st.size > MAX_JSON_BLOB_BYTES)
-      throw new ImageFormatError(`blob ${digest} is ${st.size} bytes: too large for a manifest or config`);
-    return readFile(path);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch (e) {
+      throw new ImageFormatError(`blob ${digest} missing from ${this.root}: ${(e as Error).message}`);
+    }
+    if (size > MAX_JSON_BLOB_BYTES)
+      throw new ImageFormatError(`blob ${digest} is ${size} bytes: too large for a manifest or config`);
+    return readFileSync(path);
   }
 
   async openLayer(layer: LayerRef): Promise<Readable> {
@@ -78,10 +85,13 @@ export class OciLayoutSource implements ImageSource {
 
   async localLayer(layer: LayerRef): Promise<LocalBlob> {
     const path = blobPath(this.root, layer.digest);
-    const s = await stat(path).catch(() => {
+    let length: number;
+    try {
+      length = statSync(path).size;
+    } catch {
       throw new ImageFormatError(`layer ${layer.digest} missing from ${this.root}`);
-    });
-    return { path, start: 0, length: s.size };
+    }
+    return { path, start: 0, length };
   }
 
   async close(): Promise<void> {}
