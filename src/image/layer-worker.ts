@@ -76,7 +76,9 @@ const fs = require("node:fs");
 const zlib = require("node:zlib");
 const zstd = require(workerData.zstdBindingPath);
 const OUT_AHEAD = workerData.outAhead;
-const hasher = workerData.hasher;
+// The hasher's port arrives with the first plain tar (a "hasher" message): compressed layers
+// are hashed on the main thread, and an image without plain layers never starts a hasher.
+let hasher = null;
 const jobs = new Map();
 
 const post = (msg) => parentPort.postMessage(msg);
@@ -270,7 +272,7 @@ function input(job, buf) {
   }
 }
 
-hasher.on("message", (m) => {
+function onHasherMessage(m) {
   if (m.type === "hashed") {
     const s = slots[m.slot];
     s.hash = false;
@@ -279,11 +281,16 @@ hasher.on("message", (m) => {
     const job = jobs.get(m.id);
     if (job) finish(job, { type: "done", digest: m.digest });
   }
-});
-// The hasher is gone (it crashed): no job can complete; exiting makes the main thread fail them.
-hasher.on("close", () => process.exit(1));
+}
 
 parentPort.on("message", (m) => {
+  if (m.type === "hasher") {
+    hasher = m.port;
+    hasher.on("message", onHasherMessage);
+    // The hasher is gone (it crashed): no job can complete; exiting makes the main thread fail them.
+    hasher.on("close", () => process.exit(1));
+    return;
+  }
   if (m.type === "ack") {
     const s = slots[m.slot];
     if (s && s.main) {
@@ -351,33 +358,23 @@ interface JobHandlers {
 
 /**
  * A decompressor, its hasher and the jobs they run; referenced (keeps the process alive) only
- * while it has jobs. The hasher only talks to its decompressor and is never referenced itself.
+ * while it has jobs. The hasher only talks to its decompressor, is never referenced itself, and
+ * is started with the first plain tar (see withHasher).
  */
 class LayerWorker {
   readonly worker: Worker;
-  readonly hasher: Worker;
+  private hasher: Worker | null = null;
   readonly jobs = new Map<number, JobHandlers>();
   dead = false;
   constructor(zstdBindingPath: string) {
-    const { port1, port2 } = new MessageChannel();
-    // Their JS heaps hold little (the bytes live in shared slots); a runaway is stopped, not fed.
-    const resourceLimits = { maxOldGenerationSizeMb: 64 };
-    this.hasher = new Worker(HASHER_SOURCE, {
-      eval: true,
-      workerData: { port: port2 },
-      transferList: [port2],
-      resourceLimits,
-    });
-    this.hasher.unref();
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { zstdBindingPath, outAhead: OUT_AHEAD, hasher: port1 },
-      transferList: [port1],
-      resourceLimits,
+      workerData: { zstdBindingPath, outAhead: OUT_AHEAD },
+      resourceLimits: RESOURCE_LIMITS,
     });
     this.worker.on("message", (m: FromWorker) => this.jobs.get(m.id)?.message(m));
     const fail = (e: Error) => {
-      if (!this.dead) void this.hasher.terminate();
+      if (!this.dead) void this.hasher?.terminate();
       this.dead = true;
       const i = workers.indexOf(this);
       if (i >= 0) workers.splice(i, 1);
@@ -387,6 +384,21 @@ class LayerWorker {
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`layer worker exited with code ${code}`)));
     this.worker.unref();
+  }
+
+  /** Starts the hasher and hands its port to the decompressor, once (before a plain tar's job). */
+  withHasher(): this {
+    if (this.hasher || this.dead) return this;
+    const { port1, port2 } = new MessageChannel();
+    this.hasher = new Worker(HASHER_SOURCE, {
+      eval: true,
+      workerData: { port: port2 },
+      transferList: [port2],
+      resourceLimits: RESOURCE_LIMITS,
+    });
+    this.hasher.unref();
+    this.worker.postMessage({ type: "hasher", port: port1 }, [port1]);
+    return this;
   }
 
   add(id: number, h: JobHandlers): void {
@@ -404,6 +416,9 @@ class LayerWorker {
     if (!this.dead) this.worker.postMessage(m, transfer);
   }
 }
+
+/** The workers' JS heaps hold little (the bytes live in shared slots); a runaway is stopped, not fed. */
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64 };
 
 const workers: LayerWorker[] = [];
 let zstdBindingPath: string | null = null;
@@ -475,7 +490,7 @@ async function* run(input: Readable | LocalBlob, setDigest: (d: string) => void)
   const compression: Compression = detectCompression(head);
   // A compressed layer is hashed here, as its chunks are walked; a plain tar by the hasher.
   const hash = compression === "none" ? null : createHash("sha256");
-  const w = pickWorker();
+  const w = hash ? pickWorker() : pickWorker().withHasher();
   const id = ++jobCounter;
   // Chunks waiting for the consumer, each with the slot it lives in.
   const received: { chunk: Buffer; slot: number }[] = [];

@@ -46,7 +46,7 @@ describe("detectCompression", () => {
   });
 });
 
-describe("hashedLayer: decompressed and hashed in a worker thread", () => {
+describe("hashedLayer: decompressed in a worker thread and hashed (main thread or hasher thread)", () => {
   for (const [kind, bytes] of Object.entries(variants)) {
     it(`${kind}: the original bytes, and their sha256 as the digest`, async () => {
       const h = hashedLayer(blob(bytes, 1000 + 7));
