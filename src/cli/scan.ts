@@ -10,7 +10,6 @@ import { inventoriesOf } from "../image/analyze.js";
 import type { ImageInventory } from "../image/types.js";
 import { matchPackages } from "../match/matcher.js";
 import { SEVERITY_ORDER, type Finding, type Severity } from "../match/types.js";
-import { toCycloneDxJson } from "../sbom/cyclonedx.js";
 import { TOOL_VERSION } from "../sbom/tool.js";
 import { VulnDb } from "../vulndb/db.js";
 import { SCAN_FORMATS, ScanGateFailed } from "./common.js";
@@ -104,7 +103,7 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
         process.stderr.write(`drydock: warning: ${p.path}: ${p.reason} (${p.source})\n`);
       }
     }
-    const text = render(opts, scans, doc, { path: dbPath, ...status }, expired);
+    const text = await render(opts, scans, doc, { path: dbPath, ...status }, expired);
     if (opts.output) await writeFile(opts.output, text + "\n");
     else {
       // `drydock scan IMG | head`: a reader that stops early is not a failure of the scan,
@@ -140,13 +139,13 @@ function findingJson(f: Finding) {
   return { ...f, fixedVersion: f.fixedVersion ?? null, epss: f.epss ?? null };
 }
 
-function render(
+async function render(
   opts: ScanOptions,
   scans: ImageScan[],
   doc: Awaited<ReturnType<typeof inventoryFromCli>>,
   database: { path: string; builtAt: string; checkedAt: string },
   expired: IgnoreEntry[],
-): string {
+): Promise<string> {
   const one = (s: ImageScan) => ({
     ...s.inventory,
     findings: s.findings.map(findingJson),
@@ -178,6 +177,8 @@ function render(
     case "cyclonedx-json": {
       const inv = pickInventory(doc, opts.platform);
       const scan = scans.find((s) => s.inventory === inv) ?? scans[0]!;
+      // Loaded when asked for (the CycloneDX library alone takes 50 ms to load).
+      const { toCycloneDxJson } = await import("../sbom/cyclonedx.js");
       return toCycloneDxJson(inv, { vulnerabilities: scan.findings });
     }
     default:
