@@ -29,6 +29,16 @@ describe("purl", () => {
     ).toBe("pkg:rpm/redhat/bash@1:4.4-1");
   });
 
+  it("lowercases qualifier keys, then sorts them in code-point order (the spec), whatever the locale", () => {
+    expect(
+      purl({
+        type: "generic",
+        name: "x",
+        qualifiers: { Vcs_Url: "v", "vcs-url": "w", Arch: "a" },
+      }),
+    ).toBe("pkg:generic/x?arch=a&vcs-url=w&vcs_url=v"); // ICU collation puts "_" before "-"
+  });
+
   it("round-trips", () => {
     const s = "pkg:golang/golang.org/x/net@v0.7.0";
     expect(parsePurl(s)).toMatchObject({

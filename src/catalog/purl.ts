@@ -1,3 +1,4 @@
+import { compareStrings } from "../core/compare.js";
 /**
  * Package URLs (purl spec): pkg:type/namespace/name@version?qualifiers#subpath.
  * One builder for every cataloger so that encoding rules live in one place.
@@ -21,10 +22,13 @@ export function purl(p: PurlParts): string {
   if (p.namespace) out += p.namespace.split("/").map(enc).join("/") + "/";
   out += enc(p.name);
   if (p.version) out += "@" + enc(p.version);
+  // Keys lowercased, then sorted in code-point order (the purl spec; localeCompare is neither
+  // the spec's order nor cheap: its first call set up ICU collation, 6 ms of a cold analysis).
   const q = Object.entries(p.qualifiers ?? {})
     .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")
-    .sort(([a], [b]) => a.localeCompare(b));
-  if (q.length) out += "?" + q.map(([k, v]) => `${k.toLowerCase()}=${enc(v)}`).join("&");
+    .map(([k, v]): [string, string] => [k.toLowerCase(), v])
+    .sort(([a], [b]) => compareStrings(a, b));
+  if (q.length) out += "?" + q.map(([k, v]) => `${k}=${enc(v)}`).join("&");
   if (p.subpath) out += "#" + p.subpath.split("/").filter(Boolean).map(enc).join("/");
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Distro, DistroDetector, Package, Problem } from "../catalog/types.js";
 import type { LayerInventory } from "./analyze-layer.js";
 import { ancestors, resolveInRoot } from "./paths.js";
+import { compareStrings as cmp } from "../core/compare.js";
 
 export interface MergedInventory {
   distro: Distro | null;
@@ -10,8 +11,6 @@ export interface MergedInventory {
 
 const pkgKey = (p: Package) =>
   `${p.ecosystem}\u0000${p.name}\u0000${p.version}\u0000${p.arch ?? ""}\u0000${p.archivePath ?? ""}`;
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A stable, locale-independent order: the same image always prints the same document. */
 export function comparePackages(a: Package, b: Package): number {

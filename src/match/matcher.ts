@@ -6,6 +6,7 @@ import { lookupKeys, type LookupKey } from "./keys.js";
 import { evaluateAffected, type RangeVerdict } from "./ranges.js";
 import { decideSeverity } from "./severity.js";
 import type { AdvisoryLookup, Finding } from "./types.js";
+import { compareStrings as cmp } from "../core/compare.js";
 
 export interface MatchOptions {
   /** Only these package ecosystems (BASIC scanning: deb, apk, rpm). */
@@ -255,7 +256,6 @@ export function matchPackages(
   markPartialFixes(out);
   // Code-point order, not localeCompare: the same on every machine, and ICU collation was a
   // tenth of the matching time on a 1,000-package inventory.
-  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   return out.sort(
     (a, b) =>
       cmp(a.vulnerabilityId, b.vulnerabilityId) ||

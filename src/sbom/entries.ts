@@ -1,6 +1,7 @@
 import type { Distro, Package } from "../catalog/types.js";
 import type { ImageInventory } from "../image/types.js";
 import type { Finding } from "../match/types.js";
+import { compareStrings } from "../core/compare.js";
 
 /**
  * What both exporters share: the document order of packages, their unique references, and the
@@ -43,11 +44,6 @@ export const PROP = {
   distroIdLike: "drydock:distro:idLike",
   problem: "drydock:problem",
 } as const;
-
-/** Code-point order: deterministic whatever the machine's locale (localeCompare is not). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Where a package was read: the file, plus `!inner/path` for packages inside archives. */
 export function packageLocation(pkg: Package): string {
