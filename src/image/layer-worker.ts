@@ -29,7 +29,8 @@ import type { LocalBlob } from "./types.js";
  *
  * A decompressor serves several layers at once (jobs multiplexed by id): gunzip itself runs on
  * libuv's thread pool, so one decompressor thread copies for about four inflating layers; fewer
- * workers is less memory. PAIRS = cores / 4 decompressor + hasher pairs, at least one.
+ * workers is less memory. PAIRS = cores / 4 decompressors (each with its hasher once a plain tar
+ * came), at least one.
  *
  * Protocol (every message names its job; messages of an ended or aborted job are ignored on
  * every side; an abort is always answered, so no side waits on a message that will not come):
