@@ -37,7 +37,8 @@ import type { LocalBlob } from "./types.js";
  *   main → decompressor  start {compression, file?, hash} (file: a local blob the decompressor
  *                        reads itself; hash: the hasher hashes the output), in {buf} (compressed,
  *                        from a stream; at most IN_AHEAD bytes unacknowledged), end, ack {slot}
- *                        (the main thread is done with a slot), abort
+ *                        (the main thread is done with a slot), abort, hasher {port} (once, before
+ *                        the first job that the hasher hashes)
  *   decompressor → main  inAck {n}, out {sab, slot, len} (the decompressor pauses past OUT_AHEAD
  *                        bytes in slots not yet released by their readers), done {digest?},
  *                        error {message}, aborted
