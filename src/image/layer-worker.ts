@@ -200,7 +200,8 @@ function zstdPump(job) {
     const drained = head.src.length === 0 && (produced < dst.length || ret === 0);
     if (s.len === SLOT) flush(job);
     if (drained) {
-      job.zin.shift();
+      const done = job.zin.shift();
+      if (done.owner) job.spare = done.owner;
       if (job.file) readFile(job);
       else post({ type: "inAck", id: job.id, n: head.n });
     }
@@ -212,7 +213,9 @@ function zstdPump(job) {
 }
 
 // A layer that is a byte range of a local file is read here, not on the main thread: one read
-// at a time, straight into a slot for a plain tar, and only while the readers keep up.
+// at a time, straight into a slot for a plain tar, and only while the readers keep up. A
+// compressed layer is read into a buffer the job reuses once the decoder is done with it (a
+// fresh MiB per read cost a MiB of page faults per read).
 const READ = 1024 * 1024;
 function readFile(job) {
   const f = job.file;
@@ -221,7 +224,8 @@ function readFile(job) {
   if (f.left === 0) return input(job, null);
   const plain = !job.dctx && !job.t;
   if (plain && !job.cur) job.cur = takeSlot(job);
-  const dst = plain ? new Uint8Array(job.cur.sab, job.cur.len, SLOT - job.cur.len) : Buffer.allocUnsafe(READ);
+  const dst = plain ? new Uint8Array(job.cur.sab, job.cur.len, SLOT - job.cur.len) : (job.spare ?? Buffer.allocUnsafe(READ));
+  if (!plain) job.spare = null;
   const n = Math.min(dst.length, f.left);
   f.reading = true;
   const go = (fd) => fs.read(fd, dst, 0, n, f.pos, (e, got) => {
@@ -234,7 +238,7 @@ function readFile(job) {
       job.cur.len += got;
       if (job.cur.len === SLOT) flush(job);
       readFile(job);
-    } else if (got > 0) input(job, dst.subarray(0, got));
+    } else if (got > 0) input(job, dst.subarray(0, got), dst);
     else input(job, null);
   });
   if (f.fd !== null) go(f.fd);
@@ -248,8 +252,11 @@ function readFile(job) {
     go(fd);
   });
 }
-/** Compressed input for a job (null: the end of it), from the main thread or from its file. */
-function input(job, buf) {
+/**
+ * Compressed input for a job (null: the end of it), from the main thread or from its file;
+ * \`owner\`, a read buffer that goes back to the job when the decoder is done with it.
+ */
+function input(job, buf, owner) {
   if (buf === null) {
     job.ended = true;
     if (job.dctx) zstdPump(job);
@@ -259,12 +266,13 @@ function input(job, buf) {
   }
   const n = buf.length;
   if (job.dctx) {
-    job.zin.push({ src: buf, n });
+    job.zin.push({ src: buf, n, owner });
     zstdPump(job);
   } else if (job.t) {
     // Taken once the decompressor has it; a callback of an ended job says nothing.
     job.t.write(buf, () => {
       if (jobs.get(job.id) !== job) return;
+      if (owner) job.spare = owner;
       if (job.file) readFile(job);
       else post({ type: "inAck", id: job.id, n });
     });
@@ -302,7 +310,7 @@ parentPort.on("message", (m) => {
     return;
   }
   if (m.type === "start") {
-    const job = { id: m.id, hash: m.hash, out: 0, t: null, dctx: null, zin: [], ended: false, ending: false,
+    const job = { id: m.id, hash: m.hash, spare: null, out: 0, t: null, dctx: null, zin: [], ended: false, ending: false,
       inFrame: false, cur: null,
       file: m.file ? { path: m.file.path, pos: m.file.start, left: m.file.length, fd: null, reading: false } : null };
     jobs.set(m.id, job);
