@@ -82,6 +82,14 @@ const OUT_AHEAD = workerData.outAhead;
 // are hashed on the main thread, and an image without plain layers never starts a hasher.
 let hasher = null;
 const jobs = new Map();
+const decoders = []; // idle zstd decoders, reused (see drop)
+function newDecoder() {
+  const d = new zstd.DCtx();
+  // 128 MiB (zstd's own default limit, spelled out): a frame asking for a larger window is
+  // refused instead of making the decoder allocate up to 2 GiB.
+  d.setParameter(zstd.DParameter.windowLogMax, 27);
+  return d;
+}
 
 const post = (msg) => parentPort.postMessage(msg);
 
@@ -92,6 +100,13 @@ function finish(job, msg) {
 }
 function drop(job) {
   jobs.delete(job.id);
+  if (job.dctx) {
+    // Back to the pool with its buffers (a fresh decoder's window was a few MiB of page faults
+    // per layer); the session is reset, the parameters (windowLogMax) kept.
+    job.dctx.reset(zstd.ResetDirective.sessionOnly);
+    if (decoders.length < 4) decoders.push(job.dctx);
+    job.dctx = null;
+  }
   if (job.t) job.t.destroy();
   if (job.file && job.file.fd !== null) fs.close(job.file.fd, () => {});
   // A slot being filled goes back to the pool, unless a file read into it is still pending
@@ -316,10 +331,7 @@ parentPort.on("message", (m) => {
     jobs.set(m.id, job);
     if (job.hash) hasher.postMessage({ type: "start", id: m.id });
     if (m.compression === "zstd") {
-      job.dctx = new zstd.DCtx();
-      // 128 MiB (zstd's own default limit, spelled out): a frame asking for a larger window is
-      // refused instead of making the decoder allocate up to 2 GiB.
-      job.dctx.setParameter(zstd.DParameter.windowLogMax, 27);
+      job.dctx = decoders.pop() ?? newDecoder();
     } else if (m.compression === "gzip") {
       const t = zlib.createGunzip({ chunkSize: 256 * 1024 });
       job.t = t;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { compress as zstdCompress } from "zstd-napi";
+import { CompressStream, compress as zstdCompress } from "zstd-napi";
 import { detectCompression } from "./layer.js";
 import { hashedLayer } from "./layer-worker.js";
 
@@ -120,6 +120,20 @@ describe("hashedLayer: decompressed in a worker thread and hashed (main thread o
       }),
     );
     expect(new Set(many)).toEqual(new Set([sha(data)]));
+  });
+
+  it("refuses a zstd frame that asks for a window over 128 MiB, also on a decoder reused from earlier layers", async () => {
+    // Streamed without a content size, so the frame header declares the 256 MiB window.
+    const wide = await drain(Readable.from([payload(1000)]).pipe(new CompressStream({ windowLog: 28 })));
+    for (let round = 0; round < 2; round++) {
+      const ok = hashedLayer(blob(variants.zstd));
+      expect((await drain(ok)).equals(data)).toBe(true);
+      await expect(drain(hashedLayer(blob(wide)))).rejects.toThrow(/too much memory/);
+    }
+    // The decoder that refused is reset and serves the next layer.
+    const after = hashedLayer(blob(variants.zstd));
+    expect((await drain(after)).equals(data)).toBe(true);
+    expect(after.digest()).toBe(sha(data));
   });
 
   it("decodes a zstd bomb only as fast as it is read (gigabytes from kilobytes, memory flat)", async () => {
