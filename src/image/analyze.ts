@@ -18,6 +18,8 @@ export interface AnalyzeOptions {
   /** Layers read at the same time (default: the number of cores). */
   concurrency?: number;
   progress?: AnalyzeProgress;
+  /** The main thread serves requests: no layer work on it beyond the tar walk (see hashedLayer). */
+  keepMainThreadFree?: boolean;
 }
 
 export interface AnalyzeProgress {
@@ -68,7 +70,7 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
         const blob = (await source.localLayer?.(layer)) ?? (await source.openLayer(layer));
         const inv = await analyzeLayerTar(
           layer.diffID,
-          hashedLayer(blob),
+          hashedLayer(blob, { keepMainThreadFree: opts.keepMainThreadFree }),
           { catalogers: opts.catalogers, detectors: opts.detectors },
           opts.limits,
           {

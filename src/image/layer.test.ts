@@ -4,10 +4,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CompressStream, compress as zstdCompress } from "zstd-napi";
 import { detectCompression } from "./layer.js";
 import { hashedLayer } from "./layer-worker.js";
+
+// Counts sha256 contexts created on this (the main) thread, to tell where a layer was hashed.
+const mainThreadHashes = vi.hoisted(() => ({ n: 0 }));
+vi.mock("node:crypto", async (original) => {
+  const m = await original<typeof import("node:crypto")>();
+  return {
+    ...m,
+    createHash: (...a: Parameters<typeof m.createHash>) => {
+      mainThreadHashes.n++;
+      return m.createHash(...a);
+    },
+  };
+});
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
@@ -55,6 +68,26 @@ describe("hashedLayer: decompressed in a worker thread and hashed (main thread o
       expect(h.digest()).toBe(sha(data));
     });
   }
+
+  it("hashes a compressed layer on the main thread, a plain one on the hasher thread", async () => {
+    for (const [kind, bytes] of Object.entries(variants)) {
+      const before = mainThreadHashes.n;
+      const h = hashedLayer(blob(bytes, 1000 + 7));
+      expect((await drain(h)).equals(data)).toBe(true);
+      expect(mainThreadHashes.n - before, kind).toBe(kind === "none" ? 0 : 1);
+      expect(h.digest()).toBe(sha(data));
+    }
+  });
+
+  it("hashes every layer on the hasher thread when the main thread is to stay free", async () => {
+    for (const [kind, bytes] of Object.entries(variants)) {
+      const before = mainThreadHashes.n;
+      const h = hashedLayer(blob(bytes, 1000 + 7), { keepMainThreadFree: true });
+      expect((await drain(h)).equals(data)).toBe(true);
+      expect(mainThreadHashes.n - before, kind).toBe(0);
+      expect(h.digest()).toBe(sha(data));
+    }
+  });
 
   it("streams layers many times larger than the flow-control windows, in every compression", async () => {
     const big = payload(20 * 1024 * 1024 + 5);

@@ -74,6 +74,8 @@ export async function scanImage(
     limits: opts.limits,
     cache: opts.cache,
     concurrency: opts.layerConcurrency,
+    // The registry's event loop serves pushes and pulls meanwhile.
+    keepMainThreadFree: true,
   });
   const [inventory] = inventoriesOf(doc);
   if (!inventory)
