@@ -35,8 +35,8 @@ function staticImports(file: string): string[] {
   return out;
 }
 
-/** Every module loaded before `drydock` parses its arguments: main.ts and its static imports, transitively. */
-function startupGraph(): { local: string[]; packages: string[] } {
+/** Every module that loading `entry` (a path under src/) loads: its static imports, transitively. */
+function importGraph(entry: string): { local: string[]; packages: string[] } {
   const local = new Set<string>();
   const packages = new Set<string>();
   const visit = (file: string) => {
@@ -48,17 +48,28 @@ function startupGraph(): { local: string[]; packages: string[] } {
       else packages.add(spec);
     }
   };
-  visit(join(src, "cli", "main.ts"));
+  visit(join(src, entry));
   return { local: [...local].sort(), packages: [...packages].sort() };
 }
 
 describe("drydock startup", () => {
   it("loads commander and dependency-free modules only; commands import the rest when they run", () => {
-    const { local, packages } = startupGraph();
+    // Every module loaded before `drydock` parses its arguments.
+    const { local, packages } = importGraph("cli/main.ts");
     // A module added here costs every invocation, `drydock --help` included: import it in the
     // action that needs it (`await import(...)`) instead.
     expect(local).toEqual(["cli/common.ts", "cli/main.ts", "core/errors.ts", "vulndb/schema.ts"]);
     expect(packages.filter((p) => !p.startsWith("node:"))).toEqual(["commander"]);
+  });
+
+  it("sbom and scan load the YAML parser and the CycloneDX library only when a run needs them", () => {
+    // yaml: 20 ms to load, for a config, lock or ignore file in YAML (core/yaml.ts); the
+    // CycloneDX library: 50 ms, for --format cyclonedx-json.
+    for (const entry of ["cli/sbom.ts", "cli/scan.ts"]) {
+      const { packages } = importGraph(entry);
+      expect(packages, entry).not.toContain("yaml");
+      expect(packages, entry).not.toContain("@cyclonedx/cyclonedx-library");
+    }
   });
 
   it("lists every version scheme in the help of `version compare`", () => {

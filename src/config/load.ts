@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../core/errors.js";
+import { yaml } from "../core/yaml.js";
 import { configSchema, type Config } from "./schema.js";
 
 type Json = Record<string, unknown>;
@@ -65,7 +65,7 @@ export function readConfigFile(path: string): Json {
     throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
   }
   try {
-    const v: unknown = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+    const v: unknown = path.endsWith(".json") ? JSON.parse(text) : yaml().parse(text);
     if (v === null || v === undefined) return {};
     if (typeof v !== "object" || Array.isArray(v)) throw new Error("top level must be a mapping");
     return v as Json;

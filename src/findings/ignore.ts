@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
+import { yaml } from "../core/yaml.js";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import type { Finding } from "../match/types.js";
@@ -49,7 +49,7 @@ export async function readIgnoreFile(path: string): Promise<IgnoreEntry[]> {
   }
   let raw: unknown;
   try {
-    raw = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+    raw = path.endsWith(".json") ? JSON.parse(text) : yaml().parse(text);
   } catch (e) {
     throw new ConfigError(`ignore file ${path} is not valid YAML/JSON: ${(e as Error).message}`);
   }

@@ -1,4 +1,4 @@
-import { parseAllDocuments } from "yaml";
+import { yaml } from "../../../core/yaml.js";
 import type { Cataloger, CatalogFile, CatalogResult, Package } from "../../types.js";
 import {
   dedupe,
@@ -171,7 +171,7 @@ function parse(file: CatalogFile): CatalogResult {
     const out: Package[] = [];
     const problems: string[] = [];
     // failsafe schema: every scalar stays a string (a version like 1.10 must not become 1.1).
-    const docs = parseAllDocuments(text, { schema: "failsafe" });
+    const docs = yaml().parseAllDocuments(text, { schema: "failsafe" });
     for (const [i, d] of (Array.isArray(docs) ? docs : [docs]).entries()) {
       if (d.errors.length) {
         problems.push(`YAML document ${i + 1}: ${errorText(d.errors[0])}`);
