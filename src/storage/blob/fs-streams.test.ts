@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Digest } from "../../core/digest.js";
-import { FsBlobStore, suspendSyncBlobReads } from "./fs.js";
+import { FsBlobStore } from "./fs.js";
+import { BLOB_READ_PATHS, readBlobsThrough } from "./testing.js";
 import { isDirectBlobStream, type DirectBlobStream } from "./types.js";
 
 /**
@@ -192,34 +193,33 @@ describe("FsBlobStore blob streams", () => {
     expect(c.equals(data.subarray(MiB + 1, 4 * MiB + 1))).toBe(true);
   });
 
-  it.each([
-    ["synchronous reads (page cache)", 0],
-    ["reads through the thread pool (after a slow read)", 60_000],
-  ])("writes a blob or a range to a destination with reused buffers (writeTo), %s", async (_, suspend) => {
-    suspendSyncBlobReads(suspend);
-    onTestFinished(() => suspendSyncBlobReads(0));
-    const collect = () => {
-      const chunks: Buffer[] = [];
-      // The buffers are reused once a write is done: a destination must copy what it keeps.
-      const sink = new Writable({
-        write(c: Buffer, _e, cb) {
-          chunks.push(Buffer.from(c));
-          setImmediate(cb);
-        },
-      });
-      return { sink, data: () => Buffer.concat(chunks) };
-    };
-    for (const range of [undefined, { start: 0, end: 0 }, { start: MiB - 1, end: 4 * MiB + 7 }]) {
-      const { sink, data: got } = collect();
-      const s = await store.open(digest, range);
-      expect(isDirectBlobStream(s)).toBe(true);
-      let counted = 0;
-      await (s as DirectBlobStream).writeTo(sink, (n) => (counted += n));
-      const want = range ? data.subarray(range.start, range.end + 1) : data;
-      expect(got().equals(want)).toBe(true);
-      expect(counted).toBe(want.length);
-    }
-  });
+  it.each(BLOB_READ_PATHS)(
+    "writes a blob or a range to a destination with reused buffers (writeTo), reading %s",
+    async (_, suspend) => {
+      readBlobsThrough(suspend);
+      const collect = () => {
+        const chunks: Buffer[] = [];
+        // The buffers are reused once a write is done: a destination must copy what it keeps.
+        const sink = new Writable({
+          write(c: Buffer, _e, cb) {
+            chunks.push(Buffer.from(c));
+            setImmediate(cb);
+          },
+        });
+        return { sink, data: () => Buffer.concat(chunks) };
+      };
+      for (const range of [undefined, { start: 0, end: 0 }, { start: MiB - 1, end: 4 * MiB + 7 }]) {
+        const { sink, data: got } = collect();
+        const s = await store.open(digest, range);
+        expect(isDirectBlobStream(s)).toBe(true);
+        let counted = 0;
+        await (s as DirectBlobStream).writeTo(sink, (n) => (counted += n));
+        const want = range ? data.subarray(range.start, range.end + 1) : data;
+        expect(got().equals(want)).toBe(true);
+        expect(counted).toBe(want.length);
+      }
+    },
+  );
 
   it("writeTo rejects when the destination goes away, and closes the file", async () => {
     const fds = async () => (await readdir("/proc/self/fd").catch(() => [])).length;

@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { sha256, type Digest } from "../../core/digest.js";
 import { RegistryError } from "../../core/errors.js";
-import { FsBlobStore, suspendSyncBlobReads } from "./fs.js";
+import { FsBlobStore } from "./fs.js";
+import { BLOB_READ_PATHS, readBlobsThrough } from "./testing.js";
 
 async function readAll(r: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -133,12 +134,8 @@ describe("FsBlobStore", () => {
     expect(() => store.blobPath("sha256:../../x" as Digest)).toThrow(RegistryError);
   });
 
-  it.each([
-    ["on this thread (page cache)", 0],
-    ["through the thread pool (after a slow read)", 60_000],
-  ])("reads a small blob whole, %s; BLOB_UNKNOWN when absent", async (_, suspend) => {
-    suspendSyncBlobReads(suspend);
-    onTestFinished(() => suspendSyncBlobReads(0));
+  it.each(BLOB_READ_PATHS)("reads a small blob whole, %s; BLOB_UNKNOWN when absent", async (_, suspend) => {
+    readBlobsThrough(suspend);
     const data = Buffer.from('{"schemaVersion":2}');
     await store.putBuffer(sha256(data), data);
     expect(await store.read(sha256(data))).toEqual(data);
