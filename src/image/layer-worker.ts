@@ -127,8 +127,8 @@ function fail(job, message) {
   finish(job, { type: "error", message });
 }
 
-// Slots: 2 MiB of shared memory each, read by the main thread and the hasher at the same time,
-// free again when both have released it. A message (tens of microseconds between threads, as
+// Slots: 2 MiB of shared memory each, read by the main thread (and, when the hasher hashes the
+// job, by the hasher at the same time), free again when its readers have released it. A message (tens of microseconds between threads, as
 // much as hashing 30-60 KiB) carries 2 MiB rather than one zlib chunk, and nothing is allocated
 // per chunk on any thread.
 const SLOT = 2 * 1024 * 1024;
@@ -526,7 +526,8 @@ async function* run(
       })
     : { head: localHead(local!), ended: true };
   const compression: Compression = detectCompression(head);
-  // A compressed layer is hashed here, as its chunks are walked; a plain tar by the hasher.
+  // A compressed layer is hashed here, as its chunks are walked; a plain tar (and every layer
+  // when the main thread is to stay free) by the hasher.
   const hash = compression === "none" || keepMainThreadFree ? null : createHash("sha256");
   const w = hash ? pickWorker() : pickWorker().withHasher();
   const id = ++jobCounter;
