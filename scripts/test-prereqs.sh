@@ -3,7 +3,9 @@
 # the real test images from ../shared. Run by `npm test`; safe to run by hand.
 #   - Debian packages: skopeo, podman, buildah, umoci, runc, docker-registry (CNCF Distribution,
 #     the benchmark reference), awscli, docker.io (a real dockerd), pigz, zstd, jq, curl
-#     (via ../shared/tools/images/install-prereqs.sh plus the extras below)
+#     (via ../shared/tools/images/install-prereqs.sh plus the extras below), postgresql (the
+#     PostgreSQL 15 that the metadata tests start with ../shared/tools/postgres/pg-up.sh) and
+#     Ceph's mon, osd and radosgw (the S3 server of ../shared/tools/s3/ceph-up.sh)
 #   - the images of ../shared/tools/images/build-images.sh in $DRYDOCK_FIXTURES
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +28,7 @@ need_root() {
   need_root "skopeo podman buildah umoci runc docker-registry awscli"
   exit 1
 }
-EXTRA=(docker.io curl psmisc)
+EXTRA=(docker.io curl psmisc postgresql ceph-mon ceph-osd radosgw ceph-common uuid-runtime bc)
 missing=()
 for p in "${EXTRA[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
