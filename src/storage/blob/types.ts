@@ -24,7 +24,12 @@ export interface ByteRange {
  *   to a private location, checks the digest, makes it durable and publishes it
  *   atomically. A crash at any point leaves either no blob or the whole blob.
  * - Uploads are named by an id chosen by the caller and survive a restart: `upload(id)`
- *   resumes the data already received.
+ *   resumes the data already received, in this process or another one on the same storage.
+ * - Optional capabilities (`localFile`, `presignedUrl`, DirectBlobStream from `open`) are
+ *   shortcuts of some stores; callers must work without them.
+ *
+ * `src/storage/blob/testing.ts` (blobStoreConformance) checks this contract; every store
+ * passes it.
  */
 export interface BlobStore {
   stat(digest: Digest): Promise<BlobInfo | null>;
@@ -34,6 +39,14 @@ export interface BlobStore {
    * that are not local files (S3) do not have it.
    */
   localFile?(digest: Digest): Promise<{ path: string; size: number } | null>;
+  /**
+   * A URL from which a client can GET the blob's bytes directly, valid for `expiresInSeconds`
+   * (a presigned S3 URL), so that the registry can redirect a blob GET instead of streaming
+   * the bytes itself; null when this store cannot give one. It does not check that the blob
+   * exists: callers stat it first. Stores whose bytes are not reachable by URL (the
+   * filesystem) do not have it; callers must work without it.
+   */
+  presignedUrl?(digest: Digest, expiresInSeconds: number): Promise<string | null>;
   /** Streams the blob (or a byte range of it). Rejects with BLOB_UNKNOWN when absent. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** Reads a small blob (a manifest) whole. Rejects with BLOB_UNKNOWN when absent. */
