@@ -1,4 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { IncomingMessage } from "node:http";
+import { Socket } from "node:net";
 import { RegistryError } from "./core/errors.js";
 import type { Logger } from "./core/logger.js";
 import { Metrics } from "./core/metrics.js";
@@ -85,6 +87,20 @@ export function createHttpServer(log: Logger): FastifyInstance {
     done();
   });
 
+  // An answer sent before the request body was read (413 on an oversized manifest, 401
+  // before an upload's bytes, 404 on a PUT to an unknown repository): the connection closes
+  // after it, but only once the rest of the body is read and discarded (bounded), so that
+  // the client, still writing, gets to read the answer (see lingerBeforeClose).
+  app.addHook("onSend", (req, reply, payload, done) => {
+    const raw = req.raw;
+    // raw.socket is a net.Socket (or TLSSocket) except under inject(), which has no connection.
+    if (!raw.complete && raw.socket instanceof Socket && !raw.socket.destroyed && !reply.raw.headersSent) {
+      reply.header("Connection", "close");
+      lingerBeforeClose(raw, raw.socket);
+    }
+    done(null, payload);
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof RegistryError) {
       if (err.headers) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
@@ -105,4 +121,68 @@ export function createHttpServer(log: Logger): FastifyInstance {
     return reply.code(500).send({ errors: [{ code: "UNKNOWN", message: "internal server error" }] });
   });
   return app;
+}
+
+/**
+ * Bounds of what is read and discarded of a request body after an early answer: at most
+ * `maxBytes`, for at most `maxMs`, and the client may pause for at most `idleMs`. Beyond
+ * that the connection is closed with the rest unread, which resets it.
+ */
+export const LINGER = { maxBytes: 16 * 1024 * 1024, idleMs: 2_000, maxMs: 30_000 } as const;
+
+/**
+ * Lingering close, as HTTP servers do it (Apache's lingering_close, nginx's lingering_time):
+ * the early answer is written and the sending side shut down (FIN), then the rest of the
+ * request body is read and discarded until the client has sent it all, goes quiet, or
+ * LINGER runs out, and only then is the socket closed.
+ *
+ * Why: a TCP socket closed while received bytes are still unread answers with a reset
+ * (RST) instead of a FIN, and so does the client's next segment. A client that is still
+ * writing the body it was refused (undici, node:http, Go, skopeo: none reads the answer
+ * before its body is written) then fails with EPIPE or ECONNRESET and never reads the
+ * answer, which was already in its receive buffer.
+ *
+ * Node closes a `Connection: close` connection with socket.destroySoon() once the response
+ * is written (end, then destroy on `finish`); the destroy is what must wait, so this
+ * socket's destroySoon is replaced by one that ends at once and destroys once drained.
+ */
+function lingerBeforeClose(req: IncomingMessage, socket: Socket, limits: typeof LINGER = LINGER): void {
+  let received = 0;
+  let drained = false; // the body is read to its end, or the limits ran out
+  let closing = false; // the response is written and Node asked for the close
+  const destroy = () => {
+    if (socket.writableFinished) socket.destroy();
+    else socket.once("finish", () => socket.destroy());
+  };
+  const stop = () => {
+    if (drained) return;
+    drained = true;
+    clearTimeout(idle);
+    clearTimeout(total);
+    req.off("data", onData);
+    req.off("end", stop);
+    if (!req.readableEnded) req.pause();
+    if (closing) destroy();
+  };
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limits.maxBytes) stop();
+    else idle.refresh();
+  };
+  const idle = setTimeout(stop, limits.idleMs).unref();
+  const total = setTimeout(stop, limits.maxMs).unref();
+  socket.once("close", stop);
+
+  // Discard whatever the route left: its own listeners are gone or done with the body.
+  req.unpipe();
+  req.removeAllListeners("data");
+  req.on("data", onData);
+  req.once("end", stop);
+  req.resume();
+
+  socket.destroySoon = function destroySoon(this: Socket) {
+    closing = true;
+    if (this.writable) this.end();
+    if (drained) destroy();
+  };
 }

@@ -483,9 +483,11 @@ export function accepts(accept: string | undefined, mediaType: string): boolean 
 }
 
 /**
- * Reads a manifest body, at most `limit` bytes. Over the limit: 413 at once, with
- * `Connection: close` so that the rest of an oversized body is never read; the request
- * stream is only paused (destroying it would cut the connection before the 413 is sent).
+ * Reads a manifest body, at most `limit` bytes. Over the limit (declared, or once more has
+ * arrived): 413 at once, with `Connection: close`; the request stream is only paused
+ * (destroying it would cut the connection before the 413 is sent). The server reads and
+ * discards a bounded rest of the body before it closes the connection, so that a client
+ * still writing it reads the 413 (server.ts, lingerBeforeClose).
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = (what: string) => {
