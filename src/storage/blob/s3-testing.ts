@@ -104,9 +104,29 @@ export async function startCeph(): Promise<CephS3> {
   };
 }
 
+/**
+ * Attempts at starting a cluster. On a busy machine the OSD sometimes asks the mon before it
+ * has the cluster's fsid ("handle_command on fsid 00000000-..."), fails its init and
+ * ceph-up.sh stops; a second start then works.
+ */
+const START_ATTEMPTS = 3;
+
 async function launch(): Promise<CephS3> {
   const reason = cephUnavailable();
   if (reason) throw new Error(`cannot start Ceph: ${reason}`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce();
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS) throw e;
+      console.warn(
+        `Ceph did not start (attempt ${attempt} of ${START_ATTEMPTS}), retrying: ${(e as Error).message}`,
+      );
+    }
+  }
+}
+
+async function launchOnce(): Promise<CephS3> {
   const dir = `/tmp/drydock-ceph-${process.pid}-${++clusters}`;
   const [rgwPort, monPort] = await freePorts(2);
   const accessKeyId = "drydockaccess";
