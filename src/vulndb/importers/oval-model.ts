@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { parseXml, XmlError, type XmlElement, type XmlLimits } from "../../catalog/lang/xml.js";
 
 /**
  * An OVAL definitions document reduced to what a package scanner needs: the definitions with
@@ -13,8 +13,8 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
  * Negated criteria are skipped: "not less than X" never makes a package vulnerable.
  */
 
-/** An XML element as fast-xml-parser gives it: attributes and child arrays by tag name. */
-export type XmlNode = { [key: string]: unknown };
+/** An element of the document (the one XML reader, src/catalog/lang/xml.ts). */
+export type XmlNode = XmlElement;
 
 export interface PackagePair {
   /** Package names the test's object matches (one for rpminfo, a variable's list for Ubuntu). */
@@ -41,54 +41,36 @@ export interface OvalDocument {
   states: Map<string, { kind: string; node: XmlNode }>;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "",
-  // Vendors spell the test namespaces differently (linux:, red-def:, linux-def:); the local
-  // names are what matter.
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  textNodeName: "#text",
-  // Every element is a list, so that one and many children read the same way.
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-});
+/**
+ * Vendors' whole-release files run to hundreds of MB (about 100 bytes per element): room for a
+ * 1 GB document, a bound on what a hostile one costs.
+ */
+const OVAL_XML_LIMITS: XmlLimits = { maxDepth: 256, maxElements: 10_000_000 };
 
-export function children(node: unknown, name: string): XmlNode[] {
-  if (typeof node !== "object" || node === null) return [];
-  const v = (node as XmlNode)[name];
-  if (!Array.isArray(v)) return [];
-  return v.map((x) => (typeof x === "object" && x !== null ? (x as XmlNode) : { "#text": x }));
+const EMPTY: XmlNode = { name: "", attrs: {}, children: [], text: "" };
+
+/** Direct children named `name` (vendors spell the namespace prefixes differently; local names count). */
+export function children(node: XmlNode | undefined, name: string): XmlNode[] {
+  return node ? node.children.filter((c) => c.name === name) : [];
 }
 
-export function child(node: unknown, name: string): XmlNode | undefined {
-  return children(node, name)[0];
+export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
+  return node?.children.find((c) => c.name === name);
 }
 
 /** An element's text content (trimmed), or undefined when empty. */
 export function text(node: XmlNode | undefined): string | undefined {
-  if (!node) return undefined;
-  const t = node["#text"];
-  const s = typeof t === "string" ? t : typeof t === "number" ? String(t) : undefined;
-  return s === undefined || s.trim() === "" ? undefined : s.trim();
+  const s = node?.text.trim();
+  return s ? s : undefined;
 }
 
 export function attr(node: XmlNode | undefined, name: string): string | undefined {
-  if (!node) return undefined;
-  const v = node[name];
-  return typeof v === "string" ? v : undefined;
+  return node?.attrs[name];
 }
 
 /** Every element grouped under a container (`tests`, `objects`, `states`, `variables`), with its tag. */
 function elements(container: XmlNode | undefined): { kind: string; node: XmlNode }[] {
-  if (!container) return [];
-  const out: { kind: string; node: XmlNode }[] = [];
-  for (const [kind, v] of Object.entries(container)) {
-    if (!Array.isArray(v)) continue;
-    for (const n of v) if (typeof n === "object" && n !== null) out.push({ kind, node: n as XmlNode });
-  }
-  return out;
+  return container ? container.children.map((node) => ({ kind: node.name, node })) : [];
 }
 
 const PACKAGE_TESTS = new Set(["dpkginfo_test", "rpminfo_test"]);
@@ -98,13 +80,14 @@ const PACKAGE_TESTS = new Set(["dpkginfo_test", "rpminfo_test"]);
  * well-formed (truncated, mismatched tags): the importer reports it as a problem.
  */
 export function readOval(xml: string): OvalDocument {
-  // The parser itself accepts some malformed input (unclosed elements at the end of a
-  // truncated file): validate first, which is cheap next to the parse.
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new Error(`invalid XML at line ${valid.err.line}: ${valid.err.msg}`);
-  const parsed = parser.parse(xml) as XmlNode;
-  const root = child(parsed, "oval_definitions");
-  if (!root) throw new Error("not an OVAL document: no oval_definitions element");
+  let root: XmlNode;
+  try {
+    root = parseXml(xml, OVAL_XML_LIMITS);
+  } catch (e) {
+    if (e instanceof XmlError) throw new Error(`invalid XML at ${e.message}`);
+    throw e;
+  }
+  if (root.name !== "oval_definitions") throw new Error("not an OVAL document: no oval_definitions element");
 
   const tests = new Map<string, { kind: string; node: XmlNode }>();
   for (const e of elements(child(root, "tests"))) {
@@ -186,7 +169,7 @@ export function readOval(xml: string): OvalDocument {
       id: attr(def, "id") ?? "",
       class: attr(def, "class") ?? "",
       node: def,
-      metadata: child(def, "metadata") ?? {},
+      metadata: child(def, "metadata") ?? EMPTY,
       pairs,
       dangling,
     });

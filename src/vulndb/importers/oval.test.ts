@@ -1,4 +1,5 @@
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decompress } from "./native-feed-common.js";
 import {
@@ -9,7 +10,7 @@ import {
   type ImportRun,
 } from "./native-feed-testing.js";
 import { dropZeroEpoch, ovalImporter } from "./oval.js";
-import type { FeedDocument } from "./types.js";
+import type { FeedDocument, ImportItem } from "./types.js";
 
 const doc = (name: string, body: string | Buffer): FeedDocument => ({
   name,
@@ -399,5 +400,44 @@ describe("OVAL importer", () => {
         ranges: [],
       });
     });
+  });
+});
+
+describe("OVAL importer: properties", () => {
+  /** Cuts, insertions and replacements anywhere in a real-shaped document. */
+  const mutated = (base: string) =>
+    fc
+      .array(
+        fc.tuple(
+          fc.nat({ max: base.length }),
+          fc.nat({ max: 40 }),
+          fc.oneof(
+            fc.constantFrom("<", ">", "</criteria>", "<criteria>", '"', "&amp;", ""),
+            fc.string({ maxLength: 6 }),
+          ),
+        ),
+        { minLength: 1, maxLength: 6 },
+      )
+      .map((edits) => {
+        let s = base;
+        for (const [at, del, ins] of edits) s = s.slice(0, at) + ins + s.slice(at + del);
+        return s;
+      });
+
+  it("a damaged document ends in advisories or named problems, never an internal error", () => {
+    const known =
+      /^(invalid XML at line \d+: |not an OVAL document|unknown OVAL vendor|cannot tell which|oval:[^ ]+: references missing)/;
+    fc.assert(
+      fc.property(
+        fc.oneof(mutated(UBUNTU), mutated(RHEL), fc.string({ unit: "binary", maxLength: 300 })),
+        (xml) => {
+          const items = [
+            ...(ovalImporter.parse(doc("x/com.ubuntu.noble.usn.oval.xml", xml)) as Iterable<ImportItem>),
+          ];
+          for (const item of items) if (item.kind === "problem") expect(item.problem.reason).toMatch(known);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

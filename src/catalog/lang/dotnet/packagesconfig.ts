@@ -1,6 +1,6 @@
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../../types.js";
 import { nugetPackage } from "./package.js";
-import { childrenNamed, parseXml } from "./xml.js";
+import { childrenNamed, parseXml } from "../xml.js";
 
 /**
  * packages.config (NuGet's classic format): `<packages><package id version .../></packages>`.

@@ -1,4 +1,4 @@
-import { childText, childrenNamed, parseXml } from "../dotnet/xml.js";
+import { childText, childrenNamed, parseXml } from "../xml.js";
 
 /**
  * The Maven metadata jars carry: META-INF/maven/<groupId>/<artifactId>/pom.properties (written

@@ -1,4 +1,3 @@
-import { parse as parseToml } from "smol-toml";
 import type { Cataloger, CatalogFile, CatalogResult, Package } from "../../types.js";
 import {
   decodeText,
@@ -10,6 +9,7 @@ import {
   pypiPackage,
   str,
 } from "./common.js";
+import { parseLockToml } from "../toml.js";
 
 /**
  * Python lock files of an application: poetry.lock, Pipfile.lock and uv.lock. They name exact
@@ -17,10 +17,7 @@ import {
  */
 
 function readToml(file: CatalogFile): Record<string, unknown> {
-  const text = decodeText(file.content);
-  if (text.includes("\0")) throw new Error("binary content");
-  // Bounded nesting: hostile input cannot exhaust the stack. Lock files have no __proto__ keys.
-  return parseToml(text, { maxDepth: 100, unsafeKeyBehaviour: "drop" }) as Record<string, unknown>;
+  return parseLockToml(decodeText(file.content));
 }
 
 function packagesOf(doc: Record<string, unknown>): Record<string, unknown>[] | undefined {

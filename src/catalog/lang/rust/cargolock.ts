@@ -1,6 +1,6 @@
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../../types.js";
 import { cratePackage } from "./package.js";
-import { parseToml, type TomlValue } from "./toml.js";
+import { parseLockToml } from "../toml.js";
 
 /**
  * Cargo.lock, every format version (v1 without a version key and with `[metadata]` checksums,
@@ -11,16 +11,16 @@ import { parseToml, type TomlValue } from "./toml.js";
 export function catalogCargoLock(file: Pick<CatalogFile, "path" | "content">): CatalogResult {
   let doc;
   try {
-    doc = parseToml(file.content.toString("utf8"));
+    doc = parseLockToml(file.content.toString("utf8"));
   } catch (e) {
     return { packages: [], problems: [`not a valid Cargo.lock: ${(e as Error).message}`] };
   }
-  const entries: TomlValue = doc.package ?? [];
+  const entries = doc.package ?? [];
   if (!Array.isArray(entries)) return { packages: [], problems: ["`package` is not an array of tables"] };
   const packages: Package[] = [];
   const problems: string[] = [];
   entries.forEach((e, n) => {
-    const t = typeof e === "object" && !Array.isArray(e) ? e : {};
+    const t = typeof e === "object" && e !== null && !Array.isArray(e) ? (e as Record<string, unknown>) : {};
     const { name, version, source } = t;
     if (typeof name !== "string" || !name || typeof version !== "string" || !version) {
       problems.push(`[[package]] #${n + 1}: no name or version`);
