@@ -109,7 +109,7 @@ export async function startCeph(): Promise<CephS3> {
  * has the cluster's fsid ("handle_command on fsid 00000000-..."), fails its init and
  * ceph-up.sh stops; a second start then works.
  */
-const START_ATTEMPTS = 3;
+const START_ATTEMPTS = 5;
 
 async function launch(): Promise<CephS3> {
   const reason = cephUnavailable();

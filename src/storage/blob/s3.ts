@@ -31,8 +31,8 @@ const MIN_PART_BYTES = 5 * MiB;
 const MAX_COPY_BYTES = 5 * GiB;
 /** S3's highest part number. */
 const MAX_PARTS = 10_000;
-/** Parts of one append being sent to S3 at once (memory: this many parts plus one filling). */
-const PARTS_IN_FLIGHT = 2;
+/** Parts of one append being sent to S3 at once (memory: this many parts plus one filling; docs/storage.md). */
+const PARTS_IN_FLIGHT = 4;
 /** Running hashes kept in memory (uploads between two requests); the oldest go first. */
 const MAX_RUNNING_HASHES = 10_000;
 /** totalBytes() lists the bucket at most this often; own writes adjust it in between. */
@@ -53,7 +53,7 @@ export interface S3BlobStoreOptions {
   /**
    * Bytes per multipart part (default 8 MiB, at least 5 MiB). Parts 1001-2000 are twice as
    * large, 2001-3000 three times, and so on, so that S3's 10,000 parts hold 430 GiB with
-   * the default. An append holds up to three parts in memory.
+   * the default. An append holds up to five parts in memory (four being sent, one filling).
    */
   partSize?: number;
   /** Larger objects are copied with UploadPartCopy ranges instead of CopyObject (default 5 GiB, S3's limit). */
