@@ -1,10 +1,18 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { Readable } from "node:stream";
-import { MessageChannel, Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { MessageChannel, Worker, type TransferListItem, type WorkerOptions } from "node:worker_threads";
+import type * as TypeScript from "typescript";
 import { detectCompression, peek, type Compression } from "./layer.js";
+import type {
+  DecompressorData,
+  FromDecompressor,
+  HasherData,
+  ToDecompressor,
+} from "./layer-worker-protocol.js";
 import type { LocalBlob } from "./types.js";
 
 /**
@@ -32,6 +40,9 @@ import type { LocalBlob } from "./types.js";
  * workers is less memory. PAIRS = cores / 4 decompressors (each with its hasher once a plain tar
  * came), at least one.
  *
+ * The decompressor is ./layer-worker-thread.cts, the hasher ./hasher-thread.cts (started as
+ * startThread says); their messages are typed in ./layer-worker-protocol.ts.
+ *
  * Protocol (every message names its job; messages of an ended or aborted job are ignored on
  * every side; an abort is always answered, so no side waits on a message that will not come):
  *   main → decompressor  start {compression, file?, hash} (file: a local blob the decompressor
@@ -51,330 +62,45 @@ const IN_AHEAD = 4 * 1024 * 1024;
 const OUT_AHEAD = 8 * 1024 * 1024;
 const PAIRS = Math.max(1, Math.floor(availableParallelism() / 4));
 
-/** The hasher: plain JavaScript evaluated in the worker (no loader: works from src and dist). */
-const HASHER_SOURCE = `
-const { workerData } = require("node:worker_threads");
-const { createHash } = require("node:crypto");
-const port = workerData.port;
-const hashes = new Map();
-port.on("message", (m) => {
-  if (m.type === "data") {
-    const h = hashes.get(m.id);
-    if (h) h.update(new Uint8Array(m.sab, 0, m.len));
-    port.postMessage({ type: "hashed", slot: m.slot });
-  } else if (m.type === "start") hashes.set(m.id, createHash("sha256"));
-  else if (m.type === "end") {
-    const h = hashes.get(m.id);
-    hashes.delete(m.id);
-    if (h) port.postMessage({ type: "digest", id: m.id, digest: "sha256:" + h.digest("hex") });
-  } else if (m.type === "abort") hashes.delete(m.id);
-});
-`;
-
-/** The decompressor. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const fs = require("node:fs");
-const zlib = require("node:zlib");
-const zstd = require(workerData.zstdBindingPath);
-const OUT_AHEAD = workerData.outAhead;
-// The hasher's port arrives with the first plain tar (a "hasher" message): compressed layers
-// are hashed on the main thread, and an image without plain layers never starts a hasher.
-let hasher = null;
-const jobs = new Map();
-const decoders = []; // idle zstd decoders, reused (see drop)
-function newDecoder() {
-  const d = new zstd.DCtx();
-  // 128 MiB (zstd's own default limit, spelled out): a frame asking for a larger window is
-  // refused instead of making the decoder allocate up to 2 GiB.
-  d.setParameter(zstd.DParameter.windowLogMax, 27);
-  return d;
-}
-
-const post = (msg) => parentPort.postMessage(msg);
-
-function finish(job, msg) {
-  if (jobs.get(job.id) !== job) return;
-  drop(job);
-  post({ ...msg, id: job.id });
-}
-function drop(job) {
-  jobs.delete(job.id);
-  if (job.dctx) {
-    // Back to the pool with its buffers (a fresh decoder's window was a few MiB of page faults
-    // per layer); the session is reset, the parameters (windowLogMax) kept.
-    job.dctx.reset(zstd.ResetDirective.sessionOnly);
-    if (decoders.length < 4) decoders.push(job.dctx);
-    job.dctx = null;
-  }
-  if (job.t) job.t.destroy();
-  if (job.file && job.file.fd !== null) fs.close(job.file.fd, () => {});
-  // A slot being filled goes back to the pool, unless a file read into it is still pending
-  // (its callback returns it).
-  if (!(job.file && job.file.reading)) dropCur(job);
-}
-function dropCur(job) {
-  const s = job.cur;
-  job.cur = null;
-  if (s && !s.main && !s.hash) {
-    s.job = null;
-    free.push(s);
-  }
-}
-function fail(job, message) {
-  if (jobs.get(job.id) !== job) return;
-  if (job.hash) hasher.postMessage({ type: "abort", id: job.id });
-  finish(job, { type: "error", message });
-}
-
-// Slots: 2 MiB of shared memory each, read by the main thread (and, when the hasher hashes the
-// job, by the hasher at the same time), free again when its readers have released it. A message (tens of microseconds between threads, as
-// much as hashing 30-60 KiB) carries 2 MiB rather than one zlib chunk, and nothing is allocated
-// per chunk on any thread.
-const SLOT = 2 * 1024 * 1024;
-const slots = [];
-const free = [];
-function takeSlot(job) {
-  let s = free.pop();
-  if (!s) {
-    s = { i: slots.length, sab: new SharedArrayBuffer(SLOT), job: null, len: 0, main: false, hash: false };
-    slots.push(s);
-  }
-  s.job = job;
-  s.len = 0;
-  return s;
-}
-function release(s) {
-  if (s.main || s.hash || !s.job) return;
-  const job = s.job;
-  s.job = null;
-  free.push(s);
-  job.out -= s.len;
-  if (jobs.get(job.id) !== job || job.out > OUT_AHEAD) return;
-  if (job.t && job.t.isPaused()) job.t.resume();
-  if (job.dctx) zstdPump(job);
-  if (job.file) readFile(job);
-}
-function flush(job) {
-  const s = job.cur;
-  job.cur = null;
-  if (!s) return;
-  if (s.len === 0) {
-    s.job = null;
-    free.push(s);
-    return;
-  }
-  s.main = true;
-  s.hash = job.hash;
-  job.out += s.len;
-  post({ type: "out", id: job.id, sab: s.sab, slot: s.i, len: s.len });
-  if (job.hash) hasher.postMessage({ type: "data", id: job.id, sab: s.sab, slot: s.i, len: s.len });
-  if (job.out > OUT_AHEAD && job.t && !job.t.isPaused()) job.t.pause();
-}
-function emit(job, chunk) {
-  let off = 0;
-  while (off < chunk.length) {
-    if (!job.cur) job.cur = takeSlot(job);
-    const s = job.cur;
-    const n = Math.min(SLOT - s.len, chunk.length - off);
-    new Uint8Array(s.sab, s.len, n).set(chunk.subarray(off, off + n));
-    s.len += n;
-    off += n;
-    if (s.len === SLOT) flush(job);
-  }
-}
-function end(job) {
-  flush(job);
-  job.ending = true;
-  if (job.hash) hasher.postMessage({ type: "end", id: job.id });
-  else finish(job, { type: "done" });
-}
-
-// zstd through the native binding, straight into the slots. (zstd-napi's stream decompresses a
-// whole input chunk before returning, whatever it expands to: one MiB of a zstd bomb would be
-// gigabytes at once. Here decoding stops whenever OUT_AHEAD bytes wait for the readers and
-// resumes as they release slots.)
-function zstdPump(job) {
-  while (job.zin.length && job.out <= OUT_AHEAD && jobs.get(job.id) === job) {
-    const head = job.zin[0];
-    if (!job.cur) job.cur = takeSlot(job);
-    const s = job.cur;
-    const dst = new Uint8Array(s.sab, s.len, SLOT - s.len);
-    let r;
-    try {
-      r = job.dctx.decompressStream(dst, head.src);
-    } catch (e) {
-      fail(job, e.message);
-      return;
-    }
-    const ret = r[0], produced = r[1], consumed = r[2];
-    s.len += produced;
-    job.inFrame = ret !== 0;
-    head.src = head.src.subarray(consumed);
-    // An input chunk is done when it is consumed and the decoder holds no more output for it.
-    const drained = head.src.length === 0 && (produced < dst.length || ret === 0);
-    if (s.len === SLOT) flush(job);
-    if (drained) {
-      const done = job.zin.shift();
-      if (done.owner) job.spare = done.owner;
-      if (job.file) readFile(job);
-      else post({ type: "inAck", id: job.id, n: head.n });
-    }
-  }
-  if (job.ended && !job.ending && job.zin.length === 0 && jobs.get(job.id) === job) {
-    if (job.inFrame) fail(job, "Stream ended in middle of compressed data frame");
-    else end(job);
-  }
-}
-
-// A layer that is a byte range of a local file is read here, not on the main thread: one read
-// at a time, straight into a slot for a plain tar, and only while the readers keep up. A
-// compressed layer is read into a buffer the job reuses once the decoder is done with it (a
-// fresh MiB per read cost a MiB of page faults per read).
-const READ = 1024 * 1024;
-function readFile(job) {
-  const f = job.file;
-  if (f.reading || job.ended || jobs.get(job.id) !== job || job.out > OUT_AHEAD) return;
-  if (job.dctx && job.zin.length) return; // zstdPump asks again when it has consumed the input
-  if (f.left === 0) return input(job, null);
-  const plain = !job.dctx && !job.t;
-  if (plain && !job.cur) job.cur = takeSlot(job);
-  const dst = plain ? new Uint8Array(job.cur.sab, job.cur.len, SLOT - job.cur.len) : (job.spare ?? Buffer.allocUnsafe(READ));
-  if (!plain) job.spare = null;
-  const n = Math.min(dst.length, f.left);
-  f.reading = true;
-  const go = (fd) => fs.read(fd, dst, 0, n, f.pos, (e, got) => {
-    f.reading = false;
-    if (jobs.get(job.id) !== job) return dropCur(job);
-    if (e) return fail(job, e.message);
-    f.pos += got;
-    f.left = got === 0 ? 0 : f.left - got;
-    if (plain) {
-      job.cur.len += got;
-      if (job.cur.len === SLOT) flush(job);
-      readFile(job);
-    } else if (got > 0) input(job, dst.subarray(0, got), dst);
-    else input(job, null);
-  });
-  if (f.fd !== null) go(f.fd);
-  else fs.open(f.path, "r", (e, fd) => {
-    if (e) {
-      f.reading = false;
-      return fail(job, e.message);
-    }
-    if (jobs.get(job.id) !== job) return fs.close(fd, () => {});
-    f.fd = fd;
-    go(fd);
-  });
-}
 /**
- * Compressed input for a job (null: the end of it), from the main thread or from its file;
- * \`owner\`, a read buffer that goes back to the job when the decoder is done with it.
+ * Starts a thread from its module. Built (dist/), the module is the `.cjs` beside this one, as
+ * `built` says. The thread modules are CommonJS (`.cts`): a worker boots from a CommonJS file as
+ * fast as from evaluated source (what the threads were until they became modules), while an ES
+ * module entry costs it about 6 ms of CPU more (Node 20, measured), paid by the first layer of
+ * every process.
+ *
+ * Run from the TypeScript sources (vitest transforms the modules it imports, but a worker thread
+ * is a fresh isolate that loads its own module, and Node 20 cannot strip types), the module is
+ * the `.cts` beside this one, transpiled with the TypeScript compiler (a dev dependency, loaded
+ * only then) and evaluated. So the unit tests run the thread code they see, need no build before
+ * them and never run a stale dist/ (mapping src/ to dist/ would run yesterday's worker after an
+ * edit without a build). The choice is this module's own extension, not a file's existence: a
+ * stray `.cjs` in src/ is never picked. Evaluated source resolves no relative or package import,
+ * so the thread modules import only node: modules (and types, erased) and are given zstd-napi's
+ * binding path.
  */
-function input(job, buf, owner) {
-  if (buf === null) {
-    job.ended = true;
-    if (job.dctx) zstdPump(job);
-    else if (job.t) job.t.end();
-    else end(job);
-    return;
+function startThread(built: URL, options: WorkerOptions): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(built, options);
+  let source = transpiled.get(built.href);
+  if (source === undefined) {
+    const file = fileURLToPath(built).replace(/\.cjs$/, ".cts");
+    const ts = createRequire(import.meta.url)("typescript") as typeof TypeScript;
+    source = ts.transpileModule(readFileSync(file, "utf8"), {
+      fileName: file,
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    }).outputText;
+    transpiled.set(built.href, source);
   }
-  const n = buf.length;
-  if (job.dctx) {
-    job.zin.push({ src: buf, n, owner });
-    zstdPump(job);
-  } else if (job.t) {
-    // Taken once the decompressor has it; a callback of an ended job says nothing.
-    job.t.write(buf, () => {
-      if (jobs.get(job.id) !== job) return;
-      if (owner) job.spare = owner;
-      if (job.file) readFile(job);
-      else post({ type: "inAck", id: job.id, n });
-    });
-  } else {
-    emit(job, buf);
-    post({ type: "inAck", id: job.id, n });
-  }
+  return new Worker(source, { ...options, eval: true });
 }
-
-function onHasherMessage(m) {
-  if (m.type === "hashed") {
-    const s = slots[m.slot];
-    s.hash = false;
-    release(s);
-  } else if (m.type === "digest") {
-    const job = jobs.get(m.id);
-    if (job) finish(job, { type: "done", digest: m.digest });
-  }
-}
-
-parentPort.on("message", (m) => {
-  if (m.type === "hasher") {
-    hasher = m.port;
-    hasher.on("message", onHasherMessage);
-    // The hasher is gone (it crashed): no job can complete; exiting makes the main thread fail them.
-    hasher.on("close", () => process.exit(1));
-    return;
-  }
-  if (m.type === "ack") {
-    const s = slots[m.slot];
-    if (s && s.main) {
-      s.main = false;
-      release(s);
-    }
-    return;
-  }
-  if (m.type === "start") {
-    const job = { id: m.id, hash: m.hash, spare: null, out: 0, t: null, dctx: null, zin: [], ended: false, ending: false,
-      inFrame: false, cur: null,
-      file: m.file ? { path: m.file.path, pos: m.file.start, left: m.file.length, fd: null, reading: false } : null };
-    jobs.set(m.id, job);
-    if (job.hash) hasher.postMessage({ type: "start", id: m.id });
-    if (m.compression === "zstd") {
-      job.dctx = decoders.pop() ?? newDecoder();
-    } else if (m.compression === "gzip") {
-      const t = zlib.createGunzip({ chunkSize: 256 * 1024 });
-      job.t = t;
-      t.on("data", (c) => { if (jobs.get(job.id) === job) emit(job, c); });
-      t.on("end", () => { if (jobs.get(job.id) === job) end(job); });
-      t.on("error", (e) => fail(job, e.message));
-    }
-    if (job.file) readFile(job);
-    return;
-  }
-  if (m.type === "abort") {
-    const job = jobs.get(m.id);
-    if (job) {
-      drop(job);
-      if (job.hash) hasher.postMessage({ type: "abort", id: m.id });
-    }
-    // The main thread reads none of this job's slots any more (ended jobs included).
-    for (const s of slots) {
-      if (s.job && s.job.id === m.id && s.main) {
-        s.main = false;
-        release(s);
-      }
-    }
-    post({ type: "aborted", id: m.id });
-    return;
-  }
-  const job = jobs.get(m.id);
-  if (!job) return;
-  if (m.type === "in") input(job, Buffer.from(m.buf));
-  else if (m.type === "end") input(job, null);
-});
-`;
-
-type FromWorker = { id: number } & (
-  | { type: "out"; sab: SharedArrayBuffer; slot: number; len: number }
-  | { type: "inAck"; n: number }
-  | { type: "done"; digest?: string }
-  | { type: "error"; message: string }
-  | { type: "aborted" }
-);
+const transpiled = new Map<string, string>();
 
 interface JobHandlers {
-  message(m: FromWorker): void;
+  message(m: FromDecompressor): void;
   failure(e: Error): void;
 }
 
@@ -389,12 +115,12 @@ class LayerWorker {
   readonly jobs = new Map<number, JobHandlers>();
   dead = false;
   constructor(zstdBindingPath: string) {
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { zstdBindingPath, outAhead: OUT_AHEAD },
+    const workerData: DecompressorData = { zstdBindingPath, outAhead: OUT_AHEAD };
+    this.worker = startThread(new URL("./layer-worker-thread.cjs", import.meta.url), {
+      workerData,
       resourceLimits: RESOURCE_LIMITS,
     });
-    this.worker.on("message", (m: FromWorker) => this.jobs.get(m.id)?.message(m));
+    this.worker.on("message", (m: FromDecompressor) => this.jobs.get(m.id)?.message(m));
     const fail = (e: Error) => {
       if (!this.dead) void this.hasher?.terminate();
       this.dead = true;
@@ -412,14 +138,14 @@ class LayerWorker {
   withHasher(): this {
     if (this.hasher || this.dead) return this;
     const { port1, port2 } = new MessageChannel();
-    this.hasher = new Worker(HASHER_SOURCE, {
-      eval: true,
-      workerData: { port: port2 },
+    const workerData: HasherData = { port: port2 };
+    this.hasher = startThread(new URL("./hasher-thread.cjs", import.meta.url), {
+      workerData,
       transferList: [port2],
       resourceLimits: RESOURCE_LIMITS,
     });
     this.hasher.unref();
-    this.worker.postMessage({ type: "hasher", port: port1 }, [port1]);
+    this.post({ type: "hasher", port: port1 }, [port1]);
     return this;
   }
 
@@ -434,7 +160,7 @@ class LayerWorker {
     if (this.jobs.size === 0) this.worker.unref();
   }
 
-  post(m: Record<string, unknown>, transfer?: ArrayBuffer[]): void {
+  post(m: ToDecompressor, transfer?: TransferListItem[]): void {
     if (!this.dead) this.worker.postMessage(m, transfer);
   }
 }
