@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { constants, gunzipSync } from "node:zlib";
-import jsyaml from "js-yaml";
+import { yaml } from "../../core/yaml.js";
 import type { Advisory, EventRange } from "../types.js";
 import type { ImportItem } from "./types.js";
 
@@ -103,27 +103,19 @@ export function firstYamlKey(text: string): string | undefined {
 }
 
 /**
- * The reading rules for YAML advisory files (written as YAML 1.1 by hand and by PyYAML-style
- * tools): every scalar stays the string it is written as, except null (`~`, `null`, empty) and
- * the booleans `true`/`false`. So `3.0` is the version "3.0", not 3; `1.10` is not `1.1`;
- * dates and timestamps stay text; `yes`/`no`/`on`/`off` stay words; `0777` is not octal.
- *
- * js-yaml with the failsafe schema plus null and bool (the same rules as the OSV importer's
- * PyPA reader) rather than the `yaml` package: measured on the pack, 9x faster on the 1,278
- * Wolfi files (0.3 s against 2.7 s), 4-6x on RubySec and FriendsOfPHP, identical values on
- * every file. It rejects duplicate keys and undefined aliases, and shares rather than copies
- * aliased nodes (no alias bombs).
+ * A YAML advisory file (written as YAML 1.1 by hand and by PyYAML-style tools), read with
+ * core/yaml.ts's `advisory` rules: every scalar stays the string it is written as, except null
+ * (`~`, `null`, empty) and the booleans `true`/`false`. So `3.0` is the version "3.0", not 3;
+ * `1.10` is not `1.1`; dates and timestamps stay text; `yes`/`no`/`on`/`off` stay words; `0777`
+ * is not octal. (js-yaml: 9x faster than the `yaml` package on the 1,278 Wolfi files, 4-6x on
+ * RubySec and FriendsOfPHP, identical values on every file.) Duplicate keys, undefined aliases
+ * and alias bombs are errors.
  */
-const jsyamlTypes = (jsyaml as unknown as { types: Record<"null" | "bool", jsyaml.Type> }).types;
-const ADVISORY_YAML_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
-  implicit: [jsyamlTypes.null, jsyamlTypes.bool],
-});
-
 export type YamlResult = { ok: true; value: unknown } | { ok: false; error: string };
 
 export function loadYaml(text: string): YamlResult {
   try {
-    return { ok: true, value: jsyaml.load(text, { schema: ADVISORY_YAML_SCHEMA }) };
+    return { ok: true, value: yaml().parse(text, { rules: "advisory" }) };
   } catch (e) {
     const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
     return { ok: false, error: `invalid YAML: ${message}` };

@@ -168,6 +168,21 @@ describe("yarn.lock", () => {
     const r = await run(yarnLockCataloger, "/app/yarn.lock", text);
     expect(r).toMatchObject({ ids: ["resolve@1.10.0"], problems: [] });
   });
+
+  it("berry: a key written twice (a hand merge) keeps the last one", async () => {
+    const text = [
+      "__metadata:",
+      "  version: 6",
+      '"ms@npm:^2.1.0":',
+      "  version: 2.1.2",
+      '  resolution: "ms@npm:2.1.2"',
+      '"ms@npm:^2.1.0":',
+      "  version: 2.1.3",
+      '  resolution: "ms@npm:2.1.3"',
+      "",
+    ].join("\n");
+    expect((await run(yarnLockCataloger, "/app/yarn.lock", text)).ids).toEqual(["ms@2.1.3"]);
+  });
 });
 
 describe("pnpm-lock.yaml", () => {
@@ -246,6 +261,46 @@ snapshots:
   is-number@7.0.0: {}
 `;
     expect((await run(pnpmLockCataloger, "/app/pnpm-lock.yaml", text)).ids).toEqual(["is-number@7.0.0"]);
+  });
+
+  it("a broken YAML document costs that document only", async () => {
+    const good = `lockfileVersion: '9.0'
+importers:
+  .:
+    dependencies:
+      is-number: {specifier: 7.0.0, version: 7.0.0}
+packages:
+  is-number@7.0.0: {resolution: {integrity: x}}
+snapshots:
+  is-number@7.0.0: {}
+`;
+    const r = await run(
+      pnpmLockCataloger,
+      "/app/pnpm-lock.yaml",
+      `# pnpm\n---\na: [unclosed\n${"---\n" + good}`,
+    );
+    expect(r.ids).toEqual(["is-number@7.0.0"]);
+    expect(r.problems).toEqual([
+      expect.stringMatching(/^YAML document 1: unexpected end of the stream .*\(\d+:\d+\)$/),
+    ]);
+  });
+
+  it("refuses aliases that expand without bound or refer to themselves", async () => {
+    const bomb = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 7; i++)
+      bomb.push(
+        `l${i}: &l${i} [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(", ")}]`,
+      );
+    for (const text of [bomb.join("\n"), "lockfileVersion: &a ['9.0', *a]\n"]) {
+      const r = await run(pnpmLockCataloger, "/app/pnpm-lock.yaml", text);
+      expect(r.ids).toEqual([]);
+      expect(r.problems).toEqual([expect.stringMatching(/^YAML document 1: .*(alias bomb|contains it)/)]);
+    }
+    // A few shared nodes are fine.
+    const shared = `lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: &d\n      a: {specifier: 1.0.0, version: 1.0.0}\n  sub:\n    dependencies: *d\npackages:\n  a@1.0.0: {}\nsnapshots:\n  a@1.0.0: {}\n`;
+    expect((await run(pnpmLockCataloger, "/app/pnpm-lock.yaml", shared)).ids).toEqual(["a@1.0.0"]);
   });
 
   it("refuses deep flow nesting before parsing, but not quoted brackets", () => {

@@ -171,13 +171,12 @@ function parse(file: CatalogFile): CatalogResult {
     const out: Package[] = [];
     const problems: string[] = [];
     // failsafe schema: every scalar stays a string (a version like 1.10 must not become 1.1).
-    const docs = yaml().parseAllDocuments(text, { schema: "failsafe" });
-    for (const [i, d] of (Array.isArray(docs) ? docs : [docs]).entries()) {
-      if (d.errors.length) {
-        problems.push(`YAML document ${i + 1}: ${errorText(d.errors[0])}`);
+    for (const [i, d] of yaml().parseAll(text, { rules: "failsafe" }).entries()) {
+      if (!d.ok) {
+        problems.push(`YAML document ${i + 1}: ${errorText(d.error)}`);
         continue;
       }
-      const js: unknown = d.toJS({ maxAliasCount: 100 });
+      const js = d.value;
       if (js === null || js === undefined) continue;
       if (!isObject(js)) {
         problems.push(`YAML document ${i + 1} is not a mapping`);

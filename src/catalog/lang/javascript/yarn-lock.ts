@@ -120,7 +120,7 @@ function parseBerry(text: string, path: string): CatalogResult {
     return { packages: [], problems: ["yarn.lock nests too deeply to be a lock file"] };
   // failsafe schema: every scalar stays a string (a version like 1.10 must not become 1.1).
   // (duplicate keys occur in hand-merged lock files: the last one wins, as in yarn)
-  const doc: unknown = yaml().parse(text, { schema: "failsafe", maxAliasCount: 100, uniqueKeys: false });
+  const doc: unknown = yaml().parse(text, { rules: "failsafe", duplicateKeys: "last" });
   if (!isObject(doc)) return { packages: [], problems: ["yarn.lock is not a YAML mapping"] };
   const out: Package[] = [];
   for (const [key, value] of Object.entries(doc)) {
