@@ -426,6 +426,8 @@ export class S3BlobStore implements BlobStore {
     let multipart = state.multipart;
     let createdMultipart: { key: string; uploadId: string } | null = null;
     let newTailKey: string | null = null;
+    /** Once the new state may have been written, what it names must stay (a lost answer). */
+    let stateSent = false;
     const inflight: Promise<unknown>[] = [];
     let buf: Buffer | null = null;
     let filled = 0;
@@ -514,6 +516,7 @@ export class S3BlobStore implements BlobStore {
         tail,
         assembled: null,
       };
+      stateSent = true;
       await this.writeState(id, next);
       if (hash) this.keepHash(id, { rev, size: next.size, hash });
       else this.hashes.delete(id);
@@ -522,8 +525,8 @@ export class S3BlobStore implements BlobStore {
     } catch (e) {
       await Promise.allSettled(inflight);
       const created = createdMultipart as { key: string; uploadId: string } | null;
-      if (created) await this.abortQuietly(created.key, created.uploadId);
-      if (newTailKey) await this.deleteQuietly([newTailKey]);
+      if (!stateSent && created) await this.abortQuietly(created.key, created.uploadId);
+      if (!stateSent && newTailKey) await this.deleteQuietly([newTailKey]);
       throw e;
     }
   }
@@ -572,7 +575,9 @@ export class S3BlobStore implements BlobStore {
     else if (source) await this.copyObject(source, blobKey, state.size);
     else await this.putObject(blobKey, Buffer.alloc(0));
     if (!existing) this.adjustTotal(state.size);
-    await this.removeUpload(id);
+    // The blob is published: a failed cleanup must not fail the commit. What remains is an
+    // upload without a session row, which garbage collection removes (listUploads).
+    await this.removeUpload(id).catch(() => this.hashes.delete(id));
     return existing
       ? { ...existing, modifiedAt: new Date() }
       : { digest: expected, size: state.size, modifiedAt: new Date() };
