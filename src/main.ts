@@ -65,6 +65,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     auth: auth.authorizer,
     log,
     maxManifestBytes: config.registry.maxManifestBytes,
+    tls: config.tls,
     extraRoutes: (a) => {
       auth.routes?.(a);
       ecrRoutes(a);

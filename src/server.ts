@@ -1,9 +1,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { IncomingMessage } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import { Socket } from "node:net";
 import { RegistryError } from "./core/errors.js";
 import type { Logger } from "./core/logger.js";
 import { Metrics } from "./core/metrics.js";
+import { describeCertificate, loadTlsPair, tlsFiles, watchTlsPair, type TlsFiles } from "./core/tls.js";
 import type { Authorizer } from "./auth/types.js";
 import { registerRegistryRoutes } from "./registry/routes.js";
 import type { RegistryService } from "./registry/service.js";
@@ -15,6 +17,8 @@ export interface ServerDeps {
   maxManifestBytes: number;
   /** Extra routes (token endpoint, APIs) registered by the caller. */
   extraRoutes?: (app: FastifyInstance) => void;
+  /** The configuration's `tls` section: HTTPS when both files are set (core/tls.ts). */
+  tls?: { certFile?: string; keyFile?: string };
 }
 
 /**
@@ -27,7 +31,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     uploadSessions: () => service.meta.countUploads(),
     storageBytes: () => service.blobs.totalBytes(),
   });
-  const app = createHttpServer(log);
+  const app = createHttpServer(log, tlsFiles(deps.tls) ?? undefined);
 
   app.addHook("onResponse", async (req, reply) => {
     const route = (req as { routeKind?: string }).routeKind ?? (req.routeOptions.url || "other");
@@ -62,9 +66,15 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
  * A Fastify instance set up as Drydock's HTTP server is (request bodies never parsed,
  * registry errors as the spec's JSON), without routes, metrics or request logs: buildServer
  * adds them; the start-up warm-up (registry/warmup.ts) registers the registry routes on one.
+ *
+ * With `tls`, it serves HTTPS with that certificate and key (read now: a ConfigError when they
+ * cannot be used), and serves a new pair as soon as the files change (core/tls.ts).
  */
-export function createHttpServer(log: Logger): FastifyInstance {
+export function createHttpServer(log: Logger, tls?: TlsFiles): FastifyInstance {
+  const pair = tls ? loadTlsPair(tls) : undefined;
+  // Typed as the HTTP instance whatever the transport: routes and hooks are the same.
   const app = Fastify({
+    ...(pair ? { https: { cert: pair.cert, key: pair.key } } : {}),
     loggerInstance: log.child({ component: "http" }) as FastifyBaseLogger,
     // Request logs are ours (buildServer's onResponse hook, at debug), without headers that may hold credentials.
     logController: new LogController({ disableRequestLogging: true }),
@@ -74,7 +84,16 @@ export function createHttpServer(log: Logger): FastifyInstance {
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 1000 },
     return503OnClosing: true,
-  });
+  }) as unknown as FastifyInstance;
+  if (tls && pair) {
+    log.info({ ...tls, ...describeCertificate(pair.cert) }, "TLS on the listener");
+    const server = app.server as unknown as HttpsServer;
+    const watcher = watchTlsPair(tls, pair, (next) => server.setSecureContext(next), log);
+    app.addHook("onClose", (_app, done) => {
+      watcher.close();
+      done();
+    });
+  }
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
   // Bodies are never parsed, so a missing or malformed Content-Type must not be refused
@@ -130,6 +149,8 @@ export function createHttpServer(log: Logger): FastifyInstance {
  */
 export const LINGER = { maxBytes: 16 * 1024 * 1024, idleMs: 2_000, maxMs: 30_000 } as const;
 
+const lingering = new WeakSet<Socket>();
+
 /**
  * Lingering close, as HTTP servers do it (Apache's lingering_close, nginx's lingering_time):
  * the early answer is written and the sending side shut down (FIN), then the rest of the
@@ -147,6 +168,8 @@ export const LINGER = { maxBytes: 16 * 1024 * 1024, idleMs: 2_000, maxMs: 30_000
  * socket's destroySoon is replaced by one that ends at once and destroys once drained.
  */
 function lingerBeforeClose(req: IncomingMessage, socket: Socket, limits: typeof LINGER = LINGER): void {
+  if (lingering.has(socket)) return; // a second answer to the same request (an onSend that failed)
+  lingering.add(socket);
   let received = 0;
   let drained = false; // the body is read to its end, or the limits ran out
   let closing = false; // the response is written and Node asked for the close

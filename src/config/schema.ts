@@ -29,6 +29,22 @@ export const configSchema = z.object({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** External base URL (https://registry.example.com) for token realms when behind a proxy. */
   publicUrl: z.string().url().optional(),
+  /**
+   * HTTPS on the listener: a PEM certificate (chain) and its unencrypted PEM key, both or
+   * neither. Either file changing is picked up without a restart (a broken pair is logged
+   * and the one in use kept). Listening beyond loopback still requires auth.users.
+   */
+  tls: z
+    .object({
+      /** The certificate, then any intermediates (e.g. Let's Encrypt's fullchain.pem). */
+      certFile: z.string().min(1).optional(),
+      /** The private key of that certificate (e.g. privkey.pem). */
+      keyFile: z.string().min(1).optional(),
+    })
+    .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+      message: "tls.certFile and tls.keyFile must be set together (both or neither)",
+    })
+    .prefault({}),
   registry: z
     .object({
       maxManifestBytes: z
