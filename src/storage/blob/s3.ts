@@ -552,6 +552,16 @@ export class S3BlobStore implements BlobStore {
     else if (state.assembled?.digest?.startsWith(`${p.algorithm}:`))
       actual = state.assembled.digest.slice(p.algorithm.length + 1);
     if (actual !== null) check(actual);
+    const dropInFavourOf = async (existing: BlobInfo): Promise<BlobInfo> => {
+      await this.touch(expected);
+      await this.removeUpload(id).catch(() => this.hashes.delete(id));
+      return { ...existing, modifiedAt: new Date() };
+    };
+    // A verified upload of a blob stored already: no need to assemble it.
+    if (actual !== null) {
+      const existing = await this.stat(expected);
+      if (existing) return dropInFavourOf(existing);
+    }
 
     // 2. One object holding every byte (none for an empty upload).
     let source: string | null;
@@ -571,16 +581,14 @@ export class S3BlobStore implements BlobStore {
 
     // 4. Publish (verified), unless the blob is there already; then drop the upload.
     const existing = await this.stat(expected);
-    if (existing) await this.touch(expected);
-    else if (source) await this.copyObject(source, blobKey, state.size);
+    if (existing) return dropInFavourOf(existing);
+    if (source) await this.copyObject(source, blobKey, state.size);
     else await this.putObject(blobKey, Buffer.alloc(0));
-    if (!existing) this.adjustTotal(state.size);
+    this.adjustTotal(state.size);
     // The blob is published: a failed cleanup must not fail the commit. What remains is an
     // upload without a session row, which garbage collection removes (listUploads).
     await this.removeUpload(id).catch(() => this.hashes.delete(id));
-    return existing
-      ? { ...existing, modifiedAt: new Date() }
-      : { digest: expected, size: state.size, modifiedAt: new Date() };
+    return { digest: expected, size: state.size, modifiedAt: new Date() };
   }
 
   /**
