@@ -1,19 +1,11 @@
 import { createHash } from "node:crypto";
+import { IMAGE_MANIFEST_MEDIA_TYPES, INDEX_MEDIA_TYPES, MediaTypes } from "../core/media-types.js";
 import type { LayerRef, Platform, PlatformImage, ResolvedImage } from "./types.js";
 
 /**
  * Turns manifests and configs (as bytes, from any source) into platform images. Shared by
  * every ImageSource so that media-type handling lives in one place.
  */
-
-const INDEX_TYPES = new Set([
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-]);
-const MANIFEST_TYPES = new Set([
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-]);
 
 export class ImageFormatError extends Error {
   constructor(message: string) {
@@ -54,10 +46,8 @@ function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
 export function mediaTypeOf(json: Record<string, unknown>, fallback?: string): string {
   if (typeof json.mediaType === "string") return json.mediaType;
   if (fallback) return fallback;
-  if (json.schemaVersion === 1) return "application/vnd.docker.distribution.manifest.v1+json";
-  return Array.isArray(json.manifests)
-    ? "application/vnd.oci.image.index.v1+json"
-    : "application/vnd.oci.image.manifest.v1+json";
+  if (json.schemaVersion === 1) return MediaTypes.dockerSchema1;
+  return Array.isArray(json.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
 }
 
 export function platformString(p: Platform): string {
@@ -97,7 +87,7 @@ export async function resolveImage(
 ): Promise<ResolvedImage> {
   const json = parseJson(manifestBytes, "manifest");
   const mediaType = mediaTypeOf(json, opts.mediaTypeHint);
-  if (INDEX_TYPES.has(mediaType)) {
+  if (INDEX_MEDIA_TYPES.has(mediaType)) {
     const members = ((json.manifests ?? []) as Descriptor[]).filter(
       (d) =>
         d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" &&
@@ -121,7 +111,7 @@ export async function resolveImage(
     }
     return { index: { digest, mediaType }, images };
   }
-  if (!MANIFEST_TYPES.has(mediaType)) {
+  if (!IMAGE_MANIFEST_MEDIA_TYPES.has(mediaType)) {
     if (mediaType.includes("manifest.v1"))
       throw new ImageFormatError("Docker schema 1 images are not supported");
     throw new ImageFormatError(`unsupported manifest media type ${mediaType}`);
@@ -144,7 +134,7 @@ export async function resolveImage(
   const layerRefs: LayerRef[] = layers.map((l, i) => ({
     digest: l.digest,
     diffID: diffIDs[i]!,
-    mediaType: l.mediaType ?? "application/vnd.oci.image.layer.v1.tar",
+    mediaType: l.mediaType ?? MediaTypes.ociLayer,
     size: l.size,
   }));
   return {

@@ -7,13 +7,12 @@ import { evaluateAffected, type RangeVerdict } from "./ranges.js";
 import { decideSeverity } from "./severity.js";
 import type { AdvisoryLookup, Finding } from "./types.js";
 import { compareStrings as cmp } from "../core/compare.js";
+import { isCve } from "../core/cve.js";
 
 export interface MatchOptions {
   /** Only these package ecosystems (BASIC scanning: deb, apk, rpm). */
   ecosystems?: readonly string[];
 }
-
-const CVE = /^CVE-\d{4}-\d{4,}$/;
 
 /**
  * Advisories that bundle several CVEs (DSA/DLA, USN, RHSA, RLSA, ALSA) are reported as one
@@ -23,13 +22,13 @@ const CVE = /^CVE-\d{4}-\d{4,}$/;
  * (GO-2023-2102 is CVE-2023-39325 and only related to CVE-2023-44487).
  */
 function vulnerabilityIds(a: Advisory): string[] {
-  if (CVE.test(a.id)) return [a.id];
+  if (isCve(a.id)) return [a.id];
   const bundles = /^(DSA|DLA|USN|RHSA|RLSA|ALSA|ALBA|ALEA|ELSA)-/.test(a.id);
   if (bundles) {
-    const cves = [...new Set([...a.aliases, ...(a.related ?? [])].filter((x) => CVE.test(x)))];
+    const cves = [...new Set([...a.aliases, ...(a.related ?? [])].filter(isCve))];
     if (cves.length) return cves;
   }
-  const cves = [...new Set(a.aliases.filter((x) => CVE.test(x)))];
+  const cves = [...new Set(a.aliases.filter(isCve))];
   if (cves.length === 1) return cves;
   return [a.id];
 }
@@ -229,9 +228,7 @@ export function matchPackages(
 
   // Enrichment in one batch: CVSS where the advisory has none, EPSS, KEV.
   const out = [...findings.values()];
-  const allCves = [
-    ...new Set(out.flatMap((f) => [f.vulnerabilityId, ...f.aliases]).filter((x) => CVE.test(x))),
-  ];
+  const allCves = [...new Set(out.flatMap((f) => [f.vulnerabilityId, ...f.aliases]).filter(isCve))];
   const enrich = allCves.length ? db.enrichment(allCves) : new Map<string, Enrichment>();
   for (const f of out) {
     // A CVE finding is enriched by that CVE; a finding under another id (a GHSA naming two

@@ -1,26 +1,17 @@
 import { z } from "zod";
 import { isDigest, isUnsupportedDigest } from "../core/digest.js";
 import { RegistryError } from "../core/errors.js";
+import { IMAGE_MANIFEST_MEDIA_TYPES, INDEX_MEDIA_TYPES, MediaTypes } from "../core/media-types.js";
 import type { ManifestReference } from "../storage/meta/store.js";
 
-export const MediaTypes = {
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  dockerSchema1: "application/vnd.docker.distribution.manifest.v1+json",
-  dockerSchema1Signed: "application/vnd.docker.distribution.manifest.v1+prettyjws",
-} as const;
-
-const IMAGE_TYPES = new Set<string>([MediaTypes.ociManifest, MediaTypes.dockerManifest]);
-const INDEX_TYPES = new Set<string>([MediaTypes.ociIndex, MediaTypes.dockerManifestList]);
+export { MediaTypes };
 
 /** Layers the registry never holds: pushed elsewhere (urls) or marked non-distributable. */
 function isForeignLayer(d: Descriptor): boolean {
   return (
     (d.urls?.length ?? 0) > 0 ||
-    d.mediaType.startsWith("application/vnd.oci.image.layer.nondistributable") ||
-    d.mediaType === "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+    d.mediaType.startsWith(MediaTypes.ociLayerNondistributablePrefix) ||
+    d.mediaType === MediaTypes.dockerForeignLayer
   );
 }
 
@@ -106,7 +97,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (!mediaType)
     throw new RegistryError("MANIFEST_INVALID", "manifest media type unknown: set Content-Type or mediaType");
 
-  if (IMAGE_TYPES.has(mediaType)) {
+  if (IMAGE_MANIFEST_MEDIA_TYPES.has(mediaType)) {
     const r = imageManifest.safeParse(json);
     if (!r.success) throw invalid(r.error);
     const m = r.data;
@@ -127,7 +118,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
       ],
     };
   }
-  if (INDEX_TYPES.has(mediaType)) {
+  if (INDEX_MEDIA_TYPES.has(mediaType)) {
     const r = imageIndex.safeParse(json);
     if (!r.success) throw invalid(r.error);
     const m = r.data;
@@ -160,5 +151,5 @@ function invalid(error: z.ZodError): RegistryError {
 }
 
 export function isIndexMediaType(mediaType: string): boolean {
-  return INDEX_TYPES.has(mediaType);
+  return INDEX_MEDIA_TYPES.has(mediaType);
 }

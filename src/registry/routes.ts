@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { RegistryError } from "../core/errors.js";
+import { MediaTypes } from "../core/media-types.js";
 import type { AccessRequest, Authorizer } from "../auth/types.js";
 import { isDirectBlobStream } from "../storage/blob/types.js";
 import type { RegistryService } from "./service.js";
@@ -149,7 +150,7 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
         const artifactType = query.artifactType || undefined;
         const body = await service.referrers(route.name, route.digest, artifactType);
         if (artifactType !== undefined) reply.header("OCI-Filters-Applied", "artifactType");
-        return reply.code(200).header("Content-Type", "application/vnd.oci.image.index.v1+json").send(body);
+        return reply.code(200).header("Content-Type", MediaTypes.ociIndex).send(body);
       }
     }
   };

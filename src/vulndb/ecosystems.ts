@@ -1,3 +1,4 @@
+import { isCve } from "../core/cve.js";
 import type { Advisory, EcosystemKey } from "./types.js";
 
 /**
@@ -97,11 +98,8 @@ export function normalizeEcosystem(ecosystem: EcosystemKey): EcosystemKey {
   return ecosystem.trim().toLowerCase();
 }
 
-const CVE_RE = /^CVE-\d{4}-\d{4,}$/;
-
-export function isCve(id: string): boolean {
-  return CVE_RE.test(id);
-}
+/** core/cve.ts's, for the importers that take it from here. */
+export { isCve };
 
 /**
  * The CVE ids an advisory is about, for enrichment lookups: its id, aliases and upstream, and

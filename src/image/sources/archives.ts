@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { MediaTypes } from "../../core/media-types.js";
 import {
   diffIDsOf,
   ImageFormatError,
@@ -143,7 +144,7 @@ export class DockerArchiveSource implements ImageSource {
       return {
         digest,
         diffID: diffIDs[i]!,
-        mediaType: "application/vnd.docker.image.rootfs.diff.tar",
+        mediaType: MediaTypes.dockerLayer,
         size: 0,
       };
     });
@@ -164,7 +165,7 @@ export class DockerArchiveSource implements ImageSource {
       images: [
         {
           manifestDigest: configDigest,
-          manifestMediaType: "application/vnd.docker.distribution.manifest.v2+json",
+          manifestMediaType: MediaTypes.dockerManifest,
           configDigest,
           platform,
           layers,

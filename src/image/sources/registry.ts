@@ -1,12 +1,13 @@
 import { Readable } from "node:stream";
+import { MediaTypes } from "../../core/media-types.js";
 import { ImageFormatError, MAX_JSON_BLOB_BYTES, resolveImage, sha256Digest, verify } from "../resolve.js";
 import type { ImageSource, LayerRef, Platform, ResolvedImage } from "../types.js";
 
 const ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
+  MediaTypes.ociIndex,
+  MediaTypes.ociManifest,
+  MediaTypes.dockerManifestList,
+  MediaTypes.dockerManifest,
 ].join(", ");
 
 const MANIFEST_OR_INDEX = /manifest|index/;

@@ -1,9 +1,9 @@
 import type { Advisory, Affected } from "../types.js";
+import { isCve } from "../../core/cve.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
   decompress,
-  CVE_RE,
   ecosystemRange,
   guarded,
   isRecord,
@@ -110,8 +110,8 @@ function* parseSecdb(doc: FeedDocument): Generator<ImportItem> {
         // each CVE is its own advisory with the other names as aliases; without a CVE, each
         // token is an id with the others as aliases.
         const tokens = raw.split(/\s+/).filter((t) => t !== "");
-        const cves = tokens.filter((t) => CVE_RE.test(t));
-        const others = tokens.filter((t) => !CVE_RE.test(t));
+        const cves = tokens.filter((t) => isCve(t));
+        const others = tokens.filter((t) => !isCve(t));
         if (cves.length > 0) for (const cve of cves) note(cve, name, version, others);
         else for (const t of tokens) note(t, name, version, tokens);
       }

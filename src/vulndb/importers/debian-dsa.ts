@@ -1,9 +1,9 @@
 import type { Advisory, Affected } from "../types.js";
 import { debianEcosystem } from "./debian-releases.js";
+import { isCve } from "../../core/cve.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
-  CVE_RE,
   decompress,
   ecosystemRange,
   guarded,
@@ -84,7 +84,7 @@ function* parseList(doc: FeedDocument): Generator<ImportItem> {
     if (ids) {
       const tokens = ids[1]!.split(/\s+/).filter((t) => t !== "");
       for (const t of tokens) uniquePush(current.aliases, t);
-      const odd = tokens.filter((t) => !CVE_RE.test(t));
+      const odd = tokens.filter((t) => !isCve(t));
       if (odd.length > 0)
         yield problemItem(FEED, doc.name, `line ${i + 1}: ${current.id}: not CVE ids: ${odd.join(" ")}`);
       continue;

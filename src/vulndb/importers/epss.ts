@@ -1,3 +1,4 @@
+import { CVE_ID_PATTERN } from "../../core/cve.js";
 import { isCve } from "../ecosystems.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 
@@ -14,7 +15,7 @@ import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
  */
 
 const FIRST_HEAD_RE = /^(#model_version:|cve,epss,percentile)/;
-const EMBA_ROW_RE = /^CVE-\d{4}-\d+;[0-9.eE-]+;[0-9.eE-]+\r?$/m;
+const EMBA_ROW_RE = new RegExp(String.raw`^${CVE_ID_PATTERN};[0-9.eE-]+;[0-9.eE-]+\r?$`, "m");
 /** Bad rows reported one by one per document; beyond this, one summary problem. */
 const MAX_ROW_PROBLEMS = 20;
 

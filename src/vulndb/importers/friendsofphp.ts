@@ -1,10 +1,10 @@
 import type { Advisory, NativeRange } from "../types.js";
+import { isCve } from "../../core/cve.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
   decompress,
   baseName,
-  CVE_RE,
   firstYamlKey,
   guarded,
   isRecord,
@@ -82,15 +82,14 @@ function* parseAdvisory(doc: FeedDocument): Generator<ImportItem> {
   const ghsa = /\b(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})\b/.exec(link ?? "")?.[1];
   const path = memberPath(doc.name);
   const fileId = `FriendsOfPHP:${pkg}/${baseName(path).replace(/\.ya?ml$/, "")}`;
-  const id = cve && CVE_RE.test(cve) ? cve : (ghsa ?? fileId);
+  const id = cve && isCve(cve) ? cve : (ghsa ?? fileId);
   const advisory: Advisory = {
     id,
     source: FEED,
     aliases: ghsa && ghsa !== id ? [ghsa] : [],
     affected: [{ ecosystem: "composer", package: pkg, ranges }],
   };
-  if (cve && !CVE_RE.test(cve))
-    yield problemItem(FEED, doc.name, `cve ${JSON.stringify(cve)} is not a CVE id`);
+  if (cve && !isCve(cve)) yield problemItem(FEED, doc.name, `cve ${JSON.stringify(cve)} is not a CVE id`);
   const title = str(y.title);
   if (title) advisory.summary = title;
   if (link) advisory.references = [{ type: "ADVISORY", url: link }];

@@ -171,8 +171,6 @@ export function ecosystemRange(fixed?: string): EventRange {
   };
 }
 
-export const CVE_RE = /^CVE-\d{4}-\d{4,}$/;
-
 /** A date-only ISO string (YYYY-MM-DD) from the feeds' date scalars, when it is one. */
 export function isoDate(v: unknown): string | undefined {
   const s = str(v);

@@ -1,10 +1,10 @@
 import type { Advisory, NativeRange, SeverityScore } from "../types.js";
+import { isCve } from "../../core/cve.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
   decompress,
   baseName,
-  CVE_RE,
   guarded,
   isoDate,
   isRecord,
@@ -83,7 +83,7 @@ function* parseRecord(doc: FeedDocument): Generator<ImportItem> {
     const advisory: Advisory = {
       id: `NSWG-ECO-${n}`,
       source: FEED,
-      aliases: strList(j.cves).filter((c) => CVE_RE.test(c)),
+      aliases: strList(j.cves).filter((c) => isCve(c)),
       affected: [{ ecosystem: "npm", package: module, ranges: [range(vulnerable, str(j.patched_versions))] }],
     };
     const title = str(j.title);
@@ -111,7 +111,7 @@ function* parseRecord(doc: FeedDocument): Generator<ImportItem> {
   const advisory: Advisory = {
     id: `NSWG-CORE-${n}`,
     source: FEED,
-    aliases: strList(j.cve).filter((c) => CVE_RE.test(c)),
+    aliases: strList(j.cve).filter((c) => isCve(c)),
     affected: [{ ecosystem: "node-runtime", package: "node", ranges: [range(vulnerable, str(j.patched))] }],
   };
   const severity = str(j.severity);

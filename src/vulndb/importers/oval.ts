@@ -1,9 +1,9 @@
 import type { Advisory, Affected, SeverityScore } from "../types.js";
+import { cveAtStart, cvesInText, isCve } from "../../core/cve.js";
 import type { FeedDocument, FeedImporter, ImportItem } from "./types.js";
 import {
   advisoryItem,
   baseName,
-  CVE_RE,
   decompress,
   ecosystemRange,
   guarded,
@@ -236,7 +236,7 @@ function patchAdvisory(
   for (const cve of refIds(def.metadata, "CVE")) uniquePush(advisory.aliases, cve);
   for (const c of children(adv, "cve")) {
     const cve = text(c);
-    if (cve && CVE_RE.test(cve)) uniquePush(advisory.aliases, cve);
+    if (cve && isCve(cve)) uniquePush(advisory.aliases, cve);
     // Ubuntu: cvss_score + cvss_vector; Red Hat: cvss3="9.3/CVSS:3.1/…", cvss2="5.0/AV:N/…".
     pushScore(cvss, attr(c, "cvss_vector"), num(attr(c, "cvss_score")), source);
     for (const key of ["cvss3", "cvss2", "cvss4"]) {
@@ -247,8 +247,7 @@ function patchAdvisory(
   }
   // Rocky's RLSA definitions name their CVEs only in the description.
   if (vendor === "rocky")
-    for (const m of (advisory.details ?? "").matchAll(/\bCVE-\d{4}-\d{4,}\b/g))
-      uniquePush(advisory.aliases, m[0]);
+    for (const id of cvesInText(advisory.details ?? "")) uniquePush(advisory.aliases, id);
   if (cvss.length > 0) advisory.cvss = cvss;
   if (!advisory.severity && vendor === "ubuntu") {
     // Ubuntu's definition severity is normally there; else the highest CVE priority.
@@ -281,9 +280,7 @@ function* azureAdvisories(doc: OvalDocument, ecosystem: string, name: string): G
   const byCve = new Map<string, Advisory>();
   for (const def of doc.definitions) {
     if (def.class !== "vulnerability") continue;
-    const cve =
-      refIds(def.metadata, "CVE")[0] ??
-      /^(CVE-\d{4}-\d+)/.exec(text(child(def.metadata, "title")) ?? "")?.[1];
+    const cve = refIds(def.metadata, "CVE")[0] ?? cveAtStart(text(child(def.metadata, "title")) ?? "");
     if (!cve || def.pairs.length === 0) {
       yield problemItem(FEED, name, `${def.id}: no CVE reference or no package test`);
       continue;
