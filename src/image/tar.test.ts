@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readNumber, readTar, TarError, type TarHeader, type TarLimits } from "./tar.js";
 import { header, tarball, tarEntry, type TarEntrySpec } from "./testdata/images.js";
@@ -361,5 +362,133 @@ describe("readTar: transient bodies", () => {
       LIMITS,
     );
     expect(buffers.size).toBe(1);
+  });
+});
+
+describe("readTar: properties", () => {
+  const BLOCK = 512;
+  const name = fc.oneof(
+    fc.constantFrom("a", "dir/", "./etc/os-release", "usr/lib/x.so", "a".repeat(120)),
+    fc.string({ maxLength: 120 }),
+  );
+  /** Undefined most of the time, else a value of `arb`. */
+  const rarely = <T>(arb: fc.Arbitrary<T>) =>
+    fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+  const entry: fc.Arbitrary<TarEntrySpec> = fc
+    .record(
+      {
+        name,
+        type: fc.constantFrom("0", "0", "0", "1", "2", "5", "3", "7", "\0", "g", "x", "L", "K"),
+        body: fc.uint8Array({ maxLength: 1500 }).map((b) => Buffer.from(b)),
+        linkname: name,
+        pax: fc.dictionary(
+          fc.constantFrom("path", "linkpath", "size", "mtime"),
+          fc.string({ maxLength: 12 }),
+          {
+            maxKeys: 3,
+          },
+        ),
+        gnuLongName: fc.boolean(),
+        base256Size: fc.boolean(),
+      },
+      { requiredKeys: ["name"] },
+    )
+    .chain((e) =>
+      rarely(fc.nat({ max: 4000 })).map((headerSize) =>
+        headerSize === undefined ? e : { ...e, headerSize },
+      ),
+    );
+
+  /** Rewrites the checksum of a header block, so that a mutation reaches the fields behind it. */
+  const rechecksum = (buf: Buffer, at: number) => {
+    let sum = 8 * 32;
+    for (let i = at; i < at + BLOCK; i++) if (i < at + 148 || i >= at + 156) sum += buf[i]!;
+    buf.write(sum.toString(8).padStart(6, "0") + "\0 ", at + 148, 8, "ascii");
+  };
+
+  /** Real-shaped archives, then damaged: bytes changed (header checksums kept valid or not), cut, garbage after. */
+  const archive = fc
+    .record({
+      entries: fc.array(entry, { maxLength: 5 }),
+      eoa: fc.boolean(),
+      edits: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 4 }),
+      fixChecksums: fc.boolean(),
+      cut: rarely(fc.nat()),
+      trailer: fc.uint8Array({ maxLength: 600 }),
+    })
+    .map(({ entries, eoa, edits, fixChecksums, cut, trailer }) => {
+      const buf = Buffer.concat([tarball(entries, { eoa }), Buffer.from(trailer)]);
+      for (const [pos, byte] of edits) {
+        if (!buf.length) break;
+        const at = pos % buf.length;
+        buf[at] = byte;
+        const block = at - (at % BLOCK);
+        if (fixChecksums && block + BLOCK <= buf.length) rechecksum(buf, block);
+      }
+      return cut === undefined ? buf : buf.subarray(0, cut % (buf.length + 1));
+    });
+  const input = fc.oneof(
+    archive,
+    fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)),
+  );
+  const chunking = fc.array(fc.integer({ min: 1, max: 1100 }), { minLength: 1, maxLength: 5 });
+
+  const small: TarLimits = { maxEntries: 6, maxBytes: 16 * 1024, maxFileBytes: 700 };
+
+  /** What one read makes of `buf`: the headers and bodies it saw, then how it ended. */
+  async function outcome(buf: Buffer, sizes: number[], transientBodies: boolean, limits = small) {
+    const seen: { entries: TarHeader[]; bodies: string[]; tooLarge: string[]; end: string } = {
+      entries: [],
+      bodies: [],
+      tooLarge: [],
+      end: "ok",
+    };
+    try {
+      await readTar(
+        chunks(buf, sizes),
+        {
+          transientBodies,
+          onEntry: (h) => {
+            seen.entries.push({ ...h });
+            return true;
+          },
+          onBody: (h, b) => {
+            expect(b.length).toBe(h.size);
+            expect(b.length).toBeLessThanOrEqual(limits.maxFileBytes);
+            seen.bodies.push(b.toString("hex"));
+          },
+          onTooLarge: (h) => seen.tooLarge.push(h.name),
+        },
+        limits,
+      );
+    } catch (e) {
+      if (!(e instanceof TarError)) throw e;
+      seen.end = `TarError: ${e.message}`;
+    }
+    return seen;
+  }
+
+  it("any bytes end in entries or a TarError, within the limits", async () => {
+    await fc.assert(
+      fc.asyncProperty(input, async (buf) => {
+        const r = await outcome(buf, [buf.length || 1], false);
+        expect(r.entries.length).toBeLessThanOrEqual(small.maxEntries);
+        if (buf.length > small.maxBytes) expect(r.end).toMatch(/decompresses to more than/);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("the outcome does not depend on how the stream is chunked, nor on transient bodies", async () => {
+    // (maxBytes is checked per chunk: past it, how far the walk got depends on the chunking.)
+    const roomy = { ...small, maxBytes: 1 << 20 };
+    await fc.assert(
+      fc.asyncProperty(input, chunking, async (buf, sizes) => {
+        expect(await outcome(buf, sizes, true, roomy)).toEqual(
+          await outcome(buf, [buf.length || 1], false, roomy),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 });
