@@ -2,7 +2,7 @@ import { parse, TomlError as SmolTomlError } from "smol-toml";
 
 /**
  * TOML lock files (Cargo.lock, poetry.lock, uv.lock), read with smol-toml: TOML 1.0 in full,
- * and 2-3x faster than the in-house reader it replaced (docs/inventory.md, "One reader per
+ * and about 2x faster than the in-house reader it replaced (docs/inventory.md, "One reader per
  * format"). Nesting is bounded (hostile input cannot exhaust the stack) and `__proto__` keys
  * are dropped (lock files have none). Malformed input is a TomlError naming the line and column.
  */
