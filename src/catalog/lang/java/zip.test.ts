@@ -1,7 +1,19 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildZip } from "./testzip.js";
-import { readZipDirectory, readZipEntry, ZipError } from "./zip.js";
+import { buildZip, type TestZipEntry } from "./testzip.js";
+import {
+  readZipDirectory,
+  readZipEntry,
+  scanLocalHeaders,
+  ZipError,
+  ZipFile,
+  type ZipEntry,
+  type ZipSource,
+} from "./zip.js";
 
 const opts = { maxEntries: 1000 };
 
@@ -118,6 +130,104 @@ describe("zip reader", () => {
       } catch (err) {
         expect(err).toBeInstanceOf(ZipError);
       }
+    }
+  });
+});
+
+describe("zip reader: properties", () => {
+  const entry: fc.Arbitrary<TestZipEntry> = fc.record(
+    {
+      name: fc.oneof(
+        fc.constantFrom("META-INF/MANIFEST.MF", "lib/a.jar", "dir/", "GO-1.json"),
+        fc.string({ maxLength: 40 }),
+      ),
+      data: fc.oneof(
+        fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)),
+        fc.nat({ max: 20_000 }).map((n) => Buffer.alloc(n, 0x61)), // compresses well: a small bomb
+      ),
+      method: fc.constantFrom(0 as const, 8 as const),
+      declaredSize: fc.nat({ max: 30_000 }),
+    },
+    { requiredKeys: ["name"] },
+  );
+  /** Real-shaped archives (zip64, a launch script in front, a comment), then damaged. */
+  const archive = fc
+    .record({
+      entries: fc.array(entry, { maxLength: 5 }),
+      zip64: fc.boolean(),
+      prefix: fc.constantFrom("", "#!/bin/sh\nexec java -jar $0\n"),
+      comment: fc.constantFrom("", "PK\x05\x06 not an end record"),
+      edits: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 4 }),
+      cut: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat() }),
+    })
+    .map(({ entries, edits, cut, ...opts }) => {
+      const buf = buildZip(entries, opts);
+      for (const [pos, byte] of edits) buf[pos % buf.length] = byte;
+      return cut === undefined ? buf : buf.subarray(0, cut % (buf.length + 1));
+    });
+  const input = fc.oneof(
+    archive,
+    fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)),
+  );
+  const MAX = 4096;
+
+  /** Everything the reader makes of `src`: each entry's bytes or error, or the directory's error. */
+  function outcome(src: Buffer | ZipSource, verify: boolean): unknown {
+    const of = (entries: Iterable<ZipEntry>) => {
+      const out: unknown[] = [];
+      for (const e of entries) {
+        try {
+          const b = readZipEntry(src, e, MAX, { verify });
+          expect(b.length).toBeLessThanOrEqual(MAX);
+          out.push([e.name, b.toString("hex")]);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ZipError);
+          out.push([e.name, (err as Error).message]);
+        }
+      }
+      return out;
+    };
+    const result: unknown[] = [];
+    for (const read of [
+      () => readZipDirectory(src, { maxEntries: 10 }),
+      () => scanLocalHeaders(src, { maxEntries: 10 }),
+    ])
+      try {
+        result.push(of(read()));
+      } catch (err) {
+        expect(err).toBeInstanceOf(ZipError);
+        result.push((err as Error).message);
+      }
+    return result;
+  }
+
+  it("any bytes end in entries or a ZipError, and never inflate past the limit", () => {
+    fc.assert(
+      fc.property(input, fc.boolean(), (buf, verify) => {
+        outcome(buf, verify);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("a file read by position gives what the same bytes in memory give", () => {
+    const dir = mkdtempSync(join(tmpdir(), "drydock-zip-"));
+    try {
+      const path = join(dir, "a.zip");
+      fc.assert(
+        fc.property(input, fc.boolean(), (buf, verify) => {
+          writeFileSync(path, buf);
+          const file = ZipFile.open(path);
+          try {
+            expect(outcome(file, verify)).toEqual(outcome(buf, verify));
+          } finally {
+            file.close();
+          }
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
