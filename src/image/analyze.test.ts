@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { compress as zstdCompress } from "zstd-napi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogers, distroDetectors } from "../catalog/registry.js";
-import { buildBdb, buildHeader, randomBytes } from "../catalog/os/rpm/testutil.js";
+import { buildBdb, buildHeader, randomBytes } from "../catalog/os/rpm/rpmdb-testing.js";
 import type { LayerLimits } from "./analyze-layer.js";
 import { analyzeImage, inventoriesOf } from "./analyze.js";
 import { InventoryCache } from "./cache.js";

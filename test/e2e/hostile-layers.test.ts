@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBdb, buildHeader, randomBytes } from "../../src/catalog/os/rpm/testutil.js";
+import { buildBdb, buildHeader, randomBytes } from "../../src/catalog/os/rpm/rpmdb-testing.js";
 import {
   buildImage,
   compress,

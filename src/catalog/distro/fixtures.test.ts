@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
-import { basename, join, relative } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { distroDetectors } from "../registry.js";
-import { catalogerFixtures, missingCatalogerFixtures, readExpected } from "../testing.js";
+import { describeFixtures, readExpected, upstreamFixtures } from "../testing.js";
 import type { Distro } from "../types.js";
 import { detectDistro } from "./detect.js";
 
@@ -102,63 +100,30 @@ function verdict(c: Json, got: Distro | null): string | null {
   return null;
 }
 
-async function expectedFiles(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile() && e.name.endsWith(".expected.json")) out.push(join(e.parentPath, e.name));
-  return out.sort();
-}
-
-const missing = missingCatalogerFixtures();
-const tally = { pass: 0, total: 0, notApplicable: 0, notes: [] as string[] };
-
-describe.skipIf(missing !== null)(
-  "distro detection fixtures (../shared/testdata/catalogers/os-release)",
-  async () => {
-    const files = missing ? [] : await expectedFiles(join(catalogerFixtures, "os-release"));
-
-    afterAll(() => {
-      console.log(
-        `os-release: ${tally.pass}/${tally.total} fixtures pass, ${tally.total - tally.pass} listed ` +
-          `deviations, ${tally.notApplicable} not applicable (not run)`,
-      );
-      for (const n of tally.notes) console.log(`  - ${n}`);
-    });
-
-    it("finds the fixtures", () => expect(files.length).toBeGreaterThan(30));
-
-    for (const file of files) {
-      const key = relative(catalogerFixtures, file).slice(0, -".expected.json".length);
-      it(key, async () => {
-        if (NOT_APPLICABLE[key]) {
-          tally.notApplicable++;
-          tally.notes.push(`${key}: not applicable: ${NOT_APPLICABLE[key]}`);
-          return;
-        }
-        const content = await readFile(file.slice(0, -".expected.json".length));
-        const failures: string[] = [];
-        for (const c of (await readExpected<Json>(file)).cases as Json[]) {
-          const test = c.test as string;
-          if (NOT_APPLICABLE_CASE.test(test)) {
-            tally.notes.push(`${key} (${test}): not applicable: Ubuntu Pro ESM status, see esm_disabled`);
-            continue;
-          }
-          const path = imagePath(key, test);
-          const got =
-            detectDistro((p) => (p === path ? content : undefined), distroDetectors)?.distro ?? null;
-          const why = verdict(c, got);
-          if (why) failures.push(`${test}: ${why}`);
-        }
-        tally.total++;
-        if (DEVIATIONS[key]) {
-          tally.notes.push(`${key}: deviation: ${DEVIATIONS[key]}`);
-          expect(failures.length, `${key}: listed deviation no longer deviates`).toBeGreaterThan(0);
-          return;
-        }
-        if (failures.length === 0) tally.pass++;
-        expect(failures).toEqual([]);
-      });
+describeFixtures({
+  title: "distro detection fixtures (../shared/testdata/catalogers/os-release)",
+  units: () => upstreamFixtures(["os-release"]),
+  atLeast: 31,
+  name: (f) => f.rel,
+  keys: (f) => [f.rel],
+  group: () => "os-release",
+  notApplicable: NOT_APPLICABLE,
+  deviations: DEVIATIONS,
+  async check({ rel, expectedPath, fixturePath }) {
+    const content = await readFile(fixturePath);
+    const diffs: string[] = [];
+    const notes: string[] = [];
+    for (const c of (await readExpected<Json>(expectedPath)).cases as Json[]) {
+      const test = c.test as string;
+      if (NOT_APPLICABLE_CASE.test(test)) {
+        notes.push(`${test}: not applicable: Ubuntu Pro ESM status, see esm_disabled`);
+        continue;
+      }
+      const path = imagePath(rel, test);
+      const got = detectDistro((p) => (p === path ? content : undefined), distroDetectors)?.distro ?? null;
+      const why = verdict(c, got);
+      if (why) diffs.push(`${test}: ${why}`);
     }
+    return notes.length ? { diffs, note: notes.join("; ") } : { diffs };
   },
-);
+});

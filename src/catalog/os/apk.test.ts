@@ -3,7 +3,7 @@ import { testContext } from "../testing.js";
 import type { CatalogResult } from "../types.js";
 import { apkCataloger, apkLicenses } from "./apk.js";
 import { osPurl } from "./purl.js";
-import { randomBytes } from "./rpm/testutil.js";
+import { randomBytes } from "./rpm/rpmdb-testing.js";
 
 const PATH = "/lib/apk/db/installed";
 

@@ -3,7 +3,7 @@ import { testContext } from "../testing.js";
 import type { CatalogResult } from "../types.js";
 import { dpkgCataloger, isDebVersion } from "./dpkg.js";
 import { osPurl } from "./purl.js";
-import { randomBytes } from "./rpm/testutil.js";
+import { randomBytes } from "./rpm/rpmdb-testing.js";
 
 const STATUS = "/var/lib/dpkg/status";
 

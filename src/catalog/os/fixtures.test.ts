@@ -1,9 +1,9 @@
-import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
-import { basename, join, relative } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { expect } from "vitest";
 import { parsePurl } from "../purl.js";
-import { catalogPath, catalogerFixtures, missingCatalogerFixtures, readExpected } from "../testing.js";
+import { catalogPath, describeFixtures, upstreamFixtures, type UpstreamFixture } from "../testing.js";
 import type { Distro, Package } from "../types.js";
 import { apkCataloger } from "./apk.js";
 import { dpkgCataloger, parseDpkgStatus } from "./dpkg.js";
@@ -321,94 +321,58 @@ function compare(
   return diffs;
 }
 
-async function expectedFiles(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile() && e.name.endsWith(".expected.json")) out.push(join(e.parentPath, e.name));
-  return out.sort();
+/** A fixture with what to do with it (null: not understood). */
+interface Unit extends UpstreamFixture {
+  plan: Plan | null;
 }
 
-const missing = missingCatalogerFixtures();
-const tally = new Map<Format | "not applicable", { pass: number; total: number; notes: string[] }>();
-const count = (f: Format | "not applicable", pass: boolean, note?: string) => {
-  const t = tally.get(f) ?? { pass: 0, total: 0, notes: [] };
-  t.total++;
-  if (pass) t.pass++;
-  if (note) t.notes.push(note);
-  tally.set(f, t);
-};
-
-describe.skipIf(missing !== null)("OS cataloger fixtures (../shared/testdata/catalogers)", async () => {
-  const files = missing
-    ? []
-    : (
-        await Promise.all(["debian", "alpine", "rpm"].map((d) => expectedFiles(join(catalogerFixtures, d))))
-      ).flat();
-
-  afterAll(() => {
-    for (const [format, t] of tally) {
-      console.log(
-        format === "not applicable"
-          ? `not applicable: ${t.total} fixtures (not run)`
-          : `${format}: ${t.pass}/${t.total} fixtures pass`,
+describeFixtures<Unit>({
+  title: "OS cataloger fixtures (../shared/testdata/catalogers)",
+  units: () =>
+    upstreamFixtures(["debian", "alpine", "rpm"]).map((f) => ({
+      ...f,
+      plan: planFor(f.rel, JSON.parse(readFileSync(f.expectedPath, "utf8")) as Json, f.fixturePath),
+    })),
+  atLeast: 21,
+  name: (u) => u.rel,
+  keys: (u) => [u.rel],
+  group: (u) => (NOT_APPLICABLE[u.rel] ? "not applicable" : (u.plan?.format ?? "unclassified")),
+  notApplicable: NOT_APPLICABLE,
+  deviations: Object.fromEntries(
+    Object.entries(IGNORED_FIELDS).map(([rel, i]) => [
+      rel,
+      `${i.fields.join(", ")} not compared: ${i.reason}`,
+    ]),
+  ),
+  async check({ rel, plan }) {
+    expect(plan, `no plan for fixture ${rel}: classify it or list it as not applicable`).not.toBeNull();
+    const { run, checks, distro } = plan!;
+    const { packages, problems } = await run();
+    // Corrupt fixtures must say so; clean ones must not cry wolf.
+    if (CORRUPT[rel]) expect(problems.join("\n")).toContain(CORRUPT[rel]);
+    else expect(problems).toEqual([]);
+    const ignored = IGNORED_FIELDS[rel];
+    const reported = REPORTED_AS_PROBLEM[rel];
+    const diffsIgnoring = (fields: (keyof Want)[]) =>
+      checks.flatMap((c) =>
+        compare(c, packages, new Set(fields), reported?.names ?? []).map((d) => `${c.label}: ${d}`),
       );
-      for (const n of t.notes) console.log(`  - ${n}`);
+    if (reported) {
+      for (const n of reported.names) expect(problems.join("\n")).toContain(n);
+      expect(packages.map((p) => p.name)).not.toEqual(expect.arrayContaining(reported.names));
     }
-  });
-
-  it("finds the fixtures", () => {
-    expect(files.length).toBeGreaterThan(20);
-  });
-
-  for (const file of files) {
-    const key = relative(catalogerFixtures, file).slice(0, -".expected.json".length);
-    const fixture = file.slice(0, -".expected.json".length);
-    it(key, async () => {
-      if (NOT_APPLICABLE[key]) {
-        count("not applicable", false, `${key}: ${NOT_APPLICABLE[key]}`);
-        return;
+    if (distro) {
+      for (const p of packages) {
+        const u = parsePurl(osPurl(p, distro));
+        expect(u).toMatchObject({ type: p.ecosystem, namespace: distro.id, name: p.name });
+        expect(u?.qualifiers?.distro).toBe(`${distro.id}-${distro.versionId}`);
       }
-      const plan = planFor(key, await readExpected<Json>(file), fixture);
-      expect(plan, `no plan for fixture ${key}: classify it or list it as not applicable`).not.toBeNull();
-      const { format, run, checks, distro } = plan!;
-      const { packages, problems } = await run();
-      // Corrupt fixtures must say so; clean ones must not cry wolf.
-      if (CORRUPT[key]) expect(problems.join("\n")).toContain(CORRUPT[key]);
-      else expect(problems).toEqual([]);
-      const ignored = IGNORED_FIELDS[key];
-      const reported = REPORTED_AS_PROBLEM[key];
-      const diffs = checks.flatMap((c) =>
-        compare(c, packages, new Set(ignored?.fields ?? []), reported?.names ?? []).map(
-          (d) => `${c.label}: ${d}`,
-        ),
-      );
-      count(
-        format,
-        diffs.length === 0,
-        ignored
-          ? `${key}: ${ignored.fields.join(", ")} not compared: ${ignored.reason}`
-          : reported
-            ? `${key}: ${reported.names.join(", ")} reported as a problem: ${reported.reason}`
-            : undefined,
-      );
-      expect(diffs).toEqual([]);
-      if (ignored) {
-        // The deviation must still be one: without ignoring, the fields differ.
-        const strict = checks.flatMap((c) => compare(c, packages, new Set(), reported?.names ?? []));
-        expect(strict.length, `${key}: listed deviation no longer deviates`).toBeGreaterThan(0);
-      }
-      if (reported) {
-        for (const n of reported.names) expect(problems.join("\n")).toContain(n);
-        expect(packages.map((p) => p.name)).not.toEqual(expect.arrayContaining(reported.names));
-      }
-      if (distro) {
-        for (const p of packages) {
-          const u = parsePurl(osPurl(p, distro));
-          expect(u).toMatchObject({ type: p.ecosystem, namespace: distro.id, name: p.name });
-          expect(u?.qualifiers?.distro).toBe(`${distro.id}-${distro.versionId}`);
-        }
-      }
-    });
-  }
+    }
+    return {
+      diffs: diffsIgnoring(ignored?.fields ?? []),
+      // The deviation must still be one: without ignoring, the fields differ.
+      ...(ignored ? { strict: diffsIgnoring([]) } : {}),
+      ...(reported ? { note: `${reported.names.join(", ")} reported as a problem: ${reported.reason}` } : {}),
+    };
+  },
 });

@@ -1,4 +1,4 @@
-import { describeFixtureSuite } from "../java/upstream-fixtures.js";
+import { describeUpstreamCases } from "../../testing.js";
 import { dotnetDepsCataloger } from "./depsjson.js";
 import { nugetLockCataloger } from "./packageslock.js";
 import { nugetConfigCataloger } from "./packagesconfig.js";
@@ -9,13 +9,13 @@ import { nugetConfigCataloger } from "./packagesconfig.js";
  * not in scope.
  */
 
-describeFixtureSuite({
+describeUpstreamCases({
   format: "*.deps.json",
   catalogers: [dotnetDepsCataloger],
   dirs: ["dotnet/trivy-dotnet-core_deps"],
 });
 
-describeFixtureSuite({
+describeUpstreamCases({
   format: "packages.lock.json",
   catalogers: [nugetLockCataloger],
   dirs: ["dotnet/syft-dotnet", "dotnet/trivy-nuget-lock"],
@@ -23,7 +23,7 @@ describeFixtureSuite({
   asPath: () => "packages.lock.json",
 });
 
-describeFixtureSuite({
+describeUpstreamCases({
   format: "packages.config",
   catalogers: [nugetConfigCataloger],
   dirs: ["dotnet/trivy-nuget-config"],

@@ -8,7 +8,7 @@ import { readGoBuildInfo } from "./buildinfo.js";
 import { splitFlags, versionFromLdflags } from "./ldflags.js";
 import { parseModInfo, unquoteGo } from "./modinfo.js";
 import { stdlibVersion } from "./package.js";
-import { buildElf, framedModinfo, inlineBuildInfo } from "./testelf.js";
+import { buildElf, framedModinfo, inlineBuildInfo } from "./elf-testing.js";
 
 const MODINFO = [
   "path\texample.com/app/cmd/app",

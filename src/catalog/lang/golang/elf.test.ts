@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { catalogRustBinary } from "../rust/auditable.js";
 import { catalogGoBinary } from "./binary.js";
 import { ElfError, parseElf, readU64, sectionData } from "./elf.js";
-import { buildElf, framedModinfo, inlineBuildInfo } from "./testelf.js";
+import { buildElf, framedModinfo, inlineBuildInfo } from "./elf-testing.js";
 
 const file = (content: Buffer) => ({ path: "/usr/bin/app", content });
 /** Another Buffer object over the same bytes. */

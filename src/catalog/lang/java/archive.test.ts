@@ -4,7 +4,7 @@ import { catalogJavaArchive, defaultJavaArchiveLimits, isJavaArchiveName } from 
 import { javaArchiveCataloger } from "./cataloger.js";
 import { guessIdentity, splitArchiveFileName } from "./identity.js";
 import { parseManifest } from "./manifest.js";
-import { buildZip, jarWithPom, type TestZipEntry } from "./testzip.js";
+import { buildZip, jarWithPom, type TestZipEntry } from "./zip-testing.js";
 
 const ids = (r: { packages: { name: string; version: string; archivePath?: string }[] }) =>
   r.packages.map((p) => `${p.name}@${p.version}${p.archivePath ? ` in ${p.archivePath}` : ""}`);

@@ -1,9 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { missingCatalogerFixtures } from "../../testing.js";
+import { describeUpstreamCases, missingCatalogerFixtures, upstreamFixtures } from "../../testing.js";
 import { javaArchiveCataloger } from "./cataloger.js";
 import { parseManifest, type Attributes } from "./manifest.js";
-import { describeFixtureSuite, fixtureCases } from "./upstream-fixtures.js";
 
 /**
  * Upstream Java fixtures. The jar/war fixtures were removed from ../shared (program binaries);
@@ -13,7 +12,7 @@ import { describeFixtureSuite, fixtureCases } from "./upstream-fixtures.js";
 
 const asSyft = (a: Attributes) => a.map(([Key, Value]) => ({ Key, Value }));
 
-describeFixtureSuite({
+describeUpstreamCases({
   format: "MANIFEST.MF (syft-java/manifest)",
   catalogers: [javaArchiveCataloger],
   dirs: ["java/syft-java/manifest"],
@@ -25,7 +24,7 @@ describeFixtureSuite({
       : [`got ${JSON.stringify(got)}, expected ${JSON.stringify(fc.case.expected_value)}`];
   },
   deviations: {
-    "java/syft-java/manifest/leading-space.expected.json":
+    "java/syft-java/manifest/leading-space":
       "syft trims all leading blanks of a continuation line; the JAR specification removes exactly one space " +
       "(Java wraps at 72 bytes, possibly right before a space, so the rest is significant). We follow the specification.",
   },
@@ -48,8 +47,8 @@ describe.skipIf(missingCatalogerFixtures() !== null)("upstream Java fixtures not
   for (const [dir, reason] of Object.entries(notInScope)) {
     it(`${dir}: ${reason}`, () => {
       // Not ours means not claimed either: the archive cataloger does not match those files.
-      for (const fc of fixtureCases({ dirs: [dir] }))
-        expect(javaArchiveCataloger.matches(`/${fc.fixturePath}`, 0o644)).toBe(false);
+      for (const f of upstreamFixtures([dir]))
+        expect(javaArchiveCataloger.matches(`/${f.fixturePath}`, 0o644)).toBe(false);
     });
   }
 });

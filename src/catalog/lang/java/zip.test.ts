@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildZip, type TestZipEntry } from "./testzip.js";
+import { buildZip, type TestZipEntry } from "./zip-testing.js";
 import {
   readZipDirectory,
   readZipEntry,

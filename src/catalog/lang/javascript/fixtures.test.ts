@@ -1,14 +1,5 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { missingCatalogerFixtures } from "../../testing.js";
+import { describeUpstreamFiles, type Deviation, type FixtureRule } from "../../testing.js";
 import { javascriptCatalogers } from "./index.js";
-import {
-  checkFixture,
-  discover,
-  summarize,
-  type Deviation,
-  type FixtureRule,
-  type Outcome,
-} from "./upstream-fixtures.js";
 
 /** Upstream fixtures of our formats, each presented where it would sit in an image. */
 const rules: FixtureRule[] = [
@@ -120,31 +111,11 @@ const deviations: Record<string, Deviation> = {
   "javascript/syft-javascript/pkg-lock/package-lock.json": { reason: syftDropsDev, extraDev: true },
 };
 
-const missing = missingCatalogerFixtures();
-const { fixtures, unclassified } = missing
-  ? { fixtures: [], unclassified: [] }
-  : await discover(["javascript"], rules);
-const outcomes: Outcome[] = [];
-
-describe.skipIf(missing !== null)("upstream JavaScript fixtures", () => {
-  afterAll(() => {
-    for (const line of summarize(outcomes)) console.log(`[fixtures] ${line}`);
-  });
-
-  it("classifies every fixture as one of our formats or out of scope", () => {
-    expect(unclassified.filter((r) => !Object.keys(outOfScope).some((p) => r.startsWith(p)))).toEqual([]);
-  });
-
-  it("lists no deviation for a fixture that does not exist", () => {
-    expect(Object.keys(deviations).filter((k) => !fixtures.some((f) => f.rel === k))).toEqual([]);
-  });
-
-  it.each(fixtures.map((f) => [f.rel, f] as const))("%s", async (_rel, f) => {
-    const o = await checkFixture(f, javascriptCatalogers, deviations);
-    outcomes.push(o);
-    if (process.env.FIXTURE_DEBUG && o.status === "fail") console.log(o.rel, o.details);
-    expect(o.status === "fail" ? o.details : []).toEqual([]);
-  });
+describeUpstreamFiles({
+  title: "upstream JavaScript fixtures",
+  ecosystems: ["javascript"],
+  rules,
+  outOfScope,
+  deviations,
+  catalogers: javascriptCatalogers,
 });
-
-if (missing) it.skip(`upstream JavaScript fixtures: ${missing}`, () => {});

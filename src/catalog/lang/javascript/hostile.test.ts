@@ -1,6 +1,6 @@
 import { describe, it } from "vitest";
 import { javascriptCatalogers } from "./index.js";
-import { expectProblemsOnly, hostileInputs } from "./hostile-inputs.js";
+import { expectProblemsOnly, hostileInputs } from "../hostile-inputs-testing.js";
 
 const at: Record<string, string> = {
   "npm-package-json": "/app/node_modules/x/package.json",

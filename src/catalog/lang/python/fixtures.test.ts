@@ -1,13 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { missingCatalogerFixtures } from "../../testing.js";
-import {
-  checkFixture,
-  discover,
-  summarize,
-  type Deviation,
-  type FixtureRule,
-  type Outcome,
-} from "../javascript/upstream-fixtures.js";
+import { describeUpstreamFiles, type Deviation, type FixtureRule } from "../../testing.js";
 import { normalizeName } from "./common.js";
 import { pythonCatalogers } from "./index.js";
 
@@ -118,31 +109,11 @@ const deviations: Record<string, Deviation> = {
   "python/trivy-python-uv/uv_without_root.lock": { reason: notAnError, packagesDespiteError: true },
 };
 
-const missing = missingCatalogerFixtures();
-const { fixtures, unclassified } = missing
-  ? { fixtures: [], unclassified: [] }
-  : await discover(["python"], withNames);
-const outcomes: Outcome[] = [];
-
-describe.skipIf(missing !== null)("upstream Python fixtures", () => {
-  afterAll(() => {
-    for (const line of summarize(outcomes)) console.log(`[fixtures] ${line}`);
-  });
-
-  it("classifies every fixture as one of our formats or out of scope", () => {
-    expect(unclassified.filter((r) => !Object.keys(outOfScope).some((p) => r.startsWith(p)))).toEqual([]);
-  });
-
-  it("lists no deviation for a fixture that does not exist", () => {
-    expect(Object.keys(deviations).filter((k) => !fixtures.some((f) => f.rel === k))).toEqual([]);
-  });
-
-  it.each(fixtures.map((f) => [f.rel, f] as const))("%s", async (_rel, f) => {
-    const o = await checkFixture(f, pythonCatalogers, deviations);
-    outcomes.push(o);
-    if (process.env.FIXTURE_DEBUG && o.status === "fail") console.log(o.rel, o.details);
-    expect(o.status === "fail" ? o.details : []).toEqual([]);
-  });
+describeUpstreamFiles({
+  title: "upstream Python fixtures",
+  ecosystems: ["python"],
+  rules: withNames,
+  outOfScope,
+  deviations,
+  catalogers: pythonCatalogers,
 });
-
-if (missing) it.skip(`upstream Python fixtures: ${missing}`, () => {});

@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { expectProblemsOnly, hostileInputs } from "../javascript/hostile-inputs.js";
+import { expectProblemsOnly, hostileInputs } from "../hostile-inputs-testing.js";
 import { pythonCatalogers } from "./index.js";
 
 const at: Record<string, string> = {

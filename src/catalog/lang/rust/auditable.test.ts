@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildElf } from "../golang/testelf.js";
+import { buildElf } from "../golang/elf-testing.js";
 import { catalogRustBinary, rustBinaryCataloger } from "./auditable.js";
 import { catalogCargoLock, cargoLockCataloger } from "./cargolock.js";
 

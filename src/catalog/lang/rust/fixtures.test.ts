@@ -1,4 +1,4 @@
-import { describeFixtureSuite } from "../java/upstream-fixtures.js";
+import { describeUpstreamCases } from "../../testing.js";
 import { rustBinaryCataloger } from "./auditable.js";
 import { cargoLockCataloger } from "./cargolock.js";
 
@@ -7,25 +7,25 @@ import { cargoLockCataloger } from "./cargolock.js";
  * cargo-auditable binaries were removed from ../shared; auditable.test.ts builds its own.
  */
 
-describeFixtureSuite({
+describeUpstreamCases({
   format: "Cargo.lock",
   catalogers: [cargoLockCataloger],
   dirs: ["rust/syft-rust", "rust/trivy-rust-cargo"],
   // Fixture files are named cargo_normal.lock, Cargo.lock-with-git-deps, ...
   asPath: () => "Cargo.lock",
   deviations: {
-    "rust/syft-rust/Cargo.lock-with-git-deps.expected.json":
+    "rust/syft-rust/Cargo.lock-with-git-deps":
       "syft leaves the purl of a path crate (hello_world, no source) empty; every package here has a purl " +
       "(SBOM references are purls), pkg:cargo/hello_world@0.1.0, and path crates are marked metadata.local",
   },
 });
 
-describeFixtureSuite({
+describeUpstreamCases({
   format: "Rust binaries (cargo-auditable)",
   catalogers: [rustBinaryCataloger],
   dirs: ["rust/trivy-rust-binary"],
   deviations: {
-    "rust/trivy-rust-binary/dummy.expected.json":
+    "rust/trivy-rust-binary/dummy":
       "not an executable format: every executable file (shell scripts too) is offered to the binary " +
       "catalogers, so such a file is dismissed without a problem (and without packages), where trivy's " +
       "parser, handed the file explicitly, returns an error",

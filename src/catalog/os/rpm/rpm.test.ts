@@ -7,7 +7,14 @@ import { parseSourceRpm, rpmCataloger } from "./cataloger.js";
 import { parseHeader, TAG } from "./header.js";
 import { readNdb } from "./ndb.js";
 import { readRpmSqlite } from "./sqlite.js";
-import { buildBdb, buildHeader, buildNdb, buildSqlite, randomBytes, type HeaderTags } from "./testutil.js";
+import {
+  buildBdb,
+  buildHeader,
+  buildNdb,
+  buildSqlite,
+  randomBytes,
+  type HeaderTags,
+} from "./rpmdb-testing.js";
 
 const bash: HeaderTags = {
   name: "bash",

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import { testContext } from "../../testing.js";
-import type { Cataloger } from "../../types.js";
+import { testContext } from "../testing.js";
+import type { Cataloger } from "../types.js";
 
 /**
  * Test support shared by the JavaScript, Python, Ruby and PHP cataloger tests: inputs a hostile
