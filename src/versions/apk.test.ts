@@ -1,27 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { checkPairs, describeVectors, type OsvVectors, type VectorCase } from "./testing.js";
 import { apkScheme, apkVersionMatch, compareApk, isValidApk } from "./apk.js";
 import { versionSchemes } from "./registry.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
-const present = existsSync(join(dir, "apk.json"));
-const load = <T>(file: string): T => JSON.parse(readFileSync(join(dir, file), "utf8")) as T;
+type Case = VectorCase;
 
-type Case = [string, string, number];
-
-function check(cases: readonly Case[]): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = compareApk(a, b);
-    const ba = compareApk(b, a);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+const check = (cases: readonly Case[]): string[] => checkPairs(cases, compareApk);
 
 interface ApkFile {
   cases: Case[];
@@ -48,37 +32,39 @@ const OSV_NOT_APK: readonly Case[] = [
 
 const key = ([a, b]: Case): string => `${a}\t${b}`;
 
-describe.skipIf(!present)(`apk against apk-tools' version.data (${dir})`, () => {
-  const d = present ? load<ApkFile>("apk.json") : null;
-  it("cases, both directions", () => expect(check(d!.cases)).toEqual([]));
+describeVectors<{ d: ApkFile }>("apk against apk-tools' version.data", { d: "apk.json" }, ({ d }) => {
+  it("cases, both directions", () => expect(check(d.cases)).toEqual([]));
   it("fuzzy matches", () => {
-    for (const f of d!.fuzzy_cases) {
+    for (const f of d.fuzzy_cases) {
       expect(apkVersionMatch(f.version, f.op, f.against), `${f.version} ${f.op} ${f.against}`).toBe(
         f.expected,
       );
     }
   });
-  it("valid versions", () => expect(d!.valid.filter((v) => !isValidApk(v))).toEqual([]));
-  it("invalid versions", () => expect(d!.invalid.filter((v) => isValidApk(v))).toEqual([]));
+  it("valid versions", () => expect(d.valid.filter((v) => !isValidApk(v))).toEqual([]));
+  it("invalid versions", () => expect(d.invalid.filter((v) => isValidApk(v))).toEqual([]));
 });
 
-describe.skipIf(!present)(`apk against OSV's Alpine lists (${dir}/osv-semantic)`, () => {
-  const o = present ? load<{ cases: Case[]; generated_cases: Case[] }>("osv-semantic/alpine.json") : null;
-  const known = new Set(OSV_NOT_APK.map(key));
+describeVectors<{ o: OsvVectors }>(
+  "apk against OSV's Alpine lists",
+  { o: "osv-semantic/alpine.json" },
+  ({ o }) => {
+    const known = new Set(OSV_NOT_APK.map(key));
 
-  it("generated cases (apk version -t over real secdb versions)", () =>
-    expect(check(o!.generated_cases)).toEqual([]));
-  it("hand-written cases, except the listed non-apk strings", () =>
-    expect(check(o!.cases.filter((c) => !known.has(key(c))))).toEqual([]));
-  it("the listed exceptions are in the file, are not apk versions, and still fail", () => {
-    const inFile = new Set(o!.cases.map(key));
-    for (const c of OSV_NOT_APK) {
-      expect(inFile.has(key(c)), key(c)).toBe(true);
-      expect(isValidApk(c[0]) && isValidApk(c[1]), key(c)).toBe(false);
-      expect(check([c]), key(c)).not.toEqual([]);
-    }
-  });
-});
+    it("generated cases (apk version -t over real secdb versions)", () =>
+      expect(check(o.generated_cases)).toEqual([]));
+    it("hand-written cases, except the listed non-apk strings", () =>
+      expect(check(o.cases.filter((c) => !known.has(key(c))))).toEqual([]));
+    it("the listed exceptions are in the file, are not apk versions, and still fail", () => {
+      const inFile = new Set(o.cases.map(key));
+      for (const c of OSV_NOT_APK) {
+        expect(inFile.has(key(c)), key(c)).toBe(true);
+        expect(isValidApk(c[0]) && isValidApk(c[1]), key(c)).toBe(false);
+        expect(check([c]), key(c)).not.toEqual([]);
+      }
+    });
+  },
+);
 
 describe("apk", () => {
   it("is registered", () => expect(versionSchemes.apk).toBe(apkScheme));

@@ -1,18 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { checkPairs, describeVectors } from "./testing.js";
 import { formatCargoReq, matchesCargoReq, parseCargoReq } from "./cargo-req.js";
 import { compareCargo, parseCargoVersion, tryParseCargoVersion } from "./cargo-version.js";
 import { cargoScheme } from "./cargo.js";
 import { versionSchemes } from "./registry.js";
 import { VersionRangeError } from "./types.js";
-
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
-const present = existsSync(join(dir, "cargo.json"));
-const load = <T>(file: string): T => JSON.parse(readFileSync(join(dir, file), "utf8")) as T;
 
 interface CargoFile {
   cases: [string, string, number][];
@@ -36,53 +28,53 @@ const errorOf = (f: () => unknown): string => {
   }
 };
 
-describe.skipIf(!present)(`cargo against the semver crate's tests (${dir})`, () => {
-  const d = present ? load<CargoFile>("cargo.json") : null;
-  const r = present ? load<CargoRangesFile>("cargo-ranges.json") : null;
-
-  it("Ord, both directions (build metadata is the last tiebreaker)", () => {
-    const bad = d!.cases.filter(([a, b, s]) => compareCargo(a, b) !== s || compareCargo(b, a) !== -s);
-    expect(bad).toEqual([]);
-  });
-  it("operator assertions", () => {
-    const ops = {
-      "<": (c: number) => c < 0,
-      "<=": (c: number) => c <= 0,
-      ">": (c: number) => c > 0,
-      ">=": (c: number) => c >= 0,
-    };
-    for (const [a, op, b, want] of d!.op_cases)
-      expect(ops[op](compareCargo(a, b)), `${a} ${op} ${b}`).toBe(want);
-  });
-  it("not equal", () => {
-    for (const [a, b] of d!.not_equal) expect(compareCargo(a, b), `${a} ${b}`).not.toBe(0);
-  });
-  it("parse errors carry the crate's messages", () => {
-    for (const e of d!.parse_errors)
-      expect(
-        errorOf(() => parseCargoVersion(e.input)),
-        JSON.stringify(e.input),
-      ).toBe(e.error);
-  });
-
-  it("requirement matching", () => {
-    const bad = r!.cases.filter((c) => {
-      const v = tryParseCargoVersion(c.version);
-      return v === null || matchesCargoReq(parseCargoReq(c.range), v) !== c.expected;
+describeVectors<{ d: CargoFile; r: CargoRangesFile }>(
+  "cargo against the semver crate's tests",
+  { d: "cargo.json", r: "cargo-ranges.json" },
+  ({ d, r }) => {
+    it("Ord, both directions (build metadata is the last tiebreaker)", () => {
+      expect(checkPairs(d.cases, compareCargo)).toEqual([]);
     });
-    expect(bad).toEqual([]);
-  });
-  it("requirement errors carry the crate's messages", () => {
-    for (const e of r!.errors)
-      expect(
-        errorOf(() => parseCargoReq(e.range)),
-        JSON.stringify(e.range),
-      ).toBe(e.error);
-  });
-  it("requirement display", () => {
-    for (const [input, want] of r!.display) expect(formatCargoReq(parseCargoReq(input)), input).toBe(want);
-  });
-});
+    it("operator assertions", () => {
+      const ops = {
+        "<": (c: number) => c < 0,
+        "<=": (c: number) => c <= 0,
+        ">": (c: number) => c > 0,
+        ">=": (c: number) => c >= 0,
+      };
+      for (const [a, op, b, want] of d.op_cases)
+        expect(ops[op](compareCargo(a, b)), `${a} ${op} ${b}`).toBe(want);
+    });
+    it("not equal", () => {
+      for (const [a, b] of d.not_equal) expect(compareCargo(a, b), `${a} ${b}`).not.toBe(0);
+    });
+    it("parse errors carry the crate's messages", () => {
+      for (const e of d.parse_errors)
+        expect(
+          errorOf(() => parseCargoVersion(e.input)),
+          JSON.stringify(e.input),
+        ).toBe(e.error);
+    });
+
+    it("requirement matching", () => {
+      const bad = r.cases.filter((c) => {
+        const v = tryParseCargoVersion(c.version);
+        return v === null || matchesCargoReq(parseCargoReq(c.range), v) !== c.expected;
+      });
+      expect(bad).toEqual([]);
+    });
+    it("requirement errors carry the crate's messages", () => {
+      for (const e of r.errors)
+        expect(
+          errorOf(() => parseCargoReq(e.range)),
+          JSON.stringify(e.range),
+        ).toBe(e.error);
+    });
+    it("requirement display", () => {
+      for (const [input, want] of r.display) expect(formatCargoReq(parseCargoReq(input)), input).toBe(want);
+    });
+  },
+);
 
 describe("cargo", () => {
   it("is registered", () => expect(versionSchemes.cargo).toBe(cargoScheme));

@@ -1,6 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   compareComposer,
@@ -19,29 +16,19 @@ import {
   parseComposerConstraint,
 } from "./composer-constraint.js";
 import { VersionRangeError } from "./types.js";
-import { describeSchemeContract } from "./testing.js";
+import {
+  checkPairs,
+  describeSchemeContract,
+  describeVectors,
+  loadVectors,
+  type OsvVectors,
+  type VectorCase,
+} from "./testing.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
+type Case = VectorCase;
 
-/** The vectors, or null when ../shared is absent (the tests then report themselves skipped). */
-function vectors<T>(file: string): T | null {
-  const path = join(dir, file);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : null;
-}
-
-type Case = [string, string, number];
-
-function checkPairs(cases: readonly Case[]): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = compareComposer(a, b);
-    const ba = compareComposer(b, a);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+/** compare(a, b) == sign and compare(b, a) == -sign; returns the failures. */
+const check = (cases: readonly Case[]): string[] => checkPairs(cases, compareComposer);
 
 interface ComposerFile {
   cases: Case[];
@@ -55,35 +42,34 @@ interface ComposerFile {
   sort: { input: string[]; sorted: string[]; rsorted: string[] }[];
 }
 
-const composer = vectors<ComposerFile>("composer.json");
-
-describe.skipIf(composer === null)("composer versions (composer/semver tests)", () => {
-  const c = composer!;
-  it("orders every sign-certain case in both directions", () => {
-    expect(checkPairs(c.cases)).toEqual([]);
-  });
-  it("Comparator::compare(a, op, b) for every op case", () => {
-    expect(c.op_cases.filter(([a, op, b, want]) => composerCompareOp(a, op, b) !== want)).toEqual([]);
-  });
-  it("VersionParser::normalize, its failures and normalizeBranch", () => {
-    expect(c.normalization.filter(([input, want]) => normalizeComposer(input) !== want)).toEqual([]);
-    expect(c.normalization_failures.filter((v) => normalizeComposer(v) !== null)).toEqual([]);
-    expect(c.branch_normalization.filter(([input, want]) => normalizeBranch(input) !== want)).toEqual([]);
-  });
-  it("parseStability, isValid, parseNumericAliasPrefix", () => {
-    expect(c.stability.filter(([v, want]) => parseStability(v) !== want)).toEqual([]);
-    expect(c.is_valid.filter(([v, want]) => composerScheme.isValid(v) !== want)).toEqual([]);
-    expect(c.numeric_alias_prefix.filter(([v, want]) => parseNumericAliasPrefix(v) !== want)).toEqual([]);
-  });
-  it("Semver::sort and rsort", () => {
-    for (const s of c.sort) {
-      expect([...s.input].sort(compareComposer)).toEqual(s.sorted);
-      expect([...s.input].sort((a, b) => compareComposer(b, a))).toEqual(s.rsorted);
-    }
-  });
-});
-
-if (composer === null) it.skip(`composer vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
+describeVectors<{ c: ComposerFile }>(
+  "composer versions (composer/semver tests)",
+  { c: "composer.json" },
+  ({ c }) => {
+    it("orders every sign-certain case in both directions", () => {
+      expect(check(c.cases)).toEqual([]);
+    });
+    it("Comparator::compare(a, op, b) for every op case", () => {
+      expect(c.op_cases.filter(([a, op, b, want]) => composerCompareOp(a, op, b) !== want)).toEqual([]);
+    });
+    it("VersionParser::normalize, its failures and normalizeBranch", () => {
+      expect(c.normalization.filter(([input, want]) => normalizeComposer(input) !== want)).toEqual([]);
+      expect(c.normalization_failures.filter((v) => normalizeComposer(v) !== null)).toEqual([]);
+      expect(c.branch_normalization.filter(([input, want]) => normalizeBranch(input) !== want)).toEqual([]);
+    });
+    it("parseStability, isValid, parseNumericAliasPrefix", () => {
+      expect(c.stability.filter(([v, want]) => parseStability(v) !== want)).toEqual([]);
+      expect(c.is_valid.filter(([v, want]) => composerScheme.isValid(v) !== want)).toEqual([]);
+      expect(c.numeric_alias_prefix.filter(([v, want]) => parseNumericAliasPrefix(v) !== want)).toEqual([]);
+    });
+    it("Semver::sort and rsort", () => {
+      for (const s of c.sort) {
+        expect([...s.input].sort(compareComposer)).toEqual(s.sorted);
+        expect([...s.input].sort((a, b) => compareComposer(b, a))).toEqual(s.rsorted);
+      }
+    });
+  },
+);
 
 interface RangeFile {
   cases: { version: string; range: string; expected: boolean }[];
@@ -95,31 +81,30 @@ interface RangeFile {
   }[];
 }
 
-const ranges = vectors<RangeFile>("composer-ranges.json");
-
-describe.skipIf(ranges === null)("composer constraints (composer/semver SemverTest, ConstraintTest)", () => {
-  const r = ranges!;
-  it("Semver::satisfies for every case", () => {
-    expect(r.cases.filter((c) => composerSatisfies(c.version, c.range) !== c.expected)).toEqual([]);
-    expect(r.cases.length).toBe(118);
-  });
-  it("Semver::satisfiedBy", () => {
-    for (const s of r.satisfied_by)
-      expect(s.input.filter((v) => composerSatisfies(v, s.range))).toEqual(s.expected);
-  });
-  it("Constraint::matches between two atomic constraints, both ways", () => {
-    const bad = r.constraint_intersections.filter(({ require, provide, intersects }) => {
-      const a = { op: require[0], version: require[1] };
-      const b = { op: provide[0], version: provide[1] };
-      return composerAtomsIntersect(a, b) !== intersects || composerAtomsIntersect(b, a) !== intersects;
+describeVectors<{ r: RangeFile }>(
+  "composer constraints (composer/semver SemverTest, ConstraintTest)",
+  { r: "composer-ranges.json" },
+  ({ r }) => {
+    it("Semver::satisfies for every case", () => {
+      expect(r.cases.filter((c) => composerSatisfies(c.version, c.range) !== c.expected)).toEqual([]);
+      expect(r.cases.length).toBe(118);
     });
-    expect(bad).toEqual([]);
-  });
-});
+    it("Semver::satisfiedBy", () => {
+      for (const s of r.satisfied_by)
+        expect(s.input.filter((v) => composerSatisfies(v, s.range))).toEqual(s.expected);
+    });
+    it("Constraint::matches between two atomic constraints, both ways", () => {
+      const bad = r.constraint_intersections.filter(({ require, provide, intersects }) => {
+        const a = { op: require[0], version: require[1] };
+        const b = { op: provide[0], version: provide[1] };
+        return composerAtomsIntersect(a, b) !== intersects || composerAtomsIntersect(b, a) !== intersects;
+      });
+      expect(bad).toEqual([]);
+    });
+  },
+);
 
-if (ranges === null) it.skip(`composer range vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
-
-const osv = vectors<{ cases: Case[]; generated_cases: Case[] }>("osv-semantic/packagist.json");
+const osv = loadVectors<OsvVectors>("osv-semantic/packagist.json");
 
 /**
  * OSV compares Packagist versions with PHP's raw version_compare; composer normalizes first. They
@@ -146,27 +131,31 @@ const OSV_GENERATED_RAW_VERSION_COMPARE = new Set([
   "5.1.0-stable|5.1.0-beta2",
 ]);
 
-describe.skipIf(osv === null)("composer against OSV's Packagist comparisons (PHP version_compare)", () => {
-  it("generated lines hold in both directions, except raw version_compare quirks", () => {
-    const current = osv!.generated_cases.filter(
-      ([a, b]) => !OSV_GENERATED_RAW_VERSION_COMPARE.has(`${a}|${b}`),
-    );
-    expect(osv!.generated_cases.length - current.length).toBe(OSV_GENERATED_RAW_VERSION_COMPARE.size);
-    expect(checkPairs(current)).toEqual([]);
-    expect(osv!.generated_cases.length).toBe(10630);
-    expect(compareComposer("v3.0", "v3.0.0-beta")).toBe(1);
-    expect(phpVersionCompare("3.0", "3.0.0-beta")).toBe(-1);
-  });
-  it("hand-written lines hold, except normalization differences and OSV-only '#' handling", () => {
-    const excused = new Set([...OSV_RAW_VERSION_COMPARE, ...OSV_NOT_PHP]);
-    const current = osv!.cases.filter(([a, b]) => !excused.has(`${a}|${b}`));
-    expect(osv!.cases.length - current.length).toBe(excused.size);
-    expect(checkPairs(current)).toEqual([]);
-    expect(phpVersionCompare("1.0.0", "1.0")).toBe(1);
-    expect(compareComposer("1.0.0", "1.0")).toBe(0);
-    expect(compareComposer("1.2.3.#", "1.2.3")).toBe(-1);
-  });
-});
+describeVectors<{ osv: OsvVectors }>(
+  "composer against OSV's Packagist comparisons (PHP version_compare)",
+  { osv: "osv-semantic/packagist.json" },
+  ({ osv }) => {
+    it("generated lines hold in both directions, except raw version_compare quirks", () => {
+      const current = osv.generated_cases.filter(
+        ([a, b]) => !OSV_GENERATED_RAW_VERSION_COMPARE.has(`${a}|${b}`),
+      );
+      expect(osv.generated_cases.length - current.length).toBe(OSV_GENERATED_RAW_VERSION_COMPARE.size);
+      expect(check(current)).toEqual([]);
+      expect(osv.generated_cases.length).toBe(10630);
+      expect(compareComposer("v3.0", "v3.0.0-beta")).toBe(1);
+      expect(phpVersionCompare("3.0", "3.0.0-beta")).toBe(-1);
+    });
+    it("hand-written lines hold, except normalization differences and OSV-only '#' handling", () => {
+      const excused = new Set([...OSV_RAW_VERSION_COMPARE, ...OSV_NOT_PHP]);
+      const current = osv.cases.filter(([a, b]) => !excused.has(`${a}|${b}`));
+      expect(osv.cases.length - current.length).toBe(excused.size);
+      expect(check(current)).toEqual([]);
+      expect(phpVersionCompare("1.0.0", "1.0")).toBe(1);
+      expect(compareComposer("1.0.0", "1.0")).toBe(0);
+      expect(compareComposer("1.2.3.#", "1.2.3")).toBe(-1);
+    });
+  },
+);
 
 describe("composer scheme", () => {
   it("orders stabilities, branches and v-prefixed versions", () => {

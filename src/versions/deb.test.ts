@@ -1,28 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { checkPairs, describeVectors, type OsvVectors, type VectorCase } from "./testing.js";
 import { compareDeb, debRelation, debScheme, parseDeb, verrevcmp, type DebRelation } from "./deb.js";
 import { versionSchemes } from "./registry.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
-const present = existsSync(join(dir, "dpkg.json"));
-const load = <T>(file: string): T => JSON.parse(readFileSync(join(dir, file), "utf8")) as T;
-
-type Case = [string, string, number];
-
-/** compare(a, b) == sign, and with `both` also compare(b, a) == -sign; returns the failures. */
-function check(cases: readonly Case[], cmp: (a: string, b: string) => number, both: boolean): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = cmp(a, b);
-    const ba = both ? cmp(b, a) : -sign;
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+type Case = VectorCase;
 
 interface DpkgFile {
   cases: Case[];
@@ -33,42 +14,37 @@ interface DpkgFile {
   apt_cases: Case[];
 }
 
-interface OsvFile {
-  cases: Case[];
-  generated_cases: Case[];
-}
-
-describe.skipIf(!present)(`deb against dpkg/apt vectors (${dir})`, () => {
-  const d = present ? load<DpkgFile>("dpkg.json") : null;
-
+describeVectors<{ d: DpkgFile }>("deb against dpkg/apt vectors", { d: "dpkg.json" }, ({ d }) => {
   // dpkg's cases are one-directional as written upstream; the order is antisymmetric, so
   // both directions are checked.
-  it("dpkg cases, both directions", () => expect(check(d!.cases, compareDeb, true)).toEqual([]));
+  it("dpkg cases, both directions", () => expect(checkPairs(d.cases, compareDeb)).toEqual([]));
   it("apt cases (the file carries each mirrored pair)", () =>
-    expect(check(d!.apt_cases, compareDeb, true)).toEqual([]));
+    expect(checkPairs(d.apt_cases, compareDeb)).toEqual([]));
   it("verrevcmp on bare fragments", () =>
     expect(
-      check(
-        d!.part_cases.map(([a, b, s]) => [a, b, s] as Case),
+      checkPairs(
+        d.part_cases.map(([a, b, s]) => [a, b, s] as Case),
         verrevcmp,
-        true,
       ),
     ).toEqual([]));
   it("relation operators", () => {
-    for (const r of d!.relation_cases)
+    for (const r of d.relation_cases)
       expect(debRelation(r.a, r.op, r.b), `${r.a} ${r.op} ${r.b}`).toBe(r.expected);
   });
-  it("valid versions", () => expect(d!.valid.filter((v) => !debScheme.isValid(v))).toEqual([]));
+  it("valid versions", () => expect(d.valid.filter((v) => !debScheme.isValid(v))).toEqual([]));
   it("invalid versions (errors and warnings)", () =>
-    expect(d!.invalid.filter((v) => debScheme.isValid(v.version))).toEqual([]));
+    expect(d.invalid.filter((v) => debScheme.isValid(v.version))).toEqual([]));
 });
 
-describe.skipIf(!present)(`deb against OSV's Debian lists (${dir}/osv-semantic)`, () => {
-  const o = present ? load<OsvFile>("osv-semantic/debian.json") : null;
-  it("hand-written cases", () => expect(check(o!.cases, compareDeb, true)).toEqual([]));
-  it("generated cases (dpkg --compare-versions over real advisory versions)", () =>
-    expect(check(o!.generated_cases, compareDeb, true)).toEqual([]));
-});
+describeVectors<{ o: OsvVectors }>(
+  "deb against OSV's Debian lists",
+  { o: "osv-semantic/debian.json" },
+  ({ o }) => {
+    it("hand-written cases", () => expect(checkPairs(o.cases, compareDeb)).toEqual([]));
+    it("generated cases (dpkg --compare-versions over real advisory versions)", () =>
+      expect(checkPairs(o.generated_cases, compareDeb)).toEqual([]));
+  },
+);
 
 describe("deb", () => {
   it("is registered", () => expect(versionSchemes.deb).toBe(debScheme));

@@ -1,14 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { checkPairs, describeVectors } from "./testing.js";
 import { byVersionGo, canonicalGo, compareGo, goScheme } from "./go.js";
 import { versionSchemes } from "./registry.js";
-
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
-const present = existsSync(join(dir, "golang.json"));
 
 interface GoFile {
   cases: [string, string, number][];
@@ -16,21 +9,22 @@ interface GoFile {
   sorted: string[];
 }
 
-describe.skipIf(!present)(`go against golang.org/x/mod/semver's table (${dir})`, () => {
-  const d = present ? (JSON.parse(readFileSync(join(dir, "golang.json"), "utf8")) as GoFile) : null;
-
-  it("Compare on every ordered pair, both directions", () => {
-    const bad = d!.cases.filter(([a, b, s]) => compareGo(a, b) !== s || compareGo(b, a) !== -s);
-    expect(bad).toEqual([]);
-  });
-  it("Canonical", () => {
-    for (const [v, want] of d!.canonical) expect(canonicalGo(v), v).toBe(want);
-  });
-  it("IsValid is Canonical != ''", () => {
-    for (const [v, want] of d!.canonical) expect(goScheme.isValid(v), v).toBe(want !== "");
-  });
-  it("Sort", () => expect(d!.canonical.map(([v]) => v).sort(byVersionGo)).toEqual(d!.sorted));
-});
+describeVectors<{ d: GoFile }>(
+  "go against golang.org/x/mod/semver's table",
+  { d: "golang.json" },
+  ({ d }) => {
+    it("Compare on every ordered pair, both directions", () => {
+      expect(checkPairs(d.cases, compareGo)).toEqual([]);
+    });
+    it("Canonical", () => {
+      for (const [v, want] of d.canonical) expect(canonicalGo(v), v).toBe(want);
+    });
+    it("IsValid is Canonical != ''", () => {
+      for (const [v, want] of d.canonical) expect(goScheme.isValid(v), v).toBe(want !== "");
+    });
+    it("Sort", () => expect(d.canonical.map(([v]) => v).sort(byVersionGo)).toEqual(d.sorted));
+  },
+);
 
 describe("go", () => {
   it("is registered", () => expect(versionSchemes.go).toBe(goScheme));

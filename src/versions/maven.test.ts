@@ -1,33 +1,20 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { canonicalMaven, compareMaven } from "./maven.js";
 import { mavenSatisfies, mavenScheme, parseMavenRange } from "./maven-range.js";
 import { VersionRangeError } from "./types.js";
-import { describeSchemeContract } from "./testing.js";
+import {
+  checkPairs,
+  describeSchemeContract,
+  describeVectors,
+  loadVectors,
+  type OsvVectors,
+  type VectorCase,
+} from "./testing.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
+type Case = VectorCase;
 
-/** The vectors, or null when ../shared is absent (the tests then report themselves skipped). */
-function vectors<T>(file: string): T | null {
-  const path = join(dir, file);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : null;
-}
-
-type Case = [string, string, number];
-
-function checkPairs(cases: readonly Case[]): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = compareMaven(a, b);
-    const ba = compareMaven(b, a);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+/** compare(a, b) == sign and compare(b, a) == -sign; returns the failures. */
+const check = (cases: readonly Case[]): string[] => checkPairs(cases, compareMaven);
 
 interface MavenFile {
   cases: Case[];
@@ -35,26 +22,28 @@ interface MavenFile {
   generic_version_scheme_cases: Case[];
 }
 
-const maven = vectors<MavenFile>("maven.json");
+const maven = loadVectors<MavenFile>("maven.json");
 
-describe.skipIf(maven === null)("maven ComparableVersion (apache/maven tests)", () => {
-  it("orders every case in both directions", () => {
-    expect(checkPairs(maven!.cases)).toEqual([]);
-    expect(maven!.cases.length).toBe(2003);
-  });
-  it("compares ga/final/release equal to no qualifier, though the item trees differ", () => {
-    expect(checkPairs(maven!.same_order_not_equal)).toEqual([]);
-    for (const [a, b] of maven!.same_order_not_equal) expect(canonicalMaven(a)).not.toBe(canonicalMaven(b));
-  });
-  // generic_version_scheme_cases are Maven Resolver's GenericVersionScheme, a different order
-  // ("min"/"max" segments, "1-ga-1" vs "1-0-1"); they are deliberately not asserted here.
-  it.skip("generic_version_scheme_cases: GenericVersionScheme semantics, not ComparableVersion", () => {});
-  // default_artifact_version_parsing is DefaultArtifactVersion's major/minor/incremental field
-  // split, which no ordering or range here uses.
-  it.skip("default_artifact_version_parsing: DefaultArtifactVersion field split, not an ordering", () => {});
-});
-
-if (maven === null) it.skip(`maven vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
+describeVectors<{ maven: MavenFile }>(
+  "maven ComparableVersion (apache/maven tests)",
+  { maven: "maven.json" },
+  ({ maven }) => {
+    it("orders every case in both directions", () => {
+      expect(check(maven.cases)).toEqual([]);
+      expect(maven.cases.length).toBe(2003);
+    });
+    it("compares ga/final/release equal to no qualifier, though the item trees differ", () => {
+      expect(check(maven.same_order_not_equal)).toEqual([]);
+      for (const [a, b] of maven.same_order_not_equal) expect(canonicalMaven(a)).not.toBe(canonicalMaven(b));
+    });
+    // generic_version_scheme_cases are Maven Resolver's GenericVersionScheme, a different order
+    // ("min"/"max" segments, "1-ga-1" vs "1-0-1"); they are deliberately not asserted here.
+    it.skip("generic_version_scheme_cases: GenericVersionScheme semantics, not ComparableVersion", () => {});
+    // default_artifact_version_parsing is DefaultArtifactVersion's major/minor/incremental field
+    // split, which no ordering or range here uses.
+    it.skip("default_artifact_version_parsing: DefaultArtifactVersion field split, not an ordering", () => {});
+  },
+);
 
 interface RangeFile {
   cases: { version: string; range: string; expected: boolean; scheme: string }[];
@@ -71,59 +60,52 @@ interface RangeFile {
   invalid: { range: string; scheme: string }[];
 }
 
-const ranges = vectors<RangeFile>("maven-ranges.json");
-
 /**
  * Invalid only for Maven Resolver: maven-artifact reads a bare version as a soft requirement, and
  * that is the range syntax implemented here.
  */
 const RESOLVER_ONLY_INVALID = new Set(["1.0"]);
 
-describe.skipIf(ranges === null)("maven version ranges (apache/maven VersionRangeTest)", () => {
-  it("containsVersion for every case (both maven-artifact and resolver ones)", () => {
-    const bad = ranges!.cases.filter((c) => mavenSatisfies(c.version, c.range) !== c.expected);
-    expect(bad).toEqual([]);
-  });
-  it("parses restrictions like createFromVersionSpec", () => {
-    for (const p of ranges!.parsed_ranges) {
-      const r = parseMavenRange(p.range);
-      expect(r.recommendedVersion).toBe(p.recommendedVersion);
-      expect(
-        r.restrictions.map(({ lower, lowerInclusive, upper, upperInclusive }) => ({
-          lower,
-          lowerInclusive,
-          upper,
-          upperInclusive,
-        })),
-      ).toEqual(p.restrictions);
-    }
-  });
-  it("rejects invalid ranges", () => {
-    const accepted = ranges!.invalid
-      .filter((c) => !RESOLVER_ONLY_INVALID.has(c.range))
-      .filter((c) => {
-        try {
-          parseMavenRange(c.range);
-          return true;
-        } catch (e) {
-          expect(e).toBeInstanceOf(VersionRangeError);
-          return false;
-        }
-      });
-    expect(accepted).toEqual([]);
-    // The resolver-only case, as maven-artifact reads it:
-    expect(parseMavenRange("1.0").recommendedVersion).toBe("1.0");
-  });
-});
-
-if (ranges === null) it.skip(`maven range vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
-
-interface OsvFile {
-  cases: Case[];
-  generated_cases: Case[];
-}
-
-const osv = vectors<OsvFile>("osv-semantic/maven.json");
+describeVectors<{ ranges: RangeFile }>(
+  "maven version ranges (apache/maven VersionRangeTest)",
+  { ranges: "maven-ranges.json" },
+  ({ ranges }) => {
+    it("containsVersion for every case (both maven-artifact and resolver ones)", () => {
+      const bad = ranges.cases.filter((c) => mavenSatisfies(c.version, c.range) !== c.expected);
+      expect(bad).toEqual([]);
+    });
+    it("parses restrictions like createFromVersionSpec", () => {
+      for (const p of ranges.parsed_ranges) {
+        const r = parseMavenRange(p.range);
+        expect(r.recommendedVersion).toBe(p.recommendedVersion);
+        expect(
+          r.restrictions.map(({ lower, lowerInclusive, upper, upperInclusive }) => ({
+            lower,
+            lowerInclusive,
+            upper,
+            upperInclusive,
+          })),
+        ).toEqual(p.restrictions);
+      }
+    });
+    it("rejects invalid ranges", () => {
+      const accepted = ranges.invalid
+        .filter((c) => !RESOLVER_ONLY_INVALID.has(c.range))
+        .filter((c) => {
+          try {
+            parseMavenRange(c.range);
+            return true;
+          } catch (e) {
+            expect(e).toBeInstanceOf(VersionRangeError);
+            return false;
+          }
+        });
+      expect(accepted).toEqual([]);
+      // The resolver-only case, as maven-artifact reads it:
+      expect(parseMavenRange("1.0").recommendedVersion).toBe("1.0");
+    });
+  },
+);
 
 /**
  * OSV's hand-written fixture lines that predate the ComparableVersion of the apache/maven commit
@@ -163,22 +145,26 @@ const OSV_GENERATED_OLDER_MAVEN = [
   "v3.7.0rc2|v3.7.0-rc.3",
 ];
 
-describe.skipIf(osv === null)("maven against OSV's comparisons (native ComparableVersion)", () => {
-  it("generated lines hold in both directions, except the ones from an older Maven", () => {
-    const excused = new Set(OSV_GENERATED_OLDER_MAVEN);
-    const current = osv!.generated_cases.filter(([a, b]) => !excused.has(`${a}|${b}`));
-    expect(osv!.generated_cases.length - current.length).toBe(excused.size);
-    expect(checkPairs(current)).toEqual([]);
-    expect(current.length).toBe(14752 - 22);
-  });
-  it("hand-written lines hold in both directions, except the ones for an older Maven", () => {
-    const current = osv!.cases.filter(([a, b]) => !OSV_OLDER_MAVEN.has(`${a}|${b}`));
-    expect(osv!.cases.length - current.length).toBe(OSV_OLDER_MAVEN.size);
-    expect(checkPairs(current)).toEqual([]);
-    // What this Maven says instead:
-    expect(compareMaven("1-1", "1-ga-1")).toBe(1);
-  });
-});
+describeVectors<{ osv: OsvVectors }>(
+  "maven against OSV's comparisons (native ComparableVersion)",
+  { osv: "osv-semantic/maven.json" },
+  ({ osv }) => {
+    it("generated lines hold in both directions, except the ones from an older Maven", () => {
+      const excused = new Set(OSV_GENERATED_OLDER_MAVEN);
+      const current = osv.generated_cases.filter(([a, b]) => !excused.has(`${a}|${b}`));
+      expect(osv.generated_cases.length - current.length).toBe(excused.size);
+      expect(check(current)).toEqual([]);
+      expect(current.length).toBe(14752 - 22);
+    });
+    it("hand-written lines hold in both directions, except the ones for an older Maven", () => {
+      const current = osv.cases.filter(([a, b]) => !OSV_OLDER_MAVEN.has(`${a}|${b}`));
+      expect(osv.cases.length - current.length).toBe(OSV_OLDER_MAVEN.size);
+      expect(check(current)).toEqual([]);
+      // What this Maven says instead:
+      expect(compareMaven("1-1", "1-ga-1")).toBe(1);
+    });
+  },
+);
 
 describe("maven scheme", () => {
   it("orders qualifiers and numbers", () => {

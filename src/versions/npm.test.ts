@@ -1,30 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { checkPairs, describeVectors, type OsvVectors, type VectorCase } from "./testing.js";
 import { npmOutside, npmSatisfies, npmValidRange } from "./npm-range.js";
 import { compareNpm, parseNpm, type NpmOptions } from "./npm-version.js";
 import { npmScheme } from "./npm.js";
 import { versionSchemes } from "./registry.js";
 import { VersionRangeError } from "./types.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
-const present = existsSync(join(dir, "npm.json"));
-const load = <T>(file: string): T => JSON.parse(readFileSync(join(dir, file), "utf8")) as T;
+type Case = VectorCase;
 
-type Case = [string, string, number];
-
-function check(cases: readonly Case[], options?: NpmOptions): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = compareNpm(a, b, options);
-    const ba = compareNpm(b, a, options);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+const check = (cases: readonly Case[], options?: NpmOptions): string[] =>
+  checkPairs(cases, (a, b) => compareNpm(a, b, options));
 
 interface NpmFile {
   cases: Case[];
@@ -52,66 +37,66 @@ interface RangesFile {
   range_parse: { range: string; canonical: string | null; options?: NpmOptions }[];
 }
 
-describe.skipIf(!present)(`npm against node-semver's fixtures (${dir})`, () => {
-  const d = present ? load<NpmFile>("npm.json") : null;
-  const r = present ? load<RangesFile>("npm-ranges.json") : null;
+describeVectors<{ d: NpmFile; r: RangesFile }>(
+  "npm against node-semver's fixtures",
+  { d: "npm.json", r: "npm-ranges.json" },
+  ({ d, r }) => {
+    it("comparisons, both directions", () => expect(check(d.cases)).toEqual([]));
+    it("loose comparisons", () => expect(check(d.loose_cases, { loose: true })).toEqual([]));
+    it("loose-only versions are invalid by default", () => {
+      expect(npmScheme.isValid("=1.2.3")).toBe(false);
+      expect(npmScheme.isValid("1.2.3beta")).toBe(false);
+    });
+    it("valid versions parse into their parts", () => {
+      for (const v of d.valid) {
+        expect(parseNpm(v.version), v.version).toEqual({
+          major: v.major,
+          minor: v.minor,
+          patch: v.patch,
+          prerelease: v.prerelease.map(String),
+          build: v.build,
+        });
+      }
+    });
+    it("invalid versions (non-string inputs are excluded by the type)", () => {
+      for (const v of d.invalid) {
+        if (typeof v.version !== "string") continue;
+        expect(parseNpm(v.version, v.options), v.reason).toBeNull();
+      }
+    });
 
-  it("comparisons, both directions", () => expect(check(d!.cases)).toEqual([]));
-  it("loose comparisons", () => expect(check(d!.loose_cases, { loose: true })).toEqual([]));
-  it("loose-only versions are invalid by default", () => {
-    expect(npmScheme.isValid("=1.2.3")).toBe(false);
-    expect(npmScheme.isValid("1.2.3beta")).toBe(false);
-  });
-  it("valid versions parse into their parts", () => {
-    for (const v of d!.valid) {
-      expect(parseNpm(v.version), v.version).toEqual({
-        major: v.major,
-        minor: v.minor,
-        patch: v.patch,
-        prerelease: v.prerelease.map(String),
-        build: v.build,
-      });
-    }
-  });
-  it("invalid versions (non-string inputs are excluded by the type)", () => {
-    for (const v of d!.invalid) {
-      if (typeof v.version !== "string") continue;
-      expect(parseNpm(v.version, v.options), v.reason).toBeNull();
-    }
-  });
+    it("satisfies (a null version, a non-string upstream, is left to the type)", () => {
+      const bad = r.cases.filter(
+        (c) => c.version !== null && npmSatisfies(c.version, c.range, c.options) !== c.expected,
+      );
+      expect(bad).toEqual([]);
+      expect(r.cases.filter((c) => c.version === null).every((c) => !c.expected)).toBe(true);
+    });
+    it("gtr / ltr", () => {
+      const bad = r.outside_cases.filter(
+        (c) => npmOutside(c.version, c.range, c.function === "gtr" ? ">" : "<", c.options) !== c.expected,
+      );
+      expect(bad).toEqual([]);
+    });
+    it("canonical ranges (validRange)", () => {
+      const bad = r.range_parse.filter((c) => npmValidRange(c.range, c.options) !== c.canonical);
+      expect(bad).toEqual([]);
+    });
+  },
+);
 
-  it("satisfies (a null version, a non-string upstream, is left to the type)", () => {
-    const bad = r!.cases.filter(
-      (c) => c.version !== null && npmSatisfies(c.version, c.range, c.options) !== c.expected,
-    );
-    expect(bad).toEqual([]);
-    expect(r!.cases.filter((c) => c.version === null).every((c) => !c.expected)).toBe(true);
-  });
-  it("gtr / ltr", () => {
-    const bad = r!.outside_cases.filter(
-      (c) => npmOutside(c.version, c.range, c.function === "gtr" ? ">" : "<", c.options) !== c.expected,
-    );
-    expect(bad).toEqual([]);
-  });
-  it("canonical ranges (validRange)", () => {
-    const bad = r!.range_parse.filter((c) => npmValidRange(c.range, c.options) !== c.canonical);
-    expect(bad).toEqual([]);
-  });
-});
-
-describe.skipIf(!present)(`semver against OSV's SemVer list (${dir}/osv-semantic)`, () => {
-  const o = present ? load<{ cases: Case[]; generated_cases: Case[] }>("osv-semantic/semver.json") : null;
-  // Lines with 30-digit or 5-part versions are not SemVer for node-semver either; they pass
-  // through the invalid-version rule (lexical order after all valid versions).
-  it("all cases, both directions, through the registered scheme", () => {
-    const bad: string[] = [];
-    const s = versionSchemes.semver!;
-    for (const [a, b, sign] of [...o!.cases, ...o!.generated_cases]) {
-      if (s.compare(a, b) !== sign || s.compare(b, a) !== -sign) bad.push(`${a} vs ${b}`);
-    }
-    expect(bad).toEqual([]);
-  });
-});
+describeVectors<{ o: OsvVectors }>(
+  "semver against OSV's SemVer list",
+  { o: "osv-semantic/semver.json" },
+  ({ o }) => {
+    // Lines with 30-digit or 5-part versions are not SemVer for node-semver either; they pass
+    // through the invalid-version rule (lexical order after all valid versions).
+    it("all cases, both directions, through the registered scheme", () => {
+      const s = versionSchemes.semver!;
+      expect(checkPairs([...o.cases, ...o.generated_cases], (a, b) => s.compare(a, b))).toEqual([]);
+    });
+  },
+);
 
 describe("npm / semver", () => {
   it("is registered as semver", () => expect(versionSchemes.semver).toBe(npmScheme));

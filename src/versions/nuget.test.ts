@@ -1,33 +1,20 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compareNuGet, formatNuGet, parseNuGet, parseNuGetStrict } from "./nuget.js";
 import { formatNuGetRange, nugetScheme, parseNuGetRange, prettyNuGetRange } from "./nuget-range.js";
 import { VersionRangeError } from "./types.js";
-import { describeSchemeContract } from "./testing.js";
+import {
+  checkPairs,
+  describeSchemeContract,
+  describeVectors,
+  loadVectors,
+  type OsvVectors,
+  type VectorCase,
+} from "./testing.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
+type Case = VectorCase;
 
-/** The vectors, or null when ../shared is absent (the tests then report themselves skipped). */
-function vectors<T>(file: string): T | null {
-  const path = join(dir, file);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : null;
-}
-
-type Case = [string, string, number];
-
-function checkPairs(cases: readonly Case[]): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = compareNuGet(a, b);
-    const ba = compareNuGet(b, a);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+/** compare(a, b) == sign and compare(b, a) == -sign; returns the failures. */
+const check = (cases: readonly Case[]): string[] => checkPairs(cases, compareNuGet);
 
 interface NuGetFile {
   cases: Case[];
@@ -39,7 +26,7 @@ interface NuGetFile {
   legacy_parse: { input: string; expected_normalized: string }[];
 }
 
-const nuget = vectors<NuGetFile>("nuget.json");
+const nuget = loadVectors<NuGetFile>("nuget.json");
 
 /**
  * These rows of nuget_invalid come from NuGet's TryParseStrict test (strict SemVer needs three
@@ -56,10 +43,9 @@ const STRICT_ONLY_INVALID = new Set(["1", "1.0", "1.0.3.120"]);
  */
 const NOT_EQUAL_ONLY_AS_STRINGS = new Set(["1.0.0-BETA+AA|1.0.0-beta"]);
 
-describe.skipIf(nuget === null)("nuget versions (NuGet.Versioning tests)", () => {
-  const n = nuget!;
+describeVectors<{ n: NuGetFile }>("nuget versions (NuGet.Versioning tests)", { n: "nuget.json" }, ({ n }) => {
   it("orders every case in both directions (VersionComparer.Default)", () => {
-    expect(checkPairs(n.cases)).toEqual([]);
+    expect(check(n.cases)).toEqual([]);
     expect(n.cases.length).toBe(94);
     const notEqual = n.not_equal.filter(([a, b]) => !NOT_EQUAL_ONLY_AS_STRINGS.has(`${a}|${b}`));
     expect(n.not_equal.length - notEqual.length).toBe(NOT_EQUAL_ONLY_AS_STRINGS.size);
@@ -91,8 +77,6 @@ describe.skipIf(nuget === null)("nuget versions (NuGet.Versioning tests)", () =>
   });
 });
 
-if (nuget === null) it.skip(`nuget vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
-
 interface RangeFile {
   cases: { version: string; range: string; expected: boolean }[];
   parse_tokens: {
@@ -108,59 +92,61 @@ interface RangeFile {
   pretty_print: { range: string; pretty: string }[];
 }
 
-const ranges = vectors<RangeFile>("nuget-ranges.json");
-
-describe.skipIf(ranges === null)("nuget version ranges (NuGet VersionRangeTests)", () => {
-  const r = ranges!;
-  it("Satisfies for every case", () => {
-    expect(r.cases.filter((c) => nugetScheme.satisfies!(c.version, c.range) !== c.expected)).toEqual([]);
-  });
-  it("parses bounds", () => {
-    for (const t of r.parse_tokens) {
-      const p = parseNuGetRange(t.range);
-      const same = (got: typeof p.min, want: string | null): boolean =>
-        got === null || want === null ? got === want : compareNuGet(formatNuGet(got), want) === 0;
-      expect(same(p.min, t.min), t.range).toBe(true);
-      expect(same(p.max, t.max), t.range).toBe(true);
-      expect([p.minInclusive, p.maxInclusive]).toEqual([t.minInclusive, t.maxInclusive]);
-    }
-  });
-  it("short forms equal long forms", () => {
-    for (const m of r.missing_components) {
-      const a = parseNuGetRange(m.short);
-      const b = parseNuGetRange(m.long);
-      expect(prettyNuGetRange(a)).toBe(prettyNuGetRange(b));
-      expect(formatNuGetRange(a)).toBe(formatNuGetRange(b));
-    }
-  });
-  it("rejects invalid ranges", () => {
-    const accepted = r.invalid.filter((s) => {
-      try {
-        parseNuGetRange(s);
-        return true;
-      } catch (e) {
-        expect(e).toBeInstanceOf(VersionRangeError);
-        return false;
+describeVectors<{ r: RangeFile }>(
+  "nuget version ranges (NuGet VersionRangeTests)",
+  { r: "nuget-ranges.json" },
+  ({ r }) => {
+    it("Satisfies for every case", () => {
+      expect(r.cases.filter((c) => nugetScheme.satisfies!(c.version, c.range) !== c.expected)).toEqual([]);
+    });
+    it("parses bounds", () => {
+      for (const t of r.parse_tokens) {
+        const p = parseNuGetRange(t.range);
+        const same = (got: typeof p.min, want: string | null): boolean =>
+          got === null || want === null ? got === want : compareNuGet(formatNuGet(got), want) === 0;
+        expect(same(p.min, t.min), t.range).toBe(true);
+        expect(same(p.max, t.max), t.range).toBe(true);
+        expect([p.minInclusive, p.maxInclusive]).toEqual([t.minInclusive, t.maxInclusive]);
       }
     });
-    expect(accepted).toEqual([]);
-  });
-  it("ToString() and PrettyPrint()", () => {
-    for (const t of r.to_string_short) expect(formatNuGetRange(parseNuGetRange(t.range))).toBe(t.normalized);
-    for (const t of r.pretty_print) expect(prettyNuGetRange(parseNuGetRange(t.range))).toBe(t.pretty);
-  });
-});
+    it("short forms equal long forms", () => {
+      for (const m of r.missing_components) {
+        const a = parseNuGetRange(m.short);
+        const b = parseNuGetRange(m.long);
+        expect(prettyNuGetRange(a)).toBe(prettyNuGetRange(b));
+        expect(formatNuGetRange(a)).toBe(formatNuGetRange(b));
+      }
+    });
+    it("rejects invalid ranges", () => {
+      const accepted = r.invalid.filter((s) => {
+        try {
+          parseNuGetRange(s);
+          return true;
+        } catch (e) {
+          expect(e).toBeInstanceOf(VersionRangeError);
+          return false;
+        }
+      });
+      expect(accepted).toEqual([]);
+    });
+    it("ToString() and PrettyPrint()", () => {
+      for (const t of r.to_string_short)
+        expect(formatNuGetRange(parseNuGetRange(t.range))).toBe(t.normalized);
+      for (const t of r.pretty_print) expect(prettyNuGetRange(parseNuGetRange(t.range))).toBe(t.pretty);
+    });
+  },
+);
 
-if (ranges === null) it.skip(`nuget range vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
-
-const osv = vectors<{ cases: Case[]; generated_cases: Case[] }>("osv-semantic/nuget.json");
-
-describe.skipIf(osv === null)("nuget against OSV's comparisons", () => {
-  it("every line holds in both directions (parts beyond Int32 ordered numerically)", () => {
-    expect(checkPairs([...osv!.cases, ...osv!.generated_cases])).toEqual([]);
-    expect(nugetScheme.isValid("999999999999999999999999999991")).toBe(false);
-  });
-});
+describeVectors<{ osv: OsvVectors }>(
+  "nuget against OSV's comparisons",
+  { osv: "osv-semantic/nuget.json" },
+  ({ osv }) => {
+    it("every line holds in both directions (parts beyond Int32 ordered numerically)", () => {
+      expect(check([...osv.cases, ...osv.generated_cases])).toEqual([]);
+      expect(nugetScheme.isValid("999999999999999999999999999991")).toBe(false);
+    });
+  },
+);
 
 describe("nuget scheme", () => {
   it("orders four parts, labels case-insensitively, ignores metadata", () => {

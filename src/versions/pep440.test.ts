@@ -1,6 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   comparePep440,
@@ -19,30 +16,19 @@ import {
   pep440Scheme,
 } from "./pep440-specifiers.js";
 import { VersionRangeError } from "./types.js";
-import { describeSchemeContract } from "./testing.js";
+import {
+  checkPairs,
+  describeSchemeContract,
+  describeVectors,
+  loadVectors,
+  type OsvVectors,
+  type VectorCase,
+} from "./testing.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
+type Case = VectorCase;
 
-/** The vectors, or null when ../shared is absent (the tests then report themselves skipped). */
-function vectors<T>(file: string): T | null {
-  const path = join(dir, file);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : null;
-}
-
-type Case = [string, string, number];
-
-/** Checks compare(a, b) == sign and compare(b, a) == -sign; returns the failures. */
-function checkPairs(cases: readonly Case[]): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = comparePep440(a, b);
-    const ba = comparePep440(b, a);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+/** compare(a, b) == sign and compare(b, a) == -sign; returns the failures. */
+const check = (cases: readonly Case[]): string[] => checkPairs(cases, comparePep440);
 
 interface PypiFile {
   ordered: string[];
@@ -54,54 +40,55 @@ interface PypiFile {
   properties: Record<string, [string, unknown][]>;
 }
 
-const pypi = vectors<PypiFile>("pypi.json");
+const pypi = loadVectors<PypiFile>("pypi.json");
 
-describe.skipIf(pypi === null)("pep440 versions (pypa/packaging test_version.py)", () => {
-  const v = pypi!;
-  it("orders every pair of the upstream list, both directions (cases)", () => {
-    expect(checkPairs(v.cases)).toEqual([]);
-    expect(v.cases.length).toBe(8464);
-  });
-  it("keeps the ascending list ascending and equalities equal", () => {
-    const pairs: Case[] = [];
-    for (let i = 1; i < v.ordered.length; i++) pairs.push([v.ordered[i - 1]!, v.ordered[i]!, -1]);
-    expect(checkPairs([...pairs, ...v.extra_equalities])).toEqual([]);
-  });
-  it("normalizes like str(Version(...))", () => {
-    const bad = [...v.normalization, ...v.str].filter(([input, want]) => normalizePep440(input) !== want);
-    expect(bad).toEqual([]);
-  });
-  it("rejects invalid versions", () => {
-    expect(v.invalid.filter((s) => pep440Scheme.isValid(s))).toEqual([]);
-  });
-  it("exposes Version's attributes (properties)", () => {
-    const attr: Record<string, (p: Pep440Version) => unknown> = {
-      public: (p) => formatPep440({ ...p, local: null }),
-      base_version: (p) => formatPep440({ ...p, pre: null, post: null, dev: null, local: null }),
-      epoch: (p) => p.epoch,
-      release: (p) => p.release,
-      local: (p) => p.local?.join(".") ?? null,
-      pre: (p) => p.pre,
-      dev: (p) => p.dev,
-      post: (p) => p.post,
-      is_prerelease: (p) => isPrerelease(p),
-      is_devrelease: (p) => p.dev !== null,
-      is_postrelease: (p) => p.post !== null,
-    };
-    const bad: string[] = [];
-    for (const [name, rows] of Object.entries(v.properties)) {
-      for (const [version, want] of rows) {
-        const got = attr[name]!(parsePep440(version)!);
-        if (JSON.stringify(got) !== JSON.stringify(want))
-          bad.push(`${name}(${version}) = ${JSON.stringify(got)}`);
+describeVectors<{ v: PypiFile }>(
+  "pep440 versions (pypa/packaging test_version.py)",
+  { v: "pypi.json" },
+  ({ v }) => {
+    it("orders every pair of the upstream list, both directions (cases)", () => {
+      expect(check(v.cases)).toEqual([]);
+      expect(v.cases.length).toBe(8464);
+    });
+    it("keeps the ascending list ascending and equalities equal", () => {
+      const pairs: Case[] = [];
+      for (let i = 1; i < v.ordered.length; i++) pairs.push([v.ordered[i - 1]!, v.ordered[i]!, -1]);
+      expect(check([...pairs, ...v.extra_equalities])).toEqual([]);
+    });
+    it("normalizes like str(Version(...))", () => {
+      const bad = [...v.normalization, ...v.str].filter(([input, want]) => normalizePep440(input) !== want);
+      expect(bad).toEqual([]);
+    });
+    it("rejects invalid versions", () => {
+      expect(v.invalid.filter((s) => pep440Scheme.isValid(s))).toEqual([]);
+    });
+    it("exposes Version's attributes (properties)", () => {
+      const attr: Record<string, (p: Pep440Version) => unknown> = {
+        public: (p) => formatPep440({ ...p, local: null }),
+        base_version: (p) => formatPep440({ ...p, pre: null, post: null, dev: null, local: null }),
+        epoch: (p) => p.epoch,
+        release: (p) => p.release,
+        local: (p) => p.local?.join(".") ?? null,
+        pre: (p) => p.pre,
+        dev: (p) => p.dev,
+        post: (p) => p.post,
+        is_prerelease: (p) => isPrerelease(p),
+        is_devrelease: (p) => p.dev !== null,
+        is_postrelease: (p) => p.post !== null,
+      };
+      const bad: string[] = [];
+      for (const [name, rows] of Object.entries(v.properties)) {
+        for (const [version, want] of rows) {
+          const got = attr[name]!(parsePep440(version)!);
+          if (JSON.stringify(got) !== JSON.stringify(want))
+            bad.push(`${name}(${version}) = ${JSON.stringify(got)}`);
+        }
       }
-    }
-    expect(bad).toEqual([]);
-    expect(Object.keys(v.properties).every((k) => k in attr)).toBe(true);
-  });
-});
-
-if (pypi === null) it.skip(`pep440 vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
+      expect(bad).toEqual([]);
+      expect(Object.keys(v.properties).every((k) => k in attr)).toBe(true);
+    });
+  },
+);
 
 interface RangeCase {
   version: string;
@@ -129,71 +116,69 @@ interface PypiRanges {
   invalid_specifiers: string[];
 }
 
-const ranges = vectors<PypiRanges>("pypi-ranges.json");
-
-describe.skipIf(ranges === null)("pep440 specifiers (pypa/packaging test_specifiers.py)", () => {
-  const r = ranges!;
-  it("contains() every case with its constructor/contains/installed options", () => {
-    const bad: string[] = [];
-    for (const c of r.cases) {
-      const item: Pep440Item = c.version_passed_as_object ? parsePep440(c.version)! : c.version;
-      const got = pep440Contains(item, c.range, {
-        kind: c.kind,
-        specPrereleases: c.spec_prereleases,
-        prereleases: c.contains_prereleases,
-        installed: c.installed,
-      });
-      if (got !== c.expected) bad.push(`${JSON.stringify(c)} -> ${got}`);
-    }
-    expect(bad).toEqual([]);
-    expect(r.cases.length).toBe(706);
-  });
-  it("filter() keeps packaging's selection and order", () => {
-    const bad: string[] = [];
-    const toItem = (x: string | { __version__: string }): Pep440Item =>
-      typeof x === "string" ? x : parsePep440(x.__version__)!;
-    const show = (x: Pep440Item): string => (typeof x === "string" ? x : `Version(${JSON.stringify(x)})`);
-    for (const c of r.filter_cases) {
-      const got = pep440Filter(c.input.map(toItem), c.range, {
-        kind: c.kind,
-        specPrereleases: c.spec_prereleases,
-        prereleases: c.filter_prereleases,
-      }).map(show);
-      const want = c.expected.map(toItem).map(show);
-      if (JSON.stringify(got) !== JSON.stringify(want))
-        bad.push(`${JSON.stringify(c)} -> ${JSON.stringify(got)}`);
-    }
-    expect(bad).toEqual([]);
-  });
-  it("rejects invalid specifiers", () => {
-    const accepted = r.invalid_specifiers.filter((s) => {
-      try {
-        parseSpecifier(s);
-        return true;
-      } catch (e) {
-        expect(e).toBeInstanceOf(VersionRangeError);
-        return false;
+describeVectors<{ r: PypiRanges }>(
+  "pep440 specifiers (pypa/packaging test_specifiers.py)",
+  { r: "pypi-ranges.json" },
+  ({ r }) => {
+    it("contains() every case with its constructor/contains/installed options", () => {
+      const bad: string[] = [];
+      for (const c of r.cases) {
+        const item: Pep440Item = c.version_passed_as_object ? parsePep440(c.version)! : c.version;
+        const got = pep440Contains(item, c.range, {
+          kind: c.kind,
+          specPrereleases: c.spec_prereleases,
+          prereleases: c.contains_prereleases,
+          installed: c.installed,
+        });
+        if (got !== c.expected) bad.push(`${JSON.stringify(c)} -> ${got}`);
       }
+      expect(bad).toEqual([]);
+      expect(r.cases.length).toBe(706);
     });
-    expect(accepted).toEqual([]);
-  });
-});
+    it("filter() keeps packaging's selection and order", () => {
+      const bad: string[] = [];
+      const toItem = (x: string | { __version__: string }): Pep440Item =>
+        typeof x === "string" ? x : parsePep440(x.__version__)!;
+      const show = (x: Pep440Item): string => (typeof x === "string" ? x : `Version(${JSON.stringify(x)})`);
+      for (const c of r.filter_cases) {
+        const got = pep440Filter(c.input.map(toItem), c.range, {
+          kind: c.kind,
+          specPrereleases: c.spec_prereleases,
+          prereleases: c.filter_prereleases,
+        }).map(show);
+        const want = c.expected.map(toItem).map(show);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          bad.push(`${JSON.stringify(c)} -> ${JSON.stringify(got)}`);
+      }
+      expect(bad).toEqual([]);
+    });
+    it("rejects invalid specifiers", () => {
+      const accepted = r.invalid_specifiers.filter((s) => {
+        try {
+          parseSpecifier(s);
+          return true;
+        } catch (e) {
+          expect(e).toBeInstanceOf(VersionRangeError);
+          return false;
+        }
+      });
+      expect(accepted).toEqual([]);
+    });
+  },
+);
 
-if (ranges === null) it.skip(`pep440 range vectors not found at ${dir} (set DRYDOCK_SHARED)`, () => {});
+const osv = loadVectors<OsvVectors>("osv-semantic/pypi.json");
 
-interface OsvFile {
-  cases: Case[];
-  generated_cases: Case[];
-}
-
-const osv = vectors<OsvFile>("osv-semantic/pypi.json");
-
-describe.skipIf(osv === null)("pep440 against OSV's PyPI comparisons (native packaging)", () => {
-  it("hand-written and generated lines hold in both directions", () => {
-    expect(checkPairs(osv!.cases)).toEqual([]);
-    expect(checkPairs(osv!.generated_cases)).toEqual([]);
-  });
-});
+describeVectors<{ osv: OsvVectors }>(
+  "pep440 against OSV's PyPI comparisons (native packaging)",
+  { osv: "osv-semantic/pypi.json" },
+  ({ osv }) => {
+    it("hand-written and generated lines hold in both directions", () => {
+      expect(check(osv.cases)).toEqual([]);
+      expect(check(osv.generated_cases)).toEqual([]);
+    });
+  },
+);
 
 describe("pep440 scheme", () => {
   it("orders non-PEP 440 strings before PEP 440 ones, as LegacyVersion did", () => {

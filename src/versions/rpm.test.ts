@@ -1,27 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { checkPairs, describeVectors, type OsvVectors, type VectorCase } from "./testing.js";
 import { versionSchemes } from "./registry.js";
 import { compareRpm, parseEvr, rpmScheme, rpmvercmp } from "./rpm.js";
 
-const dir = process.env.DRYDOCK_SHARED
-  ? join(process.env.DRYDOCK_SHARED, "testdata/versions")
-  : fileURLToPath(new URL("../../../shared/testdata/versions", import.meta.url));
-const present = existsSync(join(dir, "rpm.json"));
-const load = <T>(file: string): T => JSON.parse(readFileSync(join(dir, file), "utf8")) as T;
-
-type Case = [string, string, number];
-
-function check(cases: readonly Case[], cmp: (a: string, b: string) => number): string[] {
-  const bad: string[] = [];
-  for (const [a, b, sign] of cases) {
-    const ab = cmp(a, b);
-    const ba = cmp(b, a);
-    if (ab !== sign || ba !== -sign) bad.push(`${a} vs ${b}: want ${sign}, got ${ab} / reverse ${ba}`);
-  }
-  return bad;
-}
+type Case = VectorCase;
 
 interface RpmFile {
   cases: Case[];
@@ -30,26 +12,29 @@ interface RpmFile {
   evr_parse: { evr: string; epoch: string | null; version: string; release: string | null }[];
 }
 
-describe.skipIf(!present)(`rpm against rpm's own vectors (${dir})`, () => {
-  const d = present ? load<RpmFile>("rpm.json") : null;
-  it("rpmvercmp on single strings, both directions", () => expect(check(d!.cases, rpmvercmp)).toEqual([]));
+describeVectors<{ d: RpmFile }>("rpm against rpm's own vectors", { d: "rpm.json" }, ({ d }) => {
+  it("rpmvercmp on single strings, both directions", () =>
+    expect(checkPairs(d.cases, rpmvercmp)).toEqual([]));
   // Commented out upstream as arguably buggy, but rpm 4.18 still behaves so (PROVENANCE.md);
   // matching rpm matters more than the comment.
   it("the disabled oddities (RhBug:811992, non-ASCII as separators) hold too", () =>
-    expect(check(d!.disabled_oddities, rpmvercmp)).toEqual([]));
-  it("full EVR comparison", () => expect(check(d!.evr_cases, compareRpm)).toEqual([]));
+    expect(checkPairs(d.disabled_oddities, rpmvercmp)).toEqual([]));
+  it("full EVR comparison", () => expect(checkPairs(d.evr_cases, compareRpm)).toEqual([]));
   it("EVR splitting", () => {
-    for (const e of d!.evr_parse) {
+    for (const e of d.evr_parse) {
       expect(parseEvr(e.evr)).toEqual({ epoch: e.epoch, version: e.version, release: e.release });
     }
   });
 });
 
-describe.skipIf(!present)(`rpm against OSV's Red Hat list (${dir}/osv-semantic)`, () => {
-  const o = present ? load<{ cases: Case[]; generated_cases: Case[] }>("osv-semantic/redhat.json") : null;
-  it("all cases, both directions", () =>
-    expect(check([...o!.cases, ...o!.generated_cases], compareRpm)).toEqual([]));
-});
+describeVectors<{ o: OsvVectors }>(
+  "rpm against OSV's Red Hat list",
+  { o: "osv-semantic/redhat.json" },
+  ({ o }) => {
+    it("all cases, both directions", () =>
+      expect(checkPairs([...o.cases, ...o.generated_cases], compareRpm)).toEqual([]));
+  },
+);
 
 describe("rpm", () => {
   it("is registered", () => expect(versionSchemes.rpm).toBe(rpmScheme));
