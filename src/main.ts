@@ -1,37 +1,24 @@
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { availableParallelism, hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
 import { createAuth } from "./auth/index.js";
 import { isLoopback, parseListen } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { ConfigError } from "./core/errors.js";
+import type { Digest } from "./core/digest.js";
 import type { Logger } from "./core/logger.js";
-import { availableParallelism } from "node:os";
-import { InventoryCache } from "./image/cache.js";
+import { Singleton } from "./jobs/singleton.js";
 import { collectGarbage } from "./registry/gc.js";
-import { RegistryScanService } from "./scan/service.js";
-import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
+import { StoreLayerCache } from "./scan/layer-cache.js";
+import { RegistryScanService } from "./scan/service.js";
+import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { buildServer } from "./server.js";
-import { FsBlobStore } from "./storage/blob/fs.js";
-import { openSqliteMetaStore } from "./storage/meta/sqlite.js";
-import type { MetaStore } from "./storage/meta/store.js";
-
-export interface Stores {
-  meta: MetaStore;
-  blobs: FsBlobStore;
-}
-
-/** Opens the embedded stores under the data directory (blobs on disk, SQLite metadata). */
-export async function openStores(dataDir: string): Promise<Stores> {
-  const dir = resolve(dataDir);
-  await mkdir(dir, { recursive: true });
-  const blobs = await FsBlobStore.open(dir);
-  const meta = await openSqliteMetaStore(join(dir, "meta.db"));
-  return { meta, blobs };
-}
+import { RepositorySettingsService } from "./settings/service.js";
+import { openScratchStores, openStores, type Stores } from "./storage/open.js";
+import { dataPaths } from "./storage/paths.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -40,7 +27,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Wiring: config → stores → services → HTTP server, plus the GC schedule. */
+/** This process's name in leases and logs: unique across the cluster. */
+export const NODE_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+
+/**
+ * Wiring: config → stores → services → HTTP server, plus the background work of the role.
+ * `role` all (the embedded default) runs everything; `api` the registry and AWS APIs; `worker`
+ * the scan workers and singletons, with only /healthz, /readyz and /metrics on its port.
+ */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const { host, port } = parseListen(config.listen);
   const hasUsers = config.auth.users.length > 0;
@@ -50,67 +44,110 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         `(see docs/configuration.md) or listen on a loopback address such as 127.0.0.1`,
     );
   }
-  const stores = await openStores(config.data);
-  const scan = createScanService(config, stores, log);
-  const service = new RegistryService(stores.meta, stores.blobs, config.registry, scan.service);
-  const auth = await createAuth(config, resolve(config.data));
+  const cluster = config.storage.meta.url !== undefined;
+  if (cluster && config.auth.tokenSecret === undefined)
+    throw new ConfigError(
+      "storage.meta.url is set (a cluster): set auth.tokenSecret, the same on every node, so that a bearer token issued by one node is accepted by all",
+    );
+  const role = config.role;
+  const stores = await openStores(config, { schema: cluster ? "refuse" : "migrate" });
+  const settings = new RepositorySettingsService(stores.meta);
+  const scan = createScanService(config, stores, settings, log);
+  const service = new RegistryService(
+    stores.meta,
+    stores.blobs,
+    { ...config.registry, aws: { accountId: config.aws.accountId, region: config.aws.region } },
+    [settings.registryHooks(), scan.service.registryHooks()],
+  );
+  const auth = await createAuth(config, dataPaths(config.data).root);
   const ecrRoutes = setupEcrApi(config, {
     registry: service,
+    settings,
     scan: scan.service,
     loginTokens: auth.loginTokens,
     log,
   });
+  const serveApi = role !== "worker";
   const { app } = buildServer({
     service,
     auth: auth.authorizer,
     log,
     maxManifestBytes: config.registry.maxManifestBytes,
     tls: config.tls,
-    extraRoutes: (a) => {
-      auth.routes?.(a);
-      ecrRoutes(a);
-    },
+    registryRoutes: serveApi,
+    ready: () => readiness(stores),
+    extraRoutes: serveApi
+      ? (a) => {
+          auth.routes?.(a);
+          ecrRoutes(a);
+        }
+      : undefined,
   });
-  if (!hasUsers)
+  if (!hasUsers && serveApi)
     log.warn(
       { listen: config.listen },
       "no credentials configured: the registry is open to anyone on loopback",
     );
 
-  let gcTimer: NodeJS.Timeout | undefined;
-  let gcRunning: Promise<unknown> | undefined;
-  if (config.gc.intervalMinutes > 0) {
-    gcTimer = setInterval(() => {
-      if (gcRunning) return;
-      gcRunning = collectGarbage(stores.meta, stores.blobs, gcOptions(config), log)
-        .catch((err: unknown) => log.error({ err }, "garbage collection failed"))
-        .finally(() => (gcRunning = undefined));
-    }, config.gc.intervalMinutes * 60_000);
-    gcTimer.unref();
+  // Background work: scan workers and singletons on `all` and `worker` nodes.
+  const background = role !== "api";
+  const singletons: Singleton[] = [];
+  if (background && config.gc.intervalMinutes > 0) {
+    const gc = new Singleton(stores.meta, {
+      name: "gc",
+      holder: NODE_ID,
+      intervalMs: config.gc.intervalMinutes * 60_000,
+      run: () => collectGarbage(stores.meta, stores.blobs, gcOptions(config), log),
+      log,
+    });
+    gc.start();
+    singletons.push(gc);
   }
 
-  // Before listening, so that the first requests find the read path compiled (warmup.ts).
-  const warmStart = performance.now();
-  const warmFailed = await warmUpRegistry(config.registry.maxManifestBytes);
-  if (warmFailed) log.warn({ err: warmFailed }, "start-up warm-up failed (the server works, colder)");
-  else log.debug({ ms: Math.round(performance.now() - warmStart) }, "start-up warm-up done");
+  if (serveApi) {
+    // Before listening, so that the first requests find the read path compiled (warmup.ts).
+    const warmStart = performance.now();
+    const warmFailed = await warmUpRegistry(config.registry.maxManifestBytes, openScratchStores);
+    if (warmFailed) log.warn({ err: warmFailed }, "start-up warm-up failed (the server works, colder)");
+    else log.debug({ ms: Math.round(performance.now() - warmStart) }, "start-up warm-up done");
+  }
 
-  await scan.service.start();
+  // Only the embedded server (one process on its SQLite file) may take back running jobs at
+  // once; in a cluster another node may be running them, so their leases decide.
+  if (background) await scan.service.start(!stores.shared);
   const address = await app.listen({ host, port });
-  log.info({ address, data: resolve(config.data) }, "drydock registry listening");
+  log.info(
+    {
+      address,
+      role,
+      node: NODE_ID,
+      meta: stores.meta.dialect,
+      blobs: config.storage.blobs.url ?? dataPaths(config.data).root,
+    },
+    "drydock listening",
+  );
   return {
     app,
     address,
     scan: scan.service,
     async close() {
-      if (gcTimer) clearInterval(gcTimer);
       await app.close();
+      for (const s of singletons) await s.stop();
       await scan.service.stop();
       scan.vulndb.close();
-      await gcRunning;
-      await stores.meta.close();
+      await stores.close();
     },
   };
+}
+
+/** What /readyz checks: the database answers and the object store answers. */
+async function readiness(stores: Stores): Promise<void> {
+  await stores.meta.ping().catch((e: unknown) => {
+    throw new Error(`metadata database unreachable: ${(e as Error).message}`);
+  });
+  await stores.blobs.stat(`sha256:${"0".repeat(64)}` as Digest).catch((e: unknown) => {
+    throw new Error(`blob store unreachable: ${(e as Error).message}`);
+  });
 }
 
 export function gcOptions(config: Config, dryRun = false) {
@@ -123,17 +160,18 @@ export function gcOptions(config: Config, dryRun = false) {
 
 /**
  * The scan engine of `drydock serve`: the vulnerability database of the data directory (or
- * vulndb.path), switched without a restart when rebuilt; the layer inventory cache shared with
- * the CLI; the durable queue in the metadata database.
+ * vulndb.path), switched without a restart when rebuilt; the layer-inventory cache and the
+ * durable job queue in the metadata database (shared by every worker).
  */
-export function createScanService(config: Config, stores: Stores, log?: Logger) {
-  const data = resolve(config.data);
-  const vulndb = new VulnDbProvider(
-    resolve(config.vulndb.path ?? join(data, "vulndb", "vulndb.sqlite")),
-    log,
-  );
+export function createScanService(
+  config: Config,
+  stores: Pick<Stores, "meta" | "blobs">,
+  settings: RepositorySettingsService,
+  log?: Logger,
+) {
+  const vulndb = new VulnDbProvider(dataPaths(config.data, config.vulndb.path).vulndb, log);
   vulndb.watch();
-  const service = new RegistryScanService(stores.meta, stores.blobs, vulndb, {
+  const service = new RegistryScanService(stores.meta, stores.blobs, vulndb, settings, {
     aws: { accountId: config.aws.accountId, region: config.aws.region },
     engine: {
       limits: {
@@ -142,7 +180,7 @@ export function createScanService(config: Config, stores: Stores, log?: Logger) 
         maxFileBytes: config.analysis.maxFileBytes,
         maxNestedArchiveBytes: config.analysis.maxNestedArchiveBytes,
       },
-      cache: new InventoryCache(join(data, "cache", "layers")),
+      cache: new StoreLayerCache(stores.meta),
       layerConcurrency: config.analysis.concurrency || undefined,
     },
     queue: {

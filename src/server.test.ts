@@ -54,8 +54,9 @@ beforeAll(async () => {
   const service = new RegistryService(meta, await FsBlobStore.open(dir), {
     maxManifestBytes: LIMIT,
     createRepositoryOnPush: false,
+    aws: { accountId: "000000000000", region: "us-east-1" },
   });
-  await meta.ensureRepository("known/repo");
+  await meta.registry.ensureRepository("known/repo");
   app = buildServer({ service, auth: authorizer, log: silentLogger(), maxManifestBytes: LIMIT }).app;
   await app.listen({ host: "127.0.0.1", port: 0 });
   port = (app.server.address() as AddressInfo).port;

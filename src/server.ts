@@ -19,16 +19,21 @@ export interface ServerDeps {
   extraRoutes?: (app: FastifyInstance) => void;
   /** The configuration's `tls` section: HTTPS when both files are set (core/tls.ts). */
   tls?: { certFile?: string; keyFile?: string };
+  /** Serve the registry under /v2/ (false for a `worker` node: health and metrics only). */
+  registryRoutes?: boolean;
+  /** /readyz: rejects when a store this node needs is unreachable (the database, the object store). */
+  ready?: () => Promise<void>;
 }
 
 /**
- * The HTTP server: /healthz, /metrics and the registry under /v2/. Request bodies are
- * never parsed by Fastify: blob routes stream `req.raw` straight to storage.
+ * The HTTP server: /healthz (the process is alive), /readyz (its stores are reachable),
+ * /metrics and the registry under /v2/. Request bodies are never parsed by Fastify: blob routes
+ * stream `req.raw` straight to storage.
  */
 export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: Metrics } {
   const { service, log } = deps;
   const metrics = new Metrics({
-    uploadSessions: () => service.meta.countUploads(),
+    uploadSessions: () => service.meta.registry.countUploads(),
     storageBytes: () => service.blobs.totalBytes(),
   });
   const app = createHttpServer(log, tlsFiles(deps.tls) ?? undefined);
@@ -42,8 +47,13 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     else log.debug({ method: req.method, url: req.url, status: reply.statusCode }, "request");
   });
 
-  app.get("/healthz", async (_req, reply) => {
-    await service.meta.ping();
+  app.get("/healthz", async (_req, reply) => reply.send({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    try {
+      await (deps.ready ?? (() => service.meta.ping()))();
+    } catch (e) {
+      return reply.code(503).send({ status: "unavailable", reason: (e as Error).message });
+    }
     return reply.send({ status: "ok" });
   });
   app.get("/metrics", async (_req, reply) => {
@@ -51,13 +61,14 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     return reply.send(await metrics.registry.metrics());
   });
 
-  registerRegistryRoutes(app, {
-    service,
-    auth: deps.auth,
-    maxManifestBytes: deps.maxManifestBytes,
-    onBytes: (direction, route, bytes) =>
-      (direction === "in" ? metrics.bytesIn : metrics.bytesOut).inc({ route }, bytes),
-  });
+  if (deps.registryRoutes !== false)
+    registerRegistryRoutes(app, {
+      service,
+      auth: deps.auth,
+      maxManifestBytes: deps.maxManifestBytes,
+      onBytes: (direction, route, bytes) =>
+        (direction === "in" ? metrics.bytesIn : metrics.bytesOut).inc({ route }, bytes),
+    });
   deps.extraRoutes?.(app);
   return { app, metrics };
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema, type Config } from "../config/schema.js";
 import { silentLogger } from "../core/logger.js";
-import { openStores, type Stores } from "../main.js";
+import { openStores, type Stores } from "../storage/open.js";
 import { RegistryService } from "../registry/service.js";
 import { buildServer } from "../server.js";
 import { createAuth } from "./index.js";
@@ -81,9 +81,9 @@ describe("access control through the server", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-auth-"));
     config = await makeConfig(dir);
-    stores = await openStores(dir);
+    stores = await openStores(config);
     const auth = await createAuth(config, dir);
-    const service = new RegistryService(stores.meta, stores.blobs, config.registry);
+    const service = new RegistryService(stores.meta, stores.blobs, { ...config.registry, aws: config.aws });
     app = buildServer({
       service,
       auth: auth.authorizer,
@@ -95,7 +95,7 @@ describe("access control through the server", () => {
   });
   afterAll(async () => {
     await app?.close();
-    await stores?.meta.close();
+    await stores?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { dataPaths } from "../storage/paths.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { buildDatabase, type BuildReport } from "../vulndb/build.js";
@@ -30,7 +31,7 @@ export interface DbOptions {
 const MAX_PRINTED_PROBLEMS = 50;
 
 export function vulnDbPath(config: Config, flag?: string): string {
-  return resolve(flag ?? config.vulndb.path ?? join(config.data, "vulndb", "vulndb.sqlite"));
+  return flag !== undefined ? resolve(flag) : dataPaths(config.data, config.vulndb.path).vulndb;
 }
 
 function configFor(opts: DbOptions): Config {

@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { lastEventSeq, readEvents } from "../events/log.js";
-import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
+import { openMetaStore } from "../storage/open.js";
 
 export interface TailOptions {
   config?: string;
@@ -20,9 +18,7 @@ export async function tail(opts: TailOptions): Promise<void> {
     file: opts.config ?? process.env.DRYDOCK_CONFIG,
     flags: { data: opts.data },
   });
-  const file = join(resolve(config.data), "meta.db");
-  if (!existsSync(file)) throw new ConfigError(`no registry metadata at ${file}: is --data right?`);
-  const meta = await openSqliteMetaStore(file);
+  const meta = await openMetaStore(config, { schema: "refuse" });
   try {
     const n = Number(opts.lines);
     if (!Number.isInteger(n) || n < 0)

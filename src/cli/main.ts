@@ -6,7 +6,7 @@ import type * as Db from "./db.js";
 import type { TailOptions } from "./events.js";
 import type { SbomOptions } from "./sbom.js";
 import type { ScanOptions } from "./scan.js";
-import type { GcOptions, ServeOptions } from "./server.js";
+import type { GcOptions, MigrateOptions, ServeOptions } from "./server.js";
 import type { CompareOptions } from "./version.js";
 
 /**
@@ -41,15 +41,30 @@ export function buildCli(): Command {
 
   program
     .command("serve")
-    .description("run the registry (OCI Distribution v1.1) on the embedded store")
+    .description("run the registry, the AWS APIs and the scan workers (one process, or a node of a cluster)")
     .addOption(configOpt())
     .addOption(dataOpt())
     .option("-l, --listen <host:port>", "address to listen on (default 127.0.0.1:5000; DRYDOCK_LISTEN)")
+    .addOption(
+      new Option(
+        "--role <role>",
+        "all | api (registry and AWS APIs) | worker (scans, background jobs); DRYDOCK_ROLE",
+      ).choices(["all", "api", "worker"]),
+    )
     .option(
       "--log-level <level>",
       "fatal|error|warn|info|debug|trace|silent (default info; DRYDOCK_LOG_LEVEL)",
     )
     .action(async (opts: ServeOptions) => (await import("./server.js")).serve(opts));
+
+  program
+    .command("migrate")
+    .description(
+      "bring the metadata database's schema up to this version (run once per upgrade of a cluster)",
+    )
+    .addOption(configOpt())
+    .addOption(dataOpt())
+    .action(async (opts: MigrateOptions) => (await import("./server.js")).migrate(opts));
 
   program
     .command("gc")

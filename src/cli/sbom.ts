@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dataPaths } from "../storage/paths.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../core/errors.js";
@@ -86,8 +86,7 @@ export async function inventoryFromCli(reference: string, opts: ImageOptions): P
       catalogers,
       detectors: distroDetectors,
       limits: layerLimits(config),
-      cache:
-        opts.cache === false ? undefined : new InventoryCache(join(resolve(config.data), "cache", "layers")),
+      cache: opts.cache === false ? undefined : new InventoryCache(dataPaths(config.data).layerCache),
       concurrency: config.analysis.concurrency || undefined,
       progress,
     });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { dataPaths } from "../storage/paths.js";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { applyIgnores, readIgnoreFile, type IgnoreEntry } from "../findings/ignore.js";
@@ -55,7 +56,7 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
   const failOn = opts.failOn ? atOrAbove(parseSeverity(opts.failOn, "--fail-on")) : null;
   const config = loadConfig({ file: opts.config, flags: { data: opts.data } });
   const dbPath = resolve(
-    opts.db ?? config.vulndb.path ?? join(resolve(config.data), "vulndb", "vulndb.sqlite"),
+    opts.db !== undefined ? resolve(opts.db) : dataPaths(config.data, config.vulndb.path).vulndb,
   );
   if (!existsSync(dbPath)) {
     throw new ConfigError(

@@ -23,7 +23,7 @@ export const userSchema = z.object({
 export const configSchema = z.object({
   /** HOST:PORT to listen on. Anything but loopback requires auth.users. */
   listen: z.string().default("127.0.0.1:5000"),
-  /** Data directory: blobs/, uploads/, meta.db. */
+  /** Data directory (its layout: src/storage/paths.ts). */
   data: z.string().default("./data"),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -43,6 +43,46 @@ export const configSchema = z.object({
     })
     .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
       message: "tls.certFile and tls.keyFile must be set together (both or neither)",
+    })
+    .prefault({}),
+  /**
+   * What this process runs: `all` (the embedded default: registry, APIs and background work),
+   * `api` (registry and AWS APIs only) or `worker` (scans and other background jobs only).
+   */
+  role: z.enum(["all", "api", "worker"]).default("all"),
+  /** Where metadata and blobs live (docs/storage.md). Absent: SQLite and files in the data directory. */
+  storage: z
+    .object({
+      meta: z
+        .object({
+          /** `postgres://user:pass@host:port/db`: metadata on PostgreSQL (a cluster). */
+          url: z
+            .string()
+            .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+            .optional(),
+          /** Connections per process in the PostgreSQL pool. */
+          maxConnections: z.number().int().positive().default(10),
+        })
+        .prefault({}),
+      blobs: z
+        .object({
+          /** `s3://BUCKET[/PREFIX]`: blobs in an S3-compatible object store. */
+          url: z
+            .string()
+            .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "must be s3://BUCKET[/PREFIX]")
+            .optional(),
+          /** The S3 endpoint (radosgw, MinIO, ...); absent = AWS for the region. */
+          endpoint: z.string().url().optional(),
+          region: z.string().default("us-east-1"),
+          /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers need. */
+          forcePathStyle: z.boolean().default(true),
+          /** Static credentials; absent = the standard AWS chain (environment, ~/.aws, instance role). */
+          accessKeyId: z.string().min(1).optional(),
+          secretAccessKey: z.string().min(1).optional(),
+          /** Blob GETs answer 307 to a presigned URL instead of streaming through the node. */
+          redirect: z.boolean().default(false),
+        })
+        .prefault({}),
     })
     .prefault({}),
   registry: z

@@ -3,7 +3,7 @@ import { analyzerKey } from "../catalog/registry.js";
 import { osPurl } from "../catalog/os/purl.js";
 import type { Cataloger, DistroDetector } from "../catalog/types.js";
 import { analyzeLayerTar, LAYER_FORMAT, type LayerInventory, type LayerLimits } from "./analyze-layer.js";
-import { InventoryCache } from "./cache.js";
+import { InventoryCache, type LayerCache } from "./cache.js";
 import { hashedLayer } from "./layer-worker.js";
 import { mergeLayers } from "./merge.js";
 import { DIR_LAYER_PREFIX } from "./sources/dir.js";
@@ -14,7 +14,7 @@ export interface AnalyzeOptions {
   detectors: readonly DistroDetector[];
   limits: LayerLimits;
   /** Per-layer inventory cache; none for one-off analyses. */
-  cache?: InventoryCache;
+  cache?: LayerCache;
   /** Layers read at the same time (default: the number of cores). */
   concurrency?: number;
   progress?: AnalyzeProgress;

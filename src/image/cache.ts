@@ -1,7 +1,32 @@
 import { randomUUID, createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LAYER_FORMAT, type LayerInventory } from "./analyze-layer.js";
+
+/**
+ * Where layer inventories are cached, by key (see `InventoryCache.key`). `get` returns null on a
+ * miss or on an entry that is not a valid inventory of `diffID` (never an error: the layer is
+ * read again); `put` of an existing key changes nothing that matters (entries are immutable).
+ * On disk (InventoryCache: the CLI) or in the metadata store (the server: every worker shares it).
+ */
+export interface LayerCache {
+  /** Whether an entry exists (without reading it). */
+  has(key: string): Promise<boolean>;
+  get(key: string, diffID?: string): Promise<LayerInventory | null>;
+  put(key: string, inv: LayerInventory): Promise<void>;
+}
+
+/** Parses a cached inventory's JSON: null unless it is a complete inventory (of `diffID`, when given). */
+export function parseCachedInventory(json: string, diffID?: string): LayerInventory | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  return isLayerInventory(v) && (diffID === undefined || v.diffID === diffID) ? v : null;
+}
 
 /**
  * Per-layer inventories on disk, keyed by (diffID, analyzer ids and versions, layer format,
@@ -12,7 +37,7 @@ import { LAYER_FORMAT, type LayerInventory } from "./analyze-layer.js";
  *
  *   <dir>/<first two hex>/<sha256 of the key>.json
  */
-export class InventoryCache {
+export class InventoryCache implements LayerCache {
   constructor(readonly dir: string) {}
 
   static key(diffID: string, analyzers: string, limits: string): string {
@@ -25,14 +50,18 @@ export class InventoryCache {
   }
 
   /** The cached inventory, or null; `diffID` guards against an entry that is not this layer's. */
+  async has(key: string): Promise<boolean> {
+    return existsSync(this.path(key));
+  }
+
   async get(key: string, diffID?: string): Promise<LayerInventory | null> {
-    let v: unknown;
+    let text: string;
     try {
-      v = JSON.parse(await readFile(this.path(key), "utf8"));
+      text = await readFile(this.path(key), "utf8");
     } catch {
       return null;
     }
-    return isLayerInventory(v) && (diffID === undefined || v.diffID === diffID) ? v : null;
+    return parseCachedInventory(text, diffID);
   }
 
   async put(key: string, inv: LayerInventory): Promise<void> {

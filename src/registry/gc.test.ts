@@ -11,18 +11,27 @@ import { collectGarbage } from "./gc.js";
 import { RegistryService } from "./service.js";
 
 const HOUR = 3600_000;
+const AWS = { accountId: "000000000000", region: "us-east-1" };
 
 describe("online garbage collection", () => {
   let dir: string;
   let meta: MetaStore;
   let blobs: FsBlobStore;
   let reg: RegistryService;
+  /** Virtual time: the store and GC see Date.now() + shift, so a test can let hours pass. */
+  let shift = 0;
+  const clock = () => Date.now() + shift;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-gc-"));
     blobs = await FsBlobStore.open(dir);
-    meta = await openSqliteMetaStore(join(dir, "meta.db"));
-    reg = new RegistryService(meta, blobs, { maxManifestBytes: 4 << 20, createRepositoryOnPush: true });
+    shift = 0;
+    meta = await openSqliteMetaStore(join(dir, "meta.db"), clock);
+    reg = new RegistryService(meta, blobs, {
+      maxManifestBytes: 4 << 20,
+      createRepositoryOnPush: true,
+      aws: AWS,
+    });
   });
   afterEach(async () => {
     await meta.close();
@@ -52,12 +61,9 @@ describe("online garbage collection", () => {
     );
   }
 
-  /** Makes every blob record look unused for two hours. */
+  /** Two hours pass: every record written so far looks unused for that long. */
   async function ageEverything(): Promise<void> {
-    await meta.db
-      .updateTable("blobs")
-      .set({ last_used_at: Date.now() - 2 * HOUR })
-      .execute();
+    shift += 2 * HOUR;
   }
 
   it("deletes the bytes of blobs no manifest references, after the grace period only", async () => {
@@ -68,12 +74,12 @@ describe("online garbage collection", () => {
     const { digest } = await reg.putManifest("app", "v1", m, "application/vnd.oci.image.manifest.v1+json");
 
     // Within the grace period nothing goes, not even the orphan.
-    let r = await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    let r = await collectGarbage(meta, blobs, { now: clock, gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
     expect(r.blobsDeleted).toBe(0);
     expect(await blobs.stat(orphan)).not.toBeNull();
 
     await ageEverything();
-    r = await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    r = await collectGarbage(meta, blobs, { now: clock, gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
     expect(r.blobsDeleted).toBe(1);
     expect(await blobs.stat(orphan)).toBeNull();
     for (const d of [config, layer, digest]) expect(await blobs.stat(d)).not.toBeNull();
@@ -82,7 +88,7 @@ describe("online garbage collection", () => {
     // Deleting the manifest frees its config, layer and own bytes.
     await reg.deleteManifest("app", digest);
     await ageEverything();
-    r = await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    r = await collectGarbage(meta, blobs, { now: clock, gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
     expect(r.blobsDeleted).toBe(3);
     for (const d of [config, layer, digest]) expect(await blobs.stat(d)).toBeNull();
   });
@@ -95,7 +101,7 @@ describe("online garbage collection", () => {
     const m = manifestFor(config, [layer], { [config]: 2, [layer]: 12 });
     await reg.putManifest("b", "v1", m, "application/vnd.oci.image.manifest.v1+json");
     await ageEverything();
-    await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    await collectGarbage(meta, blobs, { now: clock, gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
     expect(await blobs.stat(layer)).not.toBeNull();
     expect(await reg.statBlob("b", layer)).toMatchObject({ size: 12 });
   });
@@ -107,7 +113,7 @@ describe("online garbage collection", () => {
     // The client HEADs the blobs (they exist, no upload), then GC runs, then the manifest arrives.
     await reg.statBlob("app", config);
     await reg.statBlob("app", layer);
-    await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    await collectGarbage(meta, blobs, { now: clock, gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
     const m = manifestFor(config, [layer], { [config]: 2, [layer]: 13 });
     await expect(
       reg.putManifest("app", "v1", m, "application/vnd.oci.image.manifest.v1+json"),
@@ -118,7 +124,7 @@ describe("online garbage collection", () => {
     const config = await pushBlob("app", "{}");
     const layer = await pushBlob("app", "raced layer");
     await ageEverything();
-    await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    await collectGarbage(meta, blobs, { now: clock, gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
     const m = manifestFor(config, [layer], { [config]: 2, [layer]: 11 });
     await expect(
       reg.putManifest("app", "v1", m, "application/vnd.oci.image.manifest.v1+json"),
@@ -143,14 +149,11 @@ describe("online garbage collection", () => {
     await utimes(path, old, old);
     const s = await reg.startUpload("app");
     await reg.appendUpload("app", s.id, Readable.from([Buffer.from("partial")]), {});
+    shift += 48 * HOUR;
     const fresh = await reg.startUpload("app");
-    await meta.db
-      .updateTable("uploads")
-      .set({ updated_at: Date.now() - 48 * HOUR })
-      .where("id", "=", s.id)
-      .execute();
 
     const dry = await collectGarbage(meta, blobs, {
+      now: clock,
       gracePeriodMs: HOUR,
       uploadExpiryMs: 24 * HOUR,
       dryRun: true,
@@ -158,7 +161,11 @@ describe("online garbage collection", () => {
     expect(dry).toMatchObject({ orphanFilesDeleted: 1, uploadsExpired: 1, dryRun: true });
     expect(await blobs.stat(orphan)).not.toBeNull();
 
-    const r = await collectGarbage(meta, blobs, { gracePeriodMs: HOUR, uploadExpiryMs: 24 * HOUR });
+    const r = await collectGarbage(meta, blobs, {
+      now: clock,
+      gracePeriodMs: HOUR,
+      uploadExpiryMs: 24 * HOUR,
+    });
     expect(r).toMatchObject({ orphanFilesDeleted: 1, uploadsExpired: 1 });
     expect(await blobs.stat(orphan)).toBeNull();
     await expect(reg.uploadStatus("app", s.id)).rejects.toMatchObject({ code: "BLOB_UPLOAD_UNKNOWN" });

@@ -9,6 +9,8 @@ export interface GcOptions {
   /** Upload sessions idle longer than this are removed. */
   uploadExpiryMs: number;
   dryRun?: boolean;
+  /** The clock (the metadata store's; tests move both forward). */
+  now?: () => number;
 }
 
 export interface GcReport {
@@ -33,7 +35,7 @@ export async function collectGarbage(
   opts: GcOptions,
   log?: Logger,
 ): Promise<GcReport> {
-  const now = Date.now();
+  const now = (opts.now ?? Date.now)();
   const usedBefore = now - opts.gracePeriodMs;
   const report: GcReport = {
     blobsDeleted: 0,
@@ -45,7 +47,7 @@ export async function collectGarbage(
 
   // 1. Blobs with records but no references.
   for (;;) {
-    const batch = await meta.unreferencedBlobs(usedBefore, 500);
+    const batch = await meta.registry.unreferencedBlobs(usedBefore, 500);
     if (!batch.length) break;
     let progressed = false;
     for (const digest of batch) {
@@ -55,10 +57,10 @@ export async function collectGarbage(
         report.bytesFreed += info?.size ?? 0;
         continue;
       }
-      if (await meta.deleteUnreferencedBlob(digest, usedBefore)) {
+      if (await meta.registry.deleteUnreferencedBlob(digest, usedBefore)) {
         progressed = true;
         // Re-check: a concurrent upload may have published the same digest again.
-        if (!(await meta.hasBlobRecord(digest)) && (await blobs.delete(digest as Digest))) {
+        if (!(await meta.registry.hasBlobRecord(digest)) && (await blobs.delete(digest as Digest))) {
           report.blobsDeleted++;
           report.bytesFreed += info?.size ?? 0;
         }
@@ -70,7 +72,7 @@ export async function collectGarbage(
   // 2. Files without a record (a crash between publishing bytes and writing the row).
   for await (const b of blobs.list()) {
     if (b.modifiedAt.getTime() >= usedBefore) continue;
-    if (await meta.hasBlobRecord(b.digest)) continue;
+    if (await meta.registry.hasBlobRecord(b.digest)) continue;
     if (!opts.dryRun) await blobs.delete(b.digest);
     report.orphanFilesDeleted++;
     report.bytesFreed += b.size;
@@ -78,16 +80,16 @@ export async function collectGarbage(
 
   // 3. Expired upload sessions, and upload data whose session row is gone.
   const expiredBefore = now - opts.uploadExpiryMs;
-  for (const id of await meta.staleUploads(expiredBefore)) {
+  for (const id of await meta.registry.staleUploads(expiredBefore)) {
     if (!opts.dryRun) {
       await (await blobs.upload(id)).cancel();
-      await meta.deleteUpload(id);
+      await meta.registry.deleteUpload(id);
     }
     report.uploadsExpired++;
   }
   for await (const u of blobs.listUploads()) {
     if (u.modifiedAt.getTime() >= expiredBefore) continue;
-    if (await meta.upload(u.id)) continue;
+    if (await meta.registry.upload(u.id)) continue;
     if (!opts.dryRun) await (await blobs.upload(u.id)).cancel();
     report.uploadsExpired++;
   }

@@ -22,7 +22,11 @@ describe("RegistryService", () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-registry-"));
     blobs = await FsBlobStore.open(dir);
     meta = await openSqliteMetaStore(join(dir, "meta.db"));
-    reg = new RegistryService(meta, blobs, { maxManifestBytes: 4 << 20, createRepositoryOnPush: true });
+    reg = new RegistryService(meta, blobs, {
+      maxManifestBytes: 4 << 20,
+      createRepositoryOnPush: true,
+      aws: { accountId: "000000000000", region: "us-east-1" },
+    });
   });
   afterEach(async () => {
     await meta.close();
@@ -122,7 +126,7 @@ describe("RegistryService", () => {
       expect(await codeOf(reg.putManifest("fresh", "v1", m, MediaTypes.ociManifest))).toBe(
         "MANIFEST_BLOB_UNKNOWN",
       );
-      expect(await meta.repositoryId("fresh")).toBeNull();
+      expect(await meta.registry.repositoryId("fresh")).toBeNull();
       expect(await blobs.stat(sha256(m))).toBeNull();
 
       await reg.monolithicUpload("fresh", sha256("{}"), Readable.from([Buffer.from("{}")]));
@@ -130,7 +134,7 @@ describe("RegistryService", () => {
         "MANIFEST_BLOB_UNKNOWN",
       );
       expect(await blobs.stat(sha256(m))).toBeNull();
-      expect(await meta.tag((await meta.repositoryId("fresh"))!, "v1")).toBeNull();
+      expect(await meta.registry.tag((await meta.registry.repositoryId("fresh"))!, "v1")).toBeNull();
     });
 
     it("a manifest pushed by a sha512 digest is verified against that digest", async () => {

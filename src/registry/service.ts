@@ -2,39 +2,32 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { digestOf, isDigest, isUnsupportedDigest, parseDigest, type Digest } from "../core/digest.js";
 import { RegistryError } from "../core/errors.js";
+import { imageActionEvent, type AwsIdentity } from "../events/envelope.js";
+import { appendEvent } from "../events/log.js";
 import type { BlobStore, ByteRange } from "../storage/blob/types.js";
-import type { ManifestReference, MetaStore } from "../storage/meta/store.js";
+import type {
+  ImageRecord,
+  ManifestReference,
+  MetaStore,
+  Page,
+  RegistryStore,
+  TagStatus,
+} from "../storage/meta/store.js";
 import { isValidName, isValidTag } from "./grammar.js";
+import { combineHooks, type RegistryHooks } from "./hooks.js";
 import { MediaTypes, parseManifest } from "./manifest.js";
+
+export type { ManifestDeleted, ManifestStored, RegistryHooks } from "./hooks.js";
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (the spec suggests at least 4 MiB). */
   maxManifestBytes: number;
   /** Create a repository on first push (as Distribution does), else NAME_UNKNOWN. */
   createRepositoryOnPush: boolean;
-}
-
-/** A manifest just written (and the tag it was pushed by, if any). */
-export interface ManifestStored {
-  repository: string;
-  repositoryId: number;
-  digest: string;
-  mediaType: string;
-  subject: string | null;
-  tag?: string;
-}
-
-/**
- * Told of manifest writes inside their transaction (events, scan on push: src/scan): what it
- * writes commits or rolls back with the manifest. An error it throws fails the request.
- */
-export interface ManifestListener {
-  manifestStored(tx: MetaStore, e: ManifestStored): Promise<void>;
-  /** Called before the rows go (so tags can still be read); `tag` when only a tag is deleted. */
-  manifestDeleted(
-    tx: MetaStore,
-    e: { repository: string; repositoryId: number; digest: string; tag?: string },
-  ): Promise<void>;
+  /** The account and region of the `ECR Image Action` events the registry writes. */
+  aws: AwsIdentity;
+  /** The clock of event times (the metadata store's own clock stamps the rows). */
+  now?: () => number;
 }
 
 export interface StoredManifest {
@@ -56,11 +49,8 @@ export interface UploadState {
   size: number;
 }
 
-/**
- * Called before a push moves an existing tag from `current` to `next`; throws a
- * RegistryError (e.g. TAG_INVALID) to refuse the push, which then stores nothing.
- */
-export type TagGuard = (repository: string, tag: string, current: string, next: string) => Promise<void>;
+/** How long an upload operation holds its session (renewed while it runs). */
+const UPLOAD_LEASE_MS = 15_000;
 
 /** Blob existence checks refresh GC's "last used" at most this often per blob. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -68,25 +58,29 @@ const TOUCH_INTERVAL_MS = 60_000;
 /**
  * The registry's operations, independent of HTTP: names, references and streams in,
  * typed results or RegistryError out. Authorization happens before these are called.
+ * Every manifest change writes its `ECR Image Action` event and runs the hooks in its own
+ * transaction.
  */
 export class RegistryService {
-  /** Checks before a tag moves to another manifest (ECR tag immutability); throws to refuse. */
-  tagGuard?: TagGuard;
   private readonly recentTouches = new Map<string, number>();
   /**
-   * Serializes the operations of one upload session in this process. The offset check of a
-   * chunk (Content-Range against the bytes received) and a status GET must see the session
-   * after any append still in flight has finished or been rolled back (a client that
-   * disconnected mid-chunk and retries at once must not be told a half chunk's size).
+   * Serializes the operations of one upload session in this process, so that they queue
+   * instead of polling for the session's lease in the database (which is what makes them
+   * exclusive across processes: see withUploadLease).
    */
   private readonly uploadLocks = new Map<string, Promise<unknown>>();
+  private readonly hooks: RegistryHooks;
+  private readonly store: RegistryStore;
 
   constructor(
     readonly meta: MetaStore,
     readonly blobs: BlobStore,
     private readonly options: RegistryOptions,
-    private readonly listener?: ManifestListener,
-  ) {}
+    hooks: RegistryHooks[] = [],
+  ) {
+    this.hooks = combineHooks(hooks);
+    this.store = meta.registry;
+  }
 
   // --- names ------------------------------------------------------------------------
 
@@ -97,14 +91,14 @@ export class RegistryService {
 
   private async repoForRead(name: string): Promise<number> {
     this.checkName(name);
-    const id = await this.meta.repositoryId(name);
+    const id = await this.store.repositoryId(name);
     if (id === null) throw new RegistryError("NAME_UNKNOWN", `repository ${name} not known to registry`);
     return id;
   }
 
   private async repoForWrite(name: string): Promise<number> {
     this.checkName(name);
-    if (this.options.createRepositoryOnPush) return this.meta.ensureRepository(name);
+    if (this.options.createRepositoryOnPush) return this.store.ensureRepository(name);
     return this.repoForRead(name);
   }
 
@@ -125,7 +119,7 @@ export class RegistryService {
         throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown`);
       throw e;
     });
-    const linked = await this.meta.linkedBlob(repo, d);
+    const linked = await this.store.linkedBlob(repo, d);
     if (!linked) throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown to repository ${name}`);
     await this.touch(d);
     return { digest: d, size: linked.size };
@@ -138,7 +132,7 @@ export class RegistryService {
   async deleteBlob(name: string, digest: string): Promise<void> {
     const d = this.parseBlobDigest(digest);
     const repo = await this.repoForRead(name);
-    if (!(await this.meta.unlinkBlob(repo, d))) {
+    if (!(await this.store.unlinkBlob(repo, d))) {
       throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown to repository ${name}`);
     }
   }
@@ -150,7 +144,7 @@ export class RegistryService {
     if (now - last < TOUCH_INTERVAL_MS) return;
     this.recentTouches.set(digest, now);
     if (this.recentTouches.size > 10_000) this.recentTouches.clear();
-    await this.meta.touchBlob(digest);
+    await this.store.touchBlob(digest);
   }
 
   // --- uploads ----------------------------------------------------------------------
@@ -159,7 +153,7 @@ export class RegistryService {
     const repo = await this.repoForWrite(name);
     const id = randomUUID();
     await this.blobs.upload(id);
-    await this.meta.createUpload(id, repo);
+    await this.store.createUpload(id, repo);
     return { id, size: 0 };
   }
 
@@ -170,29 +164,38 @@ export class RegistryService {
   async mount(name: string, digest: string, from: string): Promise<Digest | null> {
     const d = this.parseBlobDigest(digest);
     if (!isValidName(from)) return null;
-    const fromId = await this.meta.repositoryId(from);
+    const fromId = await this.store.repositoryId(from);
     if (fromId === null) return null;
-    const linked = await this.meta.linkedBlob(fromId, d);
+    const linked = await this.store.linkedBlob(fromId, d);
     if (!linked || !(await this.blobs.stat(d))) return null;
     const repo = await this.repoForWrite(name);
-    await this.meta.linkBlob(repo, d, linked.size);
+    await this.store.linkBlob(repo, d, linked.size);
     return d;
   }
 
   private async sessionRepo(name: string, id: string): Promise<number> {
     this.checkName(name);
-    const up = await this.meta.upload(id);
-    const repo = await this.meta.repositoryId(name);
+    const up = await this.store.upload(id);
+    const repo = await this.store.repositoryId(name);
     if (!up || repo === null || up.repositoryId !== repo) {
       throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${id} unknown to repository ${name}`);
     }
     return repo;
   }
 
-  /** Runs `fn` after every earlier operation on the same upload session has settled. */
+  /**
+   * Runs `fn` holding the upload session: after every earlier operation on it in this process
+   * has settled (a queue), and under the session's lease in the database, which makes it
+   * exclusive across processes. The offset check of a chunk (Content-Range against the bytes
+   * received) and a status GET must see the session after any append still in flight anywhere
+   * has finished or been rolled back (a client that disconnected mid-chunk and retries at once,
+   * maybe through another node, must not be told a half chunk's size). The lease is renewed
+   * while `fn` runs; a node that dies holding it delays the next request by at most its ttl.
+   */
   private withUploadLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const leased = () => this.withUploadLease(id, fn);
     const prev = this.uploadLocks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+    const next = prev.then(leased, leased);
     const settled = next.then(
       () => undefined,
       () => undefined,
@@ -202,6 +205,34 @@ export class RegistryService {
       if (this.uploadLocks.get(id) === settled) this.uploadLocks.delete(id);
     });
     return next;
+  }
+
+  private async withUploadLease<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const token = randomUUID();
+    const deadline = Date.now() + UPLOAD_LEASE_MS + 5_000;
+    for (;;) {
+      const r = await this.store.leaseUpload(id, token, UPLOAD_LEASE_MS);
+      if (r === "unknown") return fn(); // the operation reports the unknown session itself
+      if (r === "leased") break;
+      if (Date.now() > deadline)
+        throw new RegistryError(
+          "BLOB_UPLOAD_INVALID",
+          `upload ${id} is busy with another request`,
+          undefined,
+          409,
+        );
+      await new Promise((ok) => setTimeout(ok, 25));
+    }
+    const renew = setInterval(() => {
+      void this.store.leaseUpload(id, token, UPLOAD_LEASE_MS).catch(() => undefined);
+    }, UPLOAD_LEASE_MS / 3);
+    renew.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await this.store.releaseUpload(id, token).catch(() => undefined);
+    }
   }
 
   async uploadStatus(name: string, id: string): Promise<UploadState> {
@@ -261,7 +292,7 @@ export class RegistryService {
     }
     const newSize = await up.append(body, { expectedLength });
     opts.onReceived?.(newSize - size);
-    await this.meta.touchUpload(id);
+    await this.store.touchUpload(id);
     return { id, size: newSize };
   }
 
@@ -285,15 +316,15 @@ export class RegistryService {
       const up = await this.blobs.upload(id);
       try {
         const info = await up.commit(d);
-        await this.meta.linkBlob(repo, d, info.size);
+        await this.store.linkBlob(repo, d, info.size);
       } catch (e) {
         if (e instanceof RegistryError && e.code === "DIGEST_INVALID") {
           await up.cancel();
-          await this.meta.deleteUpload(id);
+          await this.store.deleteUpload(id);
         }
         throw e;
       }
-      await this.meta.deleteUpload(id);
+      await this.store.deleteUpload(id);
       return d;
     });
   }
@@ -302,7 +333,7 @@ export class RegistryService {
     return this.withUploadLock(id, async () => {
       await this.sessionRepo(name, id);
       await (await this.blobs.upload(id)).cancel();
-      await this.meta.deleteUpload(id);
+      await this.store.deleteUpload(id);
     });
   }
 
@@ -378,20 +409,40 @@ export class RegistryService {
     // Check references before writing anything, so that a rejected push stores no bytes and
     // creates no repository. meta.putManifest checks again inside its transaction (a
     // concurrent delete or GC may have removed a blob since).
-    const existing = await this.meta.repositoryId(name);
+    const existing = await this.store.repositoryId(name);
     const missing =
       existing === null ? parsed.references : await this.missingReferences(existing, parsed.references);
     if (missing.length) throw manifestBlobUnknown(missing);
-    if (tag !== undefined && existing !== null && this.tagGuard) {
-      const current = await this.meta.tag(existing, tag);
-      if (current !== null && current !== digest) await this.tagGuard(name, tag, current, digest);
+    if (tag !== undefined && existing !== null) {
+      // Refuse early, before any bytes are written; checked again under the repository lock below.
+      const current = await this.store.tag(existing, tag);
+      if (current !== null && current !== digest)
+        await this.hooks.beforeTagMove?.(this.meta, {
+          repository: name,
+          repositoryId: existing,
+          tag,
+          current,
+          next: digest,
+        });
     }
-
     const repo = await this.repoForWrite(name);
     // Bytes before metadata: content-addressed, so harmless if the metadata write then fails.
     await this.blobs.putBuffer(digest, body);
-    const write = async (m: MetaStore) => {
-      const r = await m.putManifest({
+    const result = await this.meta.tx(async (tx) => {
+      if (tag !== undefined) {
+        // The tag decision (immutability) must hold at commit, whatever other nodes push.
+        await tx.registry.lockRepository(repo);
+        const current = await tx.registry.tag(repo, tag);
+        if (current !== null && current !== digest)
+          await this.hooks.beforeTagMove?.(tx, {
+            repository: name,
+            repositoryId: repo,
+            tag,
+            current,
+            next: digest,
+          });
+      }
+      const r = await tx.registry.putManifest({
         repositoryId: repo,
         digest,
         mediaType: parsed.mediaType,
@@ -402,18 +453,25 @@ export class RegistryService {
         references: parsed.references,
         tag,
       });
-      if (r.ok)
-        await this.listener?.manifestStored(m, {
-          repository: name,
-          repositoryId: repo,
-          digest,
-          mediaType: parsed.mediaType,
-          subject: parsed.subject,
-          tag,
-        });
+      if (!r.ok) return r;
+      await appendEvent(
+        tx,
+        imageActionEvent(
+          this.options.aws,
+          { repositoryName: name, digest, action: "PUSH", tag },
+          (this.options.now ?? Date.now)(),
+        ),
+      );
+      await this.hooks.manifestStored?.(tx, {
+        repository: name,
+        repositoryId: repo,
+        digest,
+        mediaType: parsed.mediaType,
+        subject: parsed.subject,
+        tag,
+      });
       return r;
-    };
-    const result = this.listener ? await this.meta.tx(write) : await write(this.meta);
+    });
     if (!result.ok) throw manifestBlobUnknown(result.missing);
     return { digest, subject: parsed.subject };
   }
@@ -423,8 +481,8 @@ export class RegistryService {
     for (const ref of refs) {
       const found =
         ref.kind === "blob"
-          ? await this.meta.linkedBlob(repo, ref.digest)
-          : await this.meta.manifest(repo, ref.digest);
+          ? await this.store.linkedBlob(repo, ref.digest)
+          : await this.store.manifest(repo, ref.digest);
       if (!found) missing.push(ref);
     }
     return missing;
@@ -438,7 +496,7 @@ export class RegistryService {
   private async resolveReference(repo: number, name: string, reference: string): Promise<string> {
     let digest: string | null = null;
     if (isDigest(reference)) digest = reference;
-    else if (isValidTag(reference)) digest = await this.meta.tag(repo, reference);
+    else if (isValidTag(reference)) digest = await this.store.tag(repo, reference);
     if (!digest)
       throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
     return digest;
@@ -447,49 +505,85 @@ export class RegistryService {
   async getManifest(name: string, reference: string): Promise<StoredManifest> {
     const repo = await this.repoForRead(name);
     const digest = await this.resolveReference(repo, name, reference);
-    const m = await this.meta.manifest(repo, digest);
+    const m = await this.store.manifest(repo, digest);
     if (!m)
       throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
+    await this.hooks.beforeManifestServed?.({ repository: name, repositoryId: repo, digest });
     const body = await this.blobs.read(digest as Digest);
     return { digest: digest as Digest, mediaType: m.mediaType, size: m.size, body };
   }
 
-  /** DELETE by digest removes the manifest (and its tags); DELETE by tag removes only the tag. */
+  /**
+   * DELETE by digest removes the manifest (and its tags); DELETE by tag removes only the tag.
+   * Either writes an `ECR Image Action` DELETE event (naming the tag, or the image's first tag).
+   */
   async deleteManifest(name: string, reference: string): Promise<void> {
     const repo = await this.repoForRead(name);
-    const listener = this.listener;
-    if (isDigest(reference)) {
-      const del = async (m: MetaStore) => {
-        if (listener && (await m.manifest(repo, reference)))
-          await listener.manifestDeleted(m, { repository: name, repositoryId: repo, digest: reference });
-        return m.deleteManifest(repo, reference);
-      };
-      if (!(await (listener ? this.meta.tx(del) : del(this.meta)))) {
-        throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
-      }
-      return;
-    }
-    const delTag = async (m: MetaStore) => {
-      const digest = listener ? await m.tag(repo, reference) : null;
-      if (listener && digest)
-        await listener.manifestDeleted(m, { repository: name, repositoryId: repo, digest, tag: reference });
-      return m.deleteTag(repo, reference);
-    };
-    if (!isValidTag(reference) || !(await (listener ? this.meta.tx(delTag) : delTag(this.meta)))) {
-      throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} unknown to repository ${name}`);
-    }
+    const byDigest = isDigest(reference);
+    const deleted =
+      (byDigest || isValidTag(reference)) &&
+      (await this.meta.tx(async (tx) => {
+        const digest = byDigest
+          ? (await tx.registry.manifest(repo, reference))?.digest
+          : await tx.registry.tag(repo, reference);
+        if (!digest) return false;
+        const tag = byDigest ? undefined : reference;
+        await appendEvent(
+          tx,
+          imageActionEvent(
+            this.options.aws,
+            {
+              repositoryName: name,
+              digest,
+              action: "DELETE",
+              tag: tag ?? (await tx.registry.tagsOf(repo, digest))[0],
+            },
+            (this.options.now ?? Date.now)(),
+          ),
+        );
+        await this.hooks.manifestDeleted?.(tx, { repository: name, repositoryId: repo, digest, tag });
+        return byDigest ? tx.registry.deleteManifest(repo, digest) : tx.registry.deleteTag(repo, reference);
+      }));
+    if (!deleted)
+      throw new RegistryError(
+        "MANIFEST_UNKNOWN",
+        `${byDigest ? "manifest" : "tag"} ${reference} unknown to repository ${name}`,
+      );
   }
 
   // --- listings ---------------------------------------------------------------------
 
   async listTags(name: string, n: number, last?: string): Promise<{ tags: string[]; more: boolean }> {
     const repo = await this.repoForRead(name);
-    const page = await this.meta.listTags(repo, last, n);
+    const page = await this.store.listTags(repo, last, n);
     return { tags: page.items, more: page.more };
   }
 
+  /** A repository's images (manifests with tags and sizes), paged in the store by digest. */
+  async images(
+    name: string,
+    o: { after?: string; limit: number; tagStatus?: TagStatus },
+  ): Promise<Page<ImageRecord>> {
+    return this.store.images(await this.repoForRead(name), o);
+  }
+
+  /** Image ids, one per tag, paged in the store by (digest, tag). */
+  async imageIds(name: string, o: Parameters<RegistryStore["imageIds"]>[1]) {
+    return this.store.imageIds(await this.repoForRead(name), o);
+  }
+
+  /** The image a digest and/or tag names, or null. */
+  async findImage(name: string, id: { digest?: string; tag?: string }): Promise<ImageRecord | null> {
+    return this.store.findImage(await this.repoForRead(name), id);
+  }
+
+  /** Removes a repository and all it holds (its blobs are left to garbage collection). */
+  async deleteRepository(name: string): Promise<void> {
+    await this.store.deleteRepository(await this.repoForRead(name));
+  }
+
   async catalog(n: number, last?: string): Promise<{ repositories: string[]; more: boolean }> {
-    const page = await this.meta.listRepositories(last, n);
+    const page = await this.store.listRepositories(last, n);
     return { repositories: page.items, more: page.more };
   }
 
@@ -501,8 +595,8 @@ export class RegistryService {
   async referrers(name: string, digest: string, artifactType?: string): Promise<Buffer> {
     this.checkName(name);
     const d = this.parseBlobDigest(digest);
-    const repo = await this.meta.repositoryId(name);
-    const rows = repo === null ? [] : await this.meta.referrers(repo, d, artifactType);
+    const repo = await this.store.repositoryId(name);
+    const rows = repo === null ? [] : await this.store.referrers(repo, d, artifactType);
     const index = {
       schemaVersion: 2,
       mediaType: MediaTypes.ociIndex,

@@ -1,14 +1,11 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { openAuthorizer } from "../auth/types.js";
 import { silentLogger } from "../core/logger.js";
 import { createHttpServer } from "../server.js";
-import { FsBlobStore } from "../storage/blob/fs.js";
-import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
+import type { BlobStore } from "../storage/blob/types.js";
+import type { MetaStore } from "../storage/meta/store.js";
 import { MediaTypes } from "./manifest.js";
 import { registerRegistryRoutes } from "./routes.js";
 import { RegistryService } from "./service.js";
@@ -32,15 +29,20 @@ const LAYER_BYTES = 2 * 1024 * 1024 + 12345;
  *
  * Best effort: a failure is returned (for a log line), never thrown.
  */
-export async function warmUpRegistry(maxManifestBytes: number): Promise<Error | null> {
-  const dir = await mkdtemp(join(tmpdir(), "drydock-warmup-"));
+export async function warmUpRegistry(
+  maxManifestBytes: number,
+  /** Throwaway stores (storage/open.ts `openScratchStores`): the caller chooses drivers. */
+  scratch: () => Promise<{ meta: MetaStore; blobs: BlobStore; close(): Promise<void> }>,
+): Promise<Error | null> {
   const agent = new Agent({ keepAlive: true, maxSockets: 3 });
-  const meta = await openSqliteMetaStore(":memory:");
+  let stores: Awaited<ReturnType<typeof scratch>> | undefined;
   const app = createHttpServer(silentLogger());
   try {
-    const service = new RegistryService(meta, await FsBlobStore.open(dir), {
+    stores = await scratch();
+    const service = new RegistryService(stores.meta, stores.blobs, {
       maxManifestBytes,
       createRepositoryOnPush: true,
+      aws: { accountId: "000000000000", region: "us-east-1" },
     });
     registerRegistryRoutes(app, { service, auth: openAuthorizer, maxManifestBytes });
     await app.listen({ host: "127.0.0.1", port: 0 });
@@ -110,8 +112,7 @@ export async function warmUpRegistry(maxManifestBytes: number): Promise<Error | 
   } finally {
     agent.destroy();
     await app.close().catch(() => undefined);
-    await meta.close().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await stores?.close().catch(() => undefined);
   }
 }
 

@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { analyzerKey, catalogers, distroDetectors, osOnly } from "../catalog/registry.js";
 import type { LayerLimits } from "../image/analyze-layer.js";
 import { analyzeImage, inventoriesOf, layerCacheKey } from "../image/analyze.js";
-import type { InventoryCache } from "../image/cache.js";
+import type { LayerCache } from "../image/cache.js";
 import type { ImageInventory, ImageSource } from "../image/types.js";
 import { matchPackages } from "../match/matcher.js";
 import type { AdvisoryLookup, Finding, Severity } from "../match/types.js";
@@ -18,7 +16,7 @@ export const UNSUPPORTED_OS =
 export interface EngineOptions {
   limits: LayerLimits;
   /** The per-layer inventory cache shared with the CLI (`<data>/cache/layers`). */
-  cache?: InventoryCache;
+  cache?: LayerCache;
   /** Layers of one image read at the same time. */
   layerConcurrency?: number;
 }
@@ -41,17 +39,15 @@ const osCatalogers = catalogers.filter(osOnly);
  */
 async function fullInventoryCached(
   source: ImageSource,
-  cache: InventoryCache,
+  cache: LayerCache,
   limits: LayerLimits,
 ): Promise<boolean> {
   const resolved = await source.resolve();
   const analyzers = analyzerKey(catalogers, distroDetectors);
-  return resolved.images.every((img) =>
-    img.layers.every((l) => {
-      const key = layerCacheKey(l.diffID, analyzers, limits);
-      return existsSync(join(cache.dir, key.slice(0, 2), `${key}.json`));
-    }),
-  );
+  for (const img of resolved.images)
+    for (const l of img.layers)
+      if (!(await cache.has(layerCacheKey(l.diffID, analyzers, limits)))) return false;
+  return true;
 }
 
 /**

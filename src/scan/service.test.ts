@@ -13,6 +13,7 @@ import {
 } from "../image/testdata/images.js";
 import type { AdvisoryLookup } from "../match/types.js";
 import { RegistryService } from "../registry/service.js";
+import { RepositorySettingsService } from "../settings/service.js";
 import { FsBlobStore } from "../storage/blob/fs.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 import type { MetaStore } from "../storage/meta/store.js";
@@ -52,13 +53,14 @@ const fakeDb: AdvisoryLookup = {
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "drydock-scan-svc-"));
-  meta = await openSqliteMetaStore(join(dir, "meta.db"));
+  meta = await openSqliteMetaStore(join(dir, "meta.db"), () => clock);
   const blobs = await FsBlobStore.open(dir);
   clock = Date.parse("2025-01-01T00:00:00Z");
   scans = new RegistryScanService(
     meta,
     blobs,
     { acquire: () => ({ db: fakeDb, builtAt: 1, release: () => undefined }) },
+    new RepositorySettingsService(meta),
     {
       aws: { accountId: "123456789012", region: "eu-west-1" },
       engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
@@ -69,8 +71,13 @@ beforeEach(async () => {
   registry = new RegistryService(
     meta,
     blobs,
-    { maxManifestBytes: 4 << 20, createRepositoryOnPush: true },
-    scans,
+    {
+      maxManifestBytes: 4 << 20,
+      createRepositoryOnPush: true,
+      aws: { accountId: "123456789012", region: "eu-west-1" },
+      now: () => clock,
+    },
+    [scans.registryHooks()],
   );
 });
 afterEach(async () => {

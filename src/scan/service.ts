@@ -1,28 +1,23 @@
 import type { Logger } from "../core/logger.js";
 import type { Digest } from "../core/digest.js";
-import { imageActionEvent, imageScanEvent, type AwsIdentity } from "../events/envelope.js";
+import { imageScanEvent, type AwsIdentity } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import { ImageFormatError } from "../image/resolve.js";
 import { StoreImageSource } from "../image/sources/store.js";
-import type { ManifestListener, ManifestStored } from "../registry/service.js";
+import { JobWorker, PermanentError, type Commit, type Job, type WorkerOptions } from "../jobs/worker.js";
+import type { ManifestDeleted, ManifestStored, RegistryHooks } from "../registry/hooks.js";
+import type { RepositorySettingsService } from "../settings/service.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { IncompleteImageError, scanImage, type EngineOptions, type ScanOutcome } from "./engine.js";
 import { decideRepository, validateScanningConfiguration } from "./filters.js";
-import { PermanentError, ScanQueue, type Commit, type Job, type QueueOptions } from "./queue.js";
 import {
-  forgetImage,
-  markScanEnded,
-  markScanStarted,
   readFindings,
-  readScan,
   readScanningConfiguration,
-  repositoryScanOnPush,
-  storeCompletedScan,
-  tagsOf,
+  storedFindings,
   toState,
   writeScanningConfiguration,
-} from "./store.js";
+} from "./state.js";
 import {
   ScanError,
   type ImageScanFindings,
@@ -53,10 +48,22 @@ const INDEX = new Set([
 export interface ScanServiceOptions {
   aws: AwsIdentity;
   engine: EngineOptions;
-  queue: Omit<QueueOptions, "now" | "log">;
+  queue: Omit<WorkerOptions, "now" | "log">;
   now?: () => number;
   log?: Logger;
 }
+
+/** What a scan job is about (the `jobs` payload of kind `scan`). */
+export interface ScanJob {
+  repositoryId: number;
+  digest: string;
+  scanType: ScanType;
+  /** Why it was queued: push, manual, continuous, index (fan out to the members). */
+  reason: string;
+}
+
+export const SCAN_JOB = "scan";
+const scanKey = (repositoryId: number, digest: string) => `${repositoryId}@${digest}`;
 
 /** Where scans get the vulnerability database (VulnDbProvider: switched atomically on rebuild). */
 export interface VulnDbSource {
@@ -64,36 +71,47 @@ export interface VulnDbSource {
 }
 
 /**
- * The registry's scan engine behind the ScanService seam, and the registry's manifest listener:
- * pushes and deletes write their `ECR Image Action` event and queue scans in the manifest's
- * own transaction; queued scans run on the durable queue; a finished scan writes its state,
- * findings and `ECR Image Scan` event in one transaction.
+ * The registry's scan engine behind the ScanService seam, plugged into the registry by its
+ * hooks: pushes queue scans in the manifest's own transaction, deletes drop the image's scan
+ * state; queued scans run as `scan` jobs on the durable queue (any worker process); a finished
+ * scan writes its state, findings and `ECR Image Scan` event in one transaction.
  */
-export class RegistryScanService implements ScanService, ManifestListener {
-  readonly queue: ScanQueue;
+export class RegistryScanService implements ScanService {
+  readonly queue: JobWorker;
   private readonly now: () => number;
 
   constructor(
     private readonly meta: MetaStore,
     private readonly blobs: BlobStore,
     private readonly vulndb: VulnDbSource,
+    private readonly settings: RepositorySettingsService,
     private readonly opts: ScanServiceOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.queue = new ScanQueue(
+    this.queue = new JobWorker(
       meta,
       {
-        run: (job) => this.runJob(job),
-        isTransient: (err) =>
-          !(
-            err instanceof PermanentError ||
-            err instanceof IncompleteImageError ||
-            err instanceof ImageFormatError
-          ),
-        failed: (tx, job, reason) => this.jobFailed(tx, job, reason),
+        [SCAN_JOB]: {
+          run: (job: Job<ScanJob>) => this.runJob(job),
+          isTransient: (err) =>
+            !(
+              err instanceof PermanentError ||
+              err instanceof IncompleteImageError ||
+              err instanceof ImageFormatError
+            ),
+          failed: (tx: MetaStore, job: Job<ScanJob>, reason: string) => this.jobFailed(tx, job, reason),
+        },
       },
       { ...opts.queue, now: this.now, log: opts.log },
     );
+  }
+
+  /** The registry hooks of scanning: scan on push, forget deleted images. */
+  registryHooks(): RegistryHooks {
+    return {
+      manifestStored: (tx, e) => this.manifestStored(tx, e),
+      manifestDeleted: (tx, e) => this.manifestDeleted(tx, e),
+    };
   }
 
   /** Starts the workers; `releaseRunning` re-queues jobs a crashed run of this process left running. */
@@ -122,7 +140,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
         repositoryFilters: r.repositoryFilters.map((f) => ({ filter: f.filter, filterType: f.filterType })),
       })),
     };
-    await writeScanningConfiguration(this.meta, clean, this.now());
+    await writeScanningConfiguration(this.meta, clean);
     return clean;
   }
 
@@ -131,9 +149,9 @@ export class RegistryScanService implements ScanService, ManifestListener {
     const config = await readScanningConfiguration(this.meta);
     const out: RepositoryScanningConfiguration[] = [];
     for (const name of names) {
-      const id = await this.meta.repositoryId(name);
+      const id = await this.meta.registry.repositoryId(name);
       if (id === null) continue;
-      const flag = await repositoryScanOnPush(this.meta, id);
+      const flag = await this.settings.scanOnPush(this.meta, id);
       const d = decideRepository(config, name, flag);
       out.push({
         repositoryName: name,
@@ -148,7 +166,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
   // --- scans ------------------------------------------------------------------------------
 
   private async repo(name: string): Promise<number> {
-    const id = await this.meta.repositoryId(name);
+    const id = await this.meta.registry.repositoryId(name);
     if (id === null)
       throw new ScanError(
         "RepositoryNotFound",
@@ -158,7 +176,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
   }
 
   private async image(repositoryId: number, name: string, digest: string): Promise<{ mediaType: string }> {
-    const m = await this.meta.manifest(repositoryId, digest);
+    const m = await this.meta.registry.manifest(repositoryId, digest);
     if (!m)
       throw new ScanError(
         "ImageNotFound",
@@ -180,7 +198,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
           "This operation is not supported for registries configured for ENHANCED scanning: images are scanned automatically.",
         );
       const now = this.now();
-      const prev = await readScan(tx, repositoryId, imageDigest);
+      const prev = await tx.scans.get(repositoryId, imageDigest);
       // One scan per image per 24 h, the scan on push included (ECR's basic scanning quota).
       if (prev && prev.scanType === "BASIC" && now - prev.lastScanAt < MANUAL_SCAN_WINDOW_MS)
         throw new ScanError(
@@ -188,7 +206,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
           "The scan quota per image has been exceeded. Wait and try again.",
         );
       await this.queueScan(tx, repositoryId, imageDigest, m.mediaType, "BASIC", "manual", now);
-      return (await readScan(tx, repositoryId, imageDigest))!;
+      return (await tx.scans.get(repositoryId, imageDigest))!;
     });
     this.wakeSoon();
     return toState(repositoryName, imageDigest, state);
@@ -197,7 +215,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
   async imageScanState(repositoryName: string, imageDigest: string): Promise<ImageScanState | null> {
     const repositoryId = await this.repo(repositoryName);
     const config = await readScanningConfiguration(this.meta);
-    const row = await readScan(this.meta, repositoryId, imageDigest);
+    const row = await this.meta.scans.get(repositoryId, imageDigest);
     // Switching BASIC ↔ ENHANCED hides the other type's scans until switching back (as ECR).
     if (!row || row.scanType !== config.scanType) return null;
     return toState(repositoryName, imageDigest, row);
@@ -212,7 +230,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
         "ScanNotFound",
         `Image scan does not exist for the image with '{imageDigest:'${imageDigest}'}' in the repository with name '${repositoryName}' in the registry with id '${this.opts.aws.accountId}'`,
       );
-    const row = (await readScan(this.meta, repositoryId, imageDigest))!;
+    const row = (await this.meta.scans.get(repositoryId, imageDigest))!;
     return {
       state,
       findings: await readFindings(this.meta, repositoryId, imageDigest),
@@ -226,36 +244,18 @@ export class RegistryScanService implements ScanService, ManifestListener {
     this.wakeSoon();
   }
 
-  // --- the registry's manifest listener (runs in the manifest write's transaction) --------
+  // --- the registry's hooks (run in the manifest write's transaction) ----------------------
 
-  async manifestStored(tx: MetaStore, e: ManifestStored): Promise<void> {
-    await appendEvent(
-      tx,
-      imageActionEvent(
-        this.opts.aws,
-        { repositoryName: e.repository, digest: e.digest, action: "PUSH", tag: e.tag },
-        this.now(),
-      ),
-    );
+  private async manifestStored(tx: MetaStore, e: ManifestStored): Promise<void> {
     // Referrers (signatures, SBOMs, attestations) are artifacts about an image, not images.
     if (e.subject) return;
     if (await this.scanOnPush(tx, e.repository, e.repositoryId, e.digest, e.mediaType)) this.wakeSoon();
   }
 
-  async manifestDeleted(
-    tx: MetaStore,
-    e: { repository: string; repositoryId: number; digest: string; tag?: string },
-  ): Promise<void> {
-    const tag = e.tag ?? (await tagsOf(tx, e.repositoryId, e.digest))[0];
-    await appendEvent(
-      tx,
-      imageActionEvent(
-        this.opts.aws,
-        { repositoryName: e.repository, digest: e.digest, action: "DELETE", tag },
-        this.now(),
-      ),
-    );
-    if (e.tag === undefined) await forgetImage(tx, e.repositoryId, e.digest);
+  private async manifestDeleted(tx: MetaStore, e: ManifestDeleted): Promise<void> {
+    if (e.tag !== undefined) return;
+    await tx.scans.forget(e.repositoryId, e.digest);
+    await tx.jobs.dropQueued(SCAN_JOB, scanKey(e.repositoryId, e.digest));
   }
 
   /** Queues a scan when the repository's rules say so and the image has no scan of this type yet. */
@@ -267,10 +267,14 @@ export class RegistryScanService implements ScanService, ManifestListener {
     mediaType: string,
   ): Promise<boolean> {
     const config = await readScanningConfiguration(tx);
-    const decision = decideRepository(config, repositoryName, await repositoryScanOnPush(tx, repositoryId));
+    const decision = decideRepository(
+      config,
+      repositoryName,
+      await this.settings.scanOnPush(tx, repositoryId),
+    );
     if (!decision.scanOnPush) return false;
     // The same manifest pushed again (another tag) is not scanned again.
-    const prev = await readScan(tx, repositoryId, digest);
+    const prev = await tx.scans.get(repositoryId, digest);
     if (prev && prev.scanType === config.scanType) return false;
     await this.queueScan(tx, repositoryId, digest, mediaType, config.scanType, "push", this.now());
     return true;
@@ -288,15 +292,19 @@ export class RegistryScanService implements ScanService, ManifestListener {
     const index = INDEX.has(mediaType);
     // An index has no findings of its own: its job queues one scan per platform manifest.
     if (!index)
-      await markScanStarted(
-        tx,
+      await tx.scans.markStarted(
         repositoryId,
         digest,
         scanType,
         scanType === "ENHANCED" ? "PENDING" : "IN_PROGRESS",
-        now,
       );
-    await ScanQueue.enqueue(tx, { repositoryId, digest, scanType, reason: index ? "index" : reason }, now);
+    const job: ScanJob = { repositoryId, digest, scanType, reason: index ? "index" : reason };
+    await tx.jobs.enqueue({
+      kind: SCAN_JOB,
+      key: scanKey(repositoryId, digest),
+      payload: job,
+      runAfter: now,
+    });
   }
 
   /** Wakes the workers once the current transaction has committed (they wait for the connection). */
@@ -306,29 +314,15 @@ export class RegistryScanService implements ScanService, ManifestListener {
 
   // --- jobs -------------------------------------------------------------------------------
 
-  private async repositoryName(id: number): Promise<string | null> {
-    const row = await this.meta.db
-      .selectFrom("repositories")
-      .select("name")
-      .where("id", "=", id)
-      .executeTakeFirst();
-    return row?.name ?? null;
-  }
-
-  private async runJob(job: Job): Promise<Commit> {
-    const name = await this.repositoryName(job.repository_id);
-    const m = name === null ? null : await this.meta.manifest(job.repository_id, job.digest);
+  private async runJob(j: Job<ScanJob>): Promise<Commit> {
+    const job = j.payload;
+    const name = await this.meta.registry.repositoryName(job.repositoryId);
+    const m = name === null ? null : await this.meta.registry.manifest(job.repositoryId, job.digest);
     // Deleted since it was queued: nothing to scan, nothing to report.
     if (name === null || !m) return async () => undefined;
-    if (job.reason === "index") return this.fanOut(job, name);
-    if (job.scan_type === "ENHANCED")
-      await this.meta.db
-        .updateTable("image_scans")
-        .set({ status: "IN_PROGRESS", updated_at: this.now() })
-        .where("repository_id", "=", job.repository_id)
-        .where("digest", "=", job.digest)
-        .where("status", "=", "PENDING")
-        .execute();
+    if (job.reason === "index") return this.fanOut(job);
+    if (job.scanType === "ENHANCED")
+      await this.meta.scans.transition(job.repositoryId, job.digest, "PENDING", "IN_PROGRESS");
 
     let outcome: ScanOutcome;
     let builtAt = 0;
@@ -337,9 +331,9 @@ export class RegistryScanService implements ScanService, ManifestListener {
     } else {
       const lease = this.vulndb.acquire();
       builtAt = lease.builtAt;
-      const source = new StoreImageSource(this.meta, this.blobs, job.repository_id, name, job.digest);
+      const source = new StoreImageSource(this.meta, this.blobs, job.repositoryId, name, job.digest);
       try {
-        outcome = await scanImage(source, job.scan_type, lease.db, this.opts.engine);
+        outcome = await scanImage(source, job.scanType, lease.db, this.opts.engine);
       } catch (e) {
         if (!(e instanceof ImageFormatError)) throw e;
         outcome = { kind: "unsupported", reason: `UnsupportedImageError: ${e.message}` };
@@ -349,42 +343,33 @@ export class RegistryScanService implements ScanService, ManifestListener {
       }
     }
     return async (tx) => {
-      const row = await readScan(tx, job.repository_id, job.digest);
+      const row = await tx.scans.get(job.repositoryId, job.digest);
       if (!row) return;
-      const now = this.now();
       let status: ScanStatus;
       let counts: Record<string, number> = {};
       if (outcome.kind === "complete") {
         const config = await readScanningConfiguration(tx);
-        const decision = decideRepository(config, name, await repositoryScanOnPush(tx, job.repository_id));
+        const decision = decideRepository(config, name, await this.settings.scanOnPush(tx, job.repositoryId));
         status =
-          job.scan_type === "ENHANCED" && decision.scanFrequency === "CONTINUOUS_SCAN"
-            ? "ACTIVE"
-            : "COMPLETE";
+          job.scanType === "ENHANCED" && decision.scanFrequency === "CONTINUOUS_SCAN" ? "ACTIVE" : "COMPLETE";
         counts = outcome.severityCounts;
-        await storeCompletedScan(
-          tx,
-          job.repository_id,
-          job.digest,
-          {
-            status,
-            description: COMPLETE_DESCRIPTION,
-            findings: outcome.findings,
-            severityCounts: counts,
-            vulnerabilitySourceUpdatedAt: builtAt,
-          },
-          now,
-        );
+        await tx.scans.storeCompleted(job.repositoryId, job.digest, {
+          status,
+          description: COMPLETE_DESCRIPTION,
+          findings: storedFindings(outcome.findings),
+          severityCounts: counts,
+          vulnerabilitySourceUpdatedAt: builtAt,
+        });
       } else {
         status = "UNSUPPORTED_IMAGE";
-        await markScanEnded(tx, job.repository_id, job.digest, status, outcome.reason, now);
+        await tx.scans.markEnded(job.repositoryId, job.digest, status, outcome.reason);
       }
       await this.scanEvent(tx, job, name, status, counts);
     };
   }
 
   /** An index: one scan per platform manifest not yet scanned with this scan type. */
-  private async fanOut(job: Job, _name: string): Promise<Commit> {
+  private async fanOut(job: ScanJob): Promise<Commit> {
     const index = await this.blobs.read(job.digest as Digest);
     let members: {
       digest: string;
@@ -405,39 +390,36 @@ export class RegistryScanService implements ScanService, ManifestListener {
     return async (tx) => {
       const now = this.now();
       for (const d of images) {
-        const m = await tx.manifest(job.repository_id, d.digest);
+        const m = await tx.registry.manifest(job.repositoryId, d.digest);
         if (!m) continue;
-        const prev = await readScan(tx, job.repository_id, d.digest);
+        const prev = await tx.scans.get(job.repositoryId, d.digest);
         if (
           prev &&
-          prev.scanType === job.scan_type &&
+          prev.scanType === job.scanType &&
           (prev.status === "IN_PROGRESS" ||
             prev.status === "PENDING" ||
             now - prev.lastScanAt < MANUAL_SCAN_WINDOW_MS)
         )
           continue;
-        await this.queueScan(tx, job.repository_id, d.digest, m.mediaType, job.scan_type, "push", now);
+        await this.queueScan(tx, job.repositoryId, d.digest, m.mediaType, job.scanType, "push", now);
       }
       this.wakeSoon();
     };
   }
 
-  private async jobFailed(tx: MetaStore, job: Job, reason: string): Promise<void> {
-    const name = await tx.db
-      .selectFrom("repositories")
-      .select("name")
-      .where("id", "=", job.repository_id)
-      .executeTakeFirst();
-    if (!name || job.reason === "index") return;
+  private async jobFailed(tx: MetaStore, j: Job<ScanJob>, reason: string): Promise<void> {
+    const job = j.payload;
+    const name = await tx.registry.repositoryName(job.repositoryId);
+    if (name === null || job.reason === "index") return;
     // ENHANCED has no FAILED status: its findings are unavailable.
-    const status: ScanStatus = job.scan_type === "ENHANCED" ? "FINDINGS_UNAVAILABLE" : "FAILED";
-    await markScanEnded(tx, job.repository_id, job.digest, status, `ScanFailed: ${reason}`, this.now());
-    await this.scanEvent(tx, job, name.name, status, {});
+    const status: ScanStatus = job.scanType === "ENHANCED" ? "FINDINGS_UNAVAILABLE" : "FAILED";
+    await tx.scans.markEnded(job.repositoryId, job.digest, status, `ScanFailed: ${reason}`);
+    await this.scanEvent(tx, job, name, status, {});
   }
 
   private async scanEvent(
     tx: MetaStore,
-    job: Job,
+    job: ScanJob,
     name: string,
     status: ScanStatus,
     counts: Record<string, number>,
@@ -449,7 +431,7 @@ export class RegistryScanService implements ScanService, ManifestListener {
         {
           repositoryName: name,
           digest: job.digest,
-          tags: await tagsOf(tx, job.repository_id, job.digest),
+          tags: await tx.registry.tagsOf(job.repositoryId, job.digest),
           status,
           severityCounts: counts,
         },

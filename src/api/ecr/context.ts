@@ -3,11 +3,12 @@ import type { RegistryService } from "../../registry/service.js";
 import type { ScanService } from "../../scan/types.js";
 import { AwsError } from "../aws-json.js";
 import { imageNotFound, repositoryNotFound, type ImageId, type Registry } from "./shapes.js";
-import type { EcrStore, ImageRecord, RepositoryRecord } from "./store.js";
+import type { RepositorySettingsService } from "../../settings/service.js";
+import type { ImageRecord, RepositoryRecord } from "../../storage/meta/store.js";
 
 /** What the ECR operations work with. */
 export interface EcrDeps extends Registry {
-  store: EcrStore;
+  settings: RepositorySettingsService;
   registry: RegistryService;
   /** The scan engine; undefined until it is wired in (scanning operations then fail clearly). */
   scan?: ScanService;
@@ -19,7 +20,7 @@ export interface EcrDeps extends Registry {
 }
 
 export async function requireRepository(d: EcrDeps, name: string): Promise<RepositoryRecord> {
-  const repo = await d.store.repository(name);
+  const repo = await d.settings.repository(name);
   if (!repo) throw repositoryNotFound(d, name);
   return repo;
 }
@@ -33,24 +34,22 @@ export function requireScan(d: EcrDeps): ScanService {
  * The image an ImageIdentifier names: by digest, by tag, or both (which must agree).
  * Returns null when it does not exist; throws InvalidParameterException when both are missing.
  */
-export function findImage(images: ImageRecord[], id: ImageId): ImageRecord | null {
+export async function findImage(
+  d: EcrDeps,
+  repo: RepositoryRecord,
+  id: ImageId,
+): Promise<ImageRecord | null> {
   if (id.imageDigest === undefined && id.imageTag === undefined) {
     throw new AwsError(
       "InvalidParameterException",
       "Invalid parameter at 'imageId': an imageDigest or an imageTag is required",
     );
   }
-  const img =
-    id.imageDigest !== undefined
-      ? images.find((i) => i.digest === id.imageDigest)
-      : images.find((i) => i.tags.includes(id.imageTag!));
-  if (!img) return null;
-  if (id.imageTag !== undefined && !img.tags.includes(id.imageTag)) return null;
-  return img;
+  return d.registry.findImage(repo.name, { digest: id.imageDigest, tag: id.imageTag });
 }
 
 export async function requireImage(d: EcrDeps, repo: RepositoryRecord, id: ImageId): Promise<ImageRecord> {
-  const img = findImage(await d.store.images(repo.id), id);
+  const img = await findImage(d, repo, id);
   if (!img) throw imageNotFound(d, repo.name, id);
   return img;
 }

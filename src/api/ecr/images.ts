@@ -18,7 +18,7 @@ import {
   tagStatus,
   type ImageId,
 } from "./shapes.js";
-import type { ImageRecord } from "./store.js";
+import type { ImageRecord } from "../../storage/meta/store.js";
 
 /** ListImages, DescribeImages, BatchGetImage, BatchDeleteImage over the registry's manifests. */
 
@@ -29,20 +29,12 @@ const filter = z
   })
   .optional();
 
-function byTagStatus(images: ImageRecord[], status: string | undefined): ImageRecord[] {
-  if (status === "TAGGED") return images.filter((i) => i.tags.length > 0);
-  if (status === "UNTAGGED") return images.filter((i) => i.tags.length === 0);
-  return images;
-}
-
-/** Keyset pagination over an in-memory, key-ordered list (a repository's images). */
-function page<T>(items: T[], key: (t: T) => string, token: string | undefined, limit: number) {
-  const after = decodeToken(token, isString);
-  const start = after === undefined ? 0 : items.findIndex((t) => key(t) > after);
-  const rest = start < 0 ? [] : items.slice(start);
-  const out = rest.slice(0, limit);
-  const more = rest.length > limit;
-  return { items: out, nextToken: more ? encodeToken(key(out.at(-1)!)) : undefined };
+/** The token of ListImages: the last (digest, tag) returned; "" for an untagged image. */
+function decodeIdToken(token: string | undefined): { digest: string; tag: string } | undefined {
+  const t = decodeToken(token, isString);
+  if (t === undefined) return undefined;
+  const i = t.indexOf("\u0000");
+  return i < 0 ? { digest: t, tag: "" } : { digest: t.slice(0, i), tag: t.slice(i + 1) };
 }
 
 const failureId = (id: ImageId) => ({
@@ -122,20 +114,20 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
       );
       checkRegistryId(d, input.registryId);
       const repo = await requireRepository(d, input.repositoryName);
-      const images = byTagStatus(await d.store.images(repo.id), input.filter?.tagStatus);
       // One entry per tag; an untagged image is its digest alone.
-      const ids = images.flatMap((i) =>
-        i.tags.length
-          ? i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t }))
-          : [{ imageDigest: i.digest }],
-      );
-      const p = page(
-        ids,
-        (x) => `${x.imageDigest}\u0000${"imageTag" in x ? x.imageTag : ""}`,
-        input.nextToken,
-        input.maxResults ?? 100,
-      );
-      return { imageIds: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+      const p = await d.registry.imageIds(repo.name, {
+        after: decodeIdToken(input.nextToken),
+        limit: input.maxResults ?? 100,
+        tagStatus: input.filter?.tagStatus,
+      });
+      const last = p.items.at(-1);
+      return {
+        imageIds: p.items.map((i) => ({
+          imageDigest: i.digest,
+          ...(i.tag !== null ? { imageTag: i.tag } : {}),
+        })),
+        ...(p.more && last ? { nextToken: encodeToken(`${last.digest}\u0000${last.tag ?? ""}`) } : {}),
+      };
     },
 
     async DescribeImages(raw) {
@@ -152,7 +144,6 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
       );
       checkRegistryId(d, input.registryId);
       const repo = await requireRepository(d, input.repositoryName);
-      const images = await d.store.images(repo.id);
       if (input.imageIds) {
         if (input.maxResults !== undefined || input.nextToken !== undefined) {
           throw new AwsError(
@@ -162,21 +153,21 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
         }
         const out = [];
         for (const id of input.imageIds) {
-          const img = findImage(images, id);
+          const img = await findImage(d, repo, id);
           if (!img) throw imageNotFound(d, repo.name, id);
           out.push(await detail(repo.name, img));
         }
         return { imageDetails: out };
       }
-      const p = page(
-        byTagStatus(images, input.filter?.tagStatus),
-        (i) => i.digest,
-        input.nextToken,
-        input.maxResults ?? 100,
-      );
+      const p = await d.registry.images(repo.name, {
+        after: decodeToken(input.nextToken, isString),
+        limit: input.maxResults ?? 100,
+        tagStatus: input.filter?.tagStatus,
+      });
       const details = [];
       for (const img of p.items) details.push(await detail(repo.name, img));
-      return { imageDetails: details, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+      const last = p.items.at(-1);
+      return { imageDetails: details, ...(p.more && last ? { nextToken: encodeToken(last.digest) } : {}) };
     },
 
     async BatchGetImage(raw) {
@@ -191,7 +182,6 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
       );
       checkRegistryId(d, input.registryId);
       const repo = await requireRepository(d, input.repositoryName);
-      const images = await d.store.images(repo.id);
       const out = [];
       const failures = [];
       for (const id of input.imageIds) {
@@ -200,7 +190,7 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
           failures.push(problem);
           continue;
         }
-        const img = findImage(images, id);
+        const img = await findImage(d, repo, id);
         if (!img) {
           failures.push({
             imageId: failureId(id),
@@ -244,7 +234,7 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
           continue;
         }
         // Re-read per id: an earlier id of the batch may have removed tags or images.
-        const img = findImage(await d.store.images(repo.id), id);
+        const img = await findImage(d, repo, id);
         if (!img) {
           failures.push({
             imageId: failureId(id),

@@ -5,18 +5,22 @@ import { ConfigError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { RegistryService } from "../../registry/service.js";
 import type { ScanService } from "../../scan/types.js";
-import { awsAuth, loginSubjects, registerEcrApi, tagImmutabilityGuard } from "./protocol.js";
-import { EcrStore } from "./store.js";
-
-export { EcrStore } from "./store.js";
+import type { RepositorySettingsService } from "../../settings/service.js";
+import { awsAuth, loginSubjects, registerEcrApi } from "./protocol.js";
 
 /**
- * Wires the ECR API for `drydock serve`: checks the aws configuration, installs tag
- * immutability on the registry's pushes, and returns the route registration (`POST /`).
+ * Wires the ECR API for `drydock serve`: checks the aws configuration and returns the route
+ * registration (`POST /`). Tag immutability is the settings service's registry hook.
  */
 export function setupEcrApi(
   config: Config,
-  o: { registry: RegistryService; scan?: ScanService; loginTokens: AwsLoginTokens; log: Logger },
+  o: {
+    registry: RegistryService;
+    settings: RepositorySettingsService;
+    scan?: ScanService;
+    loginTokens: AwsLoginTokens;
+    log: Logger;
+  },
 ): (app: FastifyInstance) => void {
   const hasUsers = config.auth.users.length > 0;
   const usernames = new Set(config.auth.users.map((u) => u.username));
@@ -31,12 +35,10 @@ export function setupEcrApi(
       );
     }
   }
-  const store = new EcrStore(o.registry.meta.db);
-  o.registry.tagGuard = tagImmutabilityGuard(store);
   const deps = {
     accountId: config.aws.accountId,
     region: config.aws.region,
-    store,
+    settings: o.settings,
     registry: o.registry,
     scan: o.scan,
     loginTokens: o.loginTokens,

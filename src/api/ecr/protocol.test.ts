@@ -13,8 +13,9 @@ import { ScanError } from "../../scan/types.js";
 import { FsBlobStore } from "../../storage/blob/fs.js";
 import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
 import type { MetaStore } from "../../storage/meta/store.js";
-import { isImmutableTag, registerEcrApi, tagImmutabilityGuard } from "./protocol.js";
-import { EcrStore } from "./store.js";
+import { isImmutableTag } from "../../settings/tags.js";
+import { RepositorySettingsService } from "../../settings/service.js";
+import { registerEcrApi } from "./protocol.js";
 
 /** A small in-memory ScanService: configuration stored as given, scans complete at once. */
 function fakeScan(): ScanService {
@@ -101,7 +102,17 @@ describe("ECR JSON 1.1 protocol (Fastify inject, fake scan engine)", () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-ecr-unit-"));
     meta = await openSqliteMetaStore(join(dir, "meta.db"));
     const blobs = await FsBlobStore.open(dir);
-    registry = new RegistryService(meta, blobs, { maxManifestBytes: 1 << 20, createRepositoryOnPush: true });
+    const settings = new RepositorySettingsService(meta);
+    registry = new RegistryService(
+      meta,
+      blobs,
+      {
+        maxManifestBytes: 1 << 20,
+        createRepositoryOnPush: true,
+        aws: { accountId: "123456789012", region: "eu-west-1" },
+      },
+      [settings.registryHooks()],
+    );
     app = Fastify();
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", (_r, _p, done) => done(null, undefined));
@@ -109,7 +120,7 @@ describe("ECR JSON 1.1 protocol (Fastify inject, fake scan engine)", () => {
       deps: {
         accountId: "123456789012",
         region: "eu-west-1",
-        store: new EcrStore(meta.db),
+        settings,
         registry,
         scan: fakeScan(),
         loginTokens: new AwsLoginTokens({ ttlSeconds: 60 }),
@@ -174,7 +185,7 @@ describe("ECR JSON 1.1 protocol (Fastify inject, fake scan engine)", () => {
       imageScanningConfiguration: { scanOnPush: true },
     });
     expect(typeof c.body.repository.createdAt).toBe("number");
-    expect(await new EcrStore(meta.db).scanOnPush("a/b")).toBe(true);
+    expect((await meta.settings.repository("a/b"))?.scanOnPush).toBe(true);
   });
 
   it("scan, findings in the basic shape, then the quota error", async () => {
@@ -213,8 +224,7 @@ describe("ECR JSON 1.1 protocol (Fastify inject, fake scan engine)", () => {
     expect(other.body.__type).toBe("ImageNotFoundException");
   });
 
-  it("IMMUTABLE refuses a tag move in the registry (TagGuard installed by setup)", async () => {
-    registry.tagGuard = tagImmutabilityGuard(new EcrStore(meta.db));
+  it("IMMUTABLE refuses a tag move in the registry (the settings service's registry hook)", async () => {
     await pushImage("imm", "v1", '{"a":1}');
     await call("PutImageTagMutability", { repositoryName: "imm", imageTagMutability: "IMMUTABLE" });
     await expect(pushImage("imm", "v1", '{"a":2}')).rejects.toMatchObject({ code: "TAG_INVALID" });

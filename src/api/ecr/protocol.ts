@@ -1,16 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { AwsCredentialConfig } from "../../config/schema.js";
-import { RegistryError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
-import type { TagGuard } from "../../registry/service.js";
 import { registerAwsJson, type AwsAuthOptions, type JsonService } from "../aws-json.js";
 import type { EcrDeps } from "./context.js";
 import { imageOperations } from "./images.js";
 import { registryOperations } from "./registry.js";
 import { repositoryOperations } from "./repositories.js";
 import { scanningOperations } from "./scanning.js";
-import { wildcardMatch } from "./shapes.js";
-import type { EcrStore } from "./store.js";
 
 /** ECR's JSON 1.1 target prefix and SigV4 service name. */
 export const ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921";
@@ -59,29 +55,6 @@ export function loginSubjects(
  * exclusions, a tag the filters do not exempt) to another manifest, with the message ECR
  * gives docker (`tag invalid: The image tag '…' already exists …`).
  */
-export function tagImmutabilityGuard(store: EcrStore): TagGuard {
-  return async (repository, tag) => {
-    const repo = await store.repository(repository);
-    if (!repo || !isImmutableTag(repo.imageTagMutability, repo.tagMutabilityExclusions, tag)) return;
-    throw new RegistryError(
-      "TAG_INVALID",
-      `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`,
-    );
-  };
-}
-
-export function isImmutableTag(
-  mutability: string,
-  exclusions: readonly { filter: string }[] | null,
-  tag: string,
-): boolean {
-  const excluded = (exclusions ?? []).some((f) => wildcardMatch(f.filter, tag));
-  if (mutability === "IMMUTABLE") return true;
-  if (mutability === "IMMUTABLE_WITH_EXCLUSION") return !excluded;
-  if (mutability === "MUTABLE_WITH_EXCLUSION") return excluded;
-  return false;
-}
-
 export function registerEcrApi(
   app: FastifyInstance,
   opts: { deps: EcrDeps; auth: AwsAuthOptions; log: Logger; extraServices?: JsonService[] },

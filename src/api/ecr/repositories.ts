@@ -19,7 +19,7 @@ import {
   repositoryUri,
   scanningConfiguration,
 } from "./shapes.js";
-import type { RepositoryRecord } from "./store.js";
+import type { RepositoryRecord } from "../../storage/meta/store.js";
 
 /** CreateRepository, DescribeRepositories, DeleteRepository and the per-repository settings. */
 
@@ -78,7 +78,7 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
       checkRegistryId(d, input.registryId);
       const mutability = input.imageTagMutability ?? "MUTABLE";
       checkExclusions(mutability, input.imageTagMutabilityExclusionFilters);
-      const created = await d.store.createRepository(input.repositoryName, {
+      const created = await d.settings.createRepository(input.repositoryName, {
         scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
         imageTagMutability: mutability,
         tagMutabilityExclusions: input.imageTagMutabilityExclusionFilters ?? null,
@@ -114,14 +114,14 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
         }
         const out = [];
         for (const name of input.repositoryNames) {
-          const r = await d.store.repository(name);
+          const r = await d.settings.repository(name);
           if (!r) throw repositoryNotFound(d, name);
           out.push(repositoryShape(d, r));
         }
         return { repositories: out };
       }
       const after = decodeToken(input.nextToken, isString);
-      const page = await d.store.repositories(after, input.maxResults ?? 100);
+      const page = await d.settings.repositories(after, input.maxResults ?? 100);
       const last = page.items.at(-1);
       return {
         repositories: page.items.map((r) => repositoryShape(d, r)),
@@ -136,15 +136,15 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
       );
       checkRegistryId(d, input.registryId);
       const repo = await requireRepository(d, input.repositoryName);
-      const images = await d.store.images(repo.id);
-      if (images.length > 0 && !input.force) {
+      const images = await d.registry.images(repo.name, { limit: 1 });
+      if (images.items.length > 0 && !input.force) {
         throw new AwsError(
           "RepositoryNotEmptyException",
           `The repository with name '${repo.name}' in registry with id '${d.accountId}' cannot be deleted because it still contains images`,
         );
       }
       // Blobs are left to garbage collection, as for any deleted manifest.
-      await d.registry.meta.deleteRepository(repo.id);
+      await d.registry.deleteRepository(repo.name);
       return { repository: repositoryShape(d, repo) };
     },
 
@@ -160,7 +160,7 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
       checkRegistryId(d, input.registryId);
       const repo = await requireRepository(d, input.repositoryName);
       const scanOnPush = input.imageScanningConfiguration.scanOnPush ?? false;
-      await d.store.updateSettings(repo.id, { scanOnPush });
+      await d.settings.update(repo.id, { scanOnPush });
       return {
         registryId: d.accountId,
         repositoryName: repo.name,
@@ -181,7 +181,7 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
       checkRegistryId(d, input.registryId);
       checkExclusions(input.imageTagMutability, input.imageTagMutabilityExclusionFilters);
       const repo = await requireRepository(d, input.repositoryName);
-      await d.store.updateSettings(repo.id, {
+      await d.settings.update(repo.id, {
         imageTagMutability: input.imageTagMutability,
         tagMutabilityExclusions: input.imageTagMutabilityExclusionFilters ?? null,
       });

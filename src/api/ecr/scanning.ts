@@ -18,7 +18,7 @@ import {
   repositoryName,
 } from "./shapes.js";
 
-import type { RepositoryRecord } from "./store.js";
+import type { RepositoryRecord } from "../../storage/meta/store.js";
 
 /** Registry and repository scanning configuration, manual scans and findings, over ScanService. */
 
@@ -82,7 +82,7 @@ export function scanningOperations(d: EcrDeps): Record<string, Operation> {
       const found: RepositoryRecord[] = [];
       const failures = [];
       for (const name of input.repositoryNames) {
-        const r = await d.store.repository(name);
+        const r = await d.settings.repository(name);
         if (r) found.push(r);
         else
           failures.push({

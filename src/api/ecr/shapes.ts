@@ -125,9 +125,3 @@ export function checkRegistryId(r: Registry, id: string | undefined): void {
     );
   }
 }
-
-/** ECR tag filters: `*` matches any characters, everything else itself. */
-export function wildcardMatch(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${re}$`).test(value);
-}

@@ -31,7 +31,7 @@ export class StoreImageSource implements ImageSource {
   }
 
   private async doResolve(): Promise<ResolvedImage> {
-    const m = await this.meta.manifest(this.repositoryId, this.digest);
+    const m = await this.meta.registry.manifest(this.repositoryId, this.digest);
     if (!m) throw new ImageFormatError(`manifest ${this.reference} is not in the store`);
     const bytes = await this.read(this.digest);
     verify(bytes, this.digest, "manifest");

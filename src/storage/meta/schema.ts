@@ -16,12 +16,31 @@ import type { Generated } from "kysely";
  * manifest_references   what each manifest references: its config and layers (kind 'blob'),
  *                       the manifests of an index (kind 'manifest'). GC marks from here.
  * tags                  tag → manifest digest, per repository.
- * uploads               open upload sessions (their bytes are in the blob store's upload area).
- * ecr_repository_settings  ECR settings of a repository (src/api/ecr): scan_on_push (0/1),
+ * uploads               open upload sessions (their bytes are in the blob store's upload area);
+ *                       `lease_token`/`lease_until`: the one request (on any node) working on it.
+ * repository_settings   per-repository settings (src/settings): scan_on_push (0/1),
  *                       image_tag_mutability (MUTABLE, IMMUTABLE, *_WITH_EXCLUSION), and JSON
  *                       texts of the tag-mutability exclusion filters, encryption configuration
- *                       and ECR resource tags. No row = ECR defaults (a repository created by a
- *                       push); the creation time is repositories.created_at.
+ *                       and resource tags. No row = the defaults (a repository created by a
+ *                       push); the creation time is repositories.created_at. (Named
+ *                       ecr_repository_settings before migration 0004.)
+ * scan_settings         registry-wide settings by key (`registry`: the scanning configuration JSON).
+ * image_scans           the scan state of an image (one row per repository and manifest digest).
+ * scan_findings         the findings of an image's last completed scan, in order (`seq`).
+ * jobs                  the durable job queue (src/jobs): `kind` names the handler, `key` what the
+ *                       job is about (e.g. `12@sha256:…` for a scan) so that pending work can be
+ *                       found and dropped, `payload` its JSON. A claim sets `lease_until` and a
+ *                       fresh `lease_token`; renewals and completion only succeed with the token
+ *                       (lease-fenced), so a worker whose lease was taken over cannot commit.
+ *                       Replaced `scan_jobs` in migration 0004 (its rows were carried over).
+ * event_log             the durable event log. `seq` is assigned from counters('event_log') in the
+ *                       appending transaction, whose row lock serializes appenders: seq order is
+ *                       commit order, so a reader's `seq > cursor` never skips a late commit.
+ * counters              named monotonic counters (event_log).
+ * leases                named leases held by one process at a time (singletons: GC, database
+ *                       updates); `holder` is the process id, `expires_at` the end of the lease.
+ * layer_inventories     the layer-inventory cache shared by every worker: key = sha256 of (diffID,
+ *                       analyzer versions, limits), `json` the LayerInventory.
  */
 export interface Database {
   repositories: {
@@ -67,8 +86,11 @@ export interface Database {
     repository_id: number;
     created_at: number;
     updated_at: number;
+    /** The operation holding the session (a chunk being appended), and until when (0004). */
+    lease_until: number | null;
+    lease_token: string | null;
   };
-  ecr_repository_settings: {
+  repository_settings: {
     repository_id: number;
     scan_on_push: number;
     image_tag_mutability: string;
@@ -106,28 +128,42 @@ export interface Database {
     /** The Finding JSON (match/types.ts). */
     json: string;
   };
-  scan_jobs: {
+  jobs: {
     id: Generated<number>;
-    repository_id: number;
-    digest: string;
-    scan_type: "BASIC" | "ENHANCED";
-    /** Why it was queued: push, manual, continuous, index (fan out to the members). */
-    reason: string;
-    state: "queued" | "running" | "done" | "failed";
+    kind: string;
+    key: string | null;
+    payload: string;
+    state: "queued" | "running" | "failed";
     attempts: number;
     run_after: number;
     lease_until: number | null;
+    lease_token: string | null;
     last_error: string | null;
     created_at: number;
     updated_at: number;
   };
   event_log: {
-    seq: Generated<number>;
+    seq: number;
     id: string;
     time: number;
     source: string;
     detail_type: string;
     /** The whole EventBridge envelope as JSON. */
     json: string;
+  };
+  counters: {
+    name: string;
+    value: number;
+  };
+  leases: {
+    name: string;
+    holder: string;
+    expires_at: number;
+  };
+  layer_inventories: {
+    key: string;
+    diff_id: string;
+    json: string;
+    created_at: number;
   };
 }

@@ -1,0 +1,57 @@
+import type { MetaStore } from "../storage/meta/store.js";
+
+/** A manifest just written (and the tag it was pushed by, if any). */
+export interface ManifestStored {
+  repository: string;
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  subject: string | null;
+  tag?: string;
+}
+
+/** A manifest (by digest) or only a tag (`tag` set) about to be deleted; its rows are still there. */
+export interface ManifestDeleted {
+  repository: string;
+  repositoryId: number;
+  digest: string;
+  tag?: string;
+}
+
+/**
+ * What the services that shape the registry's behaviour (settings, scanning, later policies)
+ * plug in at construction. Every hook runs inside the transaction of the change, so what it
+ * writes (events, queued scans) commits or rolls back with it; an error it throws fails the
+ * request and stores nothing (a RegistryError reaches the client with its code).
+ */
+export interface RegistryHooks {
+  /** Before a push moves an existing tag to another manifest (tag immutability). */
+  beforeTagMove?(
+    tx: MetaStore,
+    e: { repository: string; repositoryId: number; tag: string; current: string; next: string },
+  ): Promise<void>;
+  /** Before a manifest is served by GET or HEAD (pull gates); throw to refuse. */
+  beforeManifestServed?(e: { repository: string; repositoryId: number; digest: string }): Promise<void>;
+  /** After a manifest is stored, in its transaction. */
+  manifestStored?(tx: MetaStore, e: ManifestStored): Promise<void>;
+  /** Before a manifest or a tag is deleted, in the deleting transaction. */
+  manifestDeleted?(tx: MetaStore, e: ManifestDeleted): Promise<void>;
+}
+
+/** Hooks of several services as one: each runs in order; the first error stops the change. */
+export function combineHooks(list: RegistryHooks[]): RegistryHooks {
+  const each =
+    <K extends keyof RegistryHooks>(k: K) =>
+    async (...args: unknown[]) => {
+      for (const h of list) {
+        const fn = h[k] as ((...a: unknown[]) => Promise<void>) | undefined;
+        if (fn) await fn.apply(h, args);
+      }
+    };
+  return {
+    beforeTagMove: each("beforeTagMove"),
+    beforeManifestServed: each("beforeManifestServed"),
+    manifestStored: each("manifestStored"),
+    manifestDeleted: each("manifestDeleted"),
+  };
+}

@@ -1,0 +1,67 @@
+import type { Handle } from "./handle.js";
+
+/** An event as the log keeps it: the EventBridge envelope's JSON and its position. */
+export interface StoredEvent {
+  seq: number;
+  id: string;
+  time: number;
+  source: string;
+  detailType: string;
+  json: string;
+}
+
+/**
+ * The durable event log (table event_log). Contract: `append` runs in the transaction of the
+ * change the event describes (an event exists iff its change committed); `seq` comes from the
+ * counter row `counters('event_log')`, incremented in that transaction, whose row lock holds
+ * other appenders until commit, so sequence order is commit order and a reader that resumes
+ * at `seq > cursor` can never skip an event committed late.
+ */
+export class EventStore {
+  constructor(private readonly h: Handle) {}
+
+  async append(e: Omit<StoredEvent, "seq">): Promise<number> {
+    return this.h.tx(async (t) => {
+      const c = await t.db
+        .updateTable("counters")
+        .set((eb) => ({ value: eb("value", "+", 1) }))
+        .where("name", "=", "event_log")
+        .returning("value")
+        .executeTakeFirstOrThrow();
+      const seq = Number(c.value);
+      await t.db
+        .insertInto("event_log")
+        .values({ seq, id: e.id, time: e.time, source: e.source, detail_type: e.detailType, json: e.json })
+        .execute();
+      return seq;
+    });
+  }
+
+  /** Events after `afterSeq`, oldest first. */
+  async read(afterSeq: number, limit = 1000): Promise<StoredEvent[]> {
+    const rows = await this.h.db
+      .selectFrom("event_log")
+      .selectAll()
+      .where("seq", ">", afterSeq)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      id: r.id,
+      time: Number(r.time),
+      source: r.source,
+      detailType: r.detail_type,
+      json: r.json,
+    }));
+  }
+
+  /** The sequence number of the newest committed event (0 when the log is empty). */
+  async lastSeq(): Promise<number> {
+    const row = await this.h.db
+      .selectFrom("event_log")
+      .select((eb) => eb.fn.max("seq").as("seq"))
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+}

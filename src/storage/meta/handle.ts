@@ -1,0 +1,31 @@
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./schema.js";
+
+/** The SQL dialects the stores speak: SQLite (embedded) and PostgreSQL (scale-out). */
+export type Dialect = "sqlite" | "postgres";
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * What a store works with: the Kysely handle (the database or the current transaction), its
+ * dialect, and the clock. Private to `storage/meta`: nothing outside `storage/` sees Kysely.
+ */
+export class Handle {
+  constructor(
+    readonly db: Db,
+    readonly dialect: Dialect,
+    readonly now: () => number,
+  ) {}
+
+  get inTransaction(): boolean {
+    return this.db.isTransaction;
+  }
+
+  /** Runs `fn` in a transaction; joins the current one when there is one (Kysely cannot nest). */
+  tx<T>(fn: (h: Handle) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return (this.db as Kysely<Database>)
+      .transaction()
+      .execute((trx) => fn(new Handle(trx, this.dialect, this.now)));
+  }
+}

@@ -1,0 +1,178 @@
+import type { Handle } from "./handle.js";
+
+/** Scan types and statuses as the stores keep them (the scan service gives them meaning). */
+export type StoredScanType = "BASIC" | "ENHANCED";
+
+export interface ScanRow {
+  scanType: StoredScanType;
+  status: string;
+  description: string | null;
+  lastScanAt: number;
+  completedAt: number | null;
+  vulnerabilitySourceUpdatedAt: number | null;
+  severityCounts: Record<string, number> | null;
+}
+
+/** A finding as stored: its JSON document plus the columns that queries filter on. */
+export interface StoredFinding {
+  vulnerabilityId: string;
+  severity: string;
+  packageName: string;
+  json: string;
+}
+
+const INSERT_BATCH = 200;
+
+/** Scan states and the findings of each image's last completed scan (tables image_scans, scan_findings). */
+export class ScanStore {
+  constructor(private readonly h: Handle) {}
+
+  async get(repositoryId: number, digest: string): Promise<ScanRow | null> {
+    const r = await this.h.db
+      .selectFrom("image_scans")
+      .selectAll()
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .executeTakeFirst();
+    if (!r) return null;
+    return {
+      scanType: r.scan_type,
+      status: r.status,
+      description: r.description,
+      lastScanAt: Number(r.last_scan_at),
+      completedAt: r.completed_at === null ? null : Number(r.completed_at),
+      vulnerabilitySourceUpdatedAt:
+        r.vulnerability_source_updated_at === null ? null : Number(r.vulnerability_source_updated_at),
+      severityCounts: r.severity_counts ? (JSON.parse(r.severity_counts) as Record<string, number>) : null,
+    };
+  }
+
+  /** A scan starts: the state becomes `status` (IN_PROGRESS or PENDING); the last findings stay. */
+  async markStarted(
+    repositoryId: number,
+    digest: string,
+    scanType: StoredScanType,
+    status: string,
+  ): Promise<void> {
+    const now = this.h.now();
+    await this.h.db
+      .insertInto("image_scans")
+      .values({
+        repository_id: repositoryId,
+        digest,
+        scan_type: scanType,
+        status,
+        description: null,
+        last_scan_at: now,
+        completed_at: null,
+        vulnerability_source_updated_at: null,
+        severity_counts: null,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc.columns(["repository_id", "digest"]).doUpdateSet({
+          scan_type: scanType,
+          status,
+          description: null,
+          last_scan_at: now,
+          updated_at: now,
+        }),
+      )
+      .execute();
+  }
+
+  /** Moves the state from `from` to `to` if it is still `from` (PENDING → IN_PROGRESS). */
+  async transition(repositoryId: number, digest: string, from: string, to: string): Promise<void> {
+    await this.h.db
+      .updateTable("image_scans")
+      .set({ status: to, updated_at: this.h.now() })
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .where("status", "=", from)
+      .execute();
+  }
+
+  /** A scan ended without findings (FAILED, UNSUPPORTED_IMAGE, FINDINGS_UNAVAILABLE). */
+  async markEnded(repositoryId: number, digest: string, status: string, description: string): Promise<void> {
+    await this.h.db
+      .updateTable("image_scans")
+      .set({ status, description, updated_at: this.h.now() })
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .execute();
+  }
+
+  /** A scan completed: its findings replace the previous scan's, with the state, atomically. */
+  async storeCompleted(
+    repositoryId: number,
+    digest: string,
+    s: {
+      status: string;
+      description: string;
+      findings: StoredFinding[];
+      severityCounts: Record<string, number>;
+      vulnerabilitySourceUpdatedAt: number;
+    },
+  ): Promise<void> {
+    await this.h.tx(async (t) => {
+      const now = t.now();
+      await t.db
+        .deleteFrom("scan_findings")
+        .where("repository_id", "=", repositoryId)
+        .where("digest", "=", digest)
+        .execute();
+      for (let i = 0; i < s.findings.length; i += INSERT_BATCH) {
+        await t.db
+          .insertInto("scan_findings")
+          .values(
+            s.findings.slice(i, i + INSERT_BATCH).map((f, j) => ({
+              repository_id: repositoryId,
+              digest,
+              seq: i + j,
+              vulnerability_id: f.vulnerabilityId,
+              severity: f.severity,
+              package_name: f.packageName,
+              json: f.json,
+            })),
+          )
+          .execute();
+      }
+      await t.db
+        .updateTable("image_scans")
+        .set({
+          status: s.status,
+          description: s.description,
+          completed_at: now,
+          vulnerability_source_updated_at: s.vulnerabilitySourceUpdatedAt,
+          severity_counts: JSON.stringify(s.severityCounts),
+          updated_at: now,
+        })
+        .where("repository_id", "=", repositoryId)
+        .where("digest", "=", digest)
+        .execute();
+    });
+  }
+
+  /** The JSON documents of an image's findings, in order. */
+  async findings(repositoryId: number, digest: string): Promise<string[]> {
+    const rows = await this.h.db
+      .selectFrom("scan_findings")
+      .select("json")
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .orderBy("seq")
+      .execute();
+    return rows.map((r) => r.json);
+  }
+
+  /** Removes an image's scan state and findings (the manifest is being deleted). */
+  async forget(repositoryId: number, digest: string): Promise<void> {
+    for (const table of ["scan_findings", "image_scans"] as const) {
+      await this.h.db
+        .deleteFrom(table)
+        .where("repository_id", "=", repositoryId)
+        .where("digest", "=", digest)
+        .execute();
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import type { Handle } from "./handle.js";
+import type { Database } from "./schema.js";
+import type { Page } from "./registry-store.js";
+
+export type TagMutability = "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
+
+/** A repository with its settings (the defaults when none were ever written). */
+export interface RepositoryRecord {
+  id: number;
+  name: string;
+  createdAt: number;
+  scanOnPush: boolean;
+  imageTagMutability: TagMutability;
+  tagMutabilityExclusions: { filterType: "WILDCARD"; filter: string }[] | null;
+  encryption: { encryptionType: string; kmsKey?: string } | null;
+  tags: { Key: string; Value: string }[] | null;
+}
+
+export interface SettingsUpdate {
+  scanOnPush?: boolean;
+  imageTagMutability?: TagMutability;
+  tagMutabilityExclusions?: RepositoryRecord["tagMutabilityExclusions"];
+  encryption?: RepositoryRecord["encryption"];
+  tags?: RepositoryRecord["tags"];
+}
+
+const json = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
+
+/**
+ * Settings: per repository (table repository_settings; no row = the defaults, as for a
+ * repository created by a push) and registry-wide by key (table scan_settings).
+ */
+export class SettingsStore {
+  constructor(private readonly h: Handle) {}
+
+  private base() {
+    return this.h.db
+      .selectFrom("repositories")
+      .leftJoin("repository_settings as s", "s.repository_id", "repositories.id")
+      .select([
+        "repositories.id",
+        "repositories.name",
+        "repositories.created_at",
+        "s.scan_on_push",
+        "s.image_tag_mutability",
+        "s.tag_mutability_exclusions",
+        "s.encryption",
+        "s.tags",
+      ]);
+  }
+
+  private static toRecord(r: {
+    id: number;
+    name: string;
+    created_at: number;
+    scan_on_push: number | null;
+    image_tag_mutability: string | null;
+    tag_mutability_exclusions: string | null;
+    encryption: string | null;
+    tags: string | null;
+  }): RepositoryRecord {
+    return {
+      id: r.id,
+      name: r.name,
+      createdAt: Number(r.created_at),
+      scanOnPush: Number(r.scan_on_push ?? 0) === 1,
+      imageTagMutability: (r.image_tag_mutability ?? "MUTABLE") as TagMutability,
+      tagMutabilityExclusions: json(r.tag_mutability_exclusions),
+      encryption: json(r.encryption),
+      tags: json(r.tags),
+    };
+  }
+
+  async repository(name: string): Promise<RepositoryRecord | null> {
+    const row = await this.base().where("repositories.name", "=", name).executeTakeFirst();
+    return row ? SettingsStore.toRecord(row) : null;
+  }
+
+  async repositoryById(id: number): Promise<RepositoryRecord | null> {
+    const row = await this.base().where("repositories.id", "=", id).executeTakeFirst();
+    return row ? SettingsStore.toRecord(row) : null;
+  }
+
+  /** Repositories in name order after `after` (names may be filtered by a visibility predicate upstream). */
+  async repositories(after: string | undefined, limit: number): Promise<Page<RepositoryRecord>> {
+    let q = this.base()
+      .orderBy("repositories.name")
+      .limit(limit + 1);
+    if (after !== undefined) q = q.where("repositories.name", ">", after);
+    const rows = await q.execute();
+    return { items: rows.slice(0, limit).map((r) => SettingsStore.toRecord(r)), more: rows.length > limit };
+  }
+
+  /** Creates the repository row and its settings; false when the name exists. */
+  async createRepository(name: string, settings: SettingsUpdate): Promise<boolean> {
+    return this.h.tx(async (t) => {
+      const now = t.now();
+      const r = await t.db
+        .insertInto("repositories")
+        .values({ name, created_at: now })
+        .onConflict((oc) => oc.column("name").doNothing())
+        .executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      const row = await t.db
+        .selectFrom("repositories")
+        .select("id")
+        .where("name", "=", name)
+        .executeTakeFirstOrThrow();
+      await new SettingsStore(t).update(row.id, settings);
+      return true;
+    });
+  }
+
+  /** Updates the given settings of a repository (others keep their value or default). */
+  async update(repositoryId: number, u: SettingsUpdate): Promise<void> {
+    const set: Partial<Database["repository_settings"]> = { updated_at: this.h.now() };
+    if (u.scanOnPush !== undefined) set.scan_on_push = u.scanOnPush ? 1 : 0;
+    if (u.imageTagMutability !== undefined) set.image_tag_mutability = u.imageTagMutability;
+    if (u.tagMutabilityExclusions !== undefined)
+      set.tag_mutability_exclusions = u.tagMutabilityExclusions
+        ? JSON.stringify(u.tagMutabilityExclusions)
+        : null;
+    if (u.encryption !== undefined) set.encryption = u.encryption ? JSON.stringify(u.encryption) : null;
+    if (u.tags !== undefined) set.tags = u.tags ? JSON.stringify(u.tags) : null;
+    await this.h.db
+      .insertInto("repository_settings")
+      .values({
+        repository_id: repositoryId,
+        scan_on_push: set.scan_on_push ?? 0,
+        image_tag_mutability: set.image_tag_mutability ?? "MUTABLE",
+        tag_mutability_exclusions: set.tag_mutability_exclusions ?? null,
+        encryption: set.encryption ?? null,
+        tags: set.tags ?? null,
+        updated_at: set.updated_at!,
+      })
+      .onConflict((oc) => oc.column("repository_id").doUpdateSet(set))
+      .execute();
+  }
+
+  // --- registry-wide settings ------------------------------------------------------------
+
+  /** A registry-wide setting's JSON value, or null when never written. */
+  async registrySetting<T>(key: string): Promise<T | null> {
+    const row = await this.h.db
+      .selectFrom("scan_settings")
+      .select("value")
+      .where("key", "=", key)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  async putRegistrySetting(key: string, value: unknown): Promise<void> {
+    const text = JSON.stringify(value);
+    const now = this.h.now();
+    await this.h.db
+      .insertInto("scan_settings")
+      .values({ key, value: text, updated_at: now })
+      .onConflict((oc) => oc.column("key").doUpdateSet({ value: text, updated_at: now }))
+      .execute();
+  }
+}

@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect } from "kysely";
+import { describe, expect, it } from "vitest";
+import { migrationProvider } from "./migrations.js";
+import { openSqliteMetaStore } from "./sqlite.js";
+import { describeMetaStores } from "./testing.js";
+
+describeMetaStores(
+  "sqlite",
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drydock-meta-"));
+    const file = join(dir, "meta.db");
+    return {
+      store: await openSqliteMetaStore(file),
+      another: () => openSqliteMetaStore(file),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  { concurrentWriters: false },
+);
+
+describe("SQLite data directories of earlier versions", () => {
+  it("are migrated forward from 0003: settings, pending scan jobs and the event sequence carried over", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drydock-meta-old-"));
+    try {
+      const file = join(dir, "meta.db");
+      // A meta.db as version 0.1 left it: migrations 0001-0003 and rows in their tables.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as it was then
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
+      const { error } = await new Migrator({ db: old, provider: migrationProvider("sqlite") }).migrateTo(
+        "0003_scans",
+      );
+      expect(error).toBeUndefined();
+      await old.insertInto("repositories").values({ name: "team/app", created_at: 1 }).execute();
+      await old
+        .insertInto("ecr_repository_settings")
+        .values({ repository_id: 1, scan_on_push: 1, image_tag_mutability: "IMMUTABLE", updated_at: 1 })
+        .execute();
+      for (const [state, digest] of [
+        ["queued", "sha256:aa"],
+        ["running", "sha256:bb"],
+        ["failed", "sha256:cc"],
+      ])
+        await old
+          .insertInto("scan_jobs")
+          .values({
+            repository_id: 1,
+            digest,
+            scan_type: "BASIC",
+            reason: "push",
+            state,
+            attempts: 1,
+            run_after: 5,
+            lease_until: state === "running" ? 10 : null,
+            last_error: state === "failed" ? "boom" : null,
+            created_at: 1,
+            updated_at: 1,
+          })
+          .execute();
+      for (const id of ["e1", "e2"])
+        await old
+          .insertInto("event_log")
+          .values({ id, time: 1, source: "aws.ecr", detail_type: "ECR Image Action", json: "{}" })
+          .execute();
+      await old.destroy();
+
+      const store = await openSqliteMetaStore(file);
+      try {
+        expect((await store.schemaStatus()).pending).toEqual([]);
+        expect(await store.settings.repository("team/app")).toMatchObject({
+          scanOnPush: true,
+          imageTagMutability: "IMMUTABLE",
+        });
+        const jobs = await store.jobs.list(["scan"]);
+        expect(jobs.map((j) => [j.key, j.state, j.lastError])).toEqual([
+          ["1@sha256:aa", "queued", null],
+          ["1@sha256:bb", "queued", null],
+          ["1@sha256:cc", "failed", "boom"],
+        ]);
+        expect(jobs[0]!.payload).toEqual({
+          repositoryId: 1,
+          digest: "sha256:aa",
+          scanType: "BASIC",
+          reason: "push",
+        });
+        expect(
+          await store.events.append({ id: "e3", time: 2, source: "s", detailType: "d", json: "{}" }),
+        ).toBe(3);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
