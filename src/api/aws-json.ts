@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "../core/logger.js";
+import { authorize, type AccessTable, type AwsPrincipal } from "./access.js";
 import { verifySigV4 } from "./sigv4.js";
 
 /**
  * The AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target: <prefix>.<Operation>`), shared by the
- * services that speak it (ECR now, EventBridge later): body reading, SigV4, dispatch, and
- * errors as `{"__type": "...", "message": "..."}` with AWS's statuses.
+ * services that speak it (ECR now, EventBridge later): body reading, SigV4, authorization of
+ * the signing key's user (src/api/access.ts), dispatch, and errors as
+ * `{"__type": "...", "message": "..."}` with AWS's statuses.
  */
 
 /** An error with an AWS error name; `status` 400 for client errors, 500 for server ones. */
@@ -26,6 +28,11 @@ export class AwsError extends Error {
 export interface CallContext {
   /** The access key that signed the request; undefined on an open (unsigned) API. */
   accessKeyId?: string;
+  /**
+   * The caller, already authorized for what the operation needs (the service's access table);
+   * operations use it to filter what they list and to name the user (GetAuthorizationToken).
+   */
+  principal: AwsPrincipal;
   /** The Host header, for endpoints returned to the client. */
   host?: string;
 }
@@ -37,7 +44,11 @@ export interface JsonService {
   targetPrefix: string;
   /** The SigV4 service name of the credential scope (`ecr`). */
   signingName: string;
+  /** The IAM action prefix in AccessDeniedException messages (`ecr`). */
+  iamPrefix: string;
   operations: Readonly<Record<string, Operation>>;
+  /** What each operation needs (src/api/access.ts); an operation missing here is refused. */
+  access: AccessTable;
 }
 
 export interface AwsAuthOptions {
@@ -48,6 +59,11 @@ export interface AwsAuthOptions {
    * (loopback without credentials). "closed": users exist but no AWS keys: nothing is allowed.
    */
   mode: "sigv4" | "open" | "closed";
+  /**
+   * The caller a request acts as: the user of the verified key (sigv4), or an unrestricted
+   * caller (open); undefined for a key that names no known user (refused).
+   */
+  principal(accessKeyId: string | undefined): AwsPrincipal | undefined;
   now?: () => number;
 }
 
@@ -93,7 +109,7 @@ export function registerAwsJson(
       const dot = target.lastIndexOf(".");
       const service = opts.services.find((s) => s.targetPrefix === target.slice(0, dot));
       opName = target.slice(dot + 1);
-      const ctx: CallContext = { host: req.headers.host };
+      let accessKeyId: string | undefined;
       if (opts.auth.mode === "closed") {
         throw new AwsError(
           "UnrecognizedClientException",
@@ -107,13 +123,21 @@ export function registerAwsJson(
         );
         if (!v.ok)
           throw new AwsError(v.code, v.message, v.code === "MissingAuthenticationTokenException" ? 403 : 400);
-        ctx.accessKeyId = v.accessKeyId;
+        accessKeyId = v.accessKeyId;
       }
+      const principal = opts.auth.principal(accessKeyId);
+      if (!principal)
+        throw new AwsError(
+          "UnrecognizedClientException",
+          "The security token included in the request is invalid. (The access key names no auth.users entry.)",
+        );
       const op =
         service && Object.hasOwn(service.operations, opName) ? service.operations[opName] : undefined;
       if (!service || !op)
         throw new AwsError("UnknownOperationException", `Unknown operation ${target || "(no X-Amz-Target)"}`);
       const input = parseInput(body);
+      authorize(principal, service.access, service.iamPrefix, opName, input);
+      const ctx: CallContext = { host: req.headers.host, accessKeyId, principal };
       const out = await op(input, ctx);
       return send(200, out ?? {});
     } catch (e) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AccessRules, compilePattern } from "./rules.js";
+import { ConfigError } from "../core/errors.js";
+import { AccessRules, checkAccessRule, compilePattern } from "./rules.js";
 
 describe("repository patterns", () => {
   const cases: [string, string, boolean][] = [
@@ -75,5 +76,41 @@ describe("AccessRules", () => {
   it("ignores unknown actions and resource types", () => {
     expect(rules.grant([{ type: "repository", name: "team/app", actions: ["admin"] }])).toEqual([]);
     expect(rules.grant([{ type: "registry", name: "other", actions: ["*"] }])).toEqual([]);
+  });
+});
+
+describe("the admin action", () => {
+  it("is registry-wide: a rule giving admin must have the pattern **", () => {
+    expect(() => new AccessRules([{ repository: "**", actions: ["admin"] }])).not.toThrow();
+    expect(() => new AccessRules([{ repository: "team/**", actions: ["pull", "admin"] }], "alice")).toThrow(
+      ConfigError,
+    );
+    expect(() => checkAccessRule({ repository: "team/**", actions: ["pull", "admin"] }, "alice")).toThrow(
+      'auth.users: the access rule of user alice {repository: "team/**", actions: [pull, admin]} gives admin, which is registry-wide: its repository must be "**" (docs/access.md)',
+    );
+    // Without an owner (the registry's own construction), the rule alone is named.
+    expect(() => new AccessRules([{ repository: "*", actions: ["admin"] }])).toThrow(
+      /^auth\.users: the access rule \{repository: "\*", actions: \[admin\]\} gives admin/,
+    );
+  });
+
+  it("is not a repository action and implies none", () => {
+    const adminOnly = new AccessRules([{ repository: "**", actions: ["admin"] }]);
+    expect(adminOnly.mayAdminister()).toBe(true);
+    expect([...adminOnly.actionsFor("team/app")]).toEqual([]);
+    expect(adminOnly.mayPullEverything()).toBe(false);
+    expect(adminOnly.mayListCatalog()).toBe(false);
+    expect(adminOnly.grant([{ type: "repository", name: "team/app", actions: ["*"] }])).toEqual([]);
+    expect(adminOnly.grant([{ type: "repository", name: "team/app", actions: ["admin"] }])).toEqual([]);
+  });
+
+  it("sits beside the repository actions of the same rule", () => {
+    const admin = new AccessRules([{ repository: "**", actions: ["pull", "push", "delete", "admin"] }]);
+    expect(admin.mayAdminister()).toBe(true);
+    expect([...admin.actionsFor("any/repo")].sort()).toEqual(["delete", "pull", "push"]);
+    expect(admin.grant([{ type: "repository", name: "a", actions: ["*"] }])).toEqual([
+      { type: "repository", name: "a", actions: ["pull", "push", "delete"] },
+    ]);
+    expect(new AccessRules([{ repository: "**", actions: ["pull"] }]).mayAdminister()).toBe(false);
   });
 });

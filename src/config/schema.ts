@@ -5,7 +5,12 @@ import { z } from "zod";
  * from (lowest to highest precedence) these defaults, the config file (YAML or JSON),
  * DRYDOCK_* environment variables, and command-line flags. See docs/configuration.md.
  */
-const action = z.enum(["pull", "push", "delete"]);
+/**
+ * What an access rule allows: `pull`, `push`, `delete` on the repositories its pattern matches;
+ * `admin`, registry-wide configuration through the AWS APIs (scanning rules, and later filters,
+ * event rules, policies), only in a rule whose repository is `**` (src/auth/rules.ts, docs/access.md).
+ */
+const action = z.enum(["pull", "push", "delete", "admin"]);
 
 export const accessRuleSchema = z.object({
   /** Repository pattern: `*` matches any characters except `/`, `**` any characters. */

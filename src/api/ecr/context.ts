@@ -13,8 +13,6 @@ export interface EcrDeps extends Registry {
   /** The scan engine; undefined until it is wired in (scanning operations then fail clearly). */
   scan?: ScanService;
   loginTokens: AwsLoginTokens;
-  /** The auth user a signing access key acts as for registry logins ("" = none/open). */
-  loginSubject(accessKeyId: string | undefined): string;
   /** The registry endpoint returned by GetAuthorizationToken (publicUrl or from Host). */
   publicUrl?: string;
 }

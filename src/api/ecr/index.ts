@@ -6,7 +6,7 @@ import type { Logger } from "../../core/logger.js";
 import type { RegistryService } from "../../registry/service.js";
 import type { ScanService } from "../../scan/types.js";
 import type { RepositorySettingsService } from "../../settings/service.js";
-import { awsAuth, loginSubjects, registerEcrApi } from "./protocol.js";
+import { awsAuth, registerEcrApi } from "./protocol.js";
 
 /**
  * Wires the ECR API for `drydock serve`: checks the aws configuration and returns the route
@@ -31,7 +31,7 @@ export function setupEcrApi(
     seen.add(c.accessKeyId);
     if (hasUsers && (c.user === undefined || !usernames.has(c.user))) {
       throw new ConfigError(
-        `aws.credentials: access key ${c.accessKeyId} needs "user" naming one of auth.users (its registry access for docker login -u AWS)`,
+        `aws.credentials: access key ${c.accessKeyId} needs "user" naming one of auth.users (whose access rules apply to its AWS API calls and to docker login -u AWS)`,
       );
     }
   }
@@ -42,9 +42,12 @@ export function setupEcrApi(
     registry: o.registry,
     scan: o.scan,
     loginTokens: o.loginTokens,
-    loginSubject: loginSubjects(config.aws.credentials),
     publicUrl: config.publicUrl,
   };
-  const auth = awsAuth(config.aws.credentials, hasUsers);
+  const auth = awsAuth({
+    credentials: config.aws.credentials,
+    users: config.auth.users,
+    accountId: config.aws.accountId,
+  });
   return (app) => registerEcrApi(app, { deps, auth, log: o.log });
 }

@@ -15,7 +15,7 @@ import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
 import type { MetaStore } from "../../storage/meta/store.js";
 import { isImmutableTag } from "../../settings/tags.js";
 import { RepositorySettingsService } from "../../settings/service.js";
-import { registerEcrApi } from "./protocol.js";
+import { awsAuth, registerEcrApi } from "./protocol.js";
 
 /** A small in-memory ScanService: configuration stored as given, scans complete at once. */
 function fakeScan(): ScanService {
@@ -124,9 +124,8 @@ describe("ECR JSON 1.1 protocol (Fastify inject, fake scan engine)", () => {
         registry,
         scan: fakeScan(),
         loginTokens: new AwsLoginTokens({ ttlSeconds: 60 }),
-        loginSubject: () => "",
       },
-      auth: { mode: "open", secretFor: () => undefined },
+      auth: awsAuth({ credentials: [], users: [], accountId: "123456789012" }),
       log: createLogger("silent"),
     });
   });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import type { AwsCredentialConfig } from "../../config/schema.js";
+import { AccessRules } from "../../auth/rules.js";
+import type { AccessRule, AwsCredentialConfig } from "../../config/schema.js";
 import type { Logger } from "../../core/logger.js";
+import { AwsPrincipal, ecrAccess } from "../access.js";
 import { registerAwsJson, type AwsAuthOptions, type JsonService } from "../aws-json.js";
 import type { EcrDeps } from "./context.js";
 import { imageOperations } from "./images.js";
@@ -11,12 +13,15 @@ import { scanningOperations } from "./scanning.js";
 /** ECR's JSON 1.1 target prefix and SigV4 service name. */
 export const ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921";
 export const ECR_SIGNING_NAME = "ecr";
+export const ECR_IAM_PREFIX = "ecr";
 
 /** The ECR service: every supported operation by name (docs/ecr-api.md). */
 export function ecrService(d: EcrDeps): JsonService {
   return {
     targetPrefix: ECR_TARGET_PREFIX,
     signingName: ECR_SIGNING_NAME,
+    iamPrefix: ECR_IAM_PREFIX,
+    access: ecrAccess(d),
     operations: {
       ...repositoryOperations(d),
       ...imageOperations(d),
@@ -27,34 +32,35 @@ export function ecrService(d: EcrDeps): JsonService {
 }
 
 /**
- * How requests are authenticated: SigV4 with the configured keys; without keys, open on a
- * registry without users (loopback only) and closed otherwise (never an open control plane
- * in front of a protected registry).
+ * How requests are authenticated and whom they act as: SigV4 with the configured keys, each
+ * acting as its `user` with that user's access rules; without keys, open on a registry without
+ * users (loopback only) and closed otherwise (never an open control plane in front of a
+ * protected registry). Without users every caller is unrestricted.
  */
-export function awsAuth(
-  credentials: readonly AwsCredentialConfig[],
-  registryHasUsers: boolean,
-): AwsAuthOptions {
+export function awsAuth(opts: {
+  credentials: readonly AwsCredentialConfig[];
+  users: readonly { username: string; access: readonly AccessRule[] }[];
+  accountId: string;
+}): AwsAuthOptions {
+  const { credentials, users, accountId } = opts;
   const secrets = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const keys = new Map(credentials.map((c) => [c.accessKeyId, c]));
+  const rules = new Map(users.map((u) => [u.username, new AccessRules(u.access, u.username)]));
+  const restricted = users.length > 0;
   return {
-    mode: credentials.length ? "sigv4" : registryHasUsers ? "closed" : "open",
+    mode: credentials.length ? "sigv4" : restricted ? "closed" : "open",
     secretFor: (id) => secrets.get(id),
+    principal: (id) => {
+      const key = id === undefined ? undefined : keys.get(id);
+      if (!restricted) return AwsPrincipal.unrestricted(accountId, id, key?.user);
+      const user = key?.user;
+      const r = user === undefined ? undefined : rules.get(user);
+      return user !== undefined && r ? AwsPrincipal.user(accountId, user, r, id) : undefined;
+    },
   };
 }
 
-/** The auth user of each access key, for GetAuthorizationToken passwords. */
-export function loginSubjects(
-  credentials: readonly AwsCredentialConfig[],
-): (accessKeyId: string | undefined) => string {
-  const users = new Map(credentials.map((c) => [c.accessKeyId, c.user ?? ""]));
-  return (id) => (id === undefined ? "" : (users.get(id) ?? ""));
-}
-
-/**
- * Tag immutability for pushes: refuses to move a tag of an IMMUTABLE repository (or, with
- * exclusions, a tag the filters do not exempt) to another manifest, with the message ECR
- * gives docker (`tag invalid: The image tag '…' already exists …`).
- */
+/** Registers `POST /` for ECR and any other JSON 1.1 services (EventBridge) on the same port. */
 export function registerEcrApi(
   app: FastifyInstance,
   opts: { deps: EcrDeps; auth: AwsAuthOptions; log: Logger; extraServices?: JsonService[] },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AwsError, type Operation } from "../aws-json.js";
+import { visiblePage } from "../paging.js";
 import { requireRepository, type EcrDeps } from "./context.js";
 import {
   checkRegistryId,
@@ -94,7 +95,7 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
       return { repository: repositoryShape(d, await requireRepository(d, input.repositoryName)) };
     },
 
-    async DescribeRepositories(raw) {
+    async DescribeRepositories(raw, ctx) {
       const input = parse(
         z.object({
           registryId: registryId.optional(),
@@ -120,8 +121,13 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
         }
         return { repositories: out };
       }
-      const after = decodeToken(input.nextToken, isString);
-      const page = await d.settings.repositories(after, input.maxResults ?? 100);
+      // Only the repositories the caller may pull, pages still full (src/api/paging.ts).
+      const page = await visiblePage((after, limit) => d.settings.repositories(after, limit), {
+        after: decodeToken(input.nextToken, isString),
+        limit: input.maxResults ?? 100,
+        key: (r) => r.name,
+        visible: ctx.principal.pullsEverything ? undefined : (r) => ctx.principal.may("pull", r.name),
+      });
       const last = page.items.at(-1);
       return {
         repositories: page.items.map((r) => repositoryShape(d, r)),
