@@ -75,6 +75,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     maxManifestBytes: config.registry.maxManifestBytes,
     tls: config.tls,
     registryRoutes: serveApi,
+    blobRedirect: config.storage.blobs.redirect,
     ready: () => readiness(stores),
     extraRoutes: serveApi
       ? (a) => {
@@ -124,7 +125,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       meta: stores.meta.dialect,
       blobs: config.storage.blobs.url ?? dataPaths(config.data).root,
     },
-    "drydock listening",
+    serveApi ? "drydock registry listening" : "drydock worker listening",
   );
   return {
     app,

@@ -19,6 +19,8 @@ export interface ServerDeps {
   extraRoutes?: (app: FastifyInstance) => void;
   /** The configuration's `tls` section: HTTPS when both files are set (core/tls.ts). */
   tls?: { certFile?: string; keyFile?: string };
+  /** Blob GETs answer 307 to the blob store's presigned URL (storage.blobs.redirect). */
+  blobRedirect?: boolean;
   /** Serve the registry under /v2/ (false for a `worker` node: health and metrics only). */
   registryRoutes?: boolean;
   /** /readyz: rejects when a store this node needs is unreachable (the database, the object store). */
@@ -66,6 +68,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
       service,
       auth: deps.auth,
       maxManifestBytes: deps.maxManifestBytes,
+      blobRedirect: deps.blobRedirect,
       onBytes: (direction, route, bytes) =>
         (direction === "in" ? metrics.bytesIn : metrics.bytesOut).inc({ route }, bytes),
     });

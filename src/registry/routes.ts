@@ -80,7 +80,15 @@ export interface RegistryRoutesOptions {
   auth: Authorizer;
   maxManifestBytes: number;
   onBytes?: (direction: "in" | "out", route: string, bytes: number) => void;
+  /**
+   * Blob GETs answer 307 to a presigned URL of the blob store (when it can make one: S3)
+   * instead of streaming the bytes through this node, as Distribution's `redirect` does.
+   */
+  blobRedirect?: boolean;
 }
+
+/** Lifetime of a presigned blob URL handed to a client (Distribution: 20 minutes). */
+const REDIRECT_TTL_SECONDS = 20 * 60;
 
 export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoutesOptions): void {
   const { service, auth } = opts;
@@ -345,6 +353,17 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       return reply.code(202).header("Content-Length", "0").send();
     }
     const info = await service.statBlob(name, digest);
+    if (req.method === "GET" && opts.blobRedirect && service.blobs.presignedUrl) {
+      // Authorized and linked to this repository: the object store serves the bytes (and the Range).
+      const url = await service.blobs.presignedUrl(info.digest, REDIRECT_TTL_SECONDS);
+      if (url)
+        return reply
+          .code(307)
+          .header("Location", url)
+          .header("Docker-Content-Digest", info.digest)
+          .header("Content-Length", "0")
+          .send();
+    }
     reply.header("Accept-Ranges", "bytes");
     const range = parseRange(header(req, "range"), info.size);
     if (range === "unsatisfiable") {

@@ -23,15 +23,40 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** An empty database on the test server: its URL, and a cleanup that drops it. */
-export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+function urlOf(name: string): string {
+  const url = new URL(pgServerUrl!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+let template: Promise<string> | undefined;
+
+/** A migrated database of this test process to copy (CREATE DATABASE … TEMPLATE is faster than migrating). */
+function migratedTemplate(): Promise<string> {
+  template ??= (async () => {
+    const name = `tpl_${process.pid}_${randomBytes(3).toString("hex")}`;
+    await admin((c) => c.query(`create database ${name}`));
+    const store = openPostgresMetaStore(urlOf(name));
+    await store.migrate();
+    await store.close();
+    return name;
+  })();
+  return template;
+}
+
+/**
+ * A database on the test server, migrated (the default) or empty: its URL, and a cleanup that
+ * drops it.
+ */
+export async function freshPostgresDatabase(
+  o: { migrated?: boolean } = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!pgServerUrl) throw new Error(`no PostgreSQL for tests: ${pgSkipReason}`);
   const name = `t_${randomBytes(6).toString("hex")}`;
-  await admin((c) => c.query(`create database ${name}`));
-  const url = new URL(pgServerUrl);
-  url.pathname = `/${name}`;
+  const from = o.migrated === false ? "" : ` template ${await migratedTemplate()}`;
+  await admin((c) => c.query(`create database ${name}${from}`));
   return {
-    url: url.toString(),
+    url: urlOf(name),
     drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }
@@ -41,7 +66,5 @@ export async function freshPostgres(
   now?: () => number,
 ): Promise<{ store: MetaStore; cleanup: () => Promise<void> }> {
   const db = await freshPostgresDatabase();
-  const store = openPostgresMetaStore(db.url, { now });
-  await store.migrate();
-  return { store, cleanup: db.drop };
+  return { store: openPostgresMetaStore(db.url, { now }), cleanup: db.drop };
 }
