@@ -14,6 +14,7 @@ import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
 import { StoreLayerCache } from "./scan/layer-cache.js";
 import { RegistryScanService } from "./scan/service.js";
+import { VulnDbSync } from "./scan/vulndb-distribution.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { buildServer } from "./server.js";
 import { RepositorySettingsService } from "./settings/service.js";
@@ -113,6 +114,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     else log.debug({ ms: Math.round(performance.now() - warmStart) }, "start-up warm-up done");
   }
 
+  // In a cluster, workers fetch the vulnerability database that `drydock db import|update`
+  // published in the shared store (no shared file system needed).
+  let vulndbSync: VulnDbSync | undefined;
+  if (background && stores.shared) {
+    vulndbSync = new VulnDbSync(stores.meta, stores.blobs, scan.vulndb.path, log);
+    vulndbSync.start(config.vulndb.syncIntervalSeconds * 1000);
+  }
+
   // Only the embedded server (one process on its SQLite file) may take back running jobs at
   // once; in a cluster another node may be running them, so their leases decide.
   if (background) await scan.service.start(!stores.shared);
@@ -134,6 +143,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     async close() {
       await app.close();
       for (const s of singletons) await s.stop();
+      await vulndbSync?.stop();
       await scan.service.stop();
       scan.vulndb.close();
       await stores.close();

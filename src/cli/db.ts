@@ -168,6 +168,32 @@ function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undef
   }
 }
 
+/**
+ * With a cluster configuration (`storage.meta.url`), a new build is published in the cluster's
+ * own store (`_drydock/vulndb`, src/scan/vulndb-distribution.ts), from where the workers fetch it.
+ */
+async function publishIfCluster(config: Config, target: string, json: boolean | undefined): Promise<void> {
+  if (!config.storage.meta.url) return;
+  const [{ openStores }, { publishVulnDb, VULNDB_REPOSITORY }] = await Promise.all([
+    import("../storage/open.js"),
+    import("../scan/vulndb-distribution.js"),
+  ]);
+  const db = VulnDb.open(target);
+  let builtAt: string;
+  try {
+    builtAt = db.freshness().builtAt;
+  } finally {
+    db.close();
+  }
+  const stores = await openStores(config, { schema: "refuse" });
+  try {
+    const p = await publishVulnDb(stores.meta, stores.blobs, target, builtAt);
+    if (!json) process.stdout.write(`published to the cluster as ${VULNDB_REPOSITORY}@${p.manifest}\n`);
+  } finally {
+    await stores.close();
+  }
+}
+
 export type ImportOptions = DbOptions & { fresh?: boolean; strict?: boolean };
 
 /** `drydock db import PATH...` (options: main.ts). */
@@ -196,6 +222,7 @@ export const importFeeds = guarded(async (paths: string[], opts: ImportOptions) 
     progress.end();
     problems.end();
     printBuild(report, opts.json);
+    await publishIfCluster(config, target, opts.json);
   } catch (e) {
     progress.end();
     problems.end();
@@ -241,6 +268,7 @@ export const update = guarded(async (opts: UpdateOptions) => {
     if (!report.build && report.feeds.length && report.feeds.every((f) => f.status === "failed")) {
       throw new VulnDbError("no feed could be fetched; the database is unchanged");
     }
+    if (report.build) await publishIfCluster(config, target, opts.json);
   } finally {
     problems.end();
   }

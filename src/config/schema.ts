@@ -203,6 +203,11 @@ export const configSchema = z.object({
       maxAgeHours: z.number().positive().default(24),
       /** Per-file download timeout of `drydock db update`. */
       fetchTimeoutSeconds: z.number().positive().default(600),
+      /**
+       * In a cluster, how often a worker looks for a newer database published by
+       * `drydock db import|update` (docs/cluster.md).
+       */
+      syncIntervalSeconds: z.number().positive().default(60),
     })
     .prefault({}),
   /** The registry's scan queue (`drydock serve`; docs/scanning-server.md). */

@@ -1,3 +1,4 @@
+import type { ExpressionBuilder } from "kysely";
 import type { Handle } from "./handle.js";
 import type { Database } from "./schema.js";
 
@@ -86,7 +87,10 @@ export class RegistryStore {
     return id;
   }
 
-  /** Repository names in lexical order after `last`; names with no content are omitted. */
+  /**
+   * Repository names in lexical order after `last`; names with no content are omitted, and so
+   * are Drydock's reserved repositories (names starting with `_`, which clients cannot use).
+   */
   async listRepositories(last: string | undefined, limit: number): Promise<Page<string>> {
     let q = this.h.db
       .selectFrom("repositories")
@@ -99,6 +103,7 @@ export class RegistryStore {
             .whereRef("manifests.repository_id", "=", "repositories.id"),
         ),
       )
+      .where(notReserved)
       .orderBy("name")
       .limit(limit + 1);
     if (last !== undefined) q = q.where("name", ">", last);
@@ -671,6 +676,10 @@ export class RegistryStore {
     return (await this.blob(digest)) !== null;
   }
 }
+
+/** Not one of Drydock's reserved repositories (`_drydock/…`: a first character clients cannot use). */
+export const notReserved = (eb: ExpressionBuilder<Database, "repositories">) =>
+  eb(eb.fn<string>("substr", [eb.ref("repositories.name"), eb.val(1), eb.val(1)]), "<>", "_");
 
 function toManifest(row: Database["manifests"]): ManifestRecord {
   return {

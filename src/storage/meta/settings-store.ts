@@ -1,6 +1,6 @@
 import type { Handle } from "./handle.js";
 import type { Database } from "./schema.js";
-import type { Page } from "./registry-store.js";
+import { notReserved, type Page } from "./registry-store.js";
 
 export type TagMutability = "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
 
@@ -81,9 +81,10 @@ export class SettingsStore {
     return row ? SettingsStore.toRecord(row) : null;
   }
 
-  /** Repositories in name order after `after` (names may be filtered by a visibility predicate upstream). */
+  /** Repositories in name order after `after`, Drydock's reserved ones (`_drydock/…`) left out. */
   async repositories(after: string | undefined, limit: number): Promise<Page<RepositoryRecord>> {
     let q = this.base()
+      .where(notReserved)
       .orderBy("repositories.name")
       .limit(limit + 1);
     if (after !== undefined) q = q.where("repositories.name", ">", after);
