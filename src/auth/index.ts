@@ -40,7 +40,7 @@ export async function createAuth(config: Config, dataDir: string): Promise<AuthS
     if (seen.has(u.username)) throw new ConfigError(`auth.users: username ${u.username} appears twice`);
     seen.add(u.username);
   }
-  const rules = new Map(users.map((u) => [u.username, new AccessRules(u.access)]));
+  const rules = new Map(users.map((u) => [u.username, new AccessRules(u.access, u.username)]));
   const none = new AccessRules([]);
   const rulesFor = (username: string) => rules.get(username) ?? none;
 
