@@ -157,7 +157,7 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     const end = Date.now() + 60_000;
     let seen: string | undefined;
     while (Date.now() < end) {
-      const jobs = query<{ state: string }>("SELECT state FROM scan_jobs WHERE digest = ?", digest);
+      const jobs = query<{ state: string }>("SELECT state FROM jobs WHERE kind = 'scan' AND key LIKE ?", `%@${digest}`);
       if (jobs.length) {
         seen = jobs[0]!.state;
         break;
@@ -168,7 +168,7 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     await pushing;
     const before = scanOf("crash/python-app", digest);
     if (seen && before && ["IN_PROGRESS", "PENDING"].includes(before.status)) {
-      expect(query("SELECT * FROM scan_jobs WHERE digest = ?", digest)).toHaveLength(1);
+      expect(query("SELECT * FROM jobs WHERE kind = 'scan' AND key LIKE ?", `%@${digest}`)).toHaveLength(1);
     } else {
       console.warn(
         `scan finished before kill -9 (job seen: ${seen}, state: ${before?.status}): restart check is weak`,
@@ -177,7 +177,7 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     dd = await startDrydock({ dataDir: data });
     const s = await waitScan("crash/python-app", digest);
     expect(s.status).toBe("COMPLETE");
-    expect(query("SELECT * FROM scan_jobs WHERE digest = ?", digest)).toHaveLength(0);
+    expect(query("SELECT * FROM jobs WHERE kind = 'scan' AND key LIKE ?", `%@${digest}`)).toHaveLength(0);
   }, 180_000);
 
   it("drydock events tail shows ECR Image Action and ECR Image Scan events", async () => {
