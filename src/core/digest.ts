@@ -1,3 +1,4 @@
+import { RegistryError } from "./errors.js";
 import { createHash, type Hash } from "node:crypto";
 
 /**
@@ -53,4 +54,12 @@ export function digestOf(algorithm: DigestAlgorithm, data: Buffer): Digest {
 
 export function newHash(algorithm: DigestAlgorithm = "sha256"): Hash {
   return createHash(algorithm);
+}
+
+/** Throws DIGEST_INVALID unless `data` hashes to `digest` (a small blob held in memory). */
+export function checkContent(digest: string, data: Buffer): void {
+  const p = parseDigest(digest);
+  if (!p) throw new RegistryError("DIGEST_INVALID", `invalid digest ${digest}`);
+  if (newHash(p.algorithm).update(data).digest("hex") !== p.encoded)
+    throw new RegistryError("DIGEST_INVALID", "content does not match digest");
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { digestOf, isDigest, isUnsupportedDigest, parseDigest, type Digest } from "../core/digest.js";
 import { RegistryError } from "../core/errors.js";
+import { KeyedQueue } from "../core/keyed-queue.js";
 import { imageActionEvent, type AwsIdentity } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import type { BlobStore, ByteRange } from "../storage/blob/types.js";
@@ -68,7 +69,7 @@ export class RegistryService {
    * instead of polling for the session's lease in the database (which is what makes them
    * exclusive across processes: see withUploadLease).
    */
-  private readonly uploadLocks = new Map<string, Promise<unknown>>();
+  private readonly uploadLocks = new KeyedQueue();
   private readonly hooks: RegistryHooks;
   private readonly store: RegistryStore;
 
@@ -193,18 +194,7 @@ export class RegistryService {
    * while `fn` runs; a node that dies holding it delays the next request by at most its ttl.
    */
   private withUploadLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const leased = () => this.withUploadLease(id, fn);
-    const prev = this.uploadLocks.get(id) ?? Promise.resolve();
-    const next = prev.then(leased, leased);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.uploadLocks.set(id, settled);
-    void settled.then(() => {
-      if (this.uploadLocks.get(id) === settled) this.uploadLocks.delete(id);
-    });
-    return next;
+    return this.uploadLocks.run(id, () => this.withUploadLease(id, fn));
   }
 
   private async withUploadLease<T>(id: string, fn: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import { createReadStream, readFileSync, readSync } from "node:fs";
+import { KeyedQueue } from "../../core/keyed-queue.js";
 import {
   mkdir,
   open,
@@ -16,7 +17,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Hash } from "node:crypto";
-import { newHash, parseDigest, type Digest } from "../../core/digest.js";
+import { checkContent, newHash, parseDigest, type Digest } from "../../core/digest.js";
 import { RegistryError } from "../../core/errors.js";
 import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
 
@@ -41,7 +42,7 @@ export class FsBlobStore implements BlobStore {
   /** Running hash per upload id, valid while `hashed` equals the data size. */
   private readonly hashes = new Map<string, { hash: Hash; hashed: number }>();
   /** Serializes operations on one upload (concurrent PATCHes to one session). */
-  private readonly uploadLocks = new Map<string, Promise<unknown>>();
+  private readonly uploadLocks = new KeyedQueue();
   private cachedTotal: { at: number; bytes: number } | null = null;
   /** Background fdatasyncs of uploads in flight (UploadSink). */
   backgroundFlushes = 0;
@@ -116,10 +117,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo> {
-    const p = parseDigest(digest);
-    if (!p) throw new RegistryError("DIGEST_INVALID", `invalid digest ${digest}`);
-    const actual = newHash(p.algorithm).update(data).digest("hex");
-    if (actual !== p.encoded) throw new RegistryError("DIGEST_INVALID", "content does not match digest");
+    checkContent(digest, data);
     const existing = await this.stat(digest);
     if (existing) {
       await this.touch(digest);
@@ -229,17 +227,7 @@ export class FsBlobStore implements BlobStore {
   // --- upload internals, used by FsUpload -------------------------------------------
 
   withUploadLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.uploadLocks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.uploadLocks.set(id, settled);
-    void settled.then(() => {
-      if (this.uploadLocks.get(id) === settled) this.uploadLocks.delete(id);
-    });
-    return next;
+    return this.uploadLocks.run(id, fn);
   }
 
   /** The running sha256 of an upload, rebuilt from disk if the process restarted. */

@@ -16,10 +16,11 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
+import { KeyedQueue } from "../../core/keyed-queue.js";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { randomBytes, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
-import { newHash, parseDigest, type Digest, type DigestAlgorithm } from "../../core/digest.js";
+import { checkContent, newHash, parseDigest, type Digest, type DigestAlgorithm } from "../../core/digest.js";
 import { ConfigError, RegistryError } from "../../core/errors.js";
 import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
 
@@ -134,7 +135,7 @@ export class S3BlobStore implements BlobStore {
   private readonly maxCopyObjectBytes: number;
   private readonly copyPartSize: number;
   private readonly hashes = new Map<string, RunningHash>();
-  private readonly uploadLocks = new Map<string, Promise<unknown>>();
+  private readonly uploadLocks = new KeyedQueue();
   private cachedTotal: { at: number; bytes: number } | null = null;
   /** Bytes read back from S3 to compute a digest without a running hash (for tests and metrics). */
   rehashedBytes = 0;
@@ -233,10 +234,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async putBuffer(digest: Digest, data: Buffer): Promise<BlobInfo> {
-    const p = parseDigest(digest);
-    if (!p) throw new RegistryError("DIGEST_INVALID", `invalid digest ${digest}`);
-    const actual = newHash(p.algorithm).update(data).digest("hex");
-    if (actual !== p.encoded) throw new RegistryError("DIGEST_INVALID", "content does not match digest");
+    checkContent(digest, data);
     const existing = await this.stat(digest);
     if (existing) {
       await this.touch(digest);
@@ -354,17 +352,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   withUploadLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.uploadLocks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.uploadLocks.set(id, settled);
-    void settled.then(() => {
-      if (this.uploadLocks.get(id) === settled) this.uploadLocks.delete(id);
-    });
-    return next;
+    return this.uploadLocks.run(id, fn);
   }
 
   private async readState(id: string): Promise<UploadState | null> {
