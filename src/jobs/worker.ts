@@ -68,6 +68,7 @@ export class JobWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly now: () => number;
   private readonly kinds: string[];
+  private claimErrorLoggedAt = 0;
 
   constructor(
     private readonly meta: MetaStore,
@@ -124,9 +125,15 @@ export class JobWorker {
       try {
         job = await this.meta.jobs.claim(this.kinds, this.opts.leaseMs);
       } catch (err) {
-        this.opts.log?.error({ err }, "job queue: cannot claim a job");
+        // The database is away (a restart): say so once a minute, not at every poll.
+        const now = Date.now();
+        if (now - this.claimErrorLoggedAt > 60_000) {
+          this.claimErrorLoggedAt = now;
+          this.opts.log?.error({ err }, "job queue: cannot claim a job (retrying at every poll)");
+        }
         return;
       }
+      this.claimErrorLoggedAt = 0;
       if (!job) return;
       this.running++;
       const p = this.execute(job as Job).finally(() => {

@@ -28,7 +28,10 @@ export function openPostgresMetaStore(
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // Errors of idle clients (the server restarted) must not crash the process; the next query reconnects.
+  // A lost connection (the server restarted) must not crash the process: idle clients report on
+  // the pool, checked-out ones (a query or transaction in flight) on the client, where pg-pool
+  // leaves no listener. The query in flight fails; the next one gets a new connection.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
   return new MetaStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres", o.now);
 }
