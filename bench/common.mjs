@@ -2,6 +2,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { execFileSync, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import { resolve } from "node:path";
 
 /** The lower median of the finite values (NaN when there are none). */
 export const median = (xs) => {
@@ -36,4 +41,162 @@ export function writeResults(name, report) {
   const file = join(resultsDir, `${name}-latest.json`);
   writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   return file;
+}
+
+// ---- added for bench/queue.mjs and bench/cluster.mjs --------------------------------------------
+
+/** Resolves after ms milliseconds. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The 1, 5 and 15 minute load averages as "a b c". */
+export const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+
+/** A free TCP port on 127.0.0.1 (free when asked; bind it soon). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Plain-text table; the first `textColumns` columns are left-aligned, the rest right-aligned. */
+export function table(rows, textColumns = 1) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i < textColumns ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/** Runs a command; resolves with its stdout, rejects with the end of its stderr. */
+export function run(cmd, args, { env = {}, input, quiet = true } = {}) {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...env },
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => {
+      err += c;
+      if (!quiet) process.stderr.write(String(c).replace(/^(?=.)/gm, "    "));
+    });
+    if (input !== undefined) child.stdin.end(input);
+    child.once("error", rej);
+    child.once("exit", (code) =>
+      code === 0 ? res(out) : rej(new Error(`${cmd} ${args.join(" ")} exited ${code}\n${err.slice(-2000)}`)),
+    );
+  });
+}
+
+/** User + system CPU seconds used so far by a process (its threads included), from /proc/PID/stat. */
+export function procCpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / clockTicks();
+  } catch {
+    return NaN;
+  }
+}
+
+let ticks;
+const clockTicks = () =>
+  (ticks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100);
+
+/** VmRSS and VmHWM of a process in bytes (NaN when it is gone). */
+export function procMemory(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN);
+    return { rss: kb("VmRSS") * 1024, hwm: kb("VmHWM") * 1024 };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+/** Resets VmHWM to the current RSS (Linux >= 4.0); false when not possible. */
+export function resetHwm(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ../shared (DRYDOCK_SHARED), where the throwaway PostgreSQL and Ceph scripts live. */
+export const sharedDir = resolve(
+  process.env.DRYDOCK_SHARED ?? join(dirname(fileURLToPath(import.meta.url)), "../../shared"),
+);
+
+/**
+ * A throwaway PostgreSQL 15 (../shared/tools/postgres/pg-up.sh) on a free port under `dir`;
+ * returns {url, stop()}. stop() deletes `dir`.
+ */
+export async function startPostgres(dir, database = "drydock") {
+  const port = await freePort();
+  const env = { D: dir, PGPORT: String(port), PGDATABASE: database };
+  const url = (await run(join(sharedDir, "tools/postgres/pg-up.sh"), [], { env })).trim();
+  return {
+    url,
+    port,
+    /** psql -c SQL against the database, as the postgres user. */
+    psql: (q) => run("psql", ["-X", "-q", "-tA", url, "-c", q]),
+    stop: () => run(join(sharedDir, "tools/postgres/pg-down.sh"), [], { env: { D: dir } }),
+  };
+}
+
+/**
+ * A single-node Ceph radosgw (../shared/tools/s3/ceph-up.sh, BlueStore) on free ports under
+ * `dir`, with the given buckets created; returns {endpoint, accessKey, secretKey, stop()}.
+ */
+export async function startCeph(dir, buckets = []) {
+  const rgwPort = await freePort();
+  const monPort = await freePort();
+  const env = { D: dir, RGW_PORT: String(rgwPort), MON_PORT: String(monPort) };
+  let lastError;
+  // ceph-up.sh fails now and then on a loaded machine (the tests retry too): up to three attempts.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await run(join(sharedDir, "tools/s3/ceph-up.sh"), [], { env });
+      lastError = undefined;
+      break;
+    } catch (e) {
+      lastError = e;
+      await run(join(sharedDir, "tools/s3/ceph-down.sh"), [], { env: { D: dir } }).catch(() => undefined);
+    }
+  }
+  if (lastError) throw lastError;
+  const endpoint = `http://127.0.0.1:${rgwPort}`;
+  const awsEnv = {
+    AWS_ACCESS_KEY_ID: "ciaccesskey",
+    AWS_SECRET_ACCESS_KEY: "cisecretkey",
+    AWS_DEFAULT_REGION: "us-east-1",
+  };
+  for (const b of buckets)
+    await run("aws", ["--endpoint-url", endpoint, "s3api", "create-bucket", "--bucket", b], { env: awsEnv });
+  return {
+    endpoint,
+    accessKey: "ciaccesskey",
+    secretKey: "cisecretkey",
+    /** PIDs of the mon, osd and rgw daemons. */
+    pids: () =>
+      readdirSync(join(dir, "run"))
+        .filter((f) => f.endsWith(".pid"))
+        .map((f) => Number(readFileSync(join(dir, "run", f), "utf8").trim())),
+    stop: () => run(join(sharedDir, "tools/s3/ceph-down.sh"), [], { env: { D: dir } }),
+  };
 }
