@@ -157,7 +157,10 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     const end = Date.now() + 60_000;
     let seen: string | undefined;
     while (Date.now() < end) {
-      const jobs = query<{ state: string }>("SELECT state FROM jobs WHERE kind = 'scan' AND key LIKE ?", `%@${digest}`);
+      const jobs = query<{ state: string }>(
+        "SELECT state FROM jobs WHERE kind = 'scan' AND key LIKE ?",
+        `%@${digest}`,
+      );
       if (jobs.length) {
         seen = jobs[0]!.state;
         break;
