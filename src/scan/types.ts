@@ -26,9 +26,8 @@ export interface RegistryScanningConfiguration {
 
 /**
  * The repository-level scanOnPush flag (ECR's imageScanningConfiguration.scanOnPush, set by
- * CreateRepository and PutImageScanningConfiguration) is owned by the ECR API: table
- * ecr_repository_settings (migration 0002_ecr; no row = false), read by
- * `EcrStore.scanOnPush(name)` in src/api/ecr/store.ts or directly by repository id. The ECR
+ * CreateRepository and PutImageScanningConfiguration) is a repository setting: kept by the
+ * settings service (src/settings/service.ts, table repository_settings; no row = false). The ECR
  * API reports it in BatchGetRepositoryScanningConfiguration itself, apart from the rules.
  */
 /** What BatchGetRepositoryScanningConfiguration reports for one repository. */
