@@ -142,8 +142,13 @@ export function createHttpServer(log: Logger, tls?: TlsFiles): FastifyInstance {
       return reply.send();
     }
     const e = err as Error & { code?: string; statusCode?: number };
-    if (e.code === "ERR_STREAM_PREMATURE_CLOSE" || e.code === "ECONNRESET" || e.message === "aborted") {
-      // The client went away mid-body: nothing was stored; there is no one to answer.
+    const clientGone = req.raw.destroyed || req.raw.readableAborted || req.raw.socket?.destroyed === true;
+    if (
+      clientGone &&
+      (e.code === "ERR_STREAM_PREMATURE_CLOSE" || e.code === "ECONNRESET" || e.message === "aborted")
+    ) {
+      // The client went away mid-body: nothing was stored; there is no one to answer. (The
+      // same codes from the object store's connection, the client still there, are a 5xx.)
       log.info({ method: req.method, url: req.url }, "client disconnected mid-request");
       return reply.code(400).send();
     }
