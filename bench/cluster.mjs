@@ -8,34 +8,36 @@
 // every registry below starts empty (a fresh database and key prefix for Drydock, a fresh
 // rootdirectory for Distribution). Sections:
 //
-// 1. push/pull: skopeo copy of IMAGE (default debian-bookworm-multi: 3 layers, 98 MiB) into and out
-//    of one Drydock node (role all, storage.meta.url + storage.blobs.url) and Distribution (s3
-//    driver), each streaming blobs through itself and with redirects to presigned radosgw URLs
-//    (Drydock storage.blobs.redirect; Distribution storage.redirect.disable). RUNS rounds (default
-//    3); each round runs the four registries in a rotating order, each fresh; skopeo gets an empty
+// 1. push/pull: skopeo copy of IMAGE (default debian-bookworm-multi: 3 layers, 98 MiB) into and
+//    out of one Drydock node (role all, storage.meta.url + storage.blobs.url) and Distribution
+//    (s3 driver), each streaming blobs through itself and with redirects to presigned radosgw
+//    URLs (Drydock storage.blobs.redirect; Distribution storage.redirect.disable). RUNS rounds
+//    (default 2, to stay within about 3 minutes; RUNS=3 for the figures in docs/benchmarks.md);
+//    each round runs the four registries in a rotating order, each fresh; skopeo gets an empty
 //    blob-info cache as in bench/registry.mjs. Medians, Drydock / Distribution ratios, paired
-//    ratios (median of the per-round ratios).
-// 2. scans: a burst of BURST (50) distinct images (the Debian base plus one unique tiny layer each,
-//    as bench/scan-on-push.mjs does), scan on push (ENHANCED), on a 1 api + 1 worker cluster versus
-//    the embedded default (one process, role all, SQLite + files): scans per second (first push ->
-//    last scan's completed_at as the server records it) and CPU-seconds per scan (Drydock
-//    processes; for the cluster also PostgreSQL's and Ceph's processes).
+//    ratios (median of the per-round ratios), CPU seconds of the registry process.
+// 2. scans: a burst of BURST (50) distinct images (the Debian base plus one unique tiny layer
+//    each, as bench/scan-on-push.mjs does), scan on push (ENHANCED), on a 1 api + 1 worker
+//    cluster versus the embedded default (one process, role all, SQLite + files): scans per
+//    second (first push -> last scan's completed_at as the server records it) and CPU-seconds
+//    per scan (Drydock processes, pushes included; for the cluster also PostgreSQL's and Ceph's).
 // 3. ECR read API: a repository of ECR_IMAGES (1,000) images (one real image with findings,
-//    FINDINGS_IMAGE (java-app), scanned on push; the rest small manifests sharing two blobs, pushed
-//    over the registry API, not scanned); then DescribeImages,
-//    ListImages and DescribeImageScanFindings through @aws-sdk/client-ecr in this process (the API
-//    is open on loopback: no users, no keys) on the cluster's api node (PostgreSQL) and on the
-//    embedded server (SQLite), same deployments as section 2. Median and p90 latency.
-// 4. memory: BIG_BLOBS (5) x BIG_MIB (100) MiB of random bytes pushed over the HTTP API (monolithic
-//    POST ?digest=, the file streamed as the body) to the cluster's api node: VmRSS sampled every 20 ms and VmHWM
-//    (reset through clear_refs) of each node.
+//    FINDINGS_IMAGE (java-app), scanned on push; the rest small manifests sharing two blobs,
+//    pushed over the registry API, not scanned); then DescribeImages, ListImages and
+//    DescribeImageScanFindings through @aws-sdk/client-ecr in this process (the API is open on
+//    loopback: no users, no keys) on the cluster's api node (PostgreSQL) and on the embedded
+//    server (SQLite), same deployments as section 2. Median and p90 latency.
+// 4. memory: BIG_BLOBS (5) x BIG_MIB (100) MiB of random bytes pushed over the HTTP API
+//    (monolithic POST ?digest=, the file streamed as the body) to the cluster's api node: VmRSS
+//    sampled every 20 ms and VmHWM (reset through clear_refs, also before each blob) of each node.
 //
-// Environment: RUNS (3), IMAGE, FINDINGS_IMAGE, BURST (50), ECR_IMAGES (1000), ECR_CALLS (20), BIG_BLOBS (5),
-// BIG_MIB (100), SKIP_PUSHPULL=1, SKIP_SCAN=1, SKIP_ECR=1, SKIP_RSS=1, SKIP_CLUSTER=1 (sections 2
-// and 3 on the embedded server only; no PostgreSQL or Ceph when the other sections are skipped too),
-// DRYDOCK_ENTRY (default dist/cli/main.js: another build, e.g. an older commit), BENCH_WORKDIR
-// (/tmp/drydock-bench-cluster), DRYDOCK_FIXTURES (/tmp/drydock-fixtures), DRYDOCK_SHARED (../shared),
-// CPU_PROF_DIR (run the Drydock nodes with --cpu-prof into that directory).
+// Environment: RUNS (2), IMAGE, FINDINGS_IMAGE, BURST (50), ECR_IMAGES (1000), ECR_CALLS (20),
+// BIG_BLOBS (5), BIG_MIB (100), SKIP_PUSHPULL=1, SKIP_SCAN=1, SKIP_ECR=1, SKIP_RSS=1,
+// SKIP_CLUSTER=1 (sections 2 and 3 on the embedded server only; no PostgreSQL or Ceph when the
+// other sections are skipped too), DRYDOCK_ENTRY (default dist/cli/main.js: another build, e.g.
+// an older commit), BENCH_WORKDIR (/tmp/drydock-bench-cluster), DRYDOCK_FIXTURES
+// (/tmp/drydock-fixtures), DRYDOCK_SHARED (../shared), CPU_PROF_DIR (run the Drydock nodes with
+// --cpu-prof into that directory).
 // Exits 0 whatever the ratios (a ratio above 1.0 is flagged); 1 only when it cannot run.
 import { Buffer } from "node:buffer";
 import { execFileSync, spawn } from "node:child_process";
@@ -78,7 +80,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = resolve(process.env.DRYDOCK_ENTRY ?? join(repoRoot, "dist/cli/main.js"));
 const fixtures = resolve(process.env.DRYDOCK_FIXTURES ?? "/tmp/drydock-fixtures");
 const work = resolve(process.env.BENCH_WORKDIR ?? "/tmp/drydock-bench-cluster");
-const RUNS = Number(process.env.RUNS ?? 3);
+const RUNS = Number(process.env.RUNS ?? 2);
 const IMAGE = process.env.IMAGE ?? "debian-bookworm-multi";
 const BASE_IMAGE = "debian-bookworm-minimal";
 const FINDINGS_IMAGE = process.env.FINDINGS_IMAGE ?? "java-app";

@@ -24,7 +24,7 @@
 //
 // Environment: N (5000), RUNS (1), TAKEOVERS (5), POLL_MS (500), BENCH_WORKDIR (/tmp/drydock-bench-queue),
 // DRYDOCK_SHARED (../shared). Exits 0 whatever the ratios; 1 only when it cannot run.
-import { fork } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
@@ -276,7 +276,15 @@ async function main() {
     started: new Date(started).toISOString(),
     n: N,
     runs: RUNS,
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadStart },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      loadStart,
+      drydockCommit: execFileSync("git", ["-C", repoRoot, "rev-parse", "--short", "HEAD"], {
+        encoding: "utf8",
+      }).trim(),
+    },
     pgboss: createRequire(import.meta.url)("pg-boss/package.json").version,
     postgresVersion: (await pg.psql("show server_version")).trim(),
   };
@@ -328,7 +336,9 @@ async function main() {
     `Job queue: Drydock JobStore vs pg-boss ${report.pgboss}, PostgreSQL ${report.postgresVersion}, same run`,
   );
   p(`N = ${N} jobs, ${RUNS} runs (order alternating), medians; jobs per second (higher is better)`);
-  p(`machine: ${report.machine.cores} cores ${report.machine.cpu}, node ${process.version}`);
+  p(
+    `machine: ${report.machine.cores} cores ${report.machine.cpu}, node ${process.version}; drydock ${report.machine.drydockCommit}`,
+  );
   p(`load average at start ${loadStart}, at end ${report.loadEnd}`);
   p();
   const rows = [["measurement", "ours/s", "pg-boss/s", "ours/pg-boss", "ours on SQLite/s"]];
