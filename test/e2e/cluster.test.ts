@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cephUnavailable } from "../../src/storage/blob/s3-testing.js";
 import { awsCli, awsEnv, type AwsCli, type Json } from "./aws-cli.js";
 import {
@@ -12,7 +12,10 @@ import {
   startProxy,
   type Cluster,
   type ClusterNode,
+  type Proxy,
 } from "./cluster-harness.js";
+import { describeConformance } from "./conformance-suite.js";
+import { describeEcrCli, writeTestAdvisoryFeed } from "./ecr-cli-suite.js";
 import {
   clientsDir,
   fixturesDir,
@@ -63,6 +66,7 @@ let A: ClusterNode;
 let B: ClusterNode;
 let work: string;
 let aws: AwsCli;
+let awsEnvironment: NodeJS.ProcessEnv;
 const timings: [string, number][] = [];
 
 /** Every tag a test pushed successfully: checked again after GC and after the faults. */
@@ -319,10 +323,12 @@ describe.skipIf(skip !== null)("a Drydock cluster with real components", () => {
     const t0 = performance.now();
     work = join("/tmp", `drydock-cluster-work-${process.pid}`);
     await mkdir(work, { recursive: true });
-    // A small vulnerability database (OSV Go advisories: java-app carries Go binaries).
+    // A small vulnerability database: OSV Go advisories (java-app carries Go binaries) and the
+    // ECR scenario's one advisory (ecr-cli-suite.ts: bash in Debian 12 is critical).
     const vulndb = join(work, "vulndb.sqlite");
+    const feeds = [join(sharedDir, "vulndata/osv/Go"), await writeTestAdvisoryFeed(work)];
     const [imp, hash] = await Promise.all([
-      run(process.execPath, [cli, "db", "import", "--db", vulndb, join(sharedDir, "vulndata/osv/Go")]),
+      run(process.execPath, [cli, "db", "import", "--db", vulndb, ...feeds]),
       run(process.execPath, [cli, "hash-password"], { input: `${PASSWORD}\n` }),
     ]);
     if (imp.code !== 0) throw new Error(`db import failed: ${imp.stdout}${imp.stderr}`);
@@ -348,7 +354,8 @@ describe.skipIf(skip !== null)("a Drydock cluster with real components", () => {
       },
     });
     [A, B] = cluster.api as [ClusterNode, ClusterNode];
-    aws = awsCli(A.url, await awsEnv(work, AKID, SECRET));
+    awsEnvironment = await awsEnv(work, AKID, SECRET);
+    aws = awsCli(A.url, awsEnvironment);
     timings.push(["beforeAll: vulndb, PostgreSQL, Ceph, 4 nodes", Math.round(performance.now() - t0)]);
   }, 240_000);
 
@@ -457,6 +464,87 @@ describe.skipIf(skip !== null)("a Drydock cluster with real components", () => {
       pushed.push({ node: () => B, repo, tag: "1", digest: sha256Digest(manifest) });
     }),
   );
+
+  /**
+   * 2b. The OCI conformance port and the ECR scenario (conformance-suite.ts, ecr-cli-suite.ts:
+   * the suites the single-server tests run) through two load balancers with the run's basic
+   * credentials added, on repositories of their own. Before test 3: the ECR scenario starts
+   * from the default scanning configuration (BASIC, no rules); test 3 replaces the one it
+   * leaves.
+   */
+  describe("2b. through load balancers over A and B", () => {
+    /** Conformance: every request goes to the other node than the one before. */
+    let alternating: Proxy;
+    /**
+     * ECR: the AWS requests alternate between A and B (a request and the next, such as two
+     * pages of a listing, are served by different nodes); registry requests go to the node the
+     * last AWS request did not, so that a repository setting made through one node is enforced
+     * by the other (tag immutability, scan on push).
+     */
+    let ecrLb: Proxy;
+    /** The ECR balancer's choices in request order: "Operation api-X" or "METHOD path api-X". */
+    const ecrRouted: string[] = [];
+    const ECR_REPO = "ecr/name";
+    let t0 = 0;
+
+    beforeAll(async () => {
+      t0 = performance.now();
+      let i = 0;
+      alternating = await startProxy(() => (i++ % 2 ? B : A), { authorization: BASIC });
+      let lastAws = B;
+      ecrLb = await startProxy(
+        (req) => {
+          const op = req.headers["x-amz-target"];
+          if (typeof op === "string") lastAws = lastAws === A ? B : A;
+          const node = typeof op === "string" ? lastAws : lastAws === A ? B : A;
+          ecrRouted.push(
+            `${typeof op === "string" ? op.split(".").pop() : `${req.method} ${req.url}`} ${node.name}`,
+          );
+          return node;
+        },
+        { authorization: BASIC },
+      );
+    });
+    afterAll(async () => {
+      await alternating?.close();
+      await ecrLb?.close();
+      timings.push([
+        "2b conformance port + ECR scenario through load balancers",
+        Math.round(performance.now() - t0),
+      ]);
+    });
+    beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(cluster.report(25))));
+
+    describe("the OCI conformance port, each request to the other node", () => {
+      describeConformance(() => alternating.url);
+    });
+
+    describe("the ECR scenario with the AWS CLI, settings and pushes on different nodes", () => {
+      describeEcrCli(() => ({ url: ecrLb.url, addr: ecrLb.addr, env: awsEnvironment }), ECR_REPO);
+    });
+
+    it("both nodes served both suites; the immutable tag was refused by the other node than the one that set it", () => {
+      const total = (p: Proxy) => (p.counts.get(A.name) ?? 0) + (p.counts.get(B.name) ?? 0);
+      expect(total(alternating)).toBeGreaterThan(100);
+      expect(
+        Math.abs((alternating.counts.get(A.name) ?? 0) - (alternating.counts.get(B.name) ?? 0)),
+      ).toBeLessThanOrEqual(1);
+      for (const node of [A, B]) {
+        expect(
+          ecrRouted.filter((l) => /^[A-Z]\w+ api-/.test(l) && l.endsWith(node.name)).length,
+        ).toBeGreaterThan(5);
+        expect(
+          ecrRouted.filter((l) => l.startsWith("PUT /v2/") && l.endsWith(node.name)).length,
+        ).toBeGreaterThan(0);
+      }
+      const set = ecrRouted.findIndex((l) => l.startsWith("PutImageTagMutability "));
+      const setter = ecrRouted[set]!.split(" ")[1];
+      const other = setter === A.name ? B.name : A.name;
+      const refusedPut = `PUT /v2/${ECR_REPO}/manifests/tag_name`;
+      expect(ecrRouted.slice(set).find((l) => l.startsWith(`${refusedPut} `))).toBe(`${refusedPut} ${other}`);
+      expect(ecrLb.log).toContain(`${refusedPut} -> ${other} 400`);
+    });
+  });
 
   it(
     "3. the AWS CLI on node A sees the scan a worker did of an image pushed through node B",
