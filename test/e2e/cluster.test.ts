@@ -494,13 +494,13 @@ describe.skipIf(skip !== null)("a Drydock cluster with real components", () => {
       let lastAws = B;
       ecrLb = await startProxy(
         (req) => {
-          const op = req.headers["x-amz-target"];
-          if (typeof op === "string") lastAws = lastAws === A ? B : A;
-          const node = typeof op === "string" ? lastAws : lastAws === A ? B : A;
-          ecrRouted.push(
-            `${typeof op === "string" ? op.split(".").pop() : `${req.method} ${req.url}`} ${node.name}`,
-          );
-          return node;
+          const op = req.headers["x-amz-target"]; // AmazonEC2ContainerRegistry_V20150921.Operation
+          const other = lastAws === A ? B : A;
+          if (typeof op === "string") {
+            lastAws = other;
+            ecrRouted.push(`${op.split(".").pop()} ${other.name}`);
+          } else ecrRouted.push(`${req.method} ${req.url} ${other.name}`);
+          return other;
         },
         { authorization: BASIC },
       );
@@ -538,6 +538,7 @@ describe.skipIf(skip !== null)("a Drydock cluster with real components", () => {
         ).toBeGreaterThan(0);
       }
       const set = ecrRouted.findIndex((l) => l.startsWith("PutImageTagMutability "));
+      expect(set, "no PutImageTagMutability went through the balancer").toBeGreaterThanOrEqual(0);
       const setter = ecrRouted[set]!.split(" ")[1];
       const other = setter === A.name ? B.name : A.name;
       const refusedPut = `PUT /v2/${ECR_REPO}/manifests/tag_name`;
