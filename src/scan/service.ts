@@ -21,6 +21,7 @@ import {
 import {
   ScanError,
   type ImageScanFindings,
+  type ImageScanSummary,
   type ImageScanState,
   type RegistryScanningConfiguration,
   type RepositoryScanningConfiguration,
@@ -219,6 +220,24 @@ export class RegistryScanService implements ScanService {
     // Switching BASIC ↔ ENHANCED hides the other type's scans until switching back (as ECR).
     if (!row || row.scanType !== config.scanType) return null;
     return toState(repositoryName, imageDigest, row);
+  }
+
+  async imageScanSummaries(
+    repositoryName: string,
+    imageDigests: readonly string[],
+  ): Promise<Map<string, ImageScanSummary>> {
+    const repositoryId = await this.repo(repositoryName);
+    const config = await readScanningConfiguration(this.meta);
+    const rows = await this.meta.scans.getMany(repositoryId, imageDigests);
+    const out = new Map<string, ImageScanSummary>();
+    for (const [digest, row] of rows) {
+      if (row.scanType !== config.scanType) continue;
+      out.set(digest, {
+        state: toState(repositoryName, digest, row),
+        severityCounts: row.severityCounts ?? {},
+      });
+    }
+    return out;
   }
 
   async imageScanFindings(repositoryName: string, imageDigest: string): Promise<ImageScanFindings> {

@@ -64,6 +64,11 @@ export interface ImageScanState {
   scanType: ScanType;
 }
 
+export interface ImageScanSummary {
+  state: ImageScanState;
+  severityCounts: Partial<Record<Severity, number>>;
+}
+
 export interface ImageScanFindings {
   state: ImageScanState;
   findings: Finding[];
@@ -101,6 +106,15 @@ export interface ScanService {
   startImageScan(repositoryName: string, imageDigest: string): Promise<ImageScanState>;
   /** The scan state of an image, or null when it was never scanned. */
   imageScanState(repositoryName: string, imageDigest: string): Promise<ImageScanState | null>;
+  /**
+   * The scan state and, once a scan completed, its severity counts of each image of a page
+   * (DescribeImages), in a fixed number of queries whatever the page size; images never scanned
+   * (or scanned under the other scan type) are absent.
+   */
+  imageScanSummaries(
+    repositoryName: string,
+    imageDigests: readonly string[],
+  ): Promise<Map<string, ImageScanSummary>>;
   /** The last completed scan's findings (ScanNotFound when there is none). */
   imageScanFindings(repositoryName: string, imageDigest: string): Promise<ImageScanFindings>;
   /** Called by the registry after a manifest is stored (scan on push / continuous decisions). */

@@ -19,6 +19,7 @@ import {
   type ImageId,
 } from "./shapes.js";
 import type { ImageRecord } from "../../storage/meta/store.js";
+import type { ImageScanSummary } from "../../scan/types.js";
 
 /** ListImages, DescribeImages, BatchGetImage, BatchDeleteImage over the registry's manifests. */
 
@@ -61,31 +62,41 @@ function idProblem(id: ImageId) {
 }
 
 export function imageOperations(d: EcrDeps): Record<string, Operation> {
-  async function scanFields(repo: string, img: ImageRecord) {
-    if (!d.scan) return {};
-    const state = await d.scan.imageScanState(repo, img.digest).catch(() => null);
-    if (!state) return {};
-    const out: Record<string, unknown> = {
-      imageScanStatus: {
-        status: state.status,
-        ...(state.description ? { description: state.description } : {}),
-      },
-    };
-    if (state.completedAt !== undefined) {
-      const f = await d.scan.imageScanFindings(repo, img.digest).catch(() => null);
-      out.imageScanFindingsSummary = {
-        imageScanCompletedAt: epochSeconds(state.completedAt),
-        ...(state.vulnerabilitySourceUpdatedAt !== undefined
-          ? { vulnerabilitySourceUpdatedAt: epochSeconds(state.vulnerabilitySourceUpdatedAt) }
+  /** The scan fields of DescribeImages for a page of images: a fixed number of queries per page. */
+  async function scanFields(repo: string, images: readonly ImageRecord[]) {
+    const summaries = d.scan
+      ? await d.scan.imageScanSummaries(
+          repo,
+          images.map((i) => i.digest),
+        )
+      : new Map<string, ImageScanSummary>();
+    return (img: ImageRecord): Record<string, unknown> => {
+      const s = summaries.get(img.digest);
+      if (!s) return {};
+      const { state } = s;
+      return {
+        imageScanStatus: {
+          status: state.status,
+          ...(state.description ? { description: state.description } : {}),
+        },
+        ...(state.completedAt !== undefined
+          ? {
+              imageScanFindingsSummary: {
+                imageScanCompletedAt: epochSeconds(state.completedAt),
+                ...(state.vulnerabilitySourceUpdatedAt !== undefined
+                  ? { vulnerabilitySourceUpdatedAt: epochSeconds(state.vulnerabilitySourceUpdatedAt) }
+                  : {}),
+                findingSeverityCounts: s.severityCounts,
+              },
+            }
           : {}),
-        findingSeverityCounts: f?.severityCounts ?? {},
       };
-    }
-    return out;
+    };
   }
 
-  async function detail(repo: string, img: ImageRecord) {
-    return {
+  async function details(repo: string, images: readonly ImageRecord[]) {
+    const scan = await scanFields(repo, images);
+    return images.map((img) => ({
       registryId: d.accountId,
       repositoryName: repo,
       imageDigest: img.digest,
@@ -96,8 +107,8 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
       ...(img.artifactType ? { artifactMediaType: img.artifactType } : {}),
       ...(img.subject ? { subjectManifestDigest: img.subject } : {}),
       imageStatus: "ACTIVE",
-      ...(await scanFields(repo, img)),
-    };
+      ...scan(img),
+    }));
   }
 
   return {
@@ -151,23 +162,24 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
             "Invalid parameter: maxResults and nextToken cannot be used with imageIds",
           );
         }
-        const out = [];
+        const found = [];
         for (const id of input.imageIds) {
           const img = await findImage(d, repo, id);
           if (!img) throw imageNotFound(d, repo.name, id);
-          out.push(await detail(repo.name, img));
+          found.push(img);
         }
-        return { imageDetails: out };
+        return { imageDetails: await details(repo.name, found) };
       }
       const p = await d.registry.images(repo.name, {
         after: decodeToken(input.nextToken, isString),
         limit: input.maxResults ?? 100,
         tagStatus: input.filter?.tagStatus,
       });
-      const details = [];
-      for (const img of p.items) details.push(await detail(repo.name, img));
       const last = p.items.at(-1);
-      return { imageDetails: details, ...(p.more && last ? { nextToken: encodeToken(last.digest) } : {}) };
+      return {
+        imageDetails: await details(repo.name, p.items),
+        ...(p.more && last ? { nextToken: encodeToken(last.digest) } : {}),
+      };
     },
 
     async BatchGetImage(raw) {

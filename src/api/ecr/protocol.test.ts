@@ -8,7 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AwsLoginTokens } from "../../auth/aws-login.js";
 import { createLogger } from "../../core/logger.js";
 import { RegistryService } from "../../registry/service.js";
-import type { ImageScanState, RegistryScanningConfiguration, ScanService } from "../../scan/types.js";
+import type {
+  ImageScanState,
+  ImageScanSummary,
+  RegistryScanningConfiguration,
+  ScanService,
+} from "../../scan/types.js";
 import { ScanError } from "../../scan/types.js";
 import { FsBlobStore } from "../../storage/blob/fs.js";
 import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
@@ -48,6 +53,14 @@ function fakeScan(): ScanService {
       return { repositoryName, imageDigest, status: "IN_PROGRESS", scanType: "BASIC" };
     },
     imageScanState: async (r, d) => states.get(`${r}@${d}`) ?? null,
+    imageScanSummaries: async (r, digests) => {
+      const out = new Map<string, ImageScanSummary>();
+      for (const d of digests) {
+        const state = states.get(`${r}@${d}`);
+        if (state) out.set(d, { state, severityCounts: { HIGH: 1 } });
+      }
+      return out;
+    },
     imageScanFindings: async (r, d) => {
       const state = states.get(`${r}@${d}`);
       if (!state) throw new ScanError("ScanNotFound", "no scan");

@@ -1,4 +1,6 @@
+import type { Selectable } from "kysely";
 import type { Handle } from "./handle.js";
+import type { Database } from "./schema.js";
 
 /** Scan types and statuses as the stores keep them (the scan service gives them meaning). */
 export type StoredScanType = "BASIC" | "ENHANCED";
@@ -34,17 +36,21 @@ export class ScanStore {
       .where("repository_id", "=", repositoryId)
       .where("digest", "=", digest)
       .executeTakeFirst();
-    if (!r) return null;
-    return {
-      scanType: r.scan_type,
-      status: r.status,
-      description: r.description,
-      lastScanAt: Number(r.last_scan_at),
-      completedAt: r.completed_at === null ? null : Number(r.completed_at),
-      vulnerabilitySourceUpdatedAt:
-        r.vulnerability_source_updated_at === null ? null : Number(r.vulnerability_source_updated_at),
-      severityCounts: r.severity_counts ? (JSON.parse(r.severity_counts) as Record<string, number>) : null,
-    };
+    return r ? toScanRow(r) : null;
+  }
+
+  /** The scan states of a page of images in one query (images never scanned are absent). */
+  async getMany(repositoryId: number, digests: readonly string[]): Promise<Map<string, ScanRow>> {
+    const out = new Map<string, ScanRow>();
+    if (!digests.length) return out;
+    const rows = await this.h.db
+      .selectFrom("image_scans")
+      .selectAll()
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "in", digests)
+      .execute();
+    for (const r of rows) out.set(r.digest, toScanRow(r));
+    return out;
   }
 
   /** A scan starts: the state becomes `status` (IN_PROGRESS or PENDING); the last findings stay. */
@@ -175,4 +181,17 @@ export class ScanStore {
         .execute();
     }
   }
+}
+
+function toScanRow(r: Selectable<Database["image_scans"]>): ScanRow {
+  return {
+    scanType: r.scan_type,
+    status: r.status,
+    description: r.description,
+    lastScanAt: Number(r.last_scan_at),
+    completedAt: r.completed_at === null ? null : Number(r.completed_at),
+    vulnerabilitySourceUpdatedAt:
+      r.vulnerability_source_updated_at === null ? null : Number(r.vulnerability_source_updated_at),
+    severityCounts: r.severity_counts ? (JSON.parse(r.severity_counts) as Record<string, number>) : null,
+  };
 }

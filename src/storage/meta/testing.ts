@@ -318,6 +318,20 @@ export function describeMetaStores(
       expect(await store.scans.get(a, d)).toBeNull();
       expect(await store.scans.findings(a, d)).toEqual([]);
     });
+
+    it("reads the states of a page of images at once, only of that repository", async () => {
+      const a = await store.registry.ensureRepository("a");
+      const b = await store.registry.ensureRepository("b");
+      const [d1, d2, d3] = [sha256("1"), sha256("2"), sha256("3")];
+      await store.scans.markStarted(a, d1, "BASIC", "IN_PROGRESS");
+      await store.scans.markStarted(a, d2, "ENHANCED", "PENDING");
+      await store.scans.markStarted(b, d3, "BASIC", "IN_PROGRESS");
+      const got = await store.scans.getMany(a, [d1, d2, d3]);
+      expect([...got.keys()].sort()).toEqual([d1, d2].sort());
+      expect(got.get(d1)).toEqual(await store.scans.get(a, d1));
+      expect(got.get(d2)).toMatchObject({ scanType: "ENHANCED", status: "PENDING" });
+      expect((await store.scans.getMany(a, [])).size).toBe(0);
+    });
   });
 
   describe(`JobStore (${driver})`, () => {
