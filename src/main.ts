@@ -16,6 +16,7 @@ import { StoreLayerCache } from "./scan/layer-cache.js";
 import { RegistryScanService } from "./scan/service.js";
 import { VulnDbSync } from "./scan/vulndb-distribution.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
+import { runVulnDbUpdate } from "./scan/vulndb-update.js";
 import { buildServer } from "./server.js";
 import { RepositorySettingsService } from "./settings/service.js";
 import { openScratchStores, openStores, type Stores } from "./storage/open.js";
@@ -121,6 +122,28 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     vulndbSync = new VulnDbSync(stores.meta, stores.blobs, scan.vulndb.path, log);
     vulndbSync.start(config.vulndb.syncIntervalSeconds * 1000);
   }
+  // Scheduled database updates, on one background node at a time; in a cluster it publishes
+  // the new build, which the other workers fetch as above.
+  const stopUpdate = new AbortController();
+  if (background && config.vulndb.updateIntervalHours > 0) {
+    const update = new Singleton(stores.meta, {
+      name: "vulndb-update",
+      holder: NODE_ID,
+      intervalMs: config.vulndb.updateIntervalHours * 3_600_000,
+      run: () =>
+        runVulnDbUpdate({
+          target: scan.vulndb.path,
+          mirror: config.vulndb.mirror,
+          timeoutMs: config.vulndb.fetchTimeoutSeconds * 1000,
+          cluster: stores.shared ? { meta: stores.meta, blobs: stores.blobs, sync: vulndbSync } : undefined,
+          signal: stopUpdate.signal,
+          log,
+        }),
+      log,
+    });
+    update.start();
+    singletons.push(update);
+  }
 
   // Only the embedded server (one process on its SQLite file) may take back running jobs at
   // once; in a cluster another node may be running them, so their leases decide.
@@ -142,6 +165,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scan: scan.service,
     async close() {
       await app.close();
+      stopUpdate.abort();
       for (const s of singletons) await s.stop();
       await vulndbSync?.stop();
       await scan.service.stop();

@@ -170,24 +170,18 @@ function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undef
 
 /**
  * With a cluster configuration (`storage.meta.url`), a new build is published in the cluster's
- * own store (`_drydock/vulndb`, src/scan/vulndb-distribution.ts), from where the workers fetch it.
+ * own store (`_drydock/vulndb`, src/scan/vulndb-distribution.ts), from where the workers fetch it;
+ * the server's scheduled update publishes with the same function (src/scan/vulndb-update.ts).
  */
 async function publishIfCluster(config: Config, target: string, json: boolean | undefined): Promise<void> {
   if (!config.storage.meta.url) return;
-  const [{ openStores }, { publishVulnDb, VULNDB_REPOSITORY }] = await Promise.all([
+  const [{ openStores }, { publishVulnDbFile, VULNDB_REPOSITORY }] = await Promise.all([
     import("../storage/open.js"),
     import("../scan/vulndb-distribution.js"),
   ]);
-  const db = VulnDb.open(target);
-  let builtAt: string;
-  try {
-    builtAt = db.freshness().builtAt;
-  } finally {
-    db.close();
-  }
   const stores = await openStores(config, { schema: "refuse" });
   try {
-    const p = await publishVulnDb(stores.meta, stores.blobs, target, builtAt);
+    const p = await publishVulnDbFile(stores.meta, stores.blobs, target);
     if (!json) process.stdout.write(`published to the cluster as ${VULNDB_REPOSITORY}@${p.manifest}\n`);
   } finally {
     await stores.close();

@@ -43,6 +43,16 @@ describe("configuration", () => {
     });
   });
 
+  it("vulndb.updateIntervalHours: 6 by default, 0 turns it off, fractions allowed, from the environment", () => {
+    expect(loadConfig({ env: {} }).vulndb.updateIntervalHours).toBe(6);
+    const env = (v: string) => ({ DRYDOCK_VULNDB__UPDATE_INTERVAL_HOURS: v });
+    expect(loadConfig({ env: env("0") }).vulndb.updateIntervalHours).toBe(0);
+    expect(loadConfig({ env: env("0.001") }).vulndb.updateIntervalHours).toBe(0.001);
+    expect(() => loadConfig({ env: env("-1") })).toThrow(/vulndb\.updateIntervalHours/);
+    // Longer than a timer can wait (2^31 ms): refused rather than firing at once.
+    expect(() => loadConfig({ env: env("1000") })).toThrow(/vulndb\.updateIntervalHours/);
+  });
+
   it("explains invalid values, naming the field", () => {
     expect(() => loadConfig({ env: { DRYDOCK_GC__GRACE_PERIOD_MINUTES: "-1" } })).toThrow(
       /gc\.gracePeriodMinutes/,

@@ -201,8 +201,19 @@ export const configSchema = z.object({
       mirror: z.string().min(1).optional(),
       /** `drydock db status` warns when the database was built longer ago than this. */
       maxAgeHours: z.number().positive().default(24),
-      /** Per-file download timeout of `drydock db update`. */
+      /** Per-file download timeout of `drydock db update` and of the scheduled updates. */
       fetchTimeoutSeconds: z.number().positive().default(600),
+      /**
+       * `drydock serve` updates the database every N hours (as `drydock db update` does, from
+       * `mirror` or the official feeds), on one background node of a cluster at a time (under a
+       * lease), which publishes the new build to the workers; 0 turns it off. At most 576 (24
+       * days, the longest a timer waits).
+       */
+      updateIntervalHours: z
+        .number()
+        .nonnegative()
+        .max(24 * 24)
+        .default(6),
       /**
        * In a cluster, how often a worker looks for a newer database published by
        * `drydock db import|update` (docs/cluster.md).

@@ -8,6 +8,7 @@ import type { Digest } from "../core/digest.js";
 import type { Logger } from "../core/logger.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
+import { VulnDb } from "../vulndb/db.js";
 
 /**
  * The vulnerability database reaches the workers of a cluster without a shared file system:
@@ -105,21 +106,53 @@ export async function publishVulnDb(
   return { manifest, layer: layer.digest, size: layer.size };
 }
 
-/** The published build's layer (the database file), or null when nothing was published. */
+/**
+ * Publishes the database built at `file`, dated by its own `built_at`: what `drydock db
+ * import|update` and the server's scheduled update (./vulndb-update.ts) do after a build in a
+ * cluster.
+ */
+export async function publishVulnDbFile(
+  meta: MetaStore,
+  blobs: BlobStore,
+  file: string,
+): Promise<{ manifest: Digest; layer: Digest; size: number }> {
+  return publishVulnDb(meta, blobs, file, builtAtOf(file));
+}
+
+/** When the database file was built (its `meta.built_at`). */
+export function builtAtOf(file: string): string {
+  const db = VulnDb.open(file);
+  try {
+    return db.freshness().builtAt;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The published build's layer (the database file) and when it was built, or null when nothing
+ * was published.
+ */
 export async function publishedVulnDb(
   meta: MetaStore,
   blobs: BlobStore,
-): Promise<{ manifest: string; layer: Digest; size: number } | null> {
+): Promise<{ manifest: string; layer: Digest; size: number; builtAt: string } | null> {
   const repo = await meta.registry.repositoryId(VULNDB_REPOSITORY);
   const manifest = repo === null ? null : await meta.registry.tag(repo, TAG);
   if (!manifest) return null;
   const doc = JSON.parse((await blobs.read(manifest as Digest)).toString("utf8")) as {
     layers?: { mediaType?: string; digest?: string; size?: number }[];
+    annotations?: Record<string, string>;
   };
   const l = doc.layers?.find((x) => x.mediaType === VULNDB_LAYER_TYPE);
   if (!l?.digest || typeof l.size !== "number")
     throw new Error(`${VULNDB_REPOSITORY}@${manifest} has no database layer`);
-  return { manifest, layer: l.digest as Digest, size: l.size };
+  return {
+    manifest,
+    layer: l.digest as Digest,
+    size: l.size,
+    builtAt: doc.annotations?.["org.opencontainers.image.created"] ?? "",
+  };
 }
 
 /**
@@ -129,6 +162,8 @@ export async function publishedVulnDb(
 export class VulnDbSync {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<boolean> | undefined;
+  /** Builds of this node in progress (exclusive): no download meanwhile. */
+  private held = 0;
 
   constructor(
     private readonly meta: MetaStore,
@@ -144,6 +179,7 @@ export class VulnDbSync {
   }
 
   private tick(): Promise<boolean> {
+    if (this.held) return Promise.resolve(false);
     this.running ??= this.sync()
       .catch((err: unknown) => {
         this.log?.warn({ err }, "cannot fetch the published vulnerability database");
@@ -178,6 +214,26 @@ export class VulnDbSync {
       "vulnerability database fetched from the cluster",
     );
     return true;
+  }
+
+  /**
+   * Runs `fn`, a build of the database on this node followed by its publication, with no
+   * download in between (one in flight finishes first): a fetch of an older build must not
+   * replace the new file before it is published.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.held++;
+    try {
+      await this.running;
+      return await fn();
+    } finally {
+      this.held--;
+    }
+  }
+
+  /** The local file is the published build `layer` (built and published here): nothing to fetch. */
+  async adopt(layer: Digest): Promise<void> {
+    await writeFile(`${this.path}.digest`, layer + "\n");
   }
 
   async stop(): Promise<void> {

@@ -40,6 +40,8 @@ export interface BuildOptions {
   onProblem?: (p: FeedProblem) => void;
   /** Called after every document (progress display). */
   onDocument?: (feed: string, stats: FeedStats) => void;
+  /** Stops the build between two documents, as a failure: the database is left as it was. */
+  signal?: AbortSignal;
   now?: Date;
 }
 
@@ -107,15 +109,39 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+/** Work between two turns of the event loop, at most (save single long parses). */
+const SLICE_MS = 20;
+
+/**
+ * An await that gives the event loop a turn once SLICE_MS of work has passed since the last:
+ * documents and records arrive through promises that resolve at once, so a build would hold the
+ * loop to its end, and a server updating its database (src/scan/vulndb-update.ts) would not
+ * answer meanwhile.
+ */
+function slicer(): () => Promise<void> | undefined {
+  let last = performance.now();
+  return () => {
+    if (performance.now() - last < SLICE_MS) return undefined;
+    return new Promise<void>((r) =>
+      setImmediate(() => {
+        last = performance.now();
+        r();
+      }),
+    );
+  };
+}
+
 async function importDocument(
   w: DbWriter,
   feed: string,
   imp: FeedImporter,
   doc: FeedDocument,
   problem: (feed: string, p: FeedProblem) => void,
+  pause: () => Promise<void> | undefined,
 ): Promise<void> {
   try {
     for await (const item of imp.parse(doc)) {
+      await pause();
       switch (item.kind) {
         case "advisory":
           try {
@@ -164,6 +190,7 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
   let problems = 0;
   const spent = new Map<string, number>();
   const w = new DbWriter(tmp);
+  const pause = slicer();
   try {
     const problem = (feed: string, p: FeedProblem) => {
       problems++;
@@ -176,6 +203,8 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
       const feeds: string[] = [];
       const pending: FeedProblem[] = [];
       for await (const item of documentsOf(src.path, src.path)) {
+        await pause();
+        opts.signal?.throwIfAborted();
         if (item.kind === "problem") {
           const feed = feeds[feeds.length - 1];
           if (feed) problem(feed, { feed, document: item.document, reason: item.reason });
@@ -196,7 +225,7 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
         }
         w.noteDocument(feed);
         const t0 = performance.now();
-        await importDocument(w, feed, imp, item.doc, problem);
+        await importDocument(w, feed, imp, item.doc, problem, pause);
         spent.set(feed, (spent.get(feed) ?? 0) + performance.now() - t0);
         opts.onDocument?.(feed, w.stats(feed));
       }
@@ -229,6 +258,7 @@ export async function buildDatabase(opts: BuildOptions): Promise<BuildReport> {
     if (opts.strict && problems) {
       throw new VulnDbError(`${problems} problems in the feed documents (--strict): database left unchanged`);
     }
+    opts.signal?.throwIfAborted();
     w.finish(opts.now);
     w.close();
     await fsyncPath(tmp);

@@ -41,6 +41,8 @@ export interface UpdateOptions {
   strict?: boolean;
   onFeed?: (u: FeedUpdate) => void;
   onProblem?: (p: FeedProblem) => void;
+  /** Stops the update (downloads, then the build between two documents): the database stays as it was. */
+  signal?: AbortSignal;
   fetchImpl?: typeof fetch;
   now?: Date;
 }
@@ -93,11 +95,14 @@ async function download(
   prev: Previous | undefined,
   fetchImpl: typeof fetch,
   timeoutMs: number,
+  stop: AbortSignal | undefined,
 ): Promise<{ sha256: string; etag?: string; lastModified?: string } | undefined> {
   const headers: Record<string, string> = { "user-agent": "drydock-vulndb/0.1" };
   if (prev?.etag) headers["if-none-match"] = prev.etag;
   if (prev?.lastModified) headers["if-modified-since"] = prev.lastModified;
-  const res = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
+  const res = await fetchImpl(url, { headers, signal, redirect: "follow" });
   if (res.status === 304) return undefined;
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
   await mkdir(dirname(dest), { recursive: true });
@@ -149,6 +154,7 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateReport>
     for (const imp of opts.importers) {
       if (opts.only?.length && !opts.only.includes(imp.id)) continue;
       for (const up of imp.upstream ?? []) {
+        opts.signal?.throwIfAborted();
         const id = `${imp.id}:${up.mirrorPath}`;
         const location = locate(opts.mirror, up.url, up.mirrorPath);
         const before = prev.get(id);
@@ -173,7 +179,7 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateReport>
             continue;
           }
           const dest = join(downloads, imp.id, up.mirrorPath);
-          const got = await download(location, dest, before, fetchImpl, timeoutMs);
+          const got = await download(location, dest, before, fetchImpl, timeoutMs, opts.signal);
           if (!got || (before && before.fingerprint === got.sha256)) {
             report({ id, location, status: "unchanged" });
             continue;
@@ -208,6 +214,7 @@ export async function updateDatabase(opts: UpdateOptions): Promise<UpdateReport>
       importers: opts.importers,
       strict: opts.strict,
       onProblem: opts.onProblem,
+      signal: opts.signal,
       now: opts.now,
     });
     // A file whose documents its importer did not recognize changed nothing: say so.
