@@ -8,6 +8,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -139,6 +140,31 @@ describe.skipIf(skip)("scheduled vulnerability database update (real feeds)", ()
     expect(readFileSync(target, "utf8")).toBe("not sqlite");
   });
 
+  it("over HTTP: the feeds the mirror has are imported, each one it fails is a warning with its reason", async () => {
+    const server = createServer((req, res) => {
+      const rel = decodeURIComponent(new URL(req.url!, "http://x").pathname).slice(1);
+      if (rel !== GO) res.writeHead(404).end();
+      else res.writeHead(200).end(readFileSync(pack(GO)));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+      const r = await runVulnDbUpdate({ ...opts(), mirror: base });
+      expect(r.outcome).toBe("built");
+      expect(r.feeds.updated).toBe(1);
+      const warnings = lines.filter((l) => l.level === 40);
+      expect(warnings).toHaveLength(r.feeds.failed);
+      expect(warnings.length).toBeGreaterThan(10);
+      expect(warnings[0]).toMatchObject({
+        reason: "HTTP 404 Not Found",
+        location: expect.stringContaining(base),
+      });
+      expect(status().feeds.map((f) => f.id)).toEqual([`osv:${GO}`]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it("stops when the server stops, leaving the database as it was", async () => {
     const stop = new AbortController();
     stop.abort();
@@ -217,18 +243,19 @@ describe("credentials never reach the log", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("a mirror URL with a password: failed feeds are warnings without it", async () => {
+  it("a mirror URL with a password: every feed fails, one error line, no secret in the log", async () => {
     const r = await runVulnDbUpdate({
       ...opts(),
-      mirror: "http://mirror-user:s3cr3t-pw@127.0.0.1:9/feeds/?token=tok3n",
+      mirror: "http://mirror-user:s3cr3t-pw@127.0.0.1:9/feeds?token=tok3n",
       timeoutMs: 5_000,
     });
     expect(r.outcome).toBe("failed");
     expect(r.feeds.failed).toBeGreaterThan(10);
-    const warnings = lines.filter((l) => l.level === 40);
-    expect(warnings.length).toBe(r.feeds.failed);
-    expect(warnings[0]).toMatchObject({ reason: expect.any(String), feed: expect.any(String) });
-    expect(warnings[0]!.location).toMatch(/^http:\/\/\*\*\*@127\.0\.0\.1:9\/feeds/);
+    expect(r.error).toMatch(/^no feed could be fetched/);
+    expect(lines.filter((l) => l.level >= 40)).toEqual([
+      expect.objectContaining({ level: 50, reasons: expect.any(Object) }),
+    ]);
+    expect(logText).toContain("http://***@127.0.0.1:9/feeds?***");
     expect(logText).not.toContain("s3cr3t");
     expect(logText).not.toContain("tok3n");
     expect(() => statSync(target)).toThrow();

@@ -91,14 +91,8 @@ async function update(o: VulnDbUpdateOptions): Promise<VulnDbUpdateResult> {
       fetchImpl: o.fetchImpl,
       signal: o.signal,
       now: o.now,
-      onFeed: (u) => {
-        if (u.status === "failed")
-          log?.warn(
-            { feed: u.id, location: withoutSecrets(u.location), reason: withoutSecrets(u.reason ?? "") },
-            "scheduled vulnerability database update: feed failed, its previous data is kept",
-          );
-        else log?.debug({ feed: u.id, location: withoutSecrets(u.location), status: u.status }, "feed");
-      },
+      onFeed: (u) =>
+        log?.debug({ feed: u.id, location: withoutSecrets(u.location), status: u.status }, "feed"),
     });
   } catch (e) {
     if (o.signal?.aborted) {
@@ -123,17 +117,29 @@ async function update(o: VulnDbUpdateOptions): Promise<VulnDbUpdateResult> {
     ms: Math.round(performance.now() - started),
     ...(report.build && { built: report.build.feeds.map((f) => f.id), problems: report.build.problems }),
   };
-  if (!report.build && (asked === 0 || feeds.failed === asked)) {
+  const failed = report.feeds.filter((f) => f.status === "failed");
+  if (!report.build && (asked === 0 || failed.length === asked)) {
     const error =
       asked === 0
         ? "no feed found in the mirror"
-        : `no feed could be fetched (${feeds.failed} failed)${existsSync(o.target) ? "" : ", so there is no database"}`;
+        : `no feed could be fetched (${failed.length} failed)${existsSync(o.target) ? "" : ", so there is no database"}`;
+    // One line, not one per feed: offline, every feed fails the same way.
+    const reasons = new Map<string, number>();
+    for (const f of failed) {
+      const r = withoutSecrets(f.reason ?? "");
+      reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
     log?.error(
-      summary,
+      { ...summary, reasons: Object.fromEntries([...reasons].slice(0, 5)) },
       `scheduled vulnerability database update failed: ${error}; the database in service is unchanged`,
     );
     return { outcome: "failed", feeds, error };
   }
+  for (const f of failed)
+    log?.warn(
+      { feed: f.id, location: withoutSecrets(f.location), reason: withoutSecrets(f.reason ?? "") },
+      "scheduled vulnerability database update: a feed failed, its previous data is kept",
+    );
   log?.info(
     summary,
     report.build
