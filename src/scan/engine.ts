@@ -5,7 +5,7 @@ import type { LayerCache } from "../image/cache.js";
 import type { ImageInventory, ImageSource } from "../image/types.js";
 import { matchPackages } from "../match/matcher.js";
 import type { AdvisoryLookup, Finding, Severity } from "../match/types.js";
-import type { ScanType } from "./types.js";
+import type { ReportedSeverity, ScanType, SeverityCounts } from "./types.js";
 
 /** Package ecosystems BASIC scanning reports (OS packages). */
 export const OS_ECOSYSTEMS = ["deb", "apk", "rpm"] as const;
@@ -26,7 +26,7 @@ export type ScanOutcome =
       kind: "complete";
       inventory: ImageInventory;
       findings: Finding[];
-      severityCounts: Record<string, number>;
+      severityCounts: SeverityCounts;
     }
   | { kind: "unsupported"; reason: string };
 
@@ -90,7 +90,7 @@ export async function scanImage(
     db,
     scanType === "BASIC" ? { ecosystems: OS_ECOSYSTEMS } : {},
   );
-  return { kind: "complete", inventory, findings, severityCounts: severityCounts(findings) };
+  return { kind: "complete", inventory, findings, severityCounts: severityCounts(findings, scanType) };
 }
 
 export class IncompleteImageError extends Error {
@@ -100,8 +100,33 @@ export class IncompleteImageError extends Error {
   }
 }
 
-export function severityCounts(findings: readonly Finding[]): Record<string, number> {
-  const out: Partial<Record<Severity, number>> = {};
-  for (const f of findings) out[f.severity] = (out[f.severity] ?? 0) + 1;
+/**
+ * The severity a finding is reported with by each scan type: ECR basic scanning's names for
+ * BASIC (`UNDEFINED` when nothing rates it), Amazon Inspector's for ENHANCED (`UNTRIAGED`).
+ */
+export function reportedSeverity(severity: Severity, scanType: ScanType): ReportedSeverity {
+  return scanType === "ENHANCED" && severity === "UNDEFINED" ? "UNTRIAGED" : severity;
+}
+
+/**
+ * `findingSeverityCounts` of a scan, in the names its findings are reported with
+ * (reportedSeverity): an ENHANCED scan's counts say `UNTRIAGED` where its `enhancedFindings` do.
+ */
+export function severityCounts(findings: readonly Finding[], scanType: ScanType): SeverityCounts {
+  const out: SeverityCounts = {};
+  for (const f of findings) {
+    const s = reportedSeverity(f.severity, scanType);
+    out[s] = (out[s] ?? 0) + 1;
+  }
   return out;
+}
+
+/**
+ * Stored counts as the scan type reports them: rows written before ENHANCED counts were
+ * renamed still say `UNDEFINED`.
+ */
+export function reportedCounts(counts: SeverityCounts, scanType: ScanType): SeverityCounts {
+  if (scanType !== "ENHANCED" || counts.UNDEFINED === undefined) return counts;
+  const { UNDEFINED, ...rest } = counts;
+  return { ...rest, UNTRIAGED: (rest.UNTRIAGED ?? 0) + UNDEFINED };
 }

@@ -218,6 +218,42 @@ describe("registry scan service", () => {
     expect(await settle("app", digest)).toBe("ACTIVE");
   });
 
+  it("severity counts use the scan type's names: UNTRIAGED for ENHANCED (as its findings), UNDEFINED for BASIC", async () => {
+    // fakeDb's advisory has no severity: UNDEFINED in the engine's terms
+    await onPush("ENHANCED", "enh");
+    const enhanced = await push("enh", debianImage());
+    await scans.start();
+    expect(await settle("enh", enhanced)).toBe("COMPLETE");
+    const f = await scans.imageScanFindings("enh", enhanced);
+    expect(f.findings.map((x) => x.severity)).toEqual(["UNDEFINED"]);
+    expect(f.severityCounts).toEqual({ UNTRIAGED: 1 });
+    expect((await scans.imageScanSummaries("enh", [enhanced])).get(enhanced)?.severityCounts).toEqual({
+      UNTRIAGED: 1,
+    });
+    // a row stored before the counts were renamed reads the same
+    const repositoryId = (await meta.registry.repositoryId("enh"))!;
+    await meta.scans.storeCompleted(repositoryId, enhanced, {
+      status: "COMPLETE",
+      description: "The scan was completed successfully.",
+      findings: [],
+      severityCounts: { UNDEFINED: 2, HIGH: 1 },
+      vulnerabilitySourceUpdatedAt: 1,
+    });
+    expect((await scans.imageScanFindings("enh", enhanced)).severityCounts).toEqual({
+      HIGH: 1,
+      UNTRIAGED: 2,
+    });
+
+    await scans.putRegistryScanningConfiguration({ scanType: "BASIC", rules: [] });
+    const basic = await push("basic", debianImage());
+    await scans.startImageScan("basic", basic);
+    await settle("basic", basic);
+    expect((await scans.imageScanFindings("basic", basic)).severityCounts).toEqual({ UNDEFINED: 1 });
+    expect((await scans.imageScanSummaries("basic", [basic])).get(basic)?.severityCounts).toEqual({
+      UNDEFINED: 1,
+    });
+  });
+
   it("BASIC: an image with no detectable OS is UNSUPPORTED_IMAGE with the reason", async () => {
     await onPush("BASIC");
     const digest = await push("scratch", buildImage([{ tar: tarball([{ name: "app/bin", body: "x" }]) }]));

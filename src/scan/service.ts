@@ -9,7 +9,13 @@ import type { ManifestDeleted, ManifestStored, RegistryHooks } from "../registry
 import type { RepositorySettingsService } from "../settings/service.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
-import { IncompleteImageError, scanImage, type EngineOptions, type ScanOutcome } from "./engine.js";
+import {
+  IncompleteImageError,
+  reportedCounts,
+  scanImage,
+  type EngineOptions,
+  type ScanOutcome,
+} from "./engine.js";
 import { decideRepository, validateScanningConfiguration } from "./filters.js";
 import {
   readFindings,
@@ -234,7 +240,7 @@ export class RegistryScanService implements ScanService {
       if (row.scanType !== config.scanType) continue;
       out.set(digest, {
         state: toState(repositoryName, digest, row),
-        severityCounts: row.severityCounts ?? {},
+        severityCounts: reportedCounts(row.severityCounts ?? {}, row.scanType),
       });
     }
     return out;
@@ -253,7 +259,7 @@ export class RegistryScanService implements ScanService {
     return {
       state,
       findings: await readFindings(this.meta, repositoryId, imageDigest),
-      severityCounts: row.severityCounts ?? {},
+      severityCounts: reportedCounts(row.severityCounts ?? {}, row.scanType),
     };
   }
 

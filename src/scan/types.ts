@@ -7,6 +7,15 @@ import type { Finding, Severity } from "../match/types.js";
  */
 
 export type ScanType = "BASIC" | "ENHANCED";
+
+/**
+ * A severity as a scan type reports it: ECR basic scanning's names (`UNDEFINED` for what
+ * nothing rates) or Amazon Inspector's (`UNTRIAGED` instead), see engine.ts reportedSeverity.
+ */
+export type ReportedSeverity = Severity | "UNTRIAGED";
+
+/** `findingSeverityCounts`: findings per reported severity. */
+export type SeverityCounts = Partial<Record<ReportedSeverity, number>>;
 export type ScanFrequency = "SCAN_ON_PUSH" | "CONTINUOUS_SCAN" | "MANUAL";
 
 export interface RepositoryFilter {
@@ -66,13 +75,13 @@ export interface ImageScanState {
 
 export interface ImageScanSummary {
   state: ImageScanState;
-  severityCounts: Partial<Record<Severity, number>>;
+  severityCounts: SeverityCounts;
 }
 
 export interface ImageScanFindings {
   state: ImageScanState;
   findings: Finding[];
-  severityCounts: Partial<Record<Severity, number>>;
+  severityCounts: SeverityCounts;
 }
 
 /** Errors the API maps onto ECR exception names (see api/ecr). */
