@@ -12,6 +12,17 @@ import { gemPackage, guarded } from "./common.js";
  *
  * We read the assignments to the block variable; string literals ("…", '…', %q<…>) with
  * `.freeze` are what the generator writes. Nothing is evaluated.
+ *
+ * Above the block, RubyGems (Gem::Specification#to_ruby) writes the lines its
+ * StubSpecification reads without loading the file:
+ *
+ *     # stub: json 2.6.1 ruby lib
+ *     # stub: ext/json/ext/generator/extconf.rb\0ext/json/ext/parser/extconf.rb
+ *
+ * the first `name version platform require_paths`, the second (gems with native extensions,
+ * such as the default gems json and digest) the extensions; lists are joined with NUL bytes.
+ * NUL is accepted there and nowhere else, and the stub's name and version stand in when the
+ * block does not state them as literals.
  */
 export function isInstalledGemspec(path: string): boolean {
   return path.endsWith(".gemspec") && path.includes("/specifications/");
@@ -106,15 +117,61 @@ function assignments(text: string, v: string): Map<string, string> {
   return out;
 }
 
+const STUB = "# stub: ";
+
+export interface GemStub {
+  name: string;
+  version: string;
+  platform: string;
+  requirePaths: string[];
+  /** Native extensions (the second stub line), when the gem has any. */
+  extensions: string[];
+}
+
+/**
+ * The `# stub:` lines of the leading comment block (RubyGems' StubSpecification), and whether
+ * a NUL byte occurs anywhere else in the file (a binary file is no gemspec). Null stub when
+ * the first stub line is absent or malformed.
+ */
+export function readStub(text: string): { stub: GemStub | null; binaryOutsideStub: boolean } {
+  const stubLines: string[] = [];
+  let pos = 0;
+  // The leading comment block: `# -*- encoding -*-`, `# frozen_string_literal`, `# stub:` lines.
+  while (pos < text.length && text.startsWith("#", pos)) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = text.length;
+    const line = text.slice(pos, end).replace(/\r$/, "");
+    if (line.startsWith(STUB)) stubLines.push(line.slice(STUB.length));
+    else if (line.includes("\0")) return { stub: null, binaryOutsideStub: true };
+    pos = end + 1;
+  }
+  const binaryOutsideStub = text.indexOf("\0", pos) >= 0;
+  // `name version platform require_paths`, split at the first three spaces (as RubyGems'
+  // `split(" ", 4)`): only the paths may hold NUL (and spaces).
+  const m = /^([^ \0]+) ([^ \0]+) ([^ \0]+) (.+)$/.exec(stubLines[0] ?? "");
+  if (!m) return { stub: null, binaryOutsideStub };
+  const [, name, version, platform, paths] = m as unknown as [string, string, string, string, string];
+  const list = (s: string) => s.split("\0").filter((x) => x !== "");
+  return {
+    stub: { name, version, platform, requirePaths: list(paths), extensions: list(stubLines[1] ?? "") },
+    binaryOutsideStub,
+  };
+}
+
 function parse(file: CatalogFile): CatalogResult {
   return guarded("unreadable gemspec", () => {
     const text = file.content.toString("utf8");
-    if (text.includes("\0")) return { packages: [], problems: ["gemspec has binary content"] };
+    const { stub, binaryOutsideStub } = readStub(text);
+    if (binaryOutsideStub) return { packages: [], problems: ["gemspec has binary content"] };
     const v = blockVariable(text);
     if (!v) return { packages: [], problems: ["gemspec has no Gem::Specification.new block"] };
     const a = assignments(text, v);
-    const name = stringLiterals(a.get("name") ?? "")[0];
-    const version = stringLiterals(a.get("version") ?? "")[0];
+    const computed = (s: string | undefined) => s === undefined || s.includes("#{");
+    let name = stringLiterals(a.get("name") ?? "")[0];
+    let version = stringLiterals(a.get("version") ?? "")[0];
+    // What RubyGems itself lists the gem as, when the block's own values are not literals.
+    if (stub && computed(name)) name = stub.name;
+    if (stub && computed(version)) version = stub.version;
     if (!name || !version)
       return { packages: [], problems: [`gemspec without ${name ? "version" : "name"}`] };
     if (name.includes("#{") || version.includes("#{"))
@@ -126,7 +183,7 @@ function parse(file: CatalogFile): CatalogResult {
 
 export const gemspecCataloger: Cataloger = {
   id: "gem-specification",
-  version: 1,
+  version: 2,
   ecosystem: "gem",
   matches: (path) => isInstalledGemspec(path),
   parse,
