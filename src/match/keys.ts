@@ -1,140 +1,51 @@
 import type { Distro, Package } from "../catalog/types.js";
-import { normalizePackage } from "../vulndb/ecosystems.js";
-import { debianEcosystem } from "../vulndb/importers/debian-releases.js";
+import { normalizeEcosystem, normalizePackage } from "../vulndb/ecosystems.js";
+import type { LookupKey } from "./matcher-types.js";
+import { matcherFor } from "./registry.js";
 
 /**
- * Which database entries a package is looked up under, and which version is compared.
- * Distro packages are keyed by their distro release and (for Debian/Ubuntu/Alpine/
- * AlmaLinux/Rocky) their source package, since the feeds describe source packages; rpm
- * distros whose OVAL names binary packages are looked up by the binary name too.
- * Language packages are keyed by purl type and a name normalized as the feeds spell it.
+ * Which database entries a package is looked up under, and the match keys an inventory index
+ * stores. The per-family rules live in the matchers (os.ts, lang.ts, listed in registry.ts);
+ * this is the one entry point the core and the index use.
  */
-export interface LookupKey {
-  ecosystem: string;
-  name: string;
-  /** The version compared against that key's advisories. */
-  version: string;
-  /** Version scheme id. */
-  scheme: string;
-  /** rpm: the package's epoch, assumed for advisory versions written without one (AlmaLinux). */
-  epoch?: number;
+
+export type { LookupKey } from "./matcher-types.js";
+export { distroKey } from "./os.js";
+
+/**
+ * The index string of a database key: `<ecosystem key>\u0000<package name>`, both in the
+ * database's stored form. The same string for a package's lookup key and for the
+ * `(ecosystem, package)` a database diff reports (vulndb/diff.ts PackageKey), so an index of
+ * `packageMatchKeys` answers "which inventories does this changed key concern".
+ */
+export function matchKeyOf(key: { ecosystem: string; package: string }): string {
+  const ecosystem = normalizeEcosystem(key.ecosystem);
+  return `${ecosystem}\u0000${normalizePackage(ecosystem, key.package)}`;
 }
 
-/** `ubuntu:22.04`, `debian:12`, `alpine:3.19`, `rhel:9`, … — the release key of a distro. */
-export function distroKey(distro: Distro): string | null {
-  const id = distro.id.toLowerCase();
-  const v = distro.versionId ?? "";
-  switch (id) {
-    case "debian": {
-      // Stable releases have VERSION_ID (12, 12.5 in old images); testing and unstable only a
-      // codename (trixie), which the feeds key under the release number (debian:13).
-      const major = /^\d+/.exec(v)?.[0];
-      if (major) return `debian:${major}`;
-      return (distro.codename && debianEcosystem(distro.codename)) || "debian:sid";
-    }
-    case "ubuntu":
-      return `ubuntu:${v}`;
-    case "alpine": {
-      // Edge reports a pre-release VERSION_ID (3.21_alpha20240807): its advisories are edge's.
-      const m = /^(\d+)\.(\d+)(?:\.\d+)*$/.exec(v);
-      return m ? `alpine:${m[1]}.${m[2]}` : "alpine:edge";
-    }
-    case "wolfi":
-    case "chainguard":
-      return "wolfi";
-    case "rhel":
-    case "centos":
-    case "almalinux":
-    case "rocky":
-    case "ol":
-    case "amzn":
-    case "fedora":
-      return `${id}:${v.split(".")[0]}`;
-    case "azurelinux":
-    case "mariner":
-      return `${id}:${v.split(".").slice(0, 2).join(".")}`;
-    default:
-      return v ? `${id}:${v}` : null;
-  }
+/** The `(ecosystem, package)` of a match key. */
+export function parseMatchKey(matchKey: string): { ecosystem: string; package: string } {
+  const nul = matchKey.indexOf("\u0000");
+  if (nul < 0) throw new Error(`not a match key: ${JSON.stringify(matchKey)}`);
+  return { ecosystem: matchKey.slice(0, nul), package: matchKey.slice(nul + 1) };
 }
 
-/** The rpm EVR of a package: `[epoch:]version-release` (the cataloger's version already is). */
-function rpmVersion(p: Package): string {
-  return p.version;
-}
-
-/** Lookup keys of one package; empty when it cannot be matched (no version, local code). */
+/**
+ * Lookup keys of one package, from the matcher that handles it; empty when it cannot be
+ * matched (no version, no matcher, no known distro release, local code).
+ */
 export function lookupKeys(p: Package, distro: Distro | null): LookupKey[] {
   if (!p.version) return [];
-  // Local crates and solution projects are the application's own code, not registry packages.
-  if (p.metadata?.local === true || p.metadata?.project === true) return [];
-  switch (p.ecosystem) {
-    case "deb": {
-      const eco = distro ? distroKey(distro) : null;
-      if (!eco) return [];
-      const keys: LookupKey[] = [
-        {
-          ecosystem: eco,
-          name: p.sourceName ?? p.name,
-          version: p.sourceVersion ?? p.version,
-          scheme: "deb",
-        },
-      ];
-      // Ubuntu OVAL names binary packages.
-      if (p.sourceName && p.sourceName !== p.name)
-        keys.push({ ecosystem: eco, name: p.name, version: p.version, scheme: "deb" });
-      return keys;
-    }
-    case "apk": {
-      const eco = distro ? distroKey(distro) : null;
-      if (!eco) return [];
-      return [{ ecosystem: eco, name: p.sourceName ?? p.name, version: p.version, scheme: "apk" }];
-    }
-    case "rpm": {
-      const eco = distro ? distroKey(distro) : null;
-      if (!eco) return [];
-      const epoch = p.epoch;
-      const keys: LookupKey[] = [
-        { ecosystem: eco, name: p.name, version: rpmVersion(p), scheme: "rpm", epoch },
-      ];
-      if (p.sourceName && p.sourceName !== p.name) {
-        keys.push({ ecosystem: eco, name: p.sourceName, version: rpmVersion(p), scheme: "rpm", epoch });
-      }
-      return keys;
-    }
-    case "pypi":
-      return [
-        { ecosystem: "pypi", name: normalizePackage("pypi", p.name), version: p.version, scheme: "pep440" },
-      ];
-    case "nuget":
-      return [
-        { ecosystem: "nuget", name: normalizePackage("nuget", p.name), version: p.version, scheme: "nuget" },
-      ];
-    case "golang": {
-      // Go advisories use semver without the `v`. A version that is not one (a `devel`
-      // toolchain) would compare as 0.0.0 and match every advisory: not matched.
-      const version = p.version.replace(/^v/, "");
-      if (!/^\d/.test(version)) return [];
-      return [{ ecosystem: "golang", name: p.name, version, scheme: "go" }];
-    }
-    case "npm":
-      return [{ ecosystem: "npm", name: p.name, version: p.version, scheme: "semver" }];
-    case "maven":
-      return [{ ecosystem: "maven", name: p.name, version: p.version, scheme: "maven" }];
-    case "gem":
-      return [{ ecosystem: "gem", name: p.name, version: p.version, scheme: "gem" }];
-    case "cargo":
-      return [{ ecosystem: "cargo", name: p.name, version: p.version, scheme: "cargo" }];
-    case "composer":
-      return [
-        {
-          ecosystem: "composer",
-          name: normalizePackage("composer", p.name),
-          version: p.version,
-          scheme: "composer",
-        },
-      ];
-    default:
-      return [];
-  }
+  return matcherFor(p, distro)?.lookupKeys(p, distro) ?? [];
+}
+
+/**
+ * The match keys of one package: what an inventory index stores for it, distinct, in lookup
+ * order. A package whose match keys meet a database diff's keys (`matchKeyOf`) is one whose
+ * findings the change may alter; no other package's can change.
+ */
+export function packageMatchKeys(p: Package, distro: Distro | null): string[] {
+  return [
+    ...new Set(lookupKeys(p, distro).map((k) => matchKeyOf({ ecosystem: k.ecosystem, package: k.name }))),
+  ];
 }

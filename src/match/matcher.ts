@@ -1,8 +1,8 @@
 import type { Distro, Package } from "../catalog/types.js";
-import { versionSchemes } from "../versions/registry.js";
-import type { VersionScheme } from "../versions/types.js";
 import type { Advisory, Affected, Enrichment, SeverityScore } from "../vulndb/types.js";
-import { lookupKeys, type LookupKey } from "./keys.js";
+import { matchKeyOf } from "./keys.js";
+import type { LookupKey, Matcher, RangeType } from "./matcher-types.js";
+import { matcherFor, matchersFor } from "./registry.js";
 import { evaluateAffected, type RangeVerdict } from "./ranges.js";
 import { decideSeverity } from "./severity.js";
 import type { AdvisoryLookup, Finding } from "./types.js";
@@ -12,6 +12,15 @@ import { isCve } from "../core/cve.js";
 export interface MatchOptions {
   /** Only these package ecosystems (BASIC scanning: deb, apk, rpm). */
   ecosystems?: readonly string[];
+  /**
+   * Only the packages with one of these match keys (keys.ts `matchKeyOf`: the changed keys of a
+   * database diff), for a re-match. Such a package is matched under all its lookup keys (a
+   * finding may come from any of them), so its findings are exactly those of a full match,
+   * except `fixAvailable` PARTIAL, which depends on the image's other packages: a re-match that
+   * merges these findings with the stored ones of the other packages recomputes it with
+   * `markPartialFixes` over the merged set. Only the matchers `matchersFor(keys)` names run.
+   */
+  keys?: ReadonlySet<string>;
 }
 
 /**
@@ -34,52 +43,13 @@ function vulnerabilityIds(a: Advisory): string[] {
 }
 
 /**
- * OSV event ranges of type SEMVER, and event ranges of SemVer ecosystems (npm, Go, crates.io),
- * use OSV's lenient SemVer order (`1` = `1.0.0`); native ranges (node-semver, Cargo
- * requirements) and other ecosystems use the ecosystem's own scheme.
+ * Evaluates one affected entry with the key's matcher: its adjustments (rpm epochs) first, then
+ * each range type with the scheme the matcher chooses for it (OSV SEMVER vs ECOSYSTEM).
  */
-const SEMVER_FAMILY = new Set(["semver", "go", "cargo"]);
-function schemeFor(id: string, rangeType: string): VersionScheme | undefined {
-  if (rangeType === "SEMVER" || (rangeType === "ECOSYSTEM" && SEMVER_FAMILY.has(id)))
-    return versionSchemes["osv-semver"];
-  return versionSchemes[id];
-}
-
-/**
- * rpm feeds that omit the epoch (AlmaLinux OSV, openEuler) mean the package's own epoch:
- * `5.1-7` for an installed `1:5.1-6` reads `1:5.1-7`, else every package with an epoch
- * would compare above every fix.
- */
-function withEpoch(affected: Affected, epoch: number | undefined): Affected {
-  if (!epoch) return affected;
-  const add = (v: string) => (v === "0" || v.includes(":") ? v : `${epoch}:${v}`);
-  return {
-    ...affected,
-    versions: affected.versions?.map(add),
-    ranges: affected.ranges.map((r) =>
-      r.type === "NATIVE"
-        ? r
-        : {
-            ...r,
-            events: r.events.map((e) =>
-              "introduced" in e
-                ? { introduced: add(e.introduced) }
-                : "fixed" in e
-                  ? { fixed: add(e.fixed) }
-                  : "last_affected" in e
-                    ? { last_affected: add(e.last_affected) }
-                    : e,
-            ),
-          },
-    ),
-  };
-}
-
-/** Evaluates one affected entry, choosing the scheme per range type (SEMVER vs ECOSYSTEM). */
-function evaluate(key: LookupKey, entry: Affected): RangeVerdict | null {
-  const affected = key.scheme === "rpm" ? withEpoch(entry, key.epoch) : entry;
+function evaluate(matcher: Matcher, key: LookupKey, entry: Affected): RangeVerdict | null {
+  const affected = matcher.adjust ? matcher.adjust(key, entry) : entry;
   let best: RangeVerdict | null = null;
-  const byType = new Map<string, Affected["ranges"]>();
+  const byType = new Map<RangeType, Affected["ranges"]>();
   for (const r of affected.ranges) {
     const list = byType.get(r.type) ?? [];
     list.push(r);
@@ -87,8 +57,9 @@ function evaluate(key: LookupKey, entry: Affected): RangeVerdict | null {
   }
   if (!affected.ranges.length) byType.set("ECOSYSTEM", []);
   for (const [type, ranges] of byType) {
-    const scheme = schemeFor(key.scheme, type);
+    const scheme = matcher.rangeScheme(key, type);
     if (!scheme) continue;
+    // OSV SEMVER versions are written without a `v`.
     const version = type === "SEMVER" ? key.version.replace(/^v/, "") : key.version;
     const v = evaluateAffected(version, { ...affected, ranges }, scheme);
     if (v.affected && (!best || (!best.fixed && v.fixed))) best = v;
@@ -103,7 +74,7 @@ interface KeyMatch {
 }
 
 /** The affected entries of a key's advisories that its version falls in, with their verdicts. */
-function keyMatches(key: LookupKey, advisories: Advisory[]): KeyMatch[] {
+function keyMatches(matcher: Matcher, key: LookupKey, advisories: Advisory[]): KeyMatch[] {
   const out: KeyMatch[] = [];
   for (const adv of advisories) {
     if (adv.withdrawn) continue;
@@ -115,7 +86,7 @@ function keyMatches(key: LookupKey, advisories: Advisory[]): KeyMatch[] {
         // A distro status without ranges: affected in every version (no fix published).
         verdict = aff.status ? { affected: true } : null;
       } else {
-        verdict = evaluate(key, aff);
+        verdict = evaluate(matcher, key, aff);
       }
       if (verdict?.affected) out.push({ adv, aff, verdict });
     }
@@ -124,8 +95,9 @@ function keyMatches(key: LookupKey, advisories: Advisory[]): KeyMatch[] {
 }
 
 /**
- * Matches an inventory against the database: for each package, each lookup key, each
- * advisory affecting that key, evaluate the ranges with the key's version scheme; distro
+ * Matches an inventory against the database: for each package, the matcher that handles it
+ * (registry.ts) gives its lookup keys; for each key, each advisory affecting that key, evaluate
+ * the ranges with the scheme the matcher chooses; distro
  * statuses are honoured (not_affected never reported, will_not_fix reported without a fix).
  * Findings are unique per (package instance, vulnerability id).
  */
@@ -151,17 +123,26 @@ export function matchPackages(
     return list;
   };
   const decided = new Map<string, KeyMatch[]>();
-  const matchesOf = (key: LookupKey): KeyMatch[] => {
-    const k = `${key.ecosystem}\u0000${key.name}\u0000${key.version}\u0000${key.scheme}\u0000${key.epoch ?? ""}`;
+  const matchesOf = (matcher: Matcher, key: LookupKey): KeyMatch[] => {
+    const k = `${matcher.id}\u0000${key.ecosystem}\u0000${key.name}\u0000${key.version}\u0000${key.scheme}\u0000${key.epoch ?? ""}`;
     let list = decided.get(k);
-    if (!list) decided.set(k, (list = keyMatches(key, advisoriesFor(key.ecosystem, key.name))));
+    if (!list) decided.set(k, (list = keyMatches(matcher, key, advisoriesFor(key.ecosystem, key.name))));
     return list;
   };
+  // A re-match: only the matchers the changed keys concern, only packages with such a key.
+  const only = opts.keys;
+  const concerned = only ? new Set(matchersFor(only)) : null;
 
   for (const pkg of packages) {
     if (wanted && !wanted.has(pkg.ecosystem)) continue;
-    for (const key of lookupKeys(pkg, distro)) {
-      for (const { adv, aff, verdict } of matchesOf(key)) {
+    if (!pkg.version) continue;
+    const matcher = matcherFor(pkg, distro);
+    if (!matcher || (concerned && !concerned.has(matcher))) continue;
+    const keys = matcher.lookupKeys(pkg, distro);
+    if (only && !keys.some((k) => only.has(matchKeyOf({ ecosystem: k.ecosystem, package: k.name }))))
+      continue;
+    for (const key of keys) {
+      for (const { adv, aff, verdict } of matchesOf(matcher, key)) {
         for (const vid of vulnerabilityIds(adv)) {
           const instance = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.path}\u0000${pkg.archivePath ?? ""}\u0000${vid}`;
           const prev = findings.get(instance);
@@ -272,8 +253,13 @@ function dedupeCvss(list: SeverityScore[]): SeverityScore[] {
   });
 }
 
-/** A vulnerability fixed for some affected packages of the image and not others is PARTIAL (as in ECR). */
-function markPartialFixes(findings: Finding[]): void {
+/**
+ * Sets `fixAvailable` from the findings of one image: YES with a fixed version; a vulnerability
+ * fixed for some affected packages of the image and not others is PARTIAL for those others
+ * (as in ECR); else NO. Recomputed from scratch (idempotent): a re-match calls it again over
+ * the merged findings of the image (those re-matched and those kept).
+ */
+export function markPartialFixes(findings: Finding[]): void {
   const byVuln = new Map<string, Finding[]>();
   for (const f of findings) {
     const list = byVuln.get(f.vulnerabilityId) ?? [];
@@ -282,7 +268,7 @@ function markPartialFixes(findings: Finding[]): void {
   }
   for (const list of byVuln.values()) {
     const fixed = list.filter((f) => f.fixedVersion).length;
-    if (fixed > 0 && fixed < list.length)
-      for (const f of list) if (!f.fixedVersion) f.fixAvailable = "PARTIAL";
+    for (const f of list)
+      f.fixAvailable = f.fixedVersion ? "YES" : fixed > 0 && fixed < list.length ? "PARTIAL" : "NO";
   }
 }
