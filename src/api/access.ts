@@ -221,3 +221,47 @@ export function ecrAccess(r: { region: string; accountId: string }): AccessTable
     PutReplicationConfiguration: admin,
   };
 }
+
+/**
+ * Inspector2 (docs/inspector2-api.md, docs/access.md): reading findings, aggregations, finding
+ * details and coverage is open to any key, and each of them shows only the repositories the
+ * caller may `pull` (the operation filters with the principal, as DescribeRepositories without
+ * names does; the request names no repository to check up front, and a repository named in a
+ * filter the caller may not pull simply matches nothing). Suppression filters, reports, SBOM
+ * exports, scanning configuration changes, Enable/Disable and filter tags are registry-wide:
+ * `admin` (filters and reports read or hide findings of every repository). GetConfiguration and
+ * BatchGetAccountStatus are registry-wide reads that hold no secret: any key, like ECR's
+ * GetRegistryScanningConfiguration.
+ */
+export function inspector2Access(): AccessTable {
+  const admin = registryAdmin();
+  return {
+    // Findings, filtered to the repositories the caller may pull.
+    ListFindings: anyCaller,
+    ListFindingAggregations: anyCaller,
+    BatchGetFindingDetails: anyCaller,
+    ListCoverage: anyCaller,
+    ListCoverageStatistics: anyCaller,
+    // Suppression filters and their tags.
+    CreateFilter: admin,
+    ListFilters: admin,
+    UpdateFilter: admin,
+    DeleteFilter: admin,
+    ListTagsForResource: admin,
+    TagResource: admin,
+    UntagResource: admin,
+    // Reports and SBOM exports of every repository.
+    CreateFindingsReport: admin,
+    GetFindingsReportStatus: admin,
+    CancelFindingsReport: admin,
+    CreateSbomExport: admin,
+    GetSbomExport: admin,
+    CancelSbomExport: admin,
+    // Scanning configuration and activation.
+    GetConfiguration: anyCaller,
+    UpdateConfiguration: admin,
+    Enable: admin,
+    Disable: admin,
+    BatchGetAccountStatus: anyCaller,
+  };
+}

@@ -9,7 +9,9 @@ import { verifySigV4 } from "./sigv4.js";
  * The AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target: <prefix>.<Operation>`), shared by the
  * services that speak it (ECR now, EventBridge later): body reading, SigV4, authorization of
  * the signing key's user (src/api/access.ts), dispatch, and errors as
- * `{"__type": "...", "message": "..."}` with AWS's statuses.
+ * `{"__type": "...", "message": "..."}` with AWS's statuses. Body reading, authentication
+ * (`authenticateAws`) and JSON input parsing are shared with the restJson1 protocol of
+ * Inspector2 (src/api/inspector2/protocol.ts).
  */
 
 /** An error with an AWS error name; `status` 400 for client errors, 500 for server ones. */
@@ -72,7 +74,7 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export const JSON_11 = "application/x-amz-json-1.1";
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -109,28 +111,7 @@ export function registerAwsJson(
       const dot = target.lastIndexOf(".");
       const service = opts.services.find((s) => s.targetPrefix === target.slice(0, dot));
       opName = target.slice(dot + 1);
-      let accessKeyId: string | undefined;
-      if (opts.auth.mode === "closed") {
-        throw new AwsError(
-          "UnrecognizedClientException",
-          "The security token included in the request is invalid. (No aws.credentials are configured: see docs/ecr-api.md.)",
-        );
-      }
-      if (opts.auth.mode === "sigv4") {
-        const v = verifySigV4(
-          { method: req.method, url: req.url, rawHeaders: req.raw.rawHeaders, body },
-          { service: service?.signingName ?? "", secretFor: opts.auth.secretFor, now: opts.auth.now },
-        );
-        if (!v.ok)
-          throw new AwsError(v.code, v.message, v.code === "MissingAuthenticationTokenException" ? 403 : 400);
-        accessKeyId = v.accessKeyId;
-      }
-      const principal = opts.auth.principal(accessKeyId);
-      if (!principal)
-        throw new AwsError(
-          "UnrecognizedClientException",
-          "The security token included in the request is invalid. (The access key names no auth.users entry.)",
-        );
+      const { accessKeyId, principal } = authenticateAws(req, body, opts.auth, service?.signingName ?? "");
       const op =
         service && Object.hasOwn(service.operations, opName) ? service.operations[opName] : undefined;
       if (!service || !op)
@@ -149,6 +130,43 @@ export function registerAwsJson(
       return send(500, { __type: "ServerException", message: "internal server error" });
     }
   });
+}
+
+/**
+ * Who signed a request, and whom it acts as: the closed mode refuses everything, the sigv4 mode
+ * verifies the signature for `signingName` (the credential scope's service), then the key's
+ * principal is looked up. Throws AwsError with AWS's names (statuses as JSON 1.1 gives them:
+ * 403 for a missing signature, 400 otherwise; restJson1 services map the codes themselves).
+ */
+export function authenticateAws(
+  req: FastifyRequest,
+  body: Buffer,
+  auth: AwsAuthOptions,
+  signingName: string,
+): { accessKeyId: string | undefined; principal: AwsPrincipal } {
+  let accessKeyId: string | undefined;
+  if (auth.mode === "closed") {
+    throw new AwsError(
+      "UnrecognizedClientException",
+      "The security token included in the request is invalid. (No aws.credentials are configured: see docs/ecr-api.md.)",
+    );
+  }
+  if (auth.mode === "sigv4") {
+    const v = verifySigV4(
+      { method: req.method, url: req.url, rawHeaders: req.raw.rawHeaders, body },
+      { service: signingName, secretFor: auth.secretFor, now: auth.now },
+    );
+    if (!v.ok)
+      throw new AwsError(v.code, v.message, v.code === "MissingAuthenticationTokenException" ? 403 : 400);
+    accessKeyId = v.accessKeyId;
+  }
+  const principal = auth.principal(accessKeyId);
+  if (!principal)
+    throw new AwsError(
+      "UnrecognizedClientException",
+      "The security token included in the request is invalid. (The access key names no auth.users entry.)",
+    );
+  return { accessKeyId, principal };
 }
 
 /** The JSON object of a request; an empty body is `{}` (no-input operations). */

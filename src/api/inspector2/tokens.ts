@@ -1,0 +1,26 @@
+import { invalidField } from "./errors.js";
+
+/**
+ * Page tokens for backends: base64url JSON of the position after the last item returned (the
+ * sort key and the id, for keyset paging), tagged with what the token is for so that a token of
+ * one listing is refused by another. A token that cannot be read is a ValidationException
+ * naming `nextToken`.
+ */
+export function encodePageToken(kind: string, position: unknown): string {
+  return Buffer.from(JSON.stringify({ t: kind, p: position })).toString("base64url");
+}
+
+export function decodePageToken<T>(
+  kind: string,
+  token: string | undefined,
+  check: (p: unknown) => p is T,
+): T | undefined {
+  if (token === undefined || token === "") return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { t?: unknown; p?: unknown };
+    if (v && v.t === kind && check(v.p)) return v.p;
+  } catch {
+    /* fall through */
+  }
+  throw invalidField("nextToken", "Member must be a token returned by a previous call of this operation");
+}
