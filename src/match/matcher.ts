@@ -97,9 +97,9 @@ function keyMatches(matcher: Matcher, key: LookupKey, advisories: Advisory[]): K
 /**
  * Matches an inventory against the database: for each package, the matcher that handles it
  * (registry.ts) gives its lookup keys; for each key, each advisory affecting that key, evaluate
- * the ranges with the scheme the matcher chooses; distro
- * statuses are honoured (not_affected never reported, will_not_fix reported without a fix).
- * Findings are unique per (package instance, vulnerability id).
+ * the ranges with the scheme the matcher chooses; distro statuses are honoured (not_affected
+ * never reported, will_not_fix reported without a fix). Findings are unique per (package
+ * instance, vulnerability id).
  */
 export function matchPackages(
   packages: readonly Package[],
