@@ -50,7 +50,7 @@ export function matcherFor(pkg: Package, distro: Distro | null): Matcher | undef
 }
 
 /** The ecosystem key of a match key (`debian:12` of `debian:12\u0000openssl`), or of a key object. */
-function ecosystemOf(key: string | { ecosystem: string }): string {
+function ecosystemOf(key: string | { ecosystem: string; package: string }): string {
   if (typeof key !== "string") return normalizeEcosystem(key.ecosystem);
   const nul = key.indexOf("\u0000");
   return normalizeEcosystem(nul < 0 ? key : key.slice(0, nul));
@@ -62,7 +62,7 @@ function ecosystemOf(key: string | { ecosystem: string }): string {
  * the keys' ecosystems; keys no matcher owns (`pub`, `hex`: no cataloger reads those) concern
  * none. In registry order.
  */
-export function matchersFor(keys: Iterable<string | { ecosystem: string }>): Matcher[] {
+export function matchersFor(keys: Iterable<string | { ecosystem: string; package: string }>): Matcher[] {
   const ecosystems = new Set<string>();
   for (const k of keys) ecosystems.add(ecosystemOf(k));
   return matchers.filter((m) => [...ecosystems].some((e) => m.ownsKey(e)));
