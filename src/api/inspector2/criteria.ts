@@ -382,18 +382,24 @@ function compareValues(a: SortValue, b: SortValue): number {
   return compareStrings(String(a), String(b));
 }
 
+/** Where a finding sits in an order: its sort value and ARN (what a keyset page token holds). */
+export interface SortKey {
+  value: SortValue;
+  findingArn: string;
+}
+
+export function sortKeyOf(f: InspectorFinding, sort: SortCriteria = DEFAULT_SORT): SortKey {
+  return { value: sortValue(f, sort.field), findingArn: f.findingArn };
+}
+
 /**
- * ListFindings' order: the sort field in the requested direction (strings by code point,
- * severity by rank, absent values last in both directions), then the finding ARN ascending, so
- * the order is total and pages are stable.
+ * The order of two sort keys: the value in the requested direction (absent values last in both
+ * directions), then the ARN ascending. A keyset page continues with the findings whose key is
+ * greater than the last key returned.
  */
-export function compareFindings(
-  a: InspectorFinding,
-  b: InspectorFinding,
-  sort: SortCriteria = DEFAULT_SORT,
-): number {
-  const va = sortValue(a, sort.field);
-  const vb = sortValue(b, sort.field);
+export function compareSortKeys(a: SortKey, b: SortKey, sort: SortCriteria = DEFAULT_SORT): number {
+  const va = a.value;
+  const vb = b.value;
   if (va === undefined || vb === undefined) {
     if (va !== undefined) return -1;
     if (vb !== undefined) return 1;
@@ -402,4 +408,17 @@ export function compareFindings(
     if (c !== 0) return sort.sortOrder === "DESC" ? -c : c;
   }
   return compareStrings(a.findingArn, b.findingArn);
+}
+
+/**
+ * ListFindings' order: the sort field in the requested direction (strings by code unit,
+ * severity by rank, absent values last in both directions), then the finding ARN ascending, so
+ * the order is total and pages are stable.
+ */
+export function compareFindings(
+  a: InspectorFinding,
+  b: InspectorFinding,
+  sort: SortCriteria = DEFAULT_SORT,
+): number {
+  return compareSortKeys(sortKeyOf(a, sort), sortKeyOf(b, sort), sort);
 }
