@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
+import { freePort } from "./common.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = join(root, "dist/cli/main.js");
@@ -34,7 +35,7 @@ execFileSync(
 );
 
 async function serve(data) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const child = spawn(
     process.execPath,
     [cli, "serve", "--data", data, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"],
@@ -253,7 +254,9 @@ await Promise.all(pushes);
 const pushedMs = Date.now() - t0;
 await waitDone(data, "repository_id IN (SELECT id FROM repositories WHERE name LIKE 'burst/%')", N, (db) => {
   const q = db
-    .prepare("SELECT state, count(*) AS n FROM scan_jobs WHERE state IN ('queued','running') GROUP BY state")
+    .prepare(
+      "SELECT state, count(*) AS n FROM jobs WHERE kind = 'scan' AND state IN ('queued','running') GROUP BY state",
+    )
     .all();
   depth.push({
     t: Date.now() - t0,
