@@ -16,6 +16,7 @@ import { StoreLayerCache } from "./scan/layer-cache.js";
 import { RegistryScanService } from "./scan/service.js";
 import { VulnDbSync } from "./scan/vulndb-distribution.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
+import { planDatabaseChange } from "./scan/vulndb-change.js";
 import { runVulnDbUpdate } from "./scan/vulndb-update.js";
 import { buildServer } from "./server.js";
 import { RepositorySettingsService } from "./settings/service.js";
@@ -31,6 +32,8 @@ export interface RunningServer {
 
 /** This process's name in leases and logs: unique across the cluster. */
 export const NODE_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+/** How often a background node checks whether the vulnerability database changed since the last re-match plan. */
+const REMATCH_CHECK_MS = 30_000;
 
 /**
  * Wiring: config → stores → services → HTTP server, plus the background work of the role.
@@ -143,6 +146,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     update.start();
     singletons.push(update);
+  }
+
+  // A new database build re-matches the stored inventories it concerns (scan/vulndb-change.ts),
+  // planned by one node at a time; a new build seen by this node plans at once.
+  if (background) {
+    const rematch = new Singleton(stores.meta, {
+      name: "vulndb-rematch",
+      holder: NODE_ID,
+      intervalMs: REMATCH_CHECK_MS,
+      run: () =>
+        planDatabaseChange(stores.meta, {
+          path: scan.vulndb.path,
+          snapshotPath: `${scan.vulndb.path}.matched`,
+          scanOnPush: (tx, id) => settings.scanOnPush(tx, id),
+          log,
+        }),
+      log,
+    });
+    rematch.start();
+    scan.vulndb.onChange = () => void rematch.tick().then(() => scan.service.queue.wake());
+    singletons.push(rematch);
   }
 
   // Only the embedded server (one process on its SQLite file) may take back running jobs at

@@ -9,6 +9,7 @@ import type { MetaStore } from "../storage/meta/store.js";
 import {
   backoffMs,
   JobWorker,
+  NotYetError,
   PermanentError,
   type Job,
   type JobHandler,
@@ -159,6 +160,24 @@ for (const driver of drivers) {
       expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(16);
       expect((await jobs())[0]).toMatchObject({ state: "failed", attempts: 3, lastError: "disk hiccup" });
       expect(failures.map((f) => f.reason)).toEqual(["disk hiccup"]);
+    });
+
+    it("a job that cannot run yet is deferred without spending its attempts", async () => {
+      let runs = 0;
+      const q = new JobWorker(
+        meta,
+        handler(async () => {
+          runs++;
+          if (runs <= 5) throw new NotYetError("database too old", 5);
+        }),
+        OPTS,
+      );
+      await enqueue();
+      await q.start(true);
+      await until(async () => (await jobs()).length === 0);
+      await q.stop();
+      // More deferrals than maxAttempts (3), and the job still ran to completion.
+      expect(runs).toBe(6);
     });
 
     it("a permanent error fails at once", async () => {

@@ -24,6 +24,17 @@ export class PermanentError extends Error {
   }
 }
 
+/** The job cannot run on this worker yet: it goes back to the queue, the attempt not counted. */
+export class NotYetError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = "NotYetError";
+  }
+}
+
 /** The job's lease was taken over (this worker was too slow or partitioned): nothing it did commits. */
 export class LeaseLostError extends Error {
   constructor(job: number) {
@@ -176,6 +187,11 @@ export class JobWorker {
 
   private async fail(handler: JobHandler, job: Job, err: unknown): Promise<void> {
     const reason = err instanceof Error ? err.message : String(err);
+    if (err instanceof NotYetError) {
+      this.opts.log?.debug({ job: job.id, kind: job.kind, reason }, "job deferred");
+      await this.meta.jobs.defer(job.id, job.leaseToken, this.now() + err.retryAfterMs, reason);
+      return;
+    }
     if (handler.isTransient(err) && job.attempts < this.opts.maxAttempts) {
       const delay = backoffMs(job.attempts, this.opts.retryBaseMs);
       this.opts.log?.warn(

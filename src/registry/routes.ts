@@ -208,7 +208,7 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       await service.deleteManifest(name, reference);
       return reply.code(202).header("Content-Length", "0").send();
     }
-    const m = await service.getManifest(name, reference);
+    const m = await service.getManifest(name, reference, { pull: req.method === "GET" });
     // Manifests are served byte for byte as pushed, never converted, so there is only one
     // representation. RFC 9110 lets a server disregard an Accept header none of whose types
     // it can offer; the spec requires 200 for an existing manifest, and the spec's

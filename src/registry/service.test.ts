@@ -9,7 +9,7 @@ import { FsBlobStore } from "../storage/blob/fs.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { MediaTypes } from "./manifest.js";
-import { RegistryService } from "./service.js";
+import { PULL_RECORD_INTERVAL_MS, RegistryService } from "./service.js";
 
 /** RegistryService behaviour that the HTTP tests cannot pin down deterministically. */
 describe("RegistryService", () => {
@@ -145,6 +145,33 @@ describe("RegistryService", () => {
       expect((await reg.getManifest("app", d512)).body.equals(m)).toBe(true);
       const wrong = digestOf("sha512", Buffer.from("something else"));
       expect(await codeOf(reg.putManifest("app", wrong, m, MediaTypes.ociManifest))).toBe("DIGEST_INVALID");
+    });
+
+    it("a pull is recorded at most once per interval; a read that is not a pull is not", async () => {
+      let clock = 1_000_000;
+      const r = new RegistryService(meta, blobs, {
+        maxManifestBytes: 4 << 20,
+        createRepositoryOnPush: true,
+        aws: { accountId: "000000000000", region: "us-east-1" },
+        now: () => clock,
+      });
+      await r.monolithicUpload("app", sha256("{}"), Readable.from([Buffer.from("{}")]));
+      const m = image("{}");
+      await r.putManifest("app", "v1", m, MediaTypes.ociManifest);
+      const repo = (await meta.registry.repositoryId("app"))!;
+      const pulled = async () => (await meta.registry.manifest(repo, sha256(m)))!.lastPulledAt;
+      await r.getManifest("app", "v1");
+      expect(await pulled()).toBeNull();
+      await r.getManifest("app", "v1", { pull: true });
+      expect(await pulled()).toBe(1_000_000);
+      clock += PULL_RECORD_INTERVAL_MS - 1;
+      await r.getManifest("app", sha256(m), { pull: true });
+      expect(await pulled()).toBe(1_000_000);
+      clock += 1;
+      await r.getManifest("app", sha256(m), { pull: true });
+      expect(await pulled()).toBe(clock);
+      const [img] = (await meta.registry.images(repo, { limit: 10 })).items;
+      expect(img!.lastPulledAt).toBe(clock);
     });
 
     it("references: tags and digests resolve; anything else is MANIFEST_UNKNOWN on read, refused on write", async () => {

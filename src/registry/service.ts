@@ -55,6 +55,8 @@ const UPLOAD_LEASE_MS = 15_000;
 
 /** Blob existence checks refresh GC's "last used" at most this often per blob. */
 const TOUCH_INTERVAL_MS = 60_000;
+/** A pull is recorded when the last recorded one is older than this: no write per pull. */
+export const PULL_RECORD_INTERVAL_MS = 3_600_000;
 
 /**
  * The registry's operations, independent of HTTP: names, references and streams in,
@@ -492,13 +494,22 @@ export class RegistryService {
     return digest;
   }
 
-  async getManifest(name: string, reference: string): Promise<StoredManifest> {
+  /**
+   * A manifest by tag or digest. `pull`: this is an image pull (a GET, BatchGetImage; not a
+   * HEAD), recorded as the image's last pull at most once per PULL_RECORD_INTERVAL_MS.
+   */
+  async getManifest(name: string, reference: string, o: { pull?: boolean } = {}): Promise<StoredManifest> {
     const repo = await this.repoForRead(name);
     const digest = await this.resolveReference(repo, name, reference);
     const m = await this.store.manifest(repo, digest);
     if (!m)
       throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
     await this.hooks.beforeManifestServed?.({ repository: name, repositoryId: repo, digest });
+    if (o.pull) {
+      const now = (this.options.now ?? Date.now)();
+      if (m.lastPulledAt === null || now - m.lastPulledAt >= PULL_RECORD_INTERVAL_MS)
+        await this.store.recordPull(repo, digest, now);
+    }
     const body = await this.blobs.read(digest as Digest);
     return { digest: digest as Digest, mediaType: m.mediaType, size: m.size, body };
   }

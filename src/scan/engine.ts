@@ -120,13 +120,3 @@ export function severityCounts(findings: readonly Finding[], scanType: ScanType)
   }
   return out;
 }
-
-/**
- * Stored counts as the scan type reports them: rows written before ENHANCED counts were
- * renamed still say `UNDEFINED`.
- */
-export function reportedCounts(counts: SeverityCounts, scanType: ScanType): SeverityCounts {
-  if (scanType !== "ENHANCED" || counts.UNDEFINED === undefined) return counts;
-  const { UNDEFINED, ...rest } = counts;
-  return { ...rest, UNTRIAGED: (rest.UNTRIAGED ?? 0) + UNDEFINED };
-}

@@ -18,6 +18,7 @@ import { FsBlobStore } from "../storage/blob/fs.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { readEvents } from "../events/log.js";
+import { REMATCH_JOB, planRematch } from "./rematch.js";
 import { MANUAL_SCAN_WINDOW_MS, RegistryScanService } from "./service.js";
 import { UNSUPPORTED_OS } from "./engine.js";
 import type { Advisory } from "../vulndb/types.js";
@@ -26,41 +27,62 @@ let dir: string;
 let meta: MetaStore;
 let registry: RegistryService;
 let scans: RegistryScanService;
+let settings: RepositorySettingsService;
 let clock: number;
 
-/** One advisory: base-files below 12.5 is affected (Debian 12). */
+/** A Debian 12 advisory for base-files, affected from 0 up to `fixed` (or every version). */
+const baseFilesAdvisory = (id: string, fixed?: string) =>
+  ({
+    id,
+    source: "test",
+    aliases: [],
+    modified: "2024-01-01T00:00:00Z",
+    affected: [
+      {
+        ecosystem: "debian:12",
+        package: "base-files",
+        ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, ...(fixed ? [{ fixed }] : [])] }],
+      },
+    ],
+  }) as unknown as Advisory;
+
+/** One advisory (base-files below 12.5 is affected), plus what a test adds as a later build. */
+let laterAdvisories: Advisory[] = [];
+let dbBuiltAt = 1;
 const fakeDb: AdvisoryLookup = {
   advisoriesFor: (ecosystem, pkg) =>
     ecosystem === "debian:12" && pkg === "base-files"
-      ? [
-          {
-            id: "CVE-2099-0001",
-            source: "test",
-            aliases: [],
-            modified: "2024-01-01T00:00:00Z",
-            affected: [
-              {
-                ecosystem,
-                package: pkg,
-                ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "12.5" }] }],
-              },
-            ],
-          } as unknown as Advisory,
-        ]
+      ? [baseFilesAdvisory("CVE-2099-0001", "12.5"), ...laterAdvisories]
       : [],
   enrichment: () => new Map(),
 };
+/** Blob reads (a re-match must not read any layer). */
+let blobReads = 0;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "drydock-scan-svc-"));
   meta = await openSqliteMetaStore(join(dir, "meta.db"), () => clock);
-  const blobs = await FsBlobStore.open(dir);
+  const fs = await FsBlobStore.open(dir);
+  laterAdvisories = [];
+  dbBuiltAt = 1;
+  blobReads = 0;
+  const blobs = new Proxy(fs, {
+    get: (t, k) => {
+      const v: unknown = Reflect.get(t, k, t);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        if (k === "open" || k === "read") blobReads++;
+        return (v as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
   clock = Date.parse("2025-01-01T00:00:00Z");
+  settings = new RepositorySettingsService(meta);
   scans = new RegistryScanService(
     meta,
     blobs,
-    { acquire: () => ({ db: fakeDb, builtAt: 1, release: () => undefined }) },
-    new RepositorySettingsService(meta),
+    { acquire: () => ({ db: fakeDb, builtAt: dbBuiltAt, release: () => undefined }) },
+    settings,
     {
       aws: { accountId: "123456789012", region: "eu-west-1" },
       engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
@@ -230,20 +252,6 @@ describe("registry scan service", () => {
     expect((await scans.imageScanSummaries("enh", [enhanced])).get(enhanced)?.severityCounts).toEqual({
       UNTRIAGED: 1,
     });
-    // a row stored before the counts were renamed reads the same
-    const repositoryId = (await meta.registry.repositoryId("enh"))!;
-    await meta.scans.storeCompleted(repositoryId, enhanced, {
-      status: "COMPLETE",
-      description: "The scan was completed successfully.",
-      findings: [],
-      severityCounts: { UNDEFINED: 2, HIGH: 1 },
-      vulnerabilitySourceUpdatedAt: 1,
-    });
-    expect((await scans.imageScanFindings("enh", enhanced)).severityCounts).toEqual({
-      HIGH: 1,
-      UNTRIAGED: 2,
-    });
-
     await scans.putRegistryScanningConfiguration({ scanType: "BASIC", rules: [] });
     const basic = await push("basic", debianImage());
     await scans.startImageScan("basic", basic);
@@ -325,3 +333,110 @@ describe("registry scan service", () => {
     expect((await scans.imageScanState("app", digest))?.status).toBe("COMPLETE");
   });
 });
+
+describe("continuous re-scanning", () => {
+  const findingsOf = async (repo: string, digest: string) =>
+    meta.findings.forImage((await meta.registry.repositoryId(repo))!, digest, "ENHANCED");
+  const rematch = async (keys: string[]) => {
+    dbBuiltAt++;
+    const queued = await meta.tx((tx) =>
+      planRematch(tx, { builtAt: dbBuiltAt, keys, cves: [] }, (t, id) => settings.scanOnPush(t, id)),
+    );
+    scans.queue.wake();
+    await until(async () => (await meta.jobs.list([REMATCH_JOB])).length === 0);
+    return queued;
+  };
+
+  it("a database change re-matches the stored inventories of CONTINUOUS_SCAN images only, without reading a layer: created, updated, closed under one id", async () => {
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        {
+          scanFrequency: "CONTINUOUS_SCAN",
+          repositoryFilters: [{ filter: "watched", filterType: "WILDCARD" }],
+        },
+        { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "pushed", filterType: "WILDCARD" }] },
+      ],
+    });
+    const watched = await push("watched", debianImage());
+    const pushed = await push("pushed", debianImage("12.3"));
+    await scans.start();
+    expect(await settle("watched", watched)).toBe("ACTIVE");
+    expect(await settle("pushed", pushed)).toBe("COMPLETE");
+    const before = await findingsOf("pushed", pushed);
+    expect((await findingsOf("watched", watched)).map((f) => f.vulnerabilityId)).toEqual(["CVE-2099-0001"]);
+    const readsAfterScans = blobReads;
+
+    // v2: a new advisory for an installed package
+    clock += 60_000;
+    laterAdvisories = [baseFilesAdvisory("CVE-2099-0002")];
+    expect(await rematch(["debian:12 base-files"])).toBe(1);
+    const v2 = (await findingsOf("watched", watched)).find((f) => f.vulnerabilityId === "CVE-2099-0002")!;
+    expect(v2).toMatchObject({
+      status: "ACTIVE",
+      fixAvailable: "NO",
+      firstObservedAt: clock,
+      updatedAt: clock,
+    });
+
+    // v3: it gets a fix: the same finding, updated
+    clock += 60_000;
+    laterAdvisories = [baseFilesAdvisory("CVE-2099-0002", "13")];
+    await rematch(["debian:12 base-files"]);
+    const v3 = (await findingsOf("watched", watched)).find((f) => f.vulnerabilityId === "CVE-2099-0002")!;
+    expect(v3).toMatchObject({
+      id: v2.id,
+      status: "ACTIVE",
+      fixAvailable: "YES",
+      firstObservedAt: v2.firstObservedAt,
+      updatedAt: clock,
+    });
+
+    // v4: withdrawn: closed
+    clock += 60_000;
+    laterAdvisories = [];
+    await rematch(["debian:12 base-files"]);
+    const v4 = (await findingsOf("watched", watched)).find((f) => f.vulnerabilityId === "CVE-2099-0002")!;
+    expect(v4).toMatchObject({ id: v2.id, status: "CLOSED", closedAt: clock });
+    expect(
+      (await scans.imageScanFindings("watched", watched)).findings.map((f) => f.vulnerabilityId),
+    ).toEqual(["CVE-2099-0001"]);
+
+    // a key nobody has queues nothing; the SCAN_ON_PUSH image never changed; no layer was read
+    expect(await rematch(["npm left-pad"])).toBe(0);
+    expect(await findingsOf("pushed", pushed)).toEqual(before);
+    expect(blobReads).toBe(readsAfterScans);
+  });
+
+  it("a worker whose database is older than the change waits for it", async () => {
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        { scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+      ],
+    });
+    const d = await push("w", debianImage());
+    await scans.start();
+    await settle("w", d);
+    laterAdvisories = [baseFilesAdvisory("CVE-2099-0002")];
+    await meta.tx((tx) =>
+      planRematch(tx, { builtAt: dbBuiltAt + 1, keys: ["debian:12 base-files"], cves: [] }, (t, id) =>
+        settings.scanOnPush(t, id),
+      ),
+    );
+    scans.queue.wake();
+    await new Promise((r) => setTimeout(r, 200));
+    const [job] = await meta.jobs.list([REMATCH_JOB]);
+    expect(job).toMatchObject({ state: "queued", attempts: 0 });
+    expect(job!.lastError).toMatch(/older than the change/);
+    expect((await findingsOf("w", d)).map((f) => f.vulnerabilityId)).toEqual(["CVE-2099-0001"]);
+  });
+});
+
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -4,26 +4,23 @@ import { imageScanEvent, type AwsIdentity } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import { ImageFormatError } from "../image/resolve.js";
 import { StoreImageSource } from "../image/sources/store.js";
-import { JobWorker, PermanentError, type Commit, type Job, type WorkerOptions } from "../jobs/worker.js";
+import {
+  JobWorker,
+  NotYetError,
+  PermanentError,
+  type Commit,
+  type Job,
+  type WorkerOptions,
+} from "../jobs/worker.js";
 import type { ManifestDeleted, ManifestStored, RegistryHooks } from "../registry/hooks.js";
 import type { RepositorySettingsService } from "../settings/service.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
-import {
-  IncompleteImageError,
-  reportedCounts,
-  scanImage,
-  type EngineOptions,
-  type ScanOutcome,
-} from "./engine.js";
+import { IncompleteImageError, scanImage, type EngineOptions, type ScanOutcome } from "./engine.js";
 import { decideRepository, validateScanningConfiguration } from "./filters.js";
-import {
-  readFindings,
-  readScanningConfiguration,
-  storedFindings,
-  toState,
-  writeScanningConfiguration,
-} from "./state.js";
+import { commitChunk, matchChunk, REMATCH_JOB, type RematchJob } from "./rematch.js";
+import { forgetImage, openFindings, recordScan } from "./results.js";
+import { readScanningConfiguration, toState, writeScanningConfiguration } from "./state.js";
 import {
   ScanError,
   type ImageScanFindings,
@@ -70,6 +67,8 @@ export interface ScanJob {
 }
 
 export const SCAN_JOB = "scan";
+/** How long a re-match waits for this worker's database to reach the build it needs. */
+const REMATCH_WAIT_MS = 15_000;
 const scanKey = (repositoryId: number, digest: string) => `${repositoryId}@${digest}`;
 
 /** Where scans get the vulnerability database (VulnDbProvider: switched atomically on rebuild). */
@@ -107,6 +106,11 @@ export class RegistryScanService implements ScanService {
               err instanceof ImageFormatError
             ),
           failed: (tx: MetaStore, job: Job<ScanJob>, reason: string) => this.jobFailed(tx, job, reason),
+        },
+        [REMATCH_JOB]: {
+          run: (job: Job<RematchJob>) => this.runRematch(job),
+          isTransient: (err) => !(err instanceof PermanentError),
+          failed: async () => undefined,
         },
       },
       { ...opts.queue, now: this.now, log: opts.log },
@@ -235,12 +239,13 @@ export class RegistryScanService implements ScanService {
     const repositoryId = await this.repo(repositoryName);
     const config = await readScanningConfiguration(this.meta);
     const rows = await this.meta.scans.getMany(repositoryId, imageDigests);
+    const counts = await this.meta.findings.severityCounts(repositoryId, imageDigests, config.scanType);
     const out = new Map<string, ImageScanSummary>();
     for (const [digest, row] of rows) {
       if (row.scanType !== config.scanType) continue;
       out.set(digest, {
         state: toState(repositoryName, digest, row),
-        severityCounts: reportedCounts(row.severityCounts ?? {}, row.scanType),
+        severityCounts: counts.get(digest) ?? {},
       });
     }
     return out;
@@ -255,11 +260,9 @@ export class RegistryScanService implements ScanService {
         "ScanNotFound",
         `Image scan does not exist for the image with '{imageDigest:'${imageDigest}'}' in the repository with name '${repositoryName}' in the registry with id '${this.opts.aws.accountId}'`,
       );
-    const row = (await this.meta.scans.get(repositoryId, imageDigest))!;
     return {
       state,
-      findings: await readFindings(this.meta, repositoryId, imageDigest),
-      severityCounts: reportedCounts(row.severityCounts ?? {}, row.scanType),
+      ...(await openFindings(this.meta, repositoryId, imageDigest, state.scanType)),
     };
   }
 
@@ -280,6 +283,7 @@ export class RegistryScanService implements ScanService {
   private async manifestDeleted(tx: MetaStore, e: ManifestDeleted): Promise<void> {
     if (e.tag !== undefined) return;
     await tx.scans.forget(e.repositoryId, e.digest);
+    await forgetImage(tx, e.repositoryId, e.digest, this.now());
     await tx.jobs.dropQueued(SCAN_JOB, scanKey(e.repositoryId, e.digest));
   }
 
@@ -378,10 +382,17 @@ export class RegistryScanService implements ScanService {
         status =
           job.scanType === "ENHANCED" && decision.scanFrequency === "CONTINUOUS_SCAN" ? "ACTIVE" : "COMPLETE";
         counts = outcome.severityCounts;
-        await tx.scans.storeCompleted(job.repositoryId, job.digest, {
+        await recordScan(tx, {
+          repositoryId: job.repositoryId,
+          digest: job.digest,
+          scanType: job.scanType,
+          inventory: outcome.inventory,
+          findings: outcome.findings,
+          now: this.now(),
+        });
+        await tx.scans.markCompleted(job.repositoryId, job.digest, {
           status,
           description: COMPLETE_DESCRIPTION,
-          findings: storedFindings(outcome.findings),
           severityCounts: counts,
           vulnerabilitySourceUpdatedAt: builtAt,
         });
@@ -390,6 +401,25 @@ export class RegistryScanService implements ScanService {
         await tx.scans.markEnded(job.repositoryId, job.digest, status, outcome.reason);
       }
       await this.scanEvent(tx, job, name, status, counts);
+    };
+  }
+
+  /** Re-matches a chunk of images after a database change (scan/rematch.ts). */
+  private async runRematch(j: Job<RematchJob>): Promise<Commit> {
+    const lease = this.vulndb.acquire();
+    let matches: Awaited<ReturnType<typeof matchChunk>>;
+    try {
+      if (lease.builtAt < j.payload.builtAt)
+        throw new NotYetError(
+          `this worker's vulnerability database (built ${new Date(lease.builtAt).toISOString()}) is older than the change to re-match (${new Date(j.payload.builtAt).toISOString()})`,
+          REMATCH_WAIT_MS,
+        );
+      matches = await matchChunk(this.meta, j.payload, lease.db);
+    } finally {
+      lease.release();
+    }
+    return async (tx) => {
+      await commitChunk(tx, matches, this.now());
     };
   }
 

@@ -1,4 +1,3 @@
-import type { Finding } from "../match/types.js";
 import type { MetaStore, ScanRow } from "../storage/meta/store.js";
 import type { ImageScanState, RegistryScanningConfiguration, ScanStatus } from "./types.js";
 
@@ -16,23 +15,6 @@ export async function readScanningConfiguration(meta: MetaStore): Promise<Regist
 
 export function writeScanningConfiguration(meta: MetaStore, c: RegistryScanningConfiguration): Promise<void> {
   return meta.settings.putRegistrySetting(REGISTRY_KEY, c);
-}
-
-export async function readFindings(
-  meta: MetaStore,
-  repositoryId: number,
-  digest: string,
-): Promise<Finding[]> {
-  return (await meta.scans.findings(repositoryId, digest)).map((j) => JSON.parse(j) as Finding);
-}
-
-export function storedFindings(findings: Finding[]) {
-  return findings.map((f) => ({
-    vulnerabilityId: f.vulnerabilityId,
-    severity: f.severity,
-    packageName: f.package.name,
-    json: JSON.stringify(f),
-  }));
 }
 
 export function toState(repositoryName: string, digest: string, r: ScanRow): ImageScanState {

@@ -32,6 +32,9 @@ export class VulnDbProvider {
   private current: Generation | null = null;
   private watcher: FSWatcher | null = null;
 
+  /** Called after a new build was opened (not for the first one). */
+  onChange: (() => void) | undefined;
+
   constructor(
     readonly path: string,
     private readonly log?: Logger,
@@ -90,6 +93,7 @@ export class VulnDbProvider {
       if (old.refs === 0) old.db.close();
     }
     this.log?.info({ path: this.path, builtAt: row?.value }, "vulnerability database opened");
+    if (old) this.onChange?.();
     return gen;
   }
 

@@ -103,6 +103,7 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
       ...(img.tags.length ? { imageTags: img.tags } : {}),
       imageSizeInBytes: img.imageSize,
       imagePushedAt: epochSeconds(img.pushedAt),
+      ...(img.lastPulledAt !== null ? { lastRecordedPullTime: epochSeconds(img.lastPulledAt) } : {}),
       imageManifestMediaType: img.mediaType,
       ...(img.artifactType ? { artifactMediaType: img.artifactType } : {}),
       ...(img.subject ? { subjectManifestDigest: img.subject } : {}),
@@ -211,7 +212,7 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
           });
           continue;
         }
-        const m = await d.registry.getManifest(repo.name, img.digest);
+        const m = await d.registry.getManifest(repo.name, img.digest, { pull: true });
         out.push({
           registryId: d.accountId,
           repositoryName: repo.name,

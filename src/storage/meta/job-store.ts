@@ -141,6 +141,25 @@ export class JobStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * Puts a running job back for later without counting the attempt (it could not start yet,
+   * e.g. its worker's database is older than the job needs).
+   */
+  async defer(id: number, token: string, runAfter: number, reason: string): Promise<boolean> {
+    const r = await this.fenced(id, token)
+      .set((eb) => ({
+        state: "queued",
+        attempts: eb("attempts", "-", 1),
+        lease_until: null,
+        lease_token: null,
+        run_after: runAfter,
+        last_error: reason,
+        updated_at: this.h.now(),
+      }))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** Ends the job in `failed` with its reason (kept for inspection). */
   async fail(id: number, token: string, error: string): Promise<boolean> {
     const r = await this.fenced(id, token)

@@ -11,6 +11,8 @@ export interface ManifestRecord {
   size: number;
   annotations: Record<string, string> | null;
   createdAt: number;
+  /** The last recorded pull, or null. */
+  lastPulledAt: number | null;
 }
 
 export interface ManifestReference {
@@ -49,6 +51,8 @@ export interface ImageRecord {
   /** Sum of the config and layer sizes (image), or the largest child's (index). */
   imageSize: number;
   pushedAt: number;
+  /** The last recorded pull, or null. */
+  lastPulledAt: number | null;
   tags: string[];
 }
 
@@ -140,7 +144,9 @@ export class RegistryStore {
         "manifests",
         "repository_blobs",
         "uploads",
-        "scan_findings",
+        "findings",
+        "image_segments",
+        "image_inventories",
         "image_scans",
         "repository_settings",
       ] as const) {
@@ -259,6 +265,7 @@ export class RegistryStore {
           size: m.size,
           annotations: m.annotations ? JSON.stringify(m.annotations) : null,
           created_at: now,
+          last_pulled_at: null,
         })
         .onConflict((oc) => oc.columns(["repository_id", "digest"]).doNothing())
         .execute();
@@ -290,6 +297,16 @@ export class RegistryStore {
       .where("digest", "=", digest)
       .executeTakeFirst();
     return row ? toManifest(row) : null;
+  }
+
+  /** Records a pull of a manifest (ECR's lastRecordedPullTime). */
+  async recordPull(repositoryId: number, digest: string, at: number): Promise<void> {
+    await this.h.db
+      .updateTable("manifests")
+      .set({ last_pulled_at: at })
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .execute();
   }
 
   async tag(repositoryId: number, name: string): Promise<string | null> {
@@ -610,6 +627,7 @@ export class RegistryStore {
           ? Math.max(0, ...k.map((c) => blobSum.get(c) ?? 0))
           : (blobSum.get(m.digest) ?? 0),
         pushedAt: Number(m.created_at),
+        lastPulledAt: m.last_pulled_at === null ? null : Number(m.last_pulled_at),
         tags: tagsOf.get(m.digest) ?? [],
       };
     });
@@ -691,6 +709,7 @@ function toManifest(row: Database["manifests"]): ManifestRecord {
     size: Number(row.size),
     annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
     createdAt: Number(row.created_at),
+    lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
   };
 }
 

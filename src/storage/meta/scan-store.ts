@@ -15,17 +15,7 @@ export interface ScanRow {
   severityCounts: Record<string, number> | null;
 }
 
-/** A finding as stored: its JSON document plus the columns that queries filter on. */
-export interface StoredFinding {
-  vulnerabilityId: string;
-  severity: string;
-  packageName: string;
-  json: string;
-}
-
-const INSERT_BATCH = 200;
-
-/** Scan states and the findings of each image's last completed scan (tables image_scans, scan_findings). */
+/** Scan states of images (table image_scans); their findings are FindingStore's. */
 export class ScanStore {
   constructor(private readonly h: Handle) {}
 
@@ -108,78 +98,43 @@ export class ScanStore {
       .execute();
   }
 
-  /** A scan completed: its findings replace the previous scan's, with the state, atomically. */
-  async storeCompleted(
+  /**
+   * A scan completed: the state moves to `status` with its completion time, in the transaction
+   * that wrote its findings (FindingStore).
+   */
+  async markCompleted(
     repositoryId: number,
     digest: string,
     s: {
       status: string;
       description: string;
-      findings: StoredFinding[];
       severityCounts: Record<string, number>;
       vulnerabilitySourceUpdatedAt: number;
     },
   ): Promise<void> {
-    await this.h.tx(async (t) => {
-      const now = t.now();
-      await t.db
-        .deleteFrom("scan_findings")
-        .where("repository_id", "=", repositoryId)
-        .where("digest", "=", digest)
-        .execute();
-      for (let i = 0; i < s.findings.length; i += INSERT_BATCH) {
-        await t.db
-          .insertInto("scan_findings")
-          .values(
-            s.findings.slice(i, i + INSERT_BATCH).map((f, j) => ({
-              repository_id: repositoryId,
-              digest,
-              seq: i + j,
-              vulnerability_id: f.vulnerabilityId,
-              severity: f.severity,
-              package_name: f.packageName,
-              json: f.json,
-            })),
-          )
-          .execute();
-      }
-      await t.db
-        .updateTable("image_scans")
-        .set({
-          status: s.status,
-          description: s.description,
-          completed_at: now,
-          vulnerability_source_updated_at: s.vulnerabilitySourceUpdatedAt,
-          severity_counts: JSON.stringify(s.severityCounts),
-          updated_at: now,
-        })
-        .where("repository_id", "=", repositoryId)
-        .where("digest", "=", digest)
-        .execute();
-    });
-  }
-
-  /** The JSON documents of an image's findings, in order. */
-  async findings(repositoryId: number, digest: string): Promise<string[]> {
-    const rows = await this.h.db
-      .selectFrom("scan_findings")
-      .select("json")
+    const now = this.h.now();
+    await this.h.db
+      .updateTable("image_scans")
+      .set({
+        status: s.status,
+        description: s.description,
+        completed_at: now,
+        vulnerability_source_updated_at: s.vulnerabilitySourceUpdatedAt,
+        severity_counts: JSON.stringify(s.severityCounts),
+        updated_at: now,
+      })
       .where("repository_id", "=", repositoryId)
       .where("digest", "=", digest)
-      .orderBy("seq")
       .execute();
-    return rows.map((r) => r.json);
   }
 
-  /** Removes an image's scan state and findings (the manifest is being deleted). */
+  /** Removes an image's scan state (the manifest is being deleted). */
   async forget(repositoryId: number, digest: string): Promise<void> {
-    for (const table of ["scan_findings", "image_scans"] as const) {
-      await this.h.db
-        .deleteFrom(table)
-        .where("repository_id", "=", repositoryId)
-        .where("digest", "=", digest)
-        .execute();
-    }
+    await this.h.db
+      .deleteFrom("image_scans")
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .execute();
   }
 }
 

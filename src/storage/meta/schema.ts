@@ -12,7 +12,9 @@ import type { Generated } from "kysely";
  *                       (uploaded, mounted, or referenced by one of its manifests).
  * manifests             manifests and indexes per repository. The bytes live in the blob store
  *                       under the same digest. `subject`/`artifact_type` feed the referrers API;
- *                       `annotations` is the manifest's annotations JSON (for referrer descriptors).
+ *                       `annotations` is the manifest's annotations JSON (for referrer descriptors);
+ *                       `last_pulled_at` the last recorded pull (ECR's lastRecordedPullTime, the
+ *                       rescan window's pull date), added by migration 0005.
  * manifest_references   what each manifest references: its config and layers (kind 'blob'),
  *                       the manifests of an index (kind 'manifest'). GC marks from here.
  * tags                  tag → manifest digest, per repository.
@@ -26,7 +28,26 @@ import type { Generated } from "kysely";
  *                       ecr_repository_settings before migration 0004.)
  * scan_settings         registry-wide settings by key (`registry`: the scanning configuration JSON).
  * image_scans           the scan state of an image (one row per repository and manifest digest).
- * scan_findings         the findings of an image's last completed scan, in order (`seq`).
+ * findings              one row per finding (Inspector's lifecycle, src/findings): identity =
+ *                       (repository, digest, scan type, vulnerability id, package name, package
+ *                       path), `id` = the first 32 hex digits of the sha256 of that identity (the
+ *                       finding ARN's suffix, stable across re-matches); `status` ACTIVE,
+ *                       SUPPRESSED or CLOSED; `severity` as the scan type reports it; first/last
+ *                       observed, updated and closed times; `json` the finding's own part (package,
+ *                       fix, match explanation, EPSS/KEV) and `details_hash` the shared part in
+ *                       finding_details. Replaced `scan_findings` in migration 0005 (carried over).
+ * finding_details       the vulnerability text of findings (title, description, CVSS, references),
+ *                       stored once per distinct content (sha256 of the JSON): a CVE that hits
+ *                       50,000 images is written once, not 50,000 times.
+ * inventory_segments    the packages of an image's merged inventory, grouped by the layer that
+ *                       brought them: a segment is such a group, stored once per distinct content
+ *                       (`hash`), so images on a shared base stack share its segments.
+ * segment_packages      the packages of a segment (`json` the Package, catalog/types.ts).
+ * segment_keys          match key → segment: which segments hold a package looked up under a key
+ *                       (`<ecosystem key> <name>`, src/match); with image_segments it answers
+ *                       "which images contain package P" in one indexed join.
+ * image_inventories     one row per analysed image: its distro (JSON) and when it was analysed.
+ * image_segments        the segments of each analysed image.
  * jobs                  the durable job queue (src/jobs): `kind` names the handler, `key` what the
  *                       job is about (e.g. `12@sha256:…` for a scan) so that pending work can be
  *                       found and dropped, `payload` its JSON. A claim sets `lease_until` and a
@@ -68,6 +89,8 @@ export interface Database {
     size: number;
     annotations: string | null;
     created_at: number;
+    /** The last recorded pull (GET of the manifest, BatchGetImage); written at most hourly. */
+    last_pulled_at: number | null;
   };
   manifest_references: {
     repository_id: number;
@@ -118,15 +141,58 @@ export interface Database {
     severity_counts: string | null;
     updated_at: number;
   };
-  scan_findings: {
+  findings: {
+    id: string;
     repository_id: number;
     digest: string;
-    seq: number;
+    scan_type: "BASIC" | "ENHANCED";
     vulnerability_id: string;
-    severity: string;
     package_name: string;
-    /** The Finding JSON (match/types.ts). */
+    package_path: string;
+    status: "ACTIVE" | "SUPPRESSED" | "CLOSED";
+    severity: string;
+    fix_available: string;
+    inspector_score: number | null;
+    epss_score: number | null;
+    exploit_available: number;
+    first_observed_at: number;
+    last_observed_at: number;
+    updated_at: number;
+    closed_at: number | null;
     json: string;
+    details_hash: string;
+  };
+  finding_details: {
+    hash: string;
+    json: string;
+  };
+  inventory_segments: {
+    id: Generated<number>;
+    hash: string;
+    distro_key: string | null;
+    package_count: number;
+    created_at: number;
+  };
+  segment_packages: {
+    segment_id: number;
+    seq: number;
+    json: string;
+  };
+  segment_keys: {
+    match_key: string;
+    segment_id: number;
+  };
+  image_inventories: {
+    repository_id: number;
+    digest: string;
+    distro: string | null;
+    analyzed_at: number;
+  };
+  image_segments: {
+    repository_id: number;
+    digest: string;
+    segment_id: number;
+    position: number;
   };
   jobs: {
     id: Generated<number>;

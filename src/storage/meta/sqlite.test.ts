@@ -23,7 +23,7 @@ describeMetaStores(
 );
 
 describe("SQLite data directories of earlier versions", () => {
-  it("are migrated forward from 0003: settings, pending scan jobs and the event sequence carried over", async () => {
+  it("are migrated forward from 0003: settings, pending scan jobs, the event sequence and findings carried over", async () => {
     const dir = await mkdtemp(join(tmpdir(), "drydock-meta-old-"));
     try {
       const file = join(dir, "meta.db");
@@ -60,6 +60,51 @@ describe("SQLite data directories of earlier versions", () => {
             updated_at: 1,
           })
           .execute();
+      // An ENHANCED scan with two findings (one stored as UNDEFINED, before ENHANCED said
+      // UNTRIAGED), and a BASIC one with one.
+      const finding = (vulnerabilityId: string, severity: string, path = "/var/lib/dpkg/status") =>
+        JSON.stringify({
+          vulnerabilityId,
+          severity,
+          fixAvailable: "NO",
+          kev: true,
+          epss: { score: 0.5, percentile: 0.9 },
+          title: "t",
+          description: "d",
+          cvss: [],
+          references: ["https://x"],
+          package: { name: "openssl", version: "1", ecosystem: "deb", purl: "p", path },
+        });
+      for (const [digest, scanType, list] of [
+        ["sha256:aa", "ENHANCED", [finding("CVE-1", "UNDEFINED"), finding("CVE-2", "HIGH")]],
+        ["sha256:bb", "BASIC", [finding("CVE-1", "UNDEFINED")]],
+      ] as const) {
+        await old
+          .insertInto("image_scans")
+          .values({
+            repository_id: 1,
+            digest,
+            scan_type: scanType,
+            status: "COMPLETE",
+            last_scan_at: 1,
+            completed_at: 7,
+            updated_at: 7,
+          })
+          .execute();
+        for (const [seq, json] of list.entries())
+          await old
+            .insertInto("scan_findings")
+            .values({
+              repository_id: 1,
+              digest,
+              seq,
+              vulnerability_id: (JSON.parse(json) as { vulnerabilityId: string }).vulnerabilityId,
+              severity: "x",
+              package_name: "openssl",
+              json,
+            })
+            .execute();
+      }
       for (const id of ["e1", "e2"])
         await old
           .insertInto("event_log")
@@ -89,6 +134,21 @@ describe("SQLite data directories of earlier versions", () => {
         expect(
           await store.events.append({ id: "e3", time: 2, source: "s", detailType: "d", json: "{}" }),
         ).toBe(3);
+        const enhanced = await store.findings.forImage(1, "sha256:aa", "ENHANCED");
+        expect(enhanced.map((f) => [f.vulnerabilityId, f.severity, f.status, f.firstObservedAt])).toEqual(
+          expect.arrayContaining([
+            ["CVE-1", "UNTRIAGED", "ACTIVE", 7],
+            ["CVE-2", "HIGH", "ACTIVE", 7],
+          ]),
+        );
+        expect(enhanced[0]).toMatchObject({
+          exploitAvailable: true,
+          epssScore: 0.5,
+          packagePath: "/var/lib/dpkg/status",
+        });
+        expect(JSON.parse(enhanced[0]!.document)).toMatchObject({ title: "t", references: ["https://x"] });
+        const basic = await store.findings.forImage(1, "sha256:bb", "BASIC");
+        expect(basic.map((f) => [f.vulnerabilityId, f.severity])).toEqual([["CVE-1", "UNDEFINED"]]);
       } finally {
         await store.close();
       }

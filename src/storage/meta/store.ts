@@ -1,5 +1,7 @@
 import { Migrator, sql, type Kysely } from "kysely";
 import { EventStore } from "./event-store.js";
+import { FindingStore } from "./finding-store.js";
+import { InventoryStore } from "./inventory-store.js";
 import { Handle, type Dialect } from "./handle.js";
 import { JobStore } from "./job-store.js";
 import { LayerInventoryStore } from "./layer-store.js";
@@ -20,11 +22,29 @@ export type {
   TagStatus,
 } from "./registry-store.js";
 export type { RepositoryRecord, SettingsUpdate, TagMutability } from "./settings-store.js";
-export type { ScanRow, StoredFinding, StoredScanType } from "./scan-store.js";
+export type { ScanRow, StoredScanType } from "./scan-store.js";
+export type {
+  FindingIdentity,
+  FindingState,
+  FindingStatus,
+  FindingWrite,
+  StoredFindingRow,
+} from "./finding-store.js";
+export type { ImageRef, SegmentInput, StoredInventory } from "./inventory-store.js";
 export type { JobRecord, NewJob } from "./job-store.js";
 export type { StoredEvent } from "./event-store.js";
 export type { Dialect } from "./handle.js";
-export { RegistryStore, SettingsStore, ScanStore, JobStore, EventStore, LeaseStore, LayerInventoryStore };
+export {
+  RegistryStore,
+  SettingsStore,
+  ScanStore,
+  FindingStore,
+  InventoryStore,
+  JobStore,
+  EventStore,
+  LeaseStore,
+  LayerInventoryStore,
+};
 
 /** Where the schema stands against the code: `behind` means `drydock migrate` must run first. */
 export interface SchemaStatus {
@@ -47,6 +67,8 @@ export class MetaStore {
   readonly registry: RegistryStore;
   readonly settings: SettingsStore;
   readonly scans: ScanStore;
+  readonly findings: FindingStore;
+  readonly inventories: InventoryStore;
   readonly jobs: JobStore;
   readonly events: EventStore;
   readonly leases: LeaseStore;
@@ -61,6 +83,8 @@ export class MetaStore {
     this.registry = new RegistryStore(this.#h);
     this.settings = new SettingsStore(this.#h);
     this.scans = new ScanStore(this.#h);
+    this.findings = new FindingStore(this.#h);
+    this.inventories = new InventoryStore(this.#h);
     this.jobs = new JobStore(this.#h);
     this.events = new EventStore(this.#h);
     this.leases = new LeaseStore(this.#h);

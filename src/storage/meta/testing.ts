@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
-import type { MetaStore, PutManifestInput, RegistryStore } from "./store.js";
+import type { FindingState, MetaStore, PutManifestInput, RegistryStore } from "./store.js";
 
 /**
  * The conformance suites of the metadata stores: every driver (SQLite, PostgreSQL) runs them
@@ -274,23 +274,16 @@ export function describeMetaStores(
   });
 
   describe(`ScanStore (${driver})`, () => {
-    it("a scan starts, completes with ordered findings that replace the last ones, and is forgotten", async () => {
+    it("a scan starts, completes with its counts, ends, and is forgotten", async () => {
       const a = await store.registry.ensureRepository("a");
       const d = sha256("img");
       expect(await store.scans.get(a, d)).toBeNull();
       await store.scans.markStarted(a, d, "ENHANCED", "PENDING");
       await store.scans.transition(a, d, "PENDING", "IN_PROGRESS");
       expect(await store.scans.get(a, d)).toMatchObject({ status: "IN_PROGRESS", scanType: "ENHANCED" });
-      const findings = Array.from({ length: 450 }, (_, i) => ({
-        vulnerabilityId: `CVE-2024-${1000 + i}`,
-        severity: "HIGH",
-        packageName: "p",
-        json: JSON.stringify({ i }),
-      }));
-      await store.scans.storeCompleted(a, d, {
+      await store.scans.markCompleted(a, d, {
         status: "ACTIVE",
         description: "ok",
-        findings,
         severityCounts: { HIGH: 450 },
         vulnerabilitySourceUpdatedAt: 1234,
       });
@@ -301,22 +294,10 @@ export function describeMetaStores(
         vulnerabilitySourceUpdatedAt: 1234,
       });
       expect(typeof row.completedAt).toBe("number");
-      expect((await store.scans.findings(a, d)).map((j) => (JSON.parse(j) as { i: number }).i)).toEqual(
-        findings.map((_, i) => i),
-      );
-      await store.scans.storeCompleted(a, d, {
-        status: "COMPLETE",
-        description: "ok",
-        findings: findings.slice(0, 1),
-        severityCounts: { HIGH: 1 },
-        vulnerabilitySourceUpdatedAt: 1,
-      });
-      expect(await store.scans.findings(a, d)).toHaveLength(1);
       await store.scans.markEnded(a, d, "FAILED", "boom");
       expect(await store.scans.get(a, d)).toMatchObject({ status: "FAILED", description: "boom" });
       await store.scans.forget(a, d);
       expect(await store.scans.get(a, d)).toBeNull();
-      expect(await store.scans.findings(a, d)).toEqual([]);
     });
 
     it("reads the states of a page of images at once, only of that repository", async () => {
@@ -331,6 +312,142 @@ export function describeMetaStores(
       expect(got.get(d1)).toEqual(await store.scans.get(a, d1));
       expect(got.get(d2)).toMatchObject({ scanType: "ENHANCED", status: "PENDING" });
       expect((await store.scans.getMany(a, [])).size).toBe(0);
+    });
+  });
+
+  describe(`FindingStore (${driver})`, () => {
+    const state = (over: Partial<FindingState> = {}): FindingState => ({
+      status: "ACTIVE",
+      severity: "HIGH",
+      fixAvailable: "YES",
+      inspectorScore: 7.5,
+      epssScore: 0.00043,
+      exploitAvailable: false,
+      firstObservedAt: 1000,
+      lastObservedAt: 1000,
+      updatedAt: 1000,
+      closedAt: null,
+      ...over,
+    });
+    const doc = (vulnerabilityId: string, extra: object = {}) =>
+      JSON.stringify({
+        vulnerabilityId,
+        title: "shared text",
+        description: "d",
+        cvss: [],
+        references: [],
+        package: { name: "p" },
+        ...extra,
+      });
+
+    it("stores findings under a stable id, shares their text, replaces by identity, counts open ones", async () => {
+      const a = await store.registry.ensureRepository("a");
+      const [d1, d2] = [sha256("1"), sha256("2")];
+      const identity = (digest: string, vulnerabilityId: string, packagePath = "/var/lib/dpkg/status") => ({
+        repositoryId: a,
+        digest,
+        scanType: "ENHANCED" as const,
+        vulnerabilityId,
+        packageName: "openssl",
+        packagePath,
+      });
+      const writes = Array.from({ length: 450 }, (_, i) => ({
+        identity: identity(d1, `CVE-2024-${1000 + i}`),
+        state: state({ severity: i % 2 ? "HIGH" : "UNTRIAGED" }),
+        document: doc(`CVE-2024-${1000 + i}`),
+      }));
+      writes.push({
+        identity: identity(d2, "CVE-2024-1000"),
+        state: state(),
+        document: doc("CVE-2024-1000"),
+      });
+      await store.findings.put(writes);
+      const rows = await store.findings.forImage(a, d1, "ENHANCED");
+      expect(rows).toHaveLength(450);
+      expect(new Set(rows.map((r) => r.id)).size).toBe(450);
+      expect(rows.every((r) => /^[0-9a-f]{32}$/.test(r.id))).toBe(true);
+      const first = rows.find((r) => r.vulnerabilityId === "CVE-2024-1000")!;
+      expect(first).toMatchObject({ ...state({ severity: "UNTRIAGED" }), ...identity(d1, "CVE-2024-1000") });
+      expect(JSON.parse(first.document)).toEqual(JSON.parse(doc("CVE-2024-1000")));
+      expect(await store.findings.forImage(a, d1, "BASIC")).toEqual([]);
+      // the same identity in another image is another finding
+      const other = (await store.findings.forImage(a, d2, "ENHANCED"))[0]!;
+      expect(other.id).not.toBe(first.id);
+      // a write with the same identity replaces; the id does not move
+      await store.findings.put([
+        {
+          identity: identity(d1, "CVE-2024-1000"),
+          state: state({ status: "CLOSED", closedAt: 2000, updatedAt: 2000 }),
+          document: doc("CVE-2024-1000", { fixedVersion: "2" }),
+        },
+      ]);
+      const closed = (await store.findings.byIds([first.id]))[0]!;
+      expect(closed).toMatchObject({ status: "CLOSED", closedAt: 2000, firstObservedAt: 1000 });
+      expect(JSON.parse(closed.document).fixedVersion).toBe("2");
+      await store.findings.observe([other.id], 3000);
+      expect((await store.findings.byIds([other.id]))[0]!.lastObservedAt).toBe(3000);
+      const counts = await store.findings.severityCounts(a, [d1, d2, sha256("none")], "ENHANCED");
+      expect(counts.get(d1)).toEqual({ HIGH: 225, UNTRIAGED: 224 });
+      expect(counts.get(d2)).toEqual({ HIGH: 1 });
+      expect(counts.has(sha256("none"))).toBe(false);
+      expect(
+        (await store.findings.forImage(a, d1, "ENHANCED", { statuses: ["CLOSED"] })).map((r) => r.id),
+      ).toEqual([first.id]);
+      expect(await store.findings.purgeClosed(1500)).toBe(0);
+      expect(await store.findings.purgeClosed(2001)).toBe(1);
+      await store.findings.forgetImage(a, d1);
+      expect(await store.findings.forImage(a, d1, "ENHANCED")).toEqual([]);
+      expect(await store.findings.forImage(a, d2, "ENHANCED")).toHaveLength(1);
+    });
+  });
+
+  describe(`InventoryStore (${driver})`, () => {
+    it("stores inventories as shared segments, finds images by match key, forgets and purges", async () => {
+      const a = await store.registry.ensureRepository("a");
+      const b = await store.registry.ensureRepository("b");
+      const [d1, d2, d3] = [sha256("1"), sha256("2"), sha256("3")];
+      const base = {
+        distroKey: "debian:12",
+        packages: ['{"name":"openssl"}', '{"name":"zlib"}'],
+        keys: ["debian:12 openssl", "debian:12 zlib"],
+      };
+      const own = (n: string) => ({
+        distroKey: "debian:12",
+        packages: [`{"name":"${n}"}`],
+        keys: [`npm ${n}`],
+      });
+      await store.inventories.putImage(a, d1, '{"id":"debian"}', [base, own("lodash")]);
+      await store.inventories.putImage(b, d2, '{"id":"debian"}', [base, own("express")]);
+      await store.inventories.putImage(a, d3, null, [own("lodash")]);
+      const inv = (await store.inventories.image(a, d1))!;
+      expect(inv.distro).toBe('{"id":"debian"}');
+      expect(inv.segments.map((s) => s.packages)).toEqual([base.packages, ['{"name":"lodash"}']]);
+      const inv2 = (await store.inventories.image(b, d2))!;
+      expect(inv2.segments[0]!.id).toBe(inv.segments[0]!.id); // the base is stored once
+      expect(await store.inventories.image(a, sha256("none"))).toBeNull();
+
+      const openssl = await store.inventories.segmentsWithKeys(["debian:12 openssl"]);
+      expect(openssl).toEqual([inv.segments[0]!.id]);
+      const images = await store.inventories.imagesWithSegments(openssl);
+      expect(images.map((i) => [i.repositoryId, i.digest])).toEqual(
+        [
+          [a, d1],
+          [b, d2],
+        ].sort((x, y) => (x[0] as number) - (y[0] as number)),
+      );
+      const lodash = await store.inventories.segmentsWithKeys(["npm lodash", "npm nothing"]);
+      expect((await store.inventories.imagesWithSegments(lodash)).map((i) => i.digest).sort()).toEqual(
+        [d1, d3].sort(),
+      );
+
+      // replacing an image's inventory drops its old segments from it
+      await store.inventories.putImage(a, d1, null, [own("left-pad")]);
+      expect((await store.inventories.imagesWithSegments(lodash)).map((i) => i.digest)).toEqual([d3]);
+      await store.inventories.forgetImage(a, d3);
+      expect(await store.inventories.imagesWithSegments(lodash)).toEqual([]);
+      expect(await store.inventories.purgeUnusedSegments()).toBe(1); // lodash; the base is b's
+      expect(await store.inventories.segmentsWithKeys(["npm lodash"])).toEqual([]);
+      expect(await store.inventories.segmentsWithKeys(["debian:12 zlib"])).toHaveLength(1);
     });
   });
 
