@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { packageManagerOf, splitPackageVersion, toInspectorFinding, bestCvss } from "./finding.js";
+import {
+  bestCvss,
+  packageManagerOf,
+  splitPackageVersion,
+  toEcrEnhancedFinding,
+  toInspectorFinding,
+} from "./finding.js";
 import { findingRecord } from "./testing.js";
 
 const R = { accountId: "123456789012", region: "eu-west-1" };
@@ -212,5 +218,29 @@ describe("package fields", () => {
     expect(bestCvss([v2, v4])).toBe(v4);
     expect(bestCvss([v2])).toBe(v2);
     expect(bestCvss([{ ...v3, score: undefined }])).toBeUndefined();
+  });
+});
+
+describe("toEcrEnhancedFinding", () => {
+  it("is the Inspector2 Finding with ECR's member names", () => {
+    const rec = findingRecord();
+    const i = toInspectorFinding(rec, R);
+    const e = toEcrEnhancedFinding(rec, R);
+    expect(e.score).toBe(i.inspectorScore);
+    expect(e.scoreDetails!.cvss).toEqual({
+      adjustments: [],
+      score: 7.5,
+      scoreSource: "nvd",
+      scoringVector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+      version: "3.1",
+    });
+    expect(e.remediation.recommendation).toEqual({
+      url: i.remediation.recommendation!.Url,
+      text: i.remediation.recommendation!.text,
+    });
+    expect(e.resources[0]).not.toHaveProperty("partition");
+    expect(e).not.toHaveProperty("inspectorScore");
+    expect(e.packageVulnerabilityDetails).toEqual(i.packageVulnerabilityDetails);
+    expect(e.findingArn).toBe(i.findingArn);
   });
 });

@@ -366,3 +366,42 @@ export function toInspectorFinding(rec: FindingRecord, r: RegistryIdentity): Ins
     ...(rec.epss ? { epss: { score: rec.epss.score } } : {}),
   };
 }
+
+/**
+ * ECR's `enhancedFindings[]` entry (DescribeImageScanFindings under ENHANCED) of the same record:
+ * the Inspector2 Finding with ECR's names (`inspectorScore` → `score`,
+ * `inspectorScoreDetails.adjustedCvss` → `scoreDetails.cvss`, `remediation.recommendation.Url` →
+ * `url`) and ECR's Resource (no partition or region), so that both APIs always agree.
+ */
+export function toEcrEnhancedFinding(rec: FindingRecord, r: RegistryIdentity) {
+  const { inspectorScore, inspectorScoreDetails, remediation, resources, ...rest } = toInspectorFinding(
+    rec,
+    r,
+  );
+  const rec0 = remediation.recommendation;
+  const cvss = inspectorScoreDetails?.adjustedCvss;
+  return {
+    ...rest,
+    remediation: {
+      recommendation: {
+        ...(rec0?.Url !== undefined ? { url: rec0.Url } : {}),
+        ...(rec0?.text !== undefined ? { text: rec0.text } : {}),
+      },
+    },
+    resources: resources.map(({ partition: _p, region: _r, ...res }) => res),
+    ...(inspectorScore !== undefined ? { score: inspectorScore } : {}),
+    ...(cvss
+      ? {
+          scoreDetails: {
+            cvss: {
+              adjustments: cvss.adjustments ?? [],
+              score: cvss.score,
+              scoreSource: cvss.scoreSource,
+              scoringVector: cvss.scoringVector,
+              version: cvss.version,
+            },
+          },
+        }
+      : {}),
+  };
+}

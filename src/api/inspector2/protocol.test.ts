@@ -4,8 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AccessRules } from "../../auth/rules.js";
 import { createLogger } from "../../core/logger.js";
 import { createHttpServer } from "../../server.js";
-import { AwsPrincipal } from "../access.js";
+import { AwsPrincipal, inspector2Access } from "../access.js";
 import type { AwsAuthOptions } from "../aws-json.js";
+import { INSPECTOR2_ROUTES } from "./operations.js";
 import { registerInspector2Api } from "./protocol.js";
 import { findingRecord, MemoryInspector2Backend } from "./testing.js";
 
@@ -365,6 +366,11 @@ describe("Inspector2 restJson1 protocol (inject)", () => {
   it("leaves other routes alone, and unknown paths are the server's 404", async () => {
     expect((await app.inject({ method: "GET", url: "/v2/" })).statusCode).toBe(200);
     expect((await app.inject({ method: "POST", url: "/findings/nope", payload: "{}" })).statusCode).toBe(404);
+  });
+
+  it("every route's operation is in the access table (an operation missing there is refused to all)", () => {
+    const table = inspector2Access();
+    for (const r of INSPECTOR2_ROUTES) expect(Object.hasOwn(table, r.name), r.name).toBe(true);
   });
 
   it("any JSON body ends in 200 or a 4xx AWS error, never a 500", async () => {
