@@ -21,7 +21,12 @@ export const distroDetectors: readonly DistroDetector[] = [
   distro.redhatReleaseDetector,
 ];
 
-const osCatalogers: Cataloger[] = [osCatalog.dpkgCataloger, osCatalog.apkCataloger, osCatalog.rpmCataloger];
+const osCatalogers: Cataloger[] = [
+  osCatalog.dpkgCataloger,
+  osCatalog.dpkgFilesCataloger,
+  osCatalog.apkCataloger,
+  osCatalog.rpmCataloger,
+];
 
 // --- language ecosystems: JavaScript, Python, Ruby, PHP -------------------------------------
 

@@ -39,6 +39,8 @@ export const testContext: CatalogContext = { maxNestedArchiveBytes: 256 * 1024 *
 export interface DirectoryInventory {
   packages: Package[];
   problems: { path: string; source: string; reason: string }[];
+  /** What OS package databases say their packages own (CatalogResult.owned), when any. */
+  owned?: [string, string][];
 }
 
 /**
@@ -67,6 +69,7 @@ export async function catalogPath(
       try {
         const r = await c.parse({ path: imagePath, size: st.size, mode: st.mode, content }, ctx);
         out.packages.push(...r.packages);
+        if (r.owned?.length) (out.owned ??= []).push(...r.owned);
         for (const reason of r.problems ?? []) out.problems.push({ path: imagePath, source: c.id, reason });
       } catch (e) {
         out.problems.push({

@@ -52,6 +52,13 @@ export interface CatalogResult {
   packages: Package[];
   /** Reasons this file (or part of it) could not be read; the path is the file's. */
   problems?: string[];
+  /**
+   * OS package databases only: files the packages of this database install, as [absolute path,
+   * owning package name], limited to the paths that can be evidence of a language package
+   * (evidence.ts isOwnershipRelevant). The image analysis uses them to tell the language
+   * packages an OS package installed (docs/inventory.md).
+   */
+  owned?: [path: string, owner: string][];
 }
 
 /** One file handed to a cataloger. */

@@ -15,7 +15,7 @@ import { readTar, TarError, type TarHeader, type TarLimits, type TarVisitor } fr
  * The shape of a LayerInventory. Part of the layer-cache key: bump it when the analysis of
  * one layer changes what it records, so older cache entries are never read back.
  */
-export const LAYER_FORMAT = 2;
+export const LAYER_FORMAT = 3;
 
 /**
  * What one layer holds, as far as the catalogers care: the packages of each cataloged file,
@@ -48,6 +48,13 @@ export interface LayerInventory {
   hardlinks: { path: string; target: string }[];
   /** Distro detector files present in this layer, parsed (null when unreadable). */
   distroFiles: Record<string, Distro | null>;
+  /**
+   * Per OS package database file of this layer (a dpkg `.list`, an rpmdb, apk's `installed`):
+   * the files its packages own that can be evidence of a language package, as [path, owner]
+   * (CatalogResult.owned). Stacked like the packages: a database deleted or rewritten by a
+   * later layer takes its ownership facts with it.
+   */
+  owned: Record<string, [string, string][]>;
   problems: Problem[];
   /** False when reading stopped early (corrupt, truncated, over a limit, wrong diffID): never cached. */
   complete: boolean;
@@ -140,6 +147,7 @@ class LayerWalker implements TarVisitor {
   /** A tar may (against the spec) hold one path twice; the later entry wins, as when extracting. */
   private forgetEarlier(path: string): void {
     this.byPath.delete(path);
+    delete this.inv.owned[path];
     delete this.inv.distroFiles[path];
     this.symlinks.delete(path);
     this.catalogedSymlinks.delete(path);
@@ -194,6 +202,8 @@ class LayerWalker implements TarVisitor {
         );
         if (target in inv.distroFiles && this.detectorByPath.has(path))
           inv.distroFiles[path] = inv.distroFiles[target] ?? null;
+        const owned = inv.owned[target];
+        if (owned) inv.owned[path] = owned;
       } else if (this.wanted(path, h.mode)) {
         this.hardlinks.set(path, target);
       }
@@ -228,6 +238,7 @@ class LayerWalker implements TarVisitor {
         const list = this.byPath.get(cur.path)!;
         // `path` is the file read, whatever a cataloger put there (the merge groups by it).
         for (const p of r.packages) list.push({ ...p, path: cur.path });
+        if (r.owned?.length) (this.inv.owned[cur.path] ??= []).push(...r.owned);
         for (const reason of r.problems ?? []) this.problem(cur.path, c.id, reason);
       } catch (e) {
         this.problem(cur.path, c.id, `cataloger failed: ${(e as Error).message}`);
@@ -263,6 +274,7 @@ export async function analyzeLayerTar(
     catalogedSymlinks: [],
     hardlinks: [],
     distroFiles: {},
+    owned: {},
     problems: [],
     complete: true,
     stats: { entries: 0, bytes: 0 },

@@ -115,6 +115,7 @@ export async function analyzeImage(source: ImageSource, opts: AnalyzeOptions): P
         distro: merged.distro,
         packages: merged.packages.map((p) => ({ ...p, purl: osPurl(p, merged.distro) })),
         problems: merged.problems,
+        ...(merged.skippedLockFiles.length ? { skippedLockFiles: merged.skippedLockFiles } : {}),
         ...(incomplete.length ? { incompleteLayers: incomplete } : {}),
       };
     }),

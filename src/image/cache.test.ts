@@ -38,6 +38,7 @@ function inventory(diffID: string): LayerInventory {
     catalogedSymlinks: [],
     hardlinks: [],
     distroFiles: {},
+    owned: {},
     problems: [],
     complete: true,
     stats: { entries: 3, bytes: 2048 },

@@ -96,6 +96,8 @@ function isLayerInventory(v: unknown): v is LayerInventory {
       "problems",
     ].every((k) => Array.isArray(o[k])) &&
     typeof o.distroFiles === "object" &&
-    o.distroFiles !== null
+    o.distroFiles !== null &&
+    typeof o.owned === "object" &&
+    o.owned !== null
   );
 }

@@ -2,11 +2,14 @@ import type { Distro, DistroDetector, Package, Problem } from "../catalog/types.
 import type { LayerInventory } from "./analyze-layer.js";
 import { ancestors, resolveInRoot } from "./paths.js";
 import { compareStrings as cmp } from "../core/compare.js";
+import { reconcileApplications, type SkippedLockFile } from "./applications.js";
 
 export interface MergedInventory {
   distro: Distro | null;
   packages: Package[];
   problems: Problem[];
+  /** Lock files whose packages are not counted (applications.ts). */
+  skippedLockFiles: SkippedLockFile[];
 }
 
 const pkgKey = (p: Package) =>
@@ -40,12 +43,18 @@ export function comparePackages(a: Package, b: Package): number {
  * Known limits: a directory entry does not replace a lower non-directory at its path, and an
  * upper regular file no cataloger wants does not hide a lower cataloged one at the same path (a
  * binary losing its executable bit): neither happens in images built by diffing filesystems.
+ *
+ * On the stacked result, applications.ts then marks the language packages that OS packages
+ * own and leaves out lock files whose project is installed (the OS database and the language
+ * package may come from different layers, so this happens only here).
  */
 export function mergeLayers(
   layers: readonly LayerInventory[],
   detectors: readonly DistroDetector[],
 ): MergedInventory {
   const files = new Map<string, Package[]>();
+  /** Per OS database file: the files its packages own (LayerInventory.owned). */
+  const owned = new Map<string, [string, string][]>();
   const distroFiles = new Map<string, Distro | null>();
   const symlinks = new Map<string, string>();
   /** Cataloged symlinks and the layer that wrote them. */
@@ -74,7 +83,7 @@ export function mergeLayers(
       if (before && !hidden(path)) previous.set(path, before);
     }
     if (deleted.size || opaque.size || replacing.size) {
-      for (const map of [files, distroFiles, symlinks, linkLayer] as Map<string, unknown>[]) {
+      for (const map of [files, owned, distroFiles, symlinks, linkLayer] as Map<string, unknown>[]) {
         for (const path of map.keys()) if (replacing.has(path) || hidden(path)) map.delete(path);
       }
     }
@@ -94,7 +103,13 @@ export function mergeLayers(
         pkgs.map((p) => ({ ...p, path, layer: earlier.get(pkgKey(p)) ?? layer.diffID })),
       );
     };
-    for (const path of layer.files) place(path, byPath.get(path) ?? [], previous.get(path));
+    for (const path of layer.files) {
+      place(path, byPath.get(path) ?? [], previous.get(path));
+      // A rewritten database's ownership facts are the new version's (none if it has none).
+      owned.delete(path);
+      const o = layer.owned[path];
+      if (o?.length) owned.set(path, o);
+    }
     for (const [path, distro] of Object.entries(layer.distroFiles)) distroFiles.set(path, distro);
 
     // 3. Symlinks.
@@ -119,6 +134,7 @@ export function mergeLayers(
       }
       place(path, files.get(real)!, undefined);
       if (distroFiles.has(real)) distroFiles.set(path, distroFiles.get(real)!);
+      if (owned.has(real)) owned.set(path, owned.get(real)!);
     }
     problems.push(...layer.problems);
   }
@@ -155,8 +171,9 @@ export function mergeLayers(
       }
     }
   }
-  const packages: Package[] = [];
-  for (const list of files.values()) packages.push(...list);
+  const all: Package[] = [];
+  for (const list of files.values()) all.push(...list);
+  const { packages, skippedLockFiles } = reconcileApplications(all, owned.values());
   packages.sort(comparePackages);
-  return { distro, packages, problems };
+  return { distro, packages, problems, skippedLockFiles };
 }

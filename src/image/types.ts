@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { Distro, Package, Problem } from "../catalog/types.js";
+import type { SkippedLockFile } from "./applications.js";
 
 /**
  * Images as Drydock reads them, whatever the source (OCI layout, archives, a registry,
@@ -78,6 +79,11 @@ export interface ImageInventory {
   distro: Distro | null;
   packages: Package[];
   problems: Problem[];
+  /**
+   * Lock files whose packages are not in `packages` (installed packages are counted instead,
+   * or the lock file belongs to a package), with the reason; absent when there are none.
+   */
+  skippedLockFiles?: SkippedLockFile[];
   /**
    * diffIDs of the layers that could not be read completely (corrupt, truncated, over an
    * `analysis.*` limit, content not matching the diffID); absent when every layer was read.

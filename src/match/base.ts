@@ -40,8 +40,11 @@ export function languageMatcher(spec: LanguageMatcherSpec): Matcher {
     id: ecosystem,
     ecosystems: [ecosystem],
     handles: (p: Package, _distro: Distro | null) => p.ecosystem === ecosystem,
-    lookupKeys(p) {
+    lookupKeys(p, distro) {
       if (spec.ownCode?.(p)) return [];
+      // Installed by an OS package (image/applications.ts): the distro's advisories cover it,
+      // with the distro's backported fixes. Without a known distro nothing would.
+      if (typeof p.metadata?.ownedBy === "string" && distro !== null) return [];
       const version = spec.version ? spec.version(p) : p.version;
       if (version === null) return [];
       return [{ ecosystem, name: spec.name ? spec.name(p) : p.name, version, scheme }];

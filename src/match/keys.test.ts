@@ -175,4 +175,19 @@ describe("lookupKeys", () => {
       lookupKeys(pkg({ name: "stdlib", version: "devel go1.23-abc", ecosystem: "golang" }), null),
     ).toEqual([]);
   });
+
+  it("leaves a language package an OS package installed to the distro's advisories (metadata.ownedBy)", () => {
+    const urllib3 = pkg({
+      name: "urllib3",
+      version: "1.26.12",
+      ecosystem: "pypi",
+      path: "/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO",
+      metadata: { ownedBy: "python3-urllib3" },
+    });
+    expect(lookupKeys(urllib3, distro("debian", "12", "bookworm"))).toEqual([]);
+    // no known distro: the OS package cannot be matched, so the language feed still is
+    expect(lookupKeys(urllib3, null)).toEqual([
+      { ecosystem: "pypi", name: "urllib3", version: "1.26.12", scheme: "pep440" },
+    ]);
+  });
 });

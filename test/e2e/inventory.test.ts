@@ -1,10 +1,11 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogers, distroDetectors } from "../../src/catalog/registry.js";
+import { catalogPath } from "../../src/catalog/testing.js";
 import type { Package } from "../../src/catalog/types.js";
 import { layerLimits } from "../../src/cli/sbom.js";
 import { configSchema } from "../../src/config/schema.js";
@@ -162,6 +163,20 @@ function pythonInstalled(root: string): string[] {
   return out.sort();
 }
 
+/** The dpkg package owning each path, per `dpkg-query -S` on an unpacked root (absent: none). */
+function dpkgOwners(root: string, paths: string[]): Map<string, string> {
+  const r = spawnSync("dpkg-query", ["--admindir", join(root, "var/lib/dpkg"), "-S", ...paths], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  const owners = new Map<string, string>();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^([^:\s,]+)(?::[\w-]+)?: (\/.*)$/.exec(line);
+    if (m) owners.set(m[2]!, m[1]!);
+  }
+  return owners;
+}
+
 /** Maven coordinates in a jar's pom.properties files (unzip, not our zip reader). */
 function pomProperties(jar: string): string[] {
   const files = execFileSync("unzip", ["-Z1", jar], { encoding: "utf8", maxBuffer: 64 << 20 })
@@ -285,10 +300,22 @@ describe.skipIf(skip !== null)("image inventory: real images against independent
         .map((p) => `${p.name} ${p.version} ${p.path}`)
         .sort();
       expect(installed).toEqual(truth);
-      // The lock file describes the same tree.
-      const locked = new Set(
-        inv.packages.filter((p) => p.path === "/app/package-lock.json").map((p) => `${p.name} ${p.version}`),
-      );
+      // The lock file beside the node_modules it installed is not counted (installed packages
+      // are the truth, each once), but named with why...
+      expect(inv.packages.some((p) => p.path === "/app/package-lock.json")).toBe(false);
+      expect(inv.skippedLockFiles).toEqual([
+        {
+          path: "/app/package-lock.json",
+          layer: inv.image.layers[2]!.diffID,
+          reason: "the packages installed in /app/node_modules are counted instead",
+          packages: 93,
+        },
+      ]);
+      // ...and it describes the same tree (its cataloger on the unpacked file).
+      const lockFile = await catalogPath(join(unpacked("node-app"), "app/package-lock.json"), catalogers, {
+        asPath: "app/package-lock.json",
+      });
+      const locked = new Set(lockFile.packages.map((p) => `${p.name} ${p.version}`));
       expect(locked).toEqual(new Set(truth.map((t) => t.split(" ").slice(0, 2).join(" "))));
       const byName = (n: string) =>
         inv.packages
@@ -297,9 +324,24 @@ describe.skipIf(skip !== null)("image inventory: real images against independent
           .sort();
       expect(byName("lodash")).toEqual(["4.17.15"]);
       expect(byName("minimist")).toEqual(["0.0.10", "1.2.0"]);
-      expect(
-        inv.packages.find((p) => p.name === "handlebars" && p.path === "/app/package-lock.json")?.dev,
-      ).toBe(true);
+      expect(lockFile.packages.find((p) => p.name === "handlebars")?.dev).toBe(true);
+      // Debian's python3 modules (the apt layer) are Python packages dpkg installed: marked so
+      // (dpkg-query -S on the unpacked root agrees), every one of them.
+      const debianPython = inv.packages.filter((p) => p.ecosystem === "pypi");
+      expect(debianPython.map((p) => p.name).sort()).toEqual([
+        "certifi",
+        "chardet",
+        "charset-normalizer",
+        "idna",
+        "requests",
+        "six",
+        "urllib3",
+      ]);
+      const owners = dpkgOwners(
+        unpacked("node-app"),
+        debianPython.map((p) => p.path),
+      );
+      for (const p of debianPython) expect(p.metadata?.ownedBy, p.path).toBe(owners.get(p.path));
     });
 
     it("python-app: every installed distribution, requirement pin and poetry.lock package is found", async () => {
@@ -313,6 +355,37 @@ describe.skipIf(skip !== null)("image inventory: real images against independent
       const installed = pythonInstalled(root);
       expect(installed.length).toBeGreaterThan(20);
       expect(installed.filter((t) => t.includes("/usr/local/lib/python3.11/dist-packages/"))).toHaveLength(5);
+      expect(installed.filter((t) => !ours.has(t))).toEqual([]);
+      // Installed by dpkg (per dpkg-query -S on the unpacked root): marked with their owner;
+      // pip's five in /usr/local: nobody's.
+      const paths = installed.map((t) => t.slice(t.indexOf(" /") + 1));
+      const owners = dpkgOwners(root, paths);
+      expect(owners.size).toBe(paths.length - 5);
+      for (const path of paths) {
+        const p = inv.packages.find((x) => x.path === path)!;
+        expect(p.metadata?.ownedBy, path).toBe(owners.get(path));
+      }
+      // The pin lists are not counted: pip installed their packages (Django 2.2 is the pinned
+      // 2.2.0), and the installed distributions are the truth.
+      expect(inv.skippedLockFiles?.map((l) => [l.path, l.packages, l.reason])).toEqual([
+        [
+          "/app/poetry.lock",
+          19,
+          "its packages are installed (django 2.2.0 among them): the installed ones are counted instead",
+        ],
+        [
+          "/app/requirements.txt",
+          11,
+          "its packages are installed (Django 2.2.0 among them): the installed ones are counted instead",
+        ],
+      ]);
+      expect(inv.packages.some((p) => p.path.startsWith("/app/"))).toBe(false);
+      // Their catalogers still read every pin (on the unpacked files).
+      for (const f of ["requirements.txt", "poetry.lock"]) {
+        const r = await catalogPath(join(root, "app", f), catalogers, { asPath: `app/${f}` });
+        expect(r.problems).toEqual([]);
+        for (const p of r.packages) ours.add(`${pep503(p.name)} ${p.version} ${p.path}`);
+      }
       const pins = readFileSync(join(root, "app/requirements.txt"), "utf8")
         .split("\n")
         .map((l) => /^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)/.exec(l))

@@ -66,6 +66,24 @@ describe("apk installed database", () => {
     expect(r.problems!.length).toBeGreaterThan(0);
   });
 
+  it("reports, of the F:/R: file lists, the files that can be evidence of a language package", () => {
+    const py =
+      "P:py3-urllib3\nV:1.26.18-r0\nA:noarch\no:py3-urllib3\n" +
+      "F:usr/lib/python3.11/site-packages/urllib3\nR:__init__.py\nZ:Q1abc=\n" +
+      "F:usr/lib/python3.11/site-packages/urllib3-1.26.18.dist-info\nR:METADATA\nR:RECORD\n";
+    const gem =
+      "P:ruby-json\nV:2.7.1-r0\no:ruby\nF:usr/lib/ruby/gems/3.2.0/specifications\nR:json-2.7.1.gemspec\n";
+    const r = parse(
+      [musl, py, gem, "P:nover\nF:usr/lib/python3.11/site-packages/x.dist-info\nR:METADATA\n"].join("\n"),
+    );
+    expect(r.packages.map((p) => p.name)).toEqual(["musl-utils", "py3-urllib3", "ruby-json"]);
+    expect(r.owned).toEqual([
+      ["/usr/lib/python3.11/site-packages/urllib3-1.26.18.dist-info/METADATA", "py3-urllib3"],
+      ["/usr/lib/ruby/gems/3.2.0/specifications/json-2.7.1.gemspec", "ruby-json"],
+    ]);
+    expect(parse(musl).owned).toBeUndefined();
+  });
+
   it("matches the database paths only", () => {
     expect(apkCataloger.matches("/lib/apk/db/installed", 0o644)).toBe(true);
     expect(apkCataloger.matches("/usr/lib/apk/db/installed", 0o644)).toBe(true);

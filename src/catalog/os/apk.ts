@@ -1,3 +1,4 @@
+import { isOwnershipRelevant, mayBeEvidenceName } from "../evidence.js";
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../types.js";
 import { exactPaths } from "./paths.js";
 import { Problems } from "./problems.js";
@@ -6,8 +7,10 @@ import { osPurl } from "./purl.js";
 /**
  * apk's database of installed packages, `lib/apk/db/installed` (also under /usr for merged-usr
  * systems): paragraphs of `X:value` lines separated by blank lines. Only P (name), V (version),
- * A (arch), L (license) and o (origin, the source package advisories are keyed on) are read;
- * the file lists (F/R/Z/a/M lines), most of the file, are skipped after one character test.
+ * A (arch), L (license) and o (origin, the source package advisories are keyed on) are read,
+ * and of the file lists (F: directory, R: file in it) only the files that can be evidence of a
+ * language package (evidence.ts), tested by name first; the rest of the file lists (Z/a/M
+ * lines, most of the file) is skipped after one character test.
  */
 
 const isDatabase = exactPaths(["/lib/apk/db/installed", "/usr/lib/apk/db/installed"]);
@@ -19,6 +22,8 @@ interface ApkRecord {
   arch?: string;
   license?: string;
   origin?: string;
+  /** Owned files that can be evidence of a language package. */
+  owned?: string[];
 }
 
 export interface ApkEntry {
@@ -27,11 +32,14 @@ export interface ApkEntry {
   arch?: string;
   licenses?: string[];
   origin: string;
+  /** Owned files that can be evidence of a language package (evidence.ts). */
+  owned?: string[];
 }
 
 export function parseApkInstalled(text: string, problems: Problems): ApkEntry[] {
   const records: ApkRecord[] = [];
   let cur: ApkRecord | null = null;
+  let dir = "";
   let pos = 0;
   let lineNo = 0;
   while (pos < text.length) {
@@ -43,6 +51,7 @@ export function parseApkInstalled(text: string, problems: Problems): ApkEntry[] 
     if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
     if (end === start) {
       cur = null;
+      dir = "";
       continue;
     }
     if (end - start < 2 || text.charCodeAt(start + 1) !== 0x3a /* ':' */) {
@@ -69,6 +78,16 @@ export function parseApkInstalled(text: string, problems: Problems): ApkEntry[] 
       case 0x6f /* o */:
         cur.origin = text.slice(start + 2, end);
         break;
+      case 0x46 /* F */:
+        dir = text.slice(start + 2, end);
+        break;
+      case 0x52 /* R */: {
+        const name = text.slice(start + 2, end);
+        if (!mayBeEvidenceName(name)) break;
+        const path = `/${dir ? dir + "/" : ""}${name}`;
+        if (isOwnershipRelevant(path)) (cur.owned ??= []).push(path);
+        break;
+      }
     }
   }
   const out: ApkEntry[] = [];
@@ -84,6 +103,7 @@ export function parseApkInstalled(text: string, problems: Problems): ApkEntry[] 
       licenses: apkLicenses(r.license),
       // Every apk has an origin (the aport it was built from); old databases may lack `o:`.
       origin: r.origin || r.name,
+      ...(r.owned ? { owned: r.owned } : {}),
     });
   }
   return out;
@@ -105,7 +125,7 @@ export function apkLicenses(l: string | undefined): string[] | undefined {
 
 export const apkCataloger: Cataloger = {
   id: "apk-installed",
-  version: 1,
+  version: 2,
   ecosystem: "apk",
   matches(path: string): boolean {
     return isDatabase(path);
@@ -113,7 +133,9 @@ export const apkCataloger: Cataloger = {
   parse(file: CatalogFile): CatalogResult {
     const problems = new Problems();
     const packages: Package[] = [];
+    const owned: [string, string][] = [];
     for (const e of parseApkInstalled(file.content.toString("utf8"), problems)) {
+      for (const path of e.owned ?? []) owned.push([path, e.name]);
       const pkg: Package = {
         name: e.name,
         version: e.version,
@@ -129,6 +151,6 @@ export const apkCataloger: Cataloger = {
       pkg.purl = osPurl(pkg, null);
       packages.push(pkg);
     }
-    return { packages, problems: problems.list() };
+    return { packages, problems: problems.list(), ...(owned.length ? { owned } : {}) };
   },
 };

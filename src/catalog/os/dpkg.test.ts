@@ -1,7 +1,8 @@
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { testContext } from "../testing.js";
+import { catalogPath, testContext } from "../testing.js";
 import type { CatalogResult } from "../types.js";
-import { dpkgCataloger, isDebVersion } from "./dpkg.js";
+import { dpkgCataloger, dpkgFilesCataloger, isDebVersion } from "./dpkg.js";
 import { osPurl } from "./purl.js";
 import { randomBytes } from "./rpm/rpmdb-testing.js";
 
@@ -152,6 +153,70 @@ describe("dpkg status", () => {
     expect(m("/var/lib/dpkg/status-old")).toBe(false);
     expect(m("/var/lib/dpkg/available")).toBe(false);
     expect(m("/usr/var/lib/dpkg/status")).toBe(false);
+  });
+});
+
+describe("dpkg file lists", () => {
+  const files = (text: string, path: string) => {
+    const content = Buffer.from(text);
+    return dpkgFilesCataloger.parse(
+      { path, size: content.length, mode: 0o644, content },
+      testContext,
+    ) as CatalogResult;
+  };
+
+  it("keeps, of a package's file list, the paths that can be evidence of a language package", async () => {
+    // testdata/python3-urllib3.list: /var/lib/dpkg/info/python3-urllib3.list of python3-urllib3
+    // 1.26.12-1 (Debian bookworm), 59 paths
+    const list = fileURLToPath(new URL("testdata/python3-urllib3.list", import.meta.url));
+    const r = await catalogPath(list, [dpkgFilesCataloger], {
+      asPath: "var/lib/dpkg/info/python3-urllib3.list",
+    });
+    expect(r.problems).toEqual([]);
+    expect(r.packages).toEqual([]);
+    expect(r.owned).toEqual([
+      ["/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info", "python3-urllib3"],
+      ["/usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO", "python3-urllib3"],
+    ]);
+  });
+
+  it("names the owner without its architecture, and reads distroless md5sums (relative paths)", () => {
+    const lib = files(
+      "/.\n/usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec\n/usr/lib/libruby.so\n",
+      "/var/lib/dpkg/info/libruby3.1:amd64.list",
+    );
+    expect(lib.owned).toEqual([
+      ["/usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec", "libruby3.1"],
+    ]);
+    const md5 = files(
+      "25de5fcdc3c8ebd9c9f599fb7a899b40  usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA\r\n" +
+        "5bf0e62990e0b668830ceb2c8615b497  usr/lib/python3/dist-packages/six.py\n" +
+        "no separator line\n",
+      "/var/lib/dpkg/status.d/python3-six.md5sums",
+    );
+    expect(md5.owned).toEqual([
+      ["/usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA", "python3-six"],
+    ]);
+  });
+
+  it("keeps lock files an OS package ships, and nothing of random bytes", () => {
+    expect(
+      files("/usr/share/doc/node-foo/examples/package-lock.json\n", "/var/lib/dpkg/info/node-foo.list").owned,
+    ).toEqual([["/usr/share/doc/node-foo/examples/package-lock.json", "node-foo"]]);
+    const r = files(randomBytes(100_000, 3).toString("latin1"), "/var/lib/dpkg/info/x.list");
+    expect(r).toEqual({ packages: [], owned: [] });
+  });
+
+  it("matches info/*.list and status.d/*.md5sums only", () => {
+    const m = (p: string) => dpkgFilesCataloger.matches(p, 0o644);
+    expect(m("/var/lib/dpkg/info/python3-urllib3.list")).toBe(true);
+    expect(m("/var/lib/dpkg/info/libc6:amd64.list")).toBe(true);
+    expect(m("/var/lib/dpkg/status.d/base-files.md5sums")).toBe(true);
+    expect(m("/var/lib/dpkg/info/libc6.md5sums")).toBe(false);
+    expect(m("/var/lib/dpkg/info/x/y.list")).toBe(false);
+    expect(m("/var/lib/dpkg/info/.list")).toBe(false);
+    expect(m("/var/lib/dpkg/status")).toBe(false);
+    expect(dpkgCataloger.matches("/var/lib/dpkg/info/python3-urllib3.list", 0o644)).toBe(false);
   });
 });
 

@@ -1,3 +1,4 @@
+import { isOwnershipRelevant } from "../evidence.js";
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../types.js";
 import { readStanzas } from "./deb822.js";
 import { Problems } from "./problems.js";
@@ -16,6 +17,7 @@ import { osPurl } from "./purl.js";
 
 const STATUS = "/var/lib/dpkg/status";
 const STATUS_D = "/var/lib/dpkg/status.d/";
+const INFO = "/var/lib/dpkg/info/";
 
 const WANTED: ReadonlySet<string> = new Set(["package", "status", "version", "source", "architecture"]);
 
@@ -149,5 +151,54 @@ export const dpkgCataloger: Cataloger = {
       packages.push(pkg);
     }
     return { packages, problems: problems.list() };
+  },
+};
+
+/** `<dir><name><suffix>` with nothing nested: the package name, without a `:arch` qualifier. */
+function ownerOf(path: string, dir: string, suffix: string): string | null {
+  if (!path.startsWith(dir) || !path.endsWith(suffix) || path.indexOf("/", dir.length) >= 0) return null;
+  const file = path.slice(dir.length, path.length - suffix.length);
+  const colon = file.indexOf(":");
+  const name = colon < 0 ? file : file.slice(0, colon);
+  return name === "" ? null : name;
+}
+
+/**
+ * dpkg's file lists: `/var/lib/dpkg/info/<package>[:<arch>].list` (every path the package
+ * installed, one absolute path a line, directories included) and, in distroless images that
+ * have no info directory, `/var/lib/dpkg/status.d/<package>.md5sums` (`<md5>  <path without
+ * the leading />`, files only). Reports no package: only the owned paths that can be evidence
+ * of a language package (evidence.ts), for the image analysis to tell the language packages
+ * dpkg installed. A removed package's list goes with it (dpkg deletes the file; a later
+ * layer's whiteout hides it), so ownership follows what is installed.
+ */
+export const dpkgFilesCataloger: Cataloger = {
+  id: "dpkg-files",
+  version: 1,
+  ecosystem: "deb",
+  matches(path: string): boolean {
+    return ownerOf(path, INFO, ".list") !== null || ownerOf(path, STATUS_D, ".md5sums") !== null;
+  },
+  parse(file: CatalogFile): CatalogResult {
+    const md5sums = file.path.endsWith(".md5sums");
+    const owner = md5sums ? ownerOf(file.path, STATUS_D, ".md5sums") : ownerOf(file.path, INFO, ".list");
+    if (owner === null) return { packages: [] };
+    const text = file.content.toString("utf8");
+    const owned: [string, string][] = [];
+    let pos = 0;
+    while (pos < text.length) {
+      let end = text.indexOf("\n", pos);
+      if (end < 0) end = text.length;
+      let line = text.slice(pos, end);
+      pos = end + 1;
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (md5sums) {
+        const sep = line.indexOf("  ");
+        if (sep < 0) continue;
+        line = "/" + line.slice(sep + 2);
+      }
+      if (line.startsWith("/") && isOwnershipRelevant(line)) owned.push([line, owner]);
+    }
+    return { packages: [], owned };
   },
 };

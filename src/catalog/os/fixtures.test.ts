@@ -64,7 +64,7 @@ const NOT_APPLICABLE: Record<string, string> = {
   "debian/trivy-analyzer-pkg-dpkg/no-license-copyright":
     "copyright files: see libaudit-common (it would pass vacuously: no license expected, none read)",
   "debian/syft-debian/info/util-linux.conffiles":
-    "per-package file lists (dpkg info/*.conffiles) are not read: the Package model has no file list",
+    "per-package file lists with digests are not kept: the Package model has no file list; of dpkg's lists only info/*.list and distroless status.d/*.md5sums are read, and only for the paths that can be evidence of a language package (file ownership, dpkgFilesCataloger)",
   "debian/syft-debian/info/zlib1g.md5sums": "per-package file lists (dpkg info/*.md5sums): see conffiles",
 };
 

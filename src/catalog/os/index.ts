@@ -1,4 +1,4 @@
 export { apkCataloger } from "./apk.js";
-export { dpkgCataloger } from "./dpkg.js";
+export { dpkgCataloger, dpkgFilesCataloger } from "./dpkg.js";
 export { osPurl } from "./purl.js";
 export { rpmCataloger } from "./rpm/cataloger.js";

@@ -1,3 +1,4 @@
+import { isOwnershipRelevant, mayBeEvidenceName } from "../../evidence.js";
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../../types.js";
 import { exactPaths } from "../paths.js";
 import { Problems } from "../problems.js";
@@ -16,6 +17,10 @@ import { isSqlite, readRpmSqlite } from "./sqlite.js";
  * Package.version is `[epoch:]version-release` (what rpm compares), with epoch and release also
  * in their own fields; the source package comes from SOURCERPM (`name-version-release.src.rpm`)
  * and carries the binary's epoch, which the file name omits but the build shares.
+ *
+ * Of each package's file list (DIRNAMES, BASENAMES, DIRINDEXES) only the files that can be
+ * evidence of a language package are kept (evidence.ts), tested by base name before any path
+ * is built.
  */
 
 const DIRS = ["/var/lib/rpm/", "/usr/lib/sysimage/rpm/", "/usr/share/rpm/"];
@@ -80,7 +85,7 @@ function toPackage(h: RpmHeader, path: string, problems: Problems): Package | nu
 
 export const rpmCataloger: Cataloger = {
   id: "rpmdb",
-  version: 1,
+  version: 2,
   ecosystem: "rpm",
   matches(path: string): boolean {
     return isDatabase(path);
@@ -88,16 +93,20 @@ export const rpmCataloger: Cataloger = {
   parse(file: CatalogFile): CatalogResult {
     const problems = new Problems();
     const packages: Package[] = [];
+    const owned: [string, string][] = [];
     const blobs = readBlobs(file.content, problems);
     for (const blob of blobs) {
-      const h = parseHeader(blob);
+      const h = parseHeader(blob, { fileName: mayBeEvidenceName });
       if (typeof h === "string") {
         problems.add(h);
         continue;
       }
       const pkg = toPackage(h, file.path, problems);
-      if (pkg) packages.push(pkg);
+      if (!pkg) continue;
+      packages.push(pkg);
+      if (h.filesProblem) problems.add(`${pkg.name}: file list unreadable: ${h.filesProblem}`);
+      for (const path of h.files ?? []) if (isOwnershipRelevant(path)) owned.push([path, pkg.name]);
     }
-    return { packages, problems: problems.list() };
+    return { packages, problems: problems.list(), ...(owned.length ? { owned } : {}) };
   },
 };

@@ -22,6 +22,9 @@ export const TAG = {
   LICENSE: 1014,
   ARCH: 1022,
   SOURCERPM: 1044,
+  DIRINDEXES: 1116,
+  BASENAMES: 1117,
+  DIRNAMES: 1118,
   MODULARITYLABEL: 5096,
 } as const;
 
@@ -45,6 +48,18 @@ export interface RpmHeader {
   license?: string;
   sourceRpm?: string;
   modularityLabel?: string;
+  /**
+   * Installed files (DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]) whose base name the caller asked
+   * for (`ParseOptions.fileName`); absent when not asked or none.
+   */
+  files?: string[];
+  /** Why the file list asked for could not be read (the rest of the header was). */
+  filesProblem?: string;
+}
+
+export interface ParseOptions {
+  /** Which installed files to decode, by base name (rpm lists every file of every package). */
+  fileName?: (basename: string) => boolean;
 }
 
 const STRING_FIELDS: ReadonlyMap<number, keyof RpmHeader> = new Map([
@@ -59,7 +74,7 @@ const STRING_FIELDS: ReadonlyMap<number, keyof RpmHeader> = new Map([
 ]);
 
 /** Decodes the inventory tags of one header blob; a string is the reason it is unreadable. */
-export function parseHeader(blob: Uint8Array): RpmHeader | string {
+export function parseHeader(blob: Uint8Array, opts: ParseOptions = {}): RpmHeader | string {
   if (blob.length < 8) return `header blob of ${blob.length} bytes is too short`;
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const il = view.getInt32(0);
@@ -76,6 +91,8 @@ export function parseHeader(blob: Uint8Array): RpmHeader | string {
   for (let i = 0; i < il; i++) {
     const tag = view.getInt32(8 + 16 * i);
     if (STRING_FIELDS.has(tag) || tag === TAG.EPOCH || tag === TAG.SIZE) last.set(tag, 8 + 16 * i);
+    else if (opts.fileName && (tag === TAG.BASENAMES || tag === TAG.DIRNAMES || tag === TAG.DIRINDEXES))
+      last.set(tag, 8 + 16 * i);
   }
   const h: RpmHeader = {};
   for (const [tag, e] of last) {
@@ -84,6 +101,7 @@ export function parseHeader(blob: Uint8Array): RpmHeader | string {
     const count = view.getUint32(e + 12);
     if (offset < 0 || offset >= dl) return `tag ${tag}: data offset ${offset} outside the ${dl}-byte data`;
     const start = dataStart + offset;
+    if (tag === TAG.BASENAMES || tag === TAG.DIRNAMES || tag === TAG.DIRINDEXES) continue; // below
     const field = STRING_FIELDS.get(tag);
     if (field !== undefined) {
       if (type !== TYPE_STRING && type !== TYPE_I18NSTRING && type !== TYPE_STRING_ARRAY)
@@ -101,5 +119,75 @@ export function parseHeader(blob: Uint8Array): RpmHeader | string {
       else h.size = view.getUint32(start);
     }
   }
+  if (opts.fileName && last.has(TAG.BASENAMES)) {
+    // A damaged file list costs the ownership facts, not the package.
+    const files = fileList(blob, view, dataStart, dataEnd, last, opts.fileName);
+    if (typeof files === "string") h.filesProblem = files;
+    else if (files.length) h.files = files;
+  }
   return h;
+}
+
+/** The `count` NUL-terminated strings of a string array entry, or why they cannot be read. */
+function stringArray(
+  blob: Uint8Array,
+  view: DataView,
+  dataStart: number,
+  dataEnd: number,
+  entry: number,
+  tag: number,
+): string[] | string {
+  const type = view.getUint32(entry + 4);
+  const offset = view.getInt32(entry + 8);
+  const count = view.getUint32(entry + 12);
+  if (type !== TYPE_STRING_ARRAY) return `tag ${tag}: type ${type} is not a string array`;
+  if (offset < 0 || dataStart + offset >= dataEnd)
+    return `tag ${tag}: data offset ${offset} outside the data`;
+  // Each string takes at least its NUL: a count past the data is corrupt (and bounds the loop).
+  if (count > dataEnd - dataStart - offset) return `tag ${tag}: ${count} strings cannot fit in the data`;
+  const out: string[] = [];
+  let pos = dataStart + offset;
+  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  for (let i = 0; i < count; i++) {
+    const nul = bytes.indexOf(0, pos);
+    if (nul < 0 || nul >= dataEnd) return `tag ${tag}: unterminated string`;
+    out.push(bytes.toString("utf8", pos, nul));
+    pos = nul + 1;
+  }
+  return out;
+}
+
+/** The installed files whose base name `want` accepts: DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]. */
+function fileList(
+  blob: Uint8Array,
+  view: DataView,
+  dataStart: number,
+  dataEnd: number,
+  last: Map<number, number>,
+  want: (basename: string) => boolean,
+): string[] | string {
+  const names = stringArray(blob, view, dataStart, dataEnd, last.get(TAG.BASENAMES)!, TAG.BASENAMES);
+  if (typeof names === "string") return names;
+  const wanted: number[] = [];
+  for (let i = 0; i < names.length; i++) if (want(names[i]!)) wanted.push(i);
+  if (!wanted.length) return [];
+  const di = last.get(TAG.DIRINDEXES);
+  const dn = last.get(TAG.DIRNAMES);
+  if (di === undefined || dn === undefined) return "BASENAMES without DIRNAMES and DIRINDEXES";
+  const dirs = stringArray(blob, view, dataStart, dataEnd, dn, TAG.DIRNAMES);
+  if (typeof dirs === "string") return dirs;
+  const type = view.getUint32(di + 4);
+  const offset = view.getInt32(di + 8);
+  const count = view.getUint32(di + 12);
+  if (type !== TYPE_INT32) return `tag ${TAG.DIRINDEXES}: type ${type} is not an int32 array`;
+  if (count !== names.length) return `DIRINDEXES has ${count} entries for ${names.length} BASENAMES`;
+  if (offset < 0 || dataStart + offset + 4 * count > dataEnd)
+    return `tag ${TAG.DIRINDEXES}: outside the data`;
+  const out: string[] = [];
+  for (const i of wanted) {
+    const d = dirs[view.getInt32(dataStart + offset + 4 * i)];
+    if (d === undefined) return `DIRINDEXES entry ${i} names no directory`;
+    out.push(d + names[i]);
+  }
+  return out;
 }

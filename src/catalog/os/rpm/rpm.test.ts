@@ -114,6 +114,60 @@ describe("parseSourceRpm", () => {
   });
 });
 
+describe("rpm file lists", () => {
+  const urllib3: HeaderTags = {
+    name: "python3-urllib3",
+    version: "1.26.5",
+    release: "3.el9",
+    arch: "noarch",
+    sourceRpm: "python-urllib3-1.26.5-3.el9.src.rpm",
+    files: [
+      "/usr/lib/python3.9/site-packages/urllib3",
+      "/usr/lib/python3.9/site-packages/urllib3/__init__.py",
+      "/usr/lib/python3.9/site-packages/urllib3-1.26.5-py3.9.egg-info",
+      "/usr/lib/python3.9/site-packages/urllib3-1.26.5-py3.9.egg-info/PKG-INFO",
+      "/usr/share/doc/python3-urllib3/README.rst",
+    ],
+  };
+
+  it("decodes DIRNAMES[DIRINDEXES[i]] + BASENAMES[i] for the base names asked for, only when asked", () => {
+    expect(parseHeader(buildHeader(urllib3), { fileName: () => true })).toEqual(urllib3);
+    expect(parseHeader(buildHeader(urllib3), { fileName: (n) => n === "PKG-INFO" })).toMatchObject({
+      files: ["/usr/lib/python3.9/site-packages/urllib3-1.26.5-py3.9.egg-info/PKG-INFO"],
+    });
+    expect(parseHeader(buildHeader(urllib3))).not.toHaveProperty("files");
+  });
+
+  it("reports the files that can be evidence of a language package as owned by their package", () => {
+    const r = parse("/var/lib/rpm/rpmdb.sqlite", buildSqlite([buildHeader(bash), buildHeader(urllib3)]));
+    expect(r.problems).toBeUndefined();
+    expect(r.packages.map((p) => p.name)).toEqual(["bash", "python3-urllib3"]);
+    // the egg-info directory itself is a directory entry; its PKG-INFO is what the cataloger reads
+    expect(r.owned).toEqual([
+      ["/usr/lib/python3.9/site-packages/urllib3-1.26.5-py3.9.egg-info", "python3-urllib3"],
+      ["/usr/lib/python3.9/site-packages/urllib3-1.26.5-py3.9.egg-info/PKG-INFO", "python3-urllib3"],
+    ]);
+  });
+
+  it("keeps the package when its file list is damaged, with a problem", () => {
+    const blob = buildHeader(urllib3);
+    // DIRINDEXES is the first index entry (lowest tag): make its count disagree with BASENAMES
+    const il = blob.readInt32BE(0);
+    for (let i = 0; i < il; i++)
+      if (blob.readInt32BE(8 + 16 * i) === TAG.DIRINDEXES) blob.writeUInt32BE(2, 8 + 16 * i + 12);
+    const h = parseHeader(blob, { fileName: () => true });
+    expect(h).toMatchObject({
+      name: "python3-urllib3",
+      filesProblem: "DIRINDEXES has 2 entries for 5 BASENAMES",
+    });
+    const r = parse("/var/lib/rpm/rpmdb.sqlite", buildSqlite([blob]));
+    expect(r.packages.map((p) => p.name)).toEqual(["python3-urllib3"]);
+    expect(r.problems).toEqual([
+      "python3-urllib3: file list unreadable: DIRINDEXES has 2 entries for 5 BASENAMES",
+    ]);
+  });
+});
+
 describe.each(backends)("rpmdb %s", (_what, path, build) => {
   it("reads every package with epoch, release, source and modularity label", () => {
     const r = parse(

@@ -16,6 +16,8 @@ export interface HeaderTags {
   sourceRpm?: string;
   modularityLabel?: string;
   vendor?: string;
+  /** Installed files (absolute paths), written as DIRNAMES, BASENAMES and DIRINDEXES. */
+  files?: string[];
 }
 
 const STRING_TAGS: [keyof HeaderTags, number][] = [
@@ -31,10 +33,27 @@ const STRING_TAGS: [keyof HeaderTags, number][] = [
 
 /** A header blob: index entries sorted by tag, strings NUL-terminated, int32 aligned. */
 export function buildHeader(tags: HeaderTags): Buffer {
-  const entries: { tag: number; type: number; value: Buffer; align: number }[] = [];
+  const entries: { tag: number; type: number; value: Buffer; align: number; count?: number }[] = [];
   for (const [k, tag] of STRING_TAGS) {
     const v = tags[k];
     if (typeof v === "string") entries.push({ tag, type: 6, value: Buffer.from(v + "\0"), align: 1 });
+  }
+  if (tags.files?.length) {
+    const dirs: string[] = [];
+    const names: string[] = [];
+    const index = Buffer.alloc(4 * tags.files.length);
+    tags.files.forEach((f, i) => {
+      const slash = f.lastIndexOf("/");
+      const dir = f.slice(0, slash + 1);
+      if (!dirs.includes(dir)) dirs.push(dir);
+      names.push(f.slice(slash + 1));
+      index.writeInt32BE(dirs.indexOf(dir), 4 * i);
+    });
+    const strings = (l: string[]) => Buffer.from(l.map((x) => x + "\0").join(""));
+    const n = tags.files.length;
+    entries.push({ tag: TAG.DIRINDEXES, type: 4, value: index, align: 4, count: n });
+    entries.push({ tag: TAG.BASENAMES, type: 8, value: strings(names), align: 1, count: n });
+    entries.push({ tag: TAG.DIRNAMES, type: 8, value: strings(dirs), align: 1, count: dirs.length });
   }
   if (tags.epoch !== undefined) {
     const b = Buffer.alloc(4);
@@ -52,7 +71,7 @@ export function buildHeader(tags: HeaderTags): Buffer {
     index.writeInt32BE(e.tag, 16 * i);
     index.writeUInt32BE(e.type, 16 * i + 4);
     index.writeInt32BE(dl, 16 * i + 8);
-    index.writeUInt32BE(1, 16 * i + 12);
+    index.writeUInt32BE(e.count ?? 1, 16 * i + 12);
     data.push(e.value);
     dl += e.value.length;
   });
