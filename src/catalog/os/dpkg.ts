@@ -1,4 +1,4 @@
-import { isOwnershipRelevant } from "../evidence.js";
+import { isOwnershipRelevant, mayBeEvidenceName } from "../evidence.js";
 import type { CatalogFile, CatalogResult, Cataloger, Package } from "../types.js";
 import { readStanzas } from "./deb822.js";
 import { Problems } from "./problems.js";
@@ -187,11 +187,15 @@ export const dpkgFilesCataloger: Cataloger = {
     const owned: [string, string][] = [];
     let pos = 0;
     while (pos < text.length) {
+      const start = pos;
       let end = text.indexOf("\n", pos);
       if (end < 0) end = text.length;
-      let line = text.slice(pos, end);
       pos = end + 1;
-      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
+      // The file name first (no string built for the thousands of lines that fail it).
+      const slash = text.lastIndexOf("/", end - 1);
+      if (slash < start || !mayBeEvidenceName(text.slice(slash + 1, end))) continue;
+      let line = text.slice(start, end);
       if (md5sums) {
         const sep = line.indexOf("  ");
         if (sep < 0) continue;
