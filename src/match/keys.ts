@@ -13,21 +13,23 @@ export type { LookupKey } from "./matcher-types.js";
 export { distroKey } from "./os.js";
 
 /**
- * The index string of a database key: `<ecosystem key>\u0000<package name>`, both in the
+ * The index string of a database key: `<ecosystem key> <package name>`, both in the
  * database's stored form. The same string for a package's lookup key and for the
  * `(ecosystem, package)` a database diff reports (vulndb/diff.ts PackageKey), so an index of
  * `packageMatchKeys` answers "which inventories does this changed key concern".
  */
 export function matchKeyOf(key: { ecosystem: string; package: string }): string {
   const ecosystem = normalizeEcosystem(key.ecosystem);
-  return `${ecosystem}\u0000${normalizePackage(ecosystem, key.package)}`;
+  // A space separates (ecosystem keys have none; one that had would read as "_"); not NUL,
+  // which PostgreSQL's text cannot hold.
+  return `${ecosystem.replaceAll(" ", "_")} ${normalizePackage(ecosystem, key.package)}`;
 }
 
 /** The `(ecosystem, package)` of a match key. */
 export function parseMatchKey(matchKey: string): { ecosystem: string; package: string } {
-  const nul = matchKey.indexOf("\u0000");
-  if (nul < 0) throw new Error(`not a match key: ${JSON.stringify(matchKey)}`);
-  return { ecosystem: matchKey.slice(0, nul), package: matchKey.slice(nul + 1) };
+  const sep = matchKey.indexOf(" ");
+  if (sep < 0) throw new Error(`not a match key: ${JSON.stringify(matchKey)}`);
+  return { ecosystem: matchKey.slice(0, sep), package: matchKey.slice(sep + 1) };
 }
 
 /**

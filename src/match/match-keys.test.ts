@@ -182,7 +182,7 @@ describe.skipIf(skip !== null)("match keys on real feeds and real packages", () 
         for (const k of lookupKeys(p, inv.distro)) {
           keys++;
           const mk = matchKeyOf({ ecosystem: k.ecosystem, package: k.name });
-          expect(mk, `${inv.label}: ${p.name}`).toBe(`${k.ecosystem}\u0000${k.name}`);
+          expect(mk, `${inv.label}: ${p.name}`).toBe(`${k.ecosystem} ${k.name}`);
           expect(m!.ownsKey(k.ecosystem), `${m!.id} owns ${k.ecosystem}`).toBe(true);
           expect(matchersFor([mk])).toContain(m);
         }

@@ -49,11 +49,11 @@ export function matcherFor(pkg: Package, distro: Distro | null): Matcher | undef
   return m?.handles(pkg, distro) ? m : undefined;
 }
 
-/** The ecosystem key of a match key (`debian:12` of `debian:12\u0000openssl`), or of a key object. */
+/** The ecosystem key of a match key (`debian:12` of `debian:12 openssl`), or of a key object. */
 function ecosystemOf(key: string | { ecosystem: string; package: string }): string {
   if (typeof key !== "string") return normalizeEcosystem(key.ecosystem);
-  const nul = key.indexOf("\u0000");
-  return normalizeEcosystem(nul < 0 ? key : key.slice(0, nul));
+  const sep = key.indexOf(" ");
+  return normalizeEcosystem(sep < 0 ? key : key.slice(0, sep));
 }
 
 /**
