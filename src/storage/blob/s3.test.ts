@@ -8,11 +8,12 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { createHash, randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Digest } from "../../core/digest.js";
 import { ConfigError } from "../../core/errors.js";
 import { S3BlobStore, type S3BlobStoreOptions } from "./s3.js";
+import { isDirectBlobStream, type DirectBlobStream } from "./types.js";
 import {
   CEPH_START_TIMEOUT_MS,
   createBucket,
@@ -298,6 +299,51 @@ describe.skipIf(skipS3Tests("S3 blob store tests") !== null)("S3BlobStore on Cep
     expect(listed).toEqual(["lonely-mp-01"]);
     await (await store.upload("lonely-mp-01")).cancel();
     expect(await multipartUploads(prefix)).toEqual([]);
+  });
+
+  it("GETs over its own socket send every byte, to a slow destination or as a stream, ranges included; the SDK's path gives the same", async () => {
+    const { store, prefix } = await fresh();
+    const data = randomBytes(3 * MiB + 12345);
+    const d = digestOf(data);
+    await store.putBuffer(d, data);
+    const sdk = await fresh({ directGets: false, prefix });
+    // a destination that takes its time: the socket must wait for each write
+    const got: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _enc, cb) {
+        got.push(Buffer.from(chunk));
+        setTimeout(cb, 1);
+      },
+    });
+    const stream = await store.open(d);
+    expect(isDirectBlobStream(stream)).toBe(true);
+    let counted = 0;
+    await (stream as DirectBlobStream).writeTo(slow, (n) => (counted += n));
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    expect(counted).toBe(data.length);
+    const read = async (r: Readable) => {
+      const parts: Buffer[] = [];
+      for await (const c of r) parts.push(c as Buffer);
+      return Buffer.concat(parts);
+    };
+    expect((await read(await store.open(d))).equals(data)).toBe(true);
+    const range = { start: 1000, end: 2 * MiB + 7 };
+    expect((await read(await store.open(d, range))).equals(data.subarray(1000, 2 * MiB + 8))).toBe(true);
+    expect((await read(await sdk.store.open(d, range))).equals(data.subarray(1000, 2 * MiB + 8))).toBe(true);
+    expect(await read(await store.open(d, { start: data.length + 5, end: data.length + 10 }))).toHaveLength(
+      0,
+    );
+    await expect(store.open(digestOf(Buffer.from("absent")))).rejects.toMatchObject({ code: "BLOB_UNKNOWN" });
+    // a destination that closes early rejects, and the store goes on serving
+    const closing = new Writable({
+      write(_c, _e, cb) {
+        this.destroy();
+        cb();
+      },
+    });
+    await expect(((await store.open(d)) as DirectBlobStream).writeTo(closing)).rejects.toThrow();
+    expect((await read(await store.open(d))).equals(data)).toBe(true);
   });
 
   it("hands out presigned GET URLs that work without credentials, and only for that blob", async () => {

@@ -22,6 +22,7 @@ import { randomBytes, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import { checkContent, newHash, parseDigest, type Digest, type DigestAlgorithm } from "../../core/digest.js";
 import { ConfigError, RegistryError } from "../../core/errors.js";
+import { canGetDirectly, ObjectGetError, openObject, UnsupportedFraming } from "./s3-get.js";
 import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
 
 const MiB = 1024 * 1024;
@@ -63,6 +64,11 @@ export interface S3BlobStoreOptions {
   copyPartSize?: number;
   /** Use this client instead of building one from the options above. */
   client?: S3Client;
+  /**
+   * Blob GETs on a plain socket with a reused buffer (s3-get.ts) instead of the SDK's stream;
+   * default: when the endpoint is plain HTTP (a TLS socket cannot read into a given buffer).
+   */
+  directGets?: boolean;
 }
 
 /**
@@ -139,9 +145,13 @@ export class S3BlobStore implements BlobStore {
   private cachedTotal: { at: number; bytes: number } | null = null;
   /** Bytes read back from S3 to compute a digest without a running hash (for tests and metrics). */
   rehashedBytes = 0;
+  /** Blob GETs on our own socket (s3-get.ts): plain-HTTP endpoints, until one refuses. */
+  private directGets: boolean;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
+    this.directGets =
+      options.directGets ?? (options.endpoint !== undefined && canGetDirectly(new URL(options.endpoint)));
     const prefix = options.prefix ?? "";
     this.prefix = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
     this.partSize = options.partSize ?? 8 * MiB;
@@ -206,6 +216,23 @@ export class S3BlobStore implements BlobStore {
 
   async open(digest: Digest, range?: ByteRange): Promise<Readable> {
     const key = this.blobKey(digest);
+    // Plain-HTTP endpoints: a GET on our own socket, relayed with a reused buffer (s3-get.ts).
+    if (this.directGets) {
+      const url = new URL(
+        await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+          expiresIn: 300,
+        }),
+      );
+      try {
+        return await openObject(url, range);
+      } catch (e) {
+        if (e instanceof ObjectGetError && e.status === 404)
+          throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} unknown`);
+        if (e instanceof ObjectGetError && e.status === 416) return Readable.from([]);
+        if (!(e instanceof UnsupportedFraming)) throw described(e, `GET ${key}`);
+        this.directGets = false; // this endpoint answers in a framing the relay does not take
+      }
+    }
     try {
       const res = await this.client.send(
         new GetObjectCommand({
