@@ -1,0 +1,182 @@
+import type { Finding } from "../match/types.js";
+import type {
+  FindingIdentity,
+  FindingState,
+  FindingStatus,
+  FindingWrite,
+  StoredFindingRow,
+} from "../storage/meta/store.js";
+import { findingId, packagePathOf } from "../storage/meta/finding-rows.js";
+
+/**
+ * The lifecycle of findings, as Amazon Inspector defines it: a finding is identified by
+ * (repository, image, scan type, vulnerability id, package, its path), so its id (and ARN) is
+ * the same at every match. A match that finds it for the first time creates it ACTIVE with
+ * `firstObservedAt` now; one that finds it again moves `lastObservedAt`, and `updatedAt` when
+ * any of its fields changed (severity, score, fix, EPSS, KEV, text); one that no longer finds
+ * it closes it (CLOSED, `closedAt`); a closed finding found again is ACTIVE again under the
+ * same id, its first observation kept. SUPPRESSED replaces ACTIVE while a suppression rule
+ * matches the finding.
+ */
+
+export type FindingChangeKind = "created" | "updated" | "closed" | "reopened";
+
+/** One change of one finding, for events and metrics. */
+export interface FindingChange {
+  kind: FindingChangeKind;
+  id: string;
+  identity: FindingIdentity;
+  state: FindingState;
+  /** The finding document after the change (the last one known for a closed finding). */
+  document: string;
+}
+
+export interface Reconciliation {
+  /** Rows to write (created, changed, closed, reopened). */
+  writes: FindingWrite[];
+  /** Ids found again unchanged: only their last observation moves. */
+  observed: string[];
+  changes: FindingChange[];
+}
+
+export interface ReconcileContext {
+  repositoryId: number;
+  digest: string;
+  scanType: "BASIC" | "ENHANCED";
+  now: number;
+  /** The severity a finding is reported with by this scan type (engine.ts reportedSeverity). */
+  severityOf: (f: Finding) => string;
+  /** Whether a suppression rule hides this finding now (none: never). */
+  suppressed?: (f: Finding) => boolean;
+}
+
+/** The identity of a matched finding in an image. */
+export function identityOf(
+  f: Finding,
+  ctx: Pick<ReconcileContext, "repositoryId" | "digest" | "scanType">,
+): FindingIdentity {
+  return {
+    repositoryId: ctx.repositoryId,
+    digest: ctx.digest,
+    scanType: ctx.scanType,
+    vulnerabilityId: f.vulnerabilityId,
+    packageName: f.package.name,
+    packagePath: packagePathOf(f.package),
+  };
+}
+
+/**
+ * What a match changes: `previous` are the stored findings of the scope that was matched (the
+ * whole image after a scan; the packages a re-match looked at), `matched` what the match found
+ * in that scope now. Findings of `previous` that are not matched any more are closed.
+ */
+export function reconcile(
+  previous: readonly StoredFindingRow[],
+  matched: readonly Finding[],
+  ctx: ReconcileContext,
+): Reconciliation {
+  const byId = new Map(previous.map((r) => [r.id, r]));
+  const out: Reconciliation = { writes: [], observed: [], changes: [] };
+  const seen = new Set<string>();
+  for (const f of matched) {
+    const identity = identityOf(f, ctx);
+    const id = findingId(identity);
+    if (seen.has(id)) continue; // the matcher reports a (package instance, id) once; be safe
+    seen.add(id);
+    const document = JSON.stringify(f);
+    const status: FindingStatus = ctx.suppressed?.(f) ? "SUPPRESSED" : "ACTIVE";
+    const fields = {
+      severity: ctx.severityOf(f),
+      fixAvailable: f.fixAvailable,
+      inspectorScore: inspectorScore(f),
+      epssScore: f.epss?.score ?? null,
+      exploitAvailable: f.kev,
+    };
+    const prev = byId.get(id);
+    if (!prev) {
+      const state: FindingState = {
+        status,
+        ...fields,
+        firstObservedAt: ctx.now,
+        lastObservedAt: ctx.now,
+        updatedAt: ctx.now,
+        closedAt: null,
+      };
+      out.writes.push({ identity, state, document });
+      out.changes.push({ kind: "created", id, identity, state, document });
+      continue;
+    }
+    const reopened = prev.status === "CLOSED";
+    const changed = reopened || prev.status !== status || prev.document !== document;
+    if (!changed) {
+      out.observed.push(id);
+      continue;
+    }
+    const state: FindingState = {
+      status,
+      ...fields,
+      firstObservedAt: prev.firstObservedAt,
+      lastObservedAt: ctx.now,
+      updatedAt: ctx.now,
+      closedAt: null,
+    };
+    out.writes.push({ identity, state, document });
+    out.changes.push({ kind: reopened ? "reopened" : "updated", id, identity, state, document });
+  }
+  for (const prev of previous) {
+    if (seen.has(prev.id) || prev.status === "CLOSED") continue;
+    const change = closeRow(prev, ctx.now);
+    out.writes.push(change);
+    out.changes.push({ kind: "closed", id: prev.id, ...change });
+  }
+  return out;
+}
+
+/** Closes findings whatever a match says (the image was deleted or left the rescan window). */
+export function closeAll(previous: readonly StoredFindingRow[], now: number): Reconciliation {
+  const out: Reconciliation = { writes: [], observed: [], changes: [] };
+  for (const prev of previous) {
+    if (prev.status === "CLOSED") continue;
+    const change = closeRow(prev, now);
+    out.writes.push(change);
+    out.changes.push({ kind: "closed", id: prev.id, ...change });
+  }
+  return out;
+}
+
+function closeRow(prev: StoredFindingRow, now: number): FindingWrite {
+  const { id: _id, document, ...rest } = prev;
+  const identity: FindingIdentity = {
+    repositoryId: rest.repositoryId,
+    digest: rest.digest,
+    scanType: rest.scanType,
+    vulnerabilityId: rest.vulnerabilityId,
+    packageName: rest.packageName,
+    packagePath: rest.packagePath,
+  };
+  const state: FindingState = {
+    status: "CLOSED",
+    severity: rest.severity,
+    fixAvailable: rest.fixAvailable,
+    inspectorScore: rest.inspectorScore,
+    epssScore: rest.epssScore,
+    exploitAvailable: rest.exploitAvailable,
+    firstObservedAt: rest.firstObservedAt,
+    lastObservedAt: rest.lastObservedAt,
+    updatedAt: now,
+    closedAt: now,
+  };
+  return { identity, state, document };
+}
+
+/**
+ * Inspector's score: the CVSS base score it rates the finding with. Here the highest v3 (or
+ * else v4, v2) base score among the finding's CVSS entries; null when none.
+ */
+export function inspectorScore(f: Finding): number | null {
+  for (const type of ["CVSS_V3", "CVSS_V4", "CVSS_V2"]) {
+    const scores = f.cvss.filter((c) => c.type === type && typeof c.score === "number").map((c) => c.score!);
+    if (scores.length) return Math.max(...scores);
+  }
+  return null;
+}

@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import type { Database } from "./schema.js";
+
+/**
+ * How a finding is laid out in the tables `findings` and `finding_details` (schema.ts): the
+ * identity hash that keys it, and the split of its JSON document into the part that is the
+ * finding's own (package, fix, match explanation, EPSS/KEV) and the vulnerability text shared
+ * by every image it hits (title, description, CVSS, references), stored once per content.
+ */
+
+/** What identifies a finding: the same identity always gets the same id (and ARN). */
+export interface FindingIdentity {
+  repositoryId: number;
+  digest: string;
+  scanType: "BASIC" | "ENHANCED";
+  vulnerabilityId: string;
+  packageName: string;
+  /** The file the package was read from, and inside an archive its path there (`a.jar!b.jar`). */
+  packagePath: string;
+}
+
+export type FindingStatus = "ACTIVE" | "SUPPRESSED" | "CLOSED";
+
+/** The lifecycle and query columns of a finding. */
+export interface FindingState {
+  status: FindingStatus;
+  /** As the scan type reports it (ENHANCED says UNTRIAGED where BASIC says UNDEFINED). */
+  severity: string;
+  fixAvailable: string;
+  inspectorScore: number | null;
+  epssScore: number | null;
+  exploitAvailable: boolean;
+  firstObservedAt: number;
+  lastObservedAt: number;
+  updatedAt: number;
+  closedAt: number | null;
+}
+
+/** The keys of a finding document that go to finding_details. */
+const SHARED_KEYS = ["title", "description", "cvss", "references"] as const;
+
+/** The 32 hex digits that identify a finding (the suffix of its Inspector ARN). */
+export function findingId(i: FindingIdentity): string {
+  return createHash("sha256")
+    .update(
+      [i.repositoryId, i.digest, i.scanType, i.vulnerabilityId, i.packageName, i.packagePath].join("\u0000"),
+    )
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** A package's path as the identity spells it. */
+export function packagePathOf(p: { path: string; archivePath?: string }): string {
+  return p.archivePath ? `${p.path}!${p.archivePath}` : p.path;
+}
+
+/** The rows a finding is stored as: its own row and its (shared) details row. */
+export function findingRow(
+  identity: FindingIdentity,
+  state: FindingState,
+  documentJson: string,
+): { row: Database["findings"]; details: Database["finding_details"] } {
+  const doc = JSON.parse(documentJson) as Record<string, unknown>;
+  const shared: Record<string, unknown> = {};
+  for (const k of SHARED_KEYS)
+    if (k in doc) {
+      shared[k] = doc[k];
+      delete doc[k];
+    }
+  const detailsJson = JSON.stringify(shared);
+  const hash = createHash("sha256").update(detailsJson).digest("hex");
+  return {
+    row: {
+      id: findingId(identity),
+      repository_id: identity.repositoryId,
+      digest: identity.digest,
+      scan_type: identity.scanType,
+      vulnerability_id: identity.vulnerabilityId,
+      package_name: identity.packageName,
+      package_path: identity.packagePath,
+      status: state.status,
+      severity: state.severity,
+      fix_available: state.fixAvailable,
+      inspector_score: state.inspectorScore,
+      epss_score: state.epssScore,
+      exploit_available: state.exploitAvailable ? 1 : 0,
+      first_observed_at: state.firstObservedAt,
+      last_observed_at: state.lastObservedAt,
+      updated_at: state.updatedAt,
+      closed_at: state.closedAt,
+      json: JSON.stringify(doc),
+      details_hash: hash,
+    },
+    details: { hash, json: detailsJson },
+  };
+}
+
+/** The finding document back from its two parts. */
+export function findingDocument(ownJson: string, detailsJson: string | undefined): string {
+  if (!detailsJson || detailsJson === "{}") return ownJson;
+  return JSON.stringify({ ...(JSON.parse(detailsJson) as object), ...(JSON.parse(ownJson) as object) });
+}

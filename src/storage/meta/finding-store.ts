@@ -1,0 +1,219 @@
+import type { Selectable } from "kysely";
+import {
+  findingDocument,
+  findingRow,
+  type FindingIdentity,
+  type FindingState,
+  type FindingStatus,
+} from "./finding-rows.js";
+import type { Handle } from "./handle.js";
+import type { Database } from "./schema.js";
+
+export type { FindingIdentity, FindingState, FindingStatus } from "./finding-rows.js";
+
+/** A stored finding: identity, lifecycle columns and its whole JSON document. */
+export interface StoredFindingRow extends FindingIdentity, FindingState {
+  /** 32 hex digits, the suffix of the finding's ARN. */
+  id: string;
+  /** The finding document (match/types.ts Finding), both parts joined. */
+  document: string;
+}
+
+/** A finding to write: created, or an existing one (same identity) changed. */
+export interface FindingWrite {
+  identity: FindingIdentity;
+  state: FindingState;
+  document: string;
+}
+
+const BATCH = 200;
+
+/**
+ * Findings and their lifecycle columns (tables findings, finding_details). The store keeps
+ * rows; what a change means (new, updated, closed, reopened) is decided by src/findings.
+ */
+export class FindingStore {
+  constructor(private readonly h: Handle) {}
+
+  /**
+   * The findings of one image under one scan type, any status unless `statuses` says, ordered
+   * by id (stable). Documents included.
+   */
+  async forImage(
+    repositoryId: number,
+    digest: string,
+    scanType: "BASIC" | "ENHANCED",
+    o: { statuses?: readonly FindingStatus[] } = {},
+  ): Promise<StoredFindingRow[]> {
+    let q = this.h.db
+      .selectFrom("findings")
+      .selectAll()
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .where("scan_type", "=", scanType)
+      .orderBy("id");
+    if (o.statuses) q = q.where("status", "in", [...o.statuses]);
+    return this.withDocuments(await q.execute());
+  }
+
+  /** Findings by id (any image), documents included; unknown ids are absent. */
+  async byIds(ids: readonly string[]): Promise<StoredFindingRow[]> {
+    const rows: Selectable<Database["findings"]>[] = [];
+    for (let i = 0; i < ids.length; i += BATCH)
+      rows.push(
+        ...(await this.h.db
+          .selectFrom("findings")
+          .selectAll()
+          .where("id", "in", ids.slice(i, i + BATCH))
+          .execute()),
+      );
+    return this.withDocuments(rows);
+  }
+
+  /** The images with a finding (any status) of one of these vulnerability ids, under a scan type. */
+  async imagesWithVulnerabilities(
+    vulnerabilityIds: readonly string[],
+    scanType: "BASIC" | "ENHANCED",
+  ): Promise<{ repositoryId: number; digest: string }[]> {
+    const seen = new Map<string, { repositoryId: number; digest: string }>();
+    for (let i = 0; i < vulnerabilityIds.length; i += BATCH)
+      for (const r of await this.h.db
+        .selectFrom("findings")
+        .select(["repository_id", "digest"])
+        .distinct()
+        .where("vulnerability_id", "in", vulnerabilityIds.slice(i, i + BATCH))
+        .where("scan_type", "=", scanType)
+        .execute())
+        seen.set(`${r.repository_id}@${r.digest}`, {
+          repositoryId: Number(r.repository_id),
+          digest: r.digest,
+        });
+    return [...seen.values()];
+  }
+
+  /** Inserts new findings and replaces existing ones (by identity), in one transaction. */
+  async put(writes: readonly FindingWrite[]): Promise<void> {
+    if (!writes.length) return;
+    await this.h.tx(async (t) => {
+      const rows = writes.map((w) => findingRow(w.identity, w.state, w.document));
+      const details = new Map(rows.map((r) => [r.details.hash, r.details]));
+      const all = [...details.values()];
+      for (let i = 0; i < all.length; i += BATCH)
+        await t.db
+          .insertInto("finding_details")
+          .values(all.slice(i, i + BATCH))
+          .onConflict((oc) => oc.column("hash").doNothing())
+          .execute();
+      for (let i = 0; i < rows.length; i += BATCH)
+        await t.db
+          .insertInto("findings")
+          .values(rows.slice(i, i + BATCH).map((r) => r.row))
+          .onConflict((oc) =>
+            oc.column("id").doUpdateSet((eb) => ({
+              status: eb.ref("excluded.status"),
+              severity: eb.ref("excluded.severity"),
+              fix_available: eb.ref("excluded.fix_available"),
+              inspector_score: eb.ref("excluded.inspector_score"),
+              epss_score: eb.ref("excluded.epss_score"),
+              exploit_available: eb.ref("excluded.exploit_available"),
+              first_observed_at: eb.ref("excluded.first_observed_at"),
+              last_observed_at: eb.ref("excluded.last_observed_at"),
+              updated_at: eb.ref("excluded.updated_at"),
+              closed_at: eb.ref("excluded.closed_at"),
+              json: eb.ref("excluded.json"),
+              details_hash: eb.ref("excluded.details_hash"),
+            })),
+          )
+          .execute();
+    });
+  }
+
+  /** A match found these findings again, unchanged: only `last_observed_at` moves. */
+  async observe(ids: readonly string[], at: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += BATCH)
+      await this.h.db
+        .updateTable("findings")
+        .set({ last_observed_at: at })
+        .where("id", "in", ids.slice(i, i + BATCH))
+        .execute();
+  }
+
+  /**
+   * Counts of an image's open findings (ACTIVE; SUPPRESSED and CLOSED are not counted, as in
+   * Inspector) by severity, for each digest of a page: one query.
+   */
+  async severityCounts(
+    repositoryId: number,
+    digests: readonly string[],
+    scanType: "BASIC" | "ENHANCED",
+  ): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    if (!digests.length) return out;
+    const rows = await this.h.db
+      .selectFrom("findings")
+      .select((eb) => ["digest", "severity", eb.fn.countAll<number>().as("n")])
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "in", [...digests])
+      .where("scan_type", "=", scanType)
+      .where("status", "=", "ACTIVE")
+      .groupBy(["digest", "severity"])
+      .execute();
+    for (const r of rows) {
+      const counts = out.get(r.digest) ?? {};
+      counts[r.severity] = Number(r.n);
+      out.set(r.digest, counts);
+    }
+    return out;
+  }
+
+  /** Removes an image's findings (its manifest is gone and nothing keeps them). */
+  async forgetImage(repositoryId: number, digest: string): Promise<void> {
+    await this.h.db
+      .deleteFrom("findings")
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .execute();
+  }
+
+  /** Deletes CLOSED findings closed before `before`; returns how many. */
+  async purgeClosed(before: number): Promise<number> {
+    const r = await this.h.db
+      .deleteFrom("findings")
+      .where("status", "=", "CLOSED")
+      .where("closed_at", "<", before)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  private async withDocuments(rows: Selectable<Database["findings"]>[]): Promise<StoredFindingRow[]> {
+    const hashes = [...new Set(rows.map((r) => r.details_hash))];
+    const details = new Map<string, string>();
+    for (let i = 0; i < hashes.length; i += BATCH)
+      for (const d of await this.h.db
+        .selectFrom("finding_details")
+        .selectAll()
+        .where("hash", "in", hashes.slice(i, i + BATCH))
+        .execute())
+        details.set(d.hash, d.json);
+    return rows.map((r) => ({
+      id: r.id,
+      repositoryId: Number(r.repository_id),
+      digest: r.digest,
+      scanType: r.scan_type,
+      vulnerabilityId: r.vulnerability_id,
+      packageName: r.package_name,
+      packagePath: r.package_path,
+      status: r.status,
+      severity: r.severity,
+      fixAvailable: r.fix_available,
+      inspectorScore: r.inspector_score === null ? null : Number(r.inspector_score),
+      epssScore: r.epss_score === null ? null : Number(r.epss_score),
+      exploitAvailable: Number(r.exploit_available) === 1,
+      firstObservedAt: Number(r.first_observed_at),
+      lastObservedAt: Number(r.last_observed_at),
+      updatedAt: Number(r.updated_at),
+      closedAt: r.closed_at === null ? null : Number(r.closed_at),
+      document: findingDocument(r.json, details.get(r.details_hash)),
+    }));
+  }
+}
