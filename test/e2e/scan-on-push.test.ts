@@ -110,7 +110,7 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     const s = await waitScan("team/java-app", digest);
     expect(s.status).toBe("COMPLETE");
     const findings = query<{ json: string }>(
-      "SELECT f.json FROM scan_findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ?",
+      "SELECT f.json FROM findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ? AND f.status = 'ACTIVE'",
       "team/java-app",
       digest,
     ).map((x) => JSON.parse(x.json) as { package: { ecosystem: string } });
@@ -130,7 +130,7 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     const digest = manifestDigestOfLayout(ociLayout("java-app"));
     const s = await waitScan("basic-java", digest);
     const findings = query<{ json: string }>(
-      "SELECT f.json FROM scan_findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ?",
+      "SELECT f.json FROM findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ? AND f.status = 'ACTIVE'",
       "basic-java",
       digest,
     ).map((x) => JSON.parse(x.json) as { package: { ecosystem: string } });

@@ -117,7 +117,7 @@ describe.skipIf(skip)("scheduled vulnerability database updates (drydock serve)"
     });
     expect(scan.status).toBe("COMPLETE");
     const findings = sql<{ json: string }>(
-      "SELECT f.json FROM scan_findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ?",
+      "SELECT f.json FROM findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ? AND f.status = 'ACTIVE'",
       "team/java-app",
       digest,
     ).map((x) => JSON.parse(x.json) as { package: { ecosystem: string }; id?: string });
