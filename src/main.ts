@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
+import { setupInspector2Api } from "./api/inspector2/index.js";
+import { StoreInspector2Backend } from "./findings/inspector-backend.js";
 import { createAuth } from "./auth/index.js";
 import { isLoopback, parseListen } from "./config/load.js";
 import type { Config } from "./config/schema.js";
@@ -34,6 +36,8 @@ export interface RunningServer {
 export const NODE_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 /** How often a background node checks whether the vulnerability database changed since the last re-match plan. */
 const REMATCH_CHECK_MS = 30_000;
+/** How often a background node ends the suppression filters whose `drydock:expires-at` has come. */
+const FILTER_EXPIRY_CHECK_MS = 60_000;
 
 /**
  * Wiring: config → stores → services → HTTP server, plus the background work of the role.
@@ -72,6 +76,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     loginTokens: auth.loginTokens,
     log,
   });
+  const inspector2 = new StoreInspector2Backend(stores.meta, {
+    registry: { accountId: config.aws.accountId, region: config.aws.region },
+  });
+  const inspector2Routes = setupInspector2Api(config, { backend: inspector2, log });
   const serveApi = role !== "worker";
   const { app } = buildServer({
     service,
@@ -86,6 +94,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       ? (a) => {
           auth.routes?.(a);
           ecrRoutes(a);
+          inspector2Routes(a);
         }
       : undefined,
   });
@@ -167,6 +176,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     rematch.start();
     scan.vulndb.onChange = () => void rematch.tick().then(() => scan.service.queue.wake());
     singletons.push(rematch);
+  }
+
+  // Suppression filters tagged drydock:expires-at stop suppressing when their time comes.
+  if (background) {
+    const expiry = new Singleton(stores.meta, {
+      name: "inspector2-filter-expiry",
+      holder: NODE_ID,
+      intervalMs: FILTER_EXPIRY_CHECK_MS,
+      run: () => inspector2.expireFilters(),
+      log,
+    });
+    expiry.start();
+    singletons.push(expiry);
   }
 
   // Only the embedded server (one process on its SQLite file) may take back running jobs at

@@ -33,12 +33,13 @@ function envelope(
   resources: string[],
   detail: Record<string, unknown>,
   now: number,
+  source = "aws.ecr",
 ): EventEnvelope {
   return {
     version: "0",
     id: randomUUID(),
     "detail-type": detailType,
-    source: "aws.ecr",
+    source,
     account: id.accountId,
     time: isoSeconds(now),
     region: id.region,
@@ -93,5 +94,144 @@ export function imageScanEvent(
       "image-tags": e.tags,
     },
     now,
+  );
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** A time as Inspector's events show dates in `detail`: "Dec 3, 2021, 6:02:30 PM" (UTC). */
+export function displayDate(ms: number): string {
+  const d = new Date(ms);
+  const h = d.getUTCHours();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${h < 12 ? "AM" : "PM"}`;
+}
+
+/** Epoch seconds (the Finding's wire dates) as a display date; other values unchanged. */
+const display = (v: unknown) => (typeof v === "number" ? displayDate(v * 1000) : v);
+
+/** An Inspector2 Finding (wire shape, dates in epoch seconds) as an event shows it. */
+export interface InspectorFindingLike {
+  firstObservedAt: number;
+  lastObservedAt: number;
+  updatedAt?: number;
+  resources: {
+    id: string;
+    partition?: string;
+    region?: string;
+    details?: { awsEcrContainerImage?: object };
+  }[];
+  packageVulnerabilityDetails?: object;
+  exploitabilityDetails?: object;
+}
+
+/**
+ * `Inspector2 Finding` (a finding created, updated, suppressed, closed): `resources` the image
+ * ARN, `detail` the Finding with dates as display strings and `partition`/`region` "N/A" in
+ * its resources (aws-api.md §3).
+ */
+export function inspectorFindingEvent(id: AwsIdentity, f: InspectorFindingLike, now: number): EventEnvelope {
+  const withDates = (o: object | undefined, keys: string[]): Record<string, unknown> | undefined => {
+    if (!o) return undefined;
+    const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+    for (const k of keys) if (k in out) out[k] = display(out[k]);
+    return out;
+  };
+  const detail = {
+    ...f,
+    firstObservedAt: display(f.firstObservedAt),
+    lastObservedAt: display(f.lastObservedAt),
+    ...(f.updatedAt !== undefined ? { updatedAt: display(f.updatedAt) } : {}),
+    resources: f.resources.map((r) => ({
+      ...r,
+      partition: "N/A",
+      region: "N/A",
+      ...(r.details?.awsEcrContainerImage
+        ? {
+            details: {
+              ...r.details,
+              awsEcrContainerImage: withDates(r.details.awsEcrContainerImage, ["pushedAt", "lastInUseAt"]),
+            },
+          }
+        : {}),
+    })),
+    ...(f.packageVulnerabilityDetails
+      ? {
+          packageVulnerabilityDetails: withDates(f.packageVulnerabilityDetails, [
+            "vendorCreatedAt",
+            "vendorUpdatedAt",
+          ]),
+        }
+      : {}),
+    ...(f.exploitabilityDetails
+      ? { exploitabilityDetails: withDates(f.exploitabilityDetails, ["lastKnownExploitAt"]) }
+      : {}),
+  };
+  return envelope(
+    id,
+    "Inspector2 Finding",
+    f.resources.map((r) => r.id),
+    detail as Record<string, unknown>,
+    now,
+    "aws.inspector2",
+  );
+}
+
+/**
+ * `Inspector2 Scan`: an image's initial enhanced scan is done. As AWS documents it,
+ * `repository-name` holds the repository's ARN; the counts include `TOTAL`.
+ */
+export function inspectorScanEvent(
+  id: AwsIdentity,
+  e: { repositoryName: string; digest: string; tags: string[]; severityCounts: Record<string, number> },
+  now: number,
+): EventEnvelope {
+  const counts: Record<string, number> = Object.fromEntries(
+    Object.entries(e.severityCounts).filter(([, n]) => n > 0),
+  );
+  counts.TOTAL = Object.values(counts).reduce((a, b) => a + b, 0);
+  const repo = repositoryArn(id, e.repositoryName);
+  return envelope(
+    id,
+    "Inspector2 Scan",
+    [repo],
+    {
+      "scan-status": "INITIAL_SCAN_COMPLETE",
+      "repository-name": repo,
+      "finding-severity-counts": counts,
+      "image-digest": e.digest,
+      "image-tags": e.tags,
+    },
+    now,
+    "aws.inspector2",
+  );
+}
+
+/** `Drydock Suppression Change`: a filter was created, updated, deleted, tagged or expired. */
+export function suppressionChangeEvent(
+  id: AwsIdentity,
+  e: {
+    change: "CREATED" | "UPDATED" | "DELETED" | "TAGGED" | "UNTAGGED" | "EXPIRED";
+    /** Who: the caller's IAM-shaped ARN, or `drydock` for an expiry. */
+    by: string;
+    filter: { arn: string; name: string; action: string; criteria: unknown; reason?: string | null };
+    /** Findings whose status changed because of it. */
+    findingsChanged: number;
+  },
+  now: number,
+): EventEnvelope {
+  return envelope(
+    id,
+    "Drydock Suppression Change",
+    [e.filter.arn],
+    {
+      change: e.change,
+      by: e.by,
+      at: isoSeconds(now),
+      filter: e.filter,
+      "findings-changed": e.findingsChanged,
+    },
+    now,
+    "drydock",
   );
 }

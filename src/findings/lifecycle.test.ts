@@ -110,7 +110,7 @@ describe("finding lifecycle", () => {
     expect(closeAll(apply(rows, r, 9), 10).changes).toEqual([]);
   });
 
-  it("inspectorScore prefers CVSS v3, the highest of them", () => {
+  it("inspectorScore is the Inspector Finding's: NVD's CVSS v3, else the first v3, else v4, v2", () => {
     expect(
       inspectorScore(
         testFinding({
@@ -121,7 +121,18 @@ describe("finding lifecycle", () => {
           ],
         }),
       ),
+    ).toBe(5.5);
+    expect(
+      inspectorScore(
+        testFinding({
+          cvss: [
+            { type: "CVSS_V3", vector: "y", score: 5.5, source: "ghsa" },
+            { type: "CVSS_V3", vector: "z", score: 6.1, source: "nvd" },
+          ],
+        }),
+      ),
     ).toBe(6.1);
+    expect(inspectorScore(testFinding({ cvss: [{ type: "CVSS_V2", vector: "x", score: 9.3 }] }))).toBe(9.3);
     expect(inspectorScore(testFinding({ cvss: [] }))).toBeNull();
   });
 });

@@ -1,3 +1,4 @@
+import { bestCvss } from "../api/inspector2/finding.js";
 import type { Finding } from "../match/types.js";
 import type {
   FindingIdentity,
@@ -170,13 +171,10 @@ function closeRow(prev: StoredFindingRow, now: number): FindingWrite {
 }
 
 /**
- * Inspector's score: the CVSS base score it rates the finding with. Here the highest v3 (or
- * else v4, v2) base score among the finding's CVSS entries; null when none.
+ * Inspector's score: the CVSS base score the Inspector Finding shows as `inspectorScore`
+ * (api/inspector2/finding.ts bestCvss: NVD's v3, else any v3, else v4, else v2), so that the
+ * store's column sorts and narrows as the Finding reads; null when none.
  */
 export function inspectorScore(f: Finding): number | null {
-  for (const type of ["CVSS_V3", "CVSS_V4", "CVSS_V2"]) {
-    const scores = f.cvss.filter((c) => c.type === type && typeof c.score === "number").map((c) => c.score!);
-    if (scores.length) return Math.max(...scores);
-  }
-  return null;
+  return bestCvss(f.cvss)?.score ?? null;
 }

@@ -1,5 +1,7 @@
 import type { Distro, Package } from "../catalog/types.js";
+import type { RegistryIdentity } from "../api/inspector2/finding.js";
 import { reconcile, type FindingChange } from "../findings/lifecycle.js";
+import { appendFindingEvents, suppressedPredicate } from "../findings/suppression.js";
 import { packageMatchKeys } from "../match/keys.js";
 import { markPartialFixes, matchPackages } from "../match/matcher.js";
 import type { AdvisoryLookup, Finding } from "../match/types.js";
@@ -173,6 +175,8 @@ export async function commitChunk(
   tx: MetaStore,
   matches: readonly ImageMatch[],
   now: number,
+  /** The registry's identity: suppression filters apply and changes append `Inspector2 Finding` events. */
+  aws?: RegistryIdentity,
 ): Promise<FindingChange[]> {
   const changes: FindingChange[] = [];
   for (const m of matches) {
@@ -194,15 +198,18 @@ export async function commitChunk(
         matched.push(keptDocs[i]!);
       }
     });
+    const suppressed = aws ? await suppressedPredicate(tx, aws, m.repositoryId, m.digest, now) : undefined;
     const rec = reconcile(previous, matched, {
       repositoryId: m.repositoryId,
       digest: m.digest,
       scanType: "ENHANCED",
       now,
       severityOf: (f) => reportedSeverity(f.severity, "ENHANCED"),
+      ...(suppressed ? { suppressed } : {}),
     });
     await tx.findings.put(rec.writes);
     await tx.findings.observe(rec.observed, now);
+    if (aws) await appendFindingEvents(tx, aws, rec.changes, now);
     changes.push(...rec.changes);
   }
   return changes;

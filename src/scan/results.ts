@@ -1,4 +1,6 @@
+import type { RegistryIdentity } from "../api/inspector2/finding.js";
 import { closeAll, reconcile, type FindingChange } from "../findings/lifecycle.js";
+import { appendFindingEvents, suppressedPredicate } from "../findings/suppression.js";
 import type { ImageInventory } from "../image/types.js";
 import { SEVERITY_ORDER, type Finding } from "../match/types.js";
 import type { MetaStore, StoredFindingRow } from "../storage/meta/store.js";
@@ -19,6 +21,11 @@ export interface ScanResult {
   inventory: ImageInventory;
   findings: readonly Finding[];
   now: number;
+  /**
+   * The registry's account and region: ENHANCED findings are then suppressed by the SUPPRESS
+   * filters in force and each change appends an `Inspector2 Finding` event (src/findings/suppression.ts).
+   */
+  aws?: RegistryIdentity;
 }
 
 /** Stores the inventory and the findings of a completed scan; returns the finding changes. */
@@ -30,15 +37,21 @@ export async function recordScan(tx: MetaStore, r: ScanResult): Promise<FindingC
     inventorySegments(r.inventory),
   );
   const previous = await tx.findings.forImage(r.repositoryId, r.digest, r.scanType);
+  const inspector = r.aws && r.scanType === "ENHANCED" ? r.aws : undefined;
+  const suppressed = inspector
+    ? await suppressedPredicate(tx, inspector, r.repositoryId, r.digest, r.now)
+    : undefined;
   const rec = reconcile(previous, r.findings, {
     repositoryId: r.repositoryId,
     digest: r.digest,
     scanType: r.scanType,
     now: r.now,
     severityOf: (f) => reportedSeverity(f.severity, r.scanType),
+    ...(suppressed ? { suppressed } : {}),
   });
   await tx.findings.put(rec.writes);
   await tx.findings.observe(rec.observed, r.now);
+  if (inspector) await appendFindingEvents(tx, inspector, rec.changes, r.now);
   return rec.changes;
 }
 
@@ -48,6 +61,7 @@ export async function forgetImage(
   repositoryId: number,
   digest: string,
   now: number,
+  aws?: RegistryIdentity,
 ): Promise<FindingChange[]> {
   const changes: FindingChange[] = [];
   for (const scanType of ["BASIC", "ENHANCED"] as const) {
@@ -55,6 +69,7 @@ export async function forgetImage(
     await tx.findings.put(rec.writes);
     changes.push(...rec.changes);
   }
+  if (aws) await appendFindingEvents(tx, aws, changes, now);
   await tx.inventories.forgetImage(repositoryId, digest);
   return changes;
 }

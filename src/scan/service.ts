@@ -1,6 +1,6 @@
 import type { Logger } from "../core/logger.js";
 import type { Digest } from "../core/digest.js";
-import { imageScanEvent, type AwsIdentity } from "../events/envelope.js";
+import { imageScanEvent, inspectorScanEvent, type AwsIdentity } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import { ImageFormatError } from "../image/resolve.js";
 import { StoreImageSource } from "../image/sources/store.js";
@@ -283,7 +283,7 @@ export class RegistryScanService implements ScanService {
   private async manifestDeleted(tx: MetaStore, e: ManifestDeleted): Promise<void> {
     if (e.tag !== undefined) return;
     await tx.scans.forget(e.repositoryId, e.digest);
-    await forgetImage(tx, e.repositoryId, e.digest, this.now());
+    await forgetImage(tx, e.repositoryId, e.digest, this.now(), this.opts.aws);
     await tx.jobs.dropQueued(SCAN_JOB, scanKey(e.repositoryId, e.digest));
   }
 
@@ -382,6 +382,10 @@ export class RegistryScanService implements ScanService {
         status =
           job.scanType === "ENHANCED" && decision.scanFrequency === "CONTINUOUS_SCAN" ? "ACTIVE" : "COMPLETE";
         counts = outcome.severityCounts;
+        // Inspector's INITIAL_SCAN_COMPLETE: the image had no ENHANCED finding stored yet.
+        const initial =
+          job.scanType === "ENHANCED" &&
+          (await tx.findings.forImage(job.repositoryId, job.digest, "ENHANCED")).length === 0;
         await recordScan(tx, {
           repositoryId: job.repositoryId,
           digest: job.digest,
@@ -389,7 +393,22 @@ export class RegistryScanService implements ScanService {
           inventory: outcome.inventory,
           findings: outcome.findings,
           now: this.now(),
+          aws: this.opts.aws,
         });
+        if (initial)
+          await appendEvent(
+            tx,
+            inspectorScanEvent(
+              this.opts.aws,
+              {
+                repositoryName: name,
+                digest: job.digest,
+                tags: await tx.registry.tagsOf(job.repositoryId, job.digest),
+                severityCounts: counts,
+              },
+              this.now(),
+            ),
+          );
         await tx.scans.markCompleted(job.repositoryId, job.digest, {
           status,
           description: COMPLETE_DESCRIPTION,
@@ -419,7 +438,7 @@ export class RegistryScanService implements ScanService {
       lease.release();
     }
     return async (tx) => {
-      await commitChunk(tx, matches, this.now());
+      await commitChunk(tx, matches, this.now(), this.opts.aws);
     };
   }
 
@@ -479,6 +498,8 @@ export class RegistryScanService implements ScanService {
     status: ScanStatus,
     counts: Record<string, number>,
   ): Promise<void> {
+    // ENHANCED scans report through Inspector's events (Inspector2 Scan, Inspector2 Finding).
+    if (job.scanType === "ENHANCED") return;
     await appendEvent(
       tx,
       imageScanEvent(

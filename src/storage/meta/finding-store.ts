@@ -6,6 +6,16 @@ import {
   type FindingState,
   type FindingStatus,
 } from "./finding-rows.js";
+import {
+  aggregateFindings,
+  listFindings,
+  setFindingStatus,
+  type AggregationGroup,
+  type AggregationRow,
+  type FindingListQuery,
+  type FindingNarrowing,
+  type ListedFinding,
+} from "./finding-query.js";
 import type { Handle } from "./handle.js";
 import type { Database } from "./schema.js";
 
@@ -164,6 +174,25 @@ export class FindingStore {
       out.set(r.digest, counts);
     }
     return out;
+  }
+
+  /**
+   * A page of findings narrowed in SQL (a superset: the caller checks each exactly), in the
+   * order's sort expression then id, after a keyset position; with the repository name, image
+   * tags, push and pull times and repository tags (storage/meta/finding-query.ts).
+   */
+  list(q: FindingListQuery): Promise<{ items: ListedFinding[]; more: boolean }> {
+    return listFindings(this.h, q);
+  }
+
+  /** Counts of the narrowed findings by group (aggregations). */
+  aggregate(narrowing: FindingNarrowing, group: AggregationGroup): Promise<AggregationRow[]> {
+    return aggregateFindings(this.h, narrowing, group);
+  }
+
+  /** Suppression applied or lifted: the status moves, and `updated_at`. */
+  setStatus(ids: readonly string[], status: "ACTIVE" | "SUPPRESSED", at: number): Promise<void> {
+    return setFindingStatus(this.h, ids, status, at);
   }
 
   /** Removes an image's findings (its manifest is gone and nothing keeps them). */

@@ -402,6 +402,38 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         await db.schema.dropTable("scan_findings").execute();
       },
     },
+    /** Inspector2 suppression filters and their tags (schema.ts). */
+    "0006_inspector_filters": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("inspector_filters")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("name", "text", (c) => c.notNull().unique())
+          .addColumn("action", "text", (c) => c.notNull())
+          .addColumn("criteria", "text", (c) => c.notNull())
+          .addColumn("description", "text")
+          .addColumn("reason", "text")
+          .addColumn("expires_at", "bigint")
+          .addColumn("expired", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("inspector_filter_tags")
+          .addColumn("filter_id", "text", (c) =>
+            c.notNull().references("inspector_filters.id").onDelete("cascade"),
+          )
+          .addColumn("key", "text", (c) => c.notNull())
+          .addColumn("value", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("inspector_filter_tags_pk", ["filter_id", "key"])
+          .execute();
+        await db.schema
+          .createIndex("findings_scan_first_observed")
+          .on("findings")
+          .columns(["scan_type", "first_observed_at", "id"])
+          .execute();
+      },
+    },
   };
 };
 

@@ -60,6 +60,14 @@ import type { Generated } from "kysely";
  * counters              named monotonic counters (event_log).
  * leases                named leases held by one process at a time (singletons: GC, database
  *                       updates); `holder` is the process id, `expires_at` the end of the lease.
+ * inspector_filters     Inspector2 filters (src/findings/inspector-backend.ts): `id` the 16 hex digits
+ *                       ending the filter's ARN, `name` unique, `action` SUPPRESS or NONE, `criteria`
+ *                       the FilterCriteria JSON as given (dates in epoch seconds), `expires_at` the
+ *                       `drydock:expires-at` tag as epoch ms (null: none) and `expired` 1 once the
+ *                       expiry was applied (the filter stops suppressing). Added by migration 0006,
+ *                       with the index findings(scan_type, first_observed_at, id) for ListFindings'
+ *                       default order.
+ * inspector_filter_tags the tags of a filter (key, value), removed with it.
  * layer_inventories     the layer-inventory cache shared by every worker: key = sha256 of (diffID,
  *                       analyzer versions, limits), `json` the LayerInventory.
  */
@@ -225,6 +233,23 @@ export interface Database {
     name: string;
     holder: string;
     expires_at: number;
+  };
+  inspector_filters: {
+    id: string;
+    name: string;
+    action: string;
+    criteria: string;
+    description: string | null;
+    reason: string | null;
+    expires_at: number | null;
+    expired: Generated<number>;
+    created_at: number;
+    updated_at: number;
+  };
+  inspector_filter_tags: {
+    filter_id: string;
+    key: string;
+    value: string;
   };
   layer_inventories: {
     key: string;

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from "kysely";
 import { EventStore } from "./event-store.js";
+import { FilterStore } from "./filter-store.js";
 import { FindingStore } from "./finding-store.js";
 import { InventoryStore } from "./inventory-store.js";
 import { Handle, type Dialect } from "./handle.js";
@@ -30,6 +31,20 @@ export type {
   FindingWrite,
   StoredFindingRow,
 } from "./finding-store.js";
+export type {
+  AggregationGroup,
+  AggregationRow,
+  FindingListQuery,
+  FindingNarrowing,
+  FindingOrder,
+  FindingOrderField,
+  ListedFinding,
+  OrderValue,
+  RangeColumn,
+  RangeNarrowing,
+  StringNarrowing,
+} from "./finding-query.js";
+export type { FilterWrite, StoredFilter } from "./filter-store.js";
 export type { ImageRef, SegmentInput, StoredInventory } from "./inventory-store.js";
 export type { JobRecord, NewJob } from "./job-store.js";
 export type { StoredEvent } from "./event-store.js";
@@ -39,6 +54,7 @@ export {
   SettingsStore,
   ScanStore,
   FindingStore,
+  FilterStore,
   InventoryStore,
   JobStore,
   EventStore,
@@ -68,6 +84,7 @@ export class MetaStore {
   readonly settings: SettingsStore;
   readonly scans: ScanStore;
   readonly findings: FindingStore;
+  readonly filters: FilterStore;
   readonly inventories: InventoryStore;
   readonly jobs: JobStore;
   readonly events: EventStore;
@@ -84,6 +101,7 @@ export class MetaStore {
     this.settings = new SettingsStore(this.#h);
     this.scans = new ScanStore(this.#h);
     this.findings = new FindingStore(this.#h);
+    this.filters = new FilterStore(this.#h);
     this.inventories = new InventoryStore(this.#h);
     this.jobs = new JobStore(this.#h);
     this.events = new EventStore(this.#h);

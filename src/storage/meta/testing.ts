@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
-import type { FindingState, MetaStore, PutManifestInput, RegistryStore } from "./store.js";
+import type {
+  FindingListQuery,
+  FindingState,
+  ListedFinding,
+  MetaStore,
+  PutManifestInput,
+  RegistryStore,
+} from "./store.js";
 
 /**
  * The conformance suites of the metadata stores: every driver (SQLite, PostgreSQL) runs them
@@ -398,6 +405,156 @@ export function describeMetaStores(
       await store.findings.forgetImage(a, d1);
       expect(await store.findings.forImage(a, d1, "ENHANCED")).toEqual([]);
       expect(await store.findings.forImage(a, d2, "ENHANCED")).toHaveLength(1);
+    });
+  });
+
+  describe(`FindingStore queries (${driver})`, () => {
+    const put = async (repo: number, digest: string, i: number, over: Partial<FindingState> = {}) =>
+      store.findings.put([
+        {
+          identity: {
+            repositoryId: repo,
+            digest,
+            scanType: "ENHANCED",
+            vulnerabilityId: `CVE-2024-${1000 + i}`,
+            packageName: i % 2 ? "openssl" : "zlib",
+            packagePath: "/var/lib/dpkg/status",
+          },
+          state: {
+            status: "ACTIVE",
+            severity: ["CRITICAL", "HIGH", "MEDIUM"][i % 3]!,
+            fixAvailable: i % 2 ? "YES" : "NO",
+            inspectorScore: i % 4 ? 5 + i / 10 : null,
+            epssScore: null,
+            exploitAvailable: i % 5 === 0,
+            firstObservedAt: 1000 + (i % 7),
+            lastObservedAt: 2000,
+            updatedAt: 2000,
+            closedAt: null,
+            ...over,
+          },
+          document: JSON.stringify({
+            vulnerabilityId: `CVE-2024-${1000 + i}`,
+            source: i % 3 ? "osv" : "",
+            package: { name: i % 2 ? "openssl" : "zlib", layer: "sha256:" + "a".repeat(64) },
+            title: "t",
+          }),
+        },
+      ]);
+
+    it("lists narrowed findings by keyset in a sort order, with their image; aggregates; sets status", async () => {
+      const a = await repoWithBlobs(store.registry, "team/a");
+      const m = manifest(a, "v1");
+      await store.registry.putManifest(m);
+      for (let i = 0; i < 30; i++) await put(a, m.digest, i);
+      const walk = async (q: Omit<FindingListQuery, "after" | "limit">) => {
+        const out: ListedFinding[] = [];
+        let after: FindingListQuery["after"];
+        for (;;) {
+          const p = await store.findings.list({ ...q, after, limit: 4 });
+          out.push(...p.items);
+          if (!p.more) return out;
+          after = { value: p.items.at(-1)!.orderValue, id: p.items.at(-1)!.id };
+        }
+      };
+      const all = await walk({
+        narrowing: { scanType: "ENHANCED" },
+        order: { field: "inspector_score", desc: true },
+      });
+      expect(all).toHaveLength(30);
+      const scores = all.map((r) => r.inspectorScore);
+      // absent values last, the others descending, ties by id
+      expect(scores.slice(0, 22).every((s, i) => i === 0 || s! <= scores[i - 1]!)).toBe(true);
+      expect(scores.slice(22).every((s) => s === null)).toBe(true);
+      expect(all[0]).toMatchObject({ repositoryName: "team/a", imageTags: ["v1"], digest: m.digest });
+      const bySource = await walk({
+        narrowing: { scanType: "ENHANCED" },
+        order: { field: "source", desc: false },
+      });
+      expect(bySource.map((r) => r.orderValue)).toEqual([
+        ...Array(10).fill("drydock"),
+        ...Array(20).fill("osv"),
+      ]);
+      const narrowed = await walk({
+        narrowing: {
+          scanType: "ENHANCED",
+          repositoryIds: [a],
+          severities: ["HIGH"],
+          fixAvailable: ["YES"],
+          strings: [
+            {
+              column: "vulnerability_id",
+              equals: [],
+              prefixes: ["CVE-2024-10"],
+              notEquals: ["CVE-2024-1001"],
+            },
+          ],
+          ranges: [{ column: "first_observed_at", ranges: [{ min: 1001 }] }],
+        },
+        order: { field: "id", desc: false },
+      });
+      expect(narrowed.map((r) => r.vulnerabilityId).sort()).toEqual([
+        "CVE-2024-1013",
+        "CVE-2024-1019",
+        "CVE-2024-1025",
+      ]);
+      expect(
+        await walk({
+          narrowing: { scanType: "ENHANCED", repositoryIds: [] },
+          order: { field: "id", desc: false },
+        }),
+      ).toEqual([]);
+      const [repoRow] = await store.findings.aggregate({ scanType: "ENHANCED" }, "repository");
+      expect(repoRow).toMatchObject({
+        repositoryName: "team/a",
+        all: 30,
+        critical: 10,
+        high: 10,
+        medium: 10,
+        images: 1,
+      });
+      const layers = await store.findings.aggregate({ scanType: "ENHANCED" }, "layer");
+      expect(layers.map((l) => l.layer)).toEqual(["sha256:" + "a".repeat(64)]);
+      const [acct] = await store.findings.aggregate({ scanType: "ENHANCED" }, "account");
+      expect(acct).toMatchObject({ all: 30, fixAvailable: 15, exploitAvailable: 6 });
+      await store.findings.setStatus([all[0]!.id], "SUPPRESSED", 3000);
+      expect((await store.findings.byIds([all[0]!.id]))[0]).toMatchObject({
+        status: "SUPPRESSED",
+        updatedAt: 3000,
+      });
+    });
+  });
+
+  describe(`FilterStore (${driver})`, () => {
+    it("creates, lists by id, tags, finds due expiries and deletes filters", async () => {
+      const base = {
+        action: "SUPPRESS",
+        criteria: "{}",
+        description: null,
+        reason: "r",
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      await store.filters.put({ ...base, id: "b1", name: "one", expiresAt: 5000 });
+      await store.filters.put({ ...base, id: "a2", name: "two", action: "NONE", expiresAt: null });
+      expect(await store.filters.count()).toBe(2);
+      expect((await store.filters.byName("one"))?.id).toBe("b1");
+      await store.filters.tag("b1", { k: "v", "drydock:expires-at": "x" });
+      await store.filters.tag("b1", { k: "w" });
+      await store.filters.untag("b1", ["drydock:expires-at"]);
+      expect((await store.filters.get("b1"))?.tags).toEqual({ k: "w" });
+      const p = await store.filters.list({ limit: 1 });
+      expect(p).toMatchObject({ more: true, items: [{ id: "a2" }] });
+      expect((await store.filters.list({ after: "a2", limit: 1 })).items.map((f) => f.id)).toEqual(["b1"]);
+      expect((await store.filters.withAction("SUPPRESS")).map((f) => f.id)).toEqual(["b1"]);
+      expect((await store.filters.dueToExpire(4999)).length).toBe(0);
+      expect((await store.filters.dueToExpire(5000)).map((f) => f.id)).toEqual(["b1"]);
+      await store.filters.put({ ...(await store.filters.get("b1"))!, expired: true });
+      expect(await store.filters.dueToExpire(6000)).toEqual([]);
+      await expect(store.filters.put({ ...base, id: "c3", name: "one", expiresAt: null })).rejects.toThrow();
+      expect(await store.filters.delete("b1")).toBe(true);
+      expect(await store.filters.delete("b1")).toBe(false);
+      expect(await store.filters.get("b1")).toBeNull();
     });
   });
 

@@ -1,0 +1,437 @@
+import { sql, type Expression, type RawBuilder, type SqlBool } from "kysely";
+import { findingDocument } from "./finding-rows.js";
+import type { StoredFindingRow } from "./finding-store.js";
+import type { Handle } from "./handle.js";
+
+/**
+ * The findings queries of the Inspector2 API (ListFindings, aggregations, suppression): a
+ * narrowing in SQL by the indexed columns, a keyset order over one sort expression then the
+ * finding id, and GROUP BY counts. The narrowing is a superset of what the caller wants: the
+ * caller checks each candidate exactly (src/findings evaluates the filter criteria); the order
+ * is exactly the wire layer's (criteria.ts compareFindings), absent values last in both
+ * directions, strings by code point (PostgreSQL: COLLATE "C").
+ */
+
+/** A string column narrowed by filters: some positive holds (when any), and every NOT_EQUALS. */
+export interface StringNarrowing {
+  column: "vulnerability_id" | "package_name" | "repository_name" | "digest";
+  equals: string[];
+  prefixes: string[];
+  notEquals: string[];
+}
+
+export type RangeColumn =
+  "first_observed_at" | "last_observed_at" | "updated_at" | "pushed_at" | "epss_score" | "inspector_score";
+
+/** Inclusive ranges, ORed; a missing bound is open. */
+export interface RangeNarrowing {
+  column: RangeColumn;
+  ranges: { min?: number; max?: number }[];
+}
+
+export interface FindingNarrowing {
+  scanType: "BASIC" | "ENHANCED";
+  /** Only these repositories (the ones the caller may pull); undefined: all. */
+  repositoryIds?: readonly number[];
+  statuses?: readonly string[];
+  severities?: readonly string[];
+  fixAvailable?: readonly string[];
+  exploitAvailable?: readonly boolean[];
+  strings?: readonly StringNarrowing[];
+  ranges?: readonly RangeNarrowing[];
+}
+
+export type FindingOrderField =
+  | "id"
+  | "first_observed_at"
+  | "last_observed_at"
+  | "severity_rank"
+  | "status"
+  | "pushed_at"
+  | "repository_name"
+  | "vulnerability_id"
+  | "inspector_score"
+  | "epss_score"
+  | "source"
+  | "vendor_severity";
+
+export interface FindingOrder {
+  field: FindingOrderField;
+  desc: boolean;
+}
+
+export type OrderValue = string | number | null;
+
+/** A finding with what the Inspector Finding shows of its image and repository. */
+export interface ListedFinding extends StoredFindingRow {
+  repositoryName: string;
+  /** The manifest's creation (null: the image is deleted). */
+  pushedAt: number | null;
+  lastPulledAt: number | null;
+  /** The repository's resource tags. */
+  repositoryTags: Record<string, string>;
+  imageTags: string[];
+  /** The value of the order's sort expression (for keyset tokens). */
+  orderValue: OrderValue;
+}
+
+export interface FindingListQuery {
+  narrowing: FindingNarrowing;
+  order: FindingOrder;
+  after?: { value: OrderValue; id: string };
+  limit: number;
+}
+
+const STRING_ORDER = new Set<FindingOrderField>([
+  "status",
+  "repository_name",
+  "vulnerability_id",
+  "source",
+  "vendor_severity",
+]);
+
+const SEVERITY_RANK = sql`case f.severity when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2 when 'INFORMATIONAL' then 1 when 'UNTRIAGED' then 0 else 6 end`;
+
+/** A text member of the finding's own JSON (`a.b`: nested). */
+function jsonText(h: Handle, path: string): RawBuilder<unknown> {
+  return h.dialect === "postgres"
+    ? sql`((f.json)::jsonb #>> ${sql.lit(`{${path.split(".").join(",")}}`)})`
+    : sql`json_extract(f.json, ${sql.lit("$." + path)})`;
+}
+
+function orderExpression(h: Handle, field: FindingOrderField): RawBuilder<unknown> {
+  const e = ((): RawBuilder<unknown> => {
+    switch (field) {
+      case "id":
+        return sql`null`;
+      case "first_observed_at":
+        return sql`f.first_observed_at`;
+      case "last_observed_at":
+        return sql`f.last_observed_at`;
+      case "severity_rank":
+        return SEVERITY_RANK;
+      case "status":
+        return sql`f.status`;
+      case "pushed_at":
+        return sql`m.created_at`;
+      case "repository_name":
+        return sql`r.name`;
+      case "vulnerability_id":
+        return sql`f.vulnerability_id`;
+      case "inspector_score":
+        return sql`f.inspector_score`;
+      case "epss_score":
+        return sql`f.epss_score`;
+      case "source":
+        return sql`coalesce(nullif(${jsonText(h, "source")}, ''), 'drydock')`;
+      case "vendor_severity":
+        return sql`nullif(${jsonText(h, "vendorSeverity")}, '')`;
+    }
+  })();
+  return STRING_ORDER.has(field) && h.dialect === "postgres" ? sql`(${e} collate "C")` : e;
+}
+
+const idExpr = (h: Handle) => (h.dialect === "postgres" ? sql`(f.id collate "C")` : sql`f.id`);
+
+const RANGE_COLUMN: Record<RangeColumn, RawBuilder<unknown>> = {
+  first_observed_at: sql`f.first_observed_at`,
+  last_observed_at: sql`f.last_observed_at`,
+  updated_at: sql`f.updated_at`,
+  pushed_at: sql`m.created_at`,
+  epss_score: sql`f.epss_score`,
+  inspector_score: sql`f.inspector_score`,
+};
+
+const STRING_COLUMN: Record<StringNarrowing["column"], RawBuilder<unknown>> = {
+  vulnerability_id: sql`f.vulnerability_id`,
+  package_name: sql`f.package_name`,
+  repository_name: sql`r.name`,
+  digest: sql`f.digest`,
+};
+
+/** The narrowing as SQL conditions (ANDed). */
+function conditions(n: FindingNarrowing): RawBuilder<SqlBool>[] {
+  const out: RawBuilder<SqlBool>[] = [sql<SqlBool>`f.scan_type = ${n.scanType}`];
+  const inList = (col: RawBuilder<unknown>, values: readonly (string | number)[]) =>
+    values.length ? sql<SqlBool>`${col} in (${sql.join(values)})` : sql<SqlBool>`1 = 0`;
+  if (n.repositoryIds) out.push(inList(sql`f.repository_id`, n.repositoryIds));
+  if (n.statuses) out.push(inList(sql`f.status`, n.statuses));
+  if (n.severities) out.push(inList(sql`f.severity`, n.severities));
+  if (n.fixAvailable) out.push(inList(sql`f.fix_available`, n.fixAvailable));
+  if (n.exploitAvailable)
+    out.push(
+      inList(
+        sql`f.exploit_available`,
+        n.exploitAvailable.map((b) => (b ? 1 : 0)),
+      ),
+    );
+  for (const s of n.strings ?? []) {
+    const col = STRING_COLUMN[s.column];
+    const positives = [
+      ...s.equals.map((v) => sql<SqlBool>`${col} = ${v}`),
+      ...s.prefixes.map((p) => sql<SqlBool>`substr(${col}, 1, ${p.length}) = ${p}`),
+    ];
+    if (positives.length) out.push(sql<SqlBool>`(${sql.join(positives, sql` or `)})`);
+    for (const v of s.notEquals) out.push(sql<SqlBool>`${col} <> ${v}`);
+  }
+  for (const r of n.ranges ?? []) {
+    const col = RANGE_COLUMN[r.column];
+    const any = r.ranges.map((x) => {
+      const parts: RawBuilder<SqlBool>[] = [sql<SqlBool>`${col} is not null`];
+      if (x.min !== undefined) parts.push(sql<SqlBool>`${col} >= ${x.min}`);
+      if (x.max !== undefined) parts.push(sql<SqlBool>`${col} <= ${x.max}`);
+      return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+    });
+    out.push(any.length ? sql<SqlBool>`(${sql.join(any, sql` or `)})` : sql<SqlBool>`1 = 0`);
+  }
+  return out;
+}
+
+/** One page of candidates in order (the caller filters them exactly and reads on). */
+export async function listFindings(
+  h: Handle,
+  q: FindingListQuery,
+): Promise<{ items: ListedFinding[]; more: boolean }> {
+  const e = orderExpression(h, q.order.field);
+  const id = idExpr(h);
+  const where = conditions(q.narrowing);
+  const byId = q.order.field === "id";
+  if (q.after) {
+    const { value, id: afterId } = q.after;
+    if (byId) where.push(sql<SqlBool>`${id} > ${afterId}`);
+    else if (value === null) where.push(sql<SqlBool>`(${e} is null and ${id} > ${afterId})`);
+    else {
+      const beyond = q.order.desc ? sql<SqlBool>`${e} < ${value}` : sql<SqlBool>`${e} > ${value}`;
+      where.push(sql<SqlBool>`(${e} is null or ${beyond} or (${e} = ${value} and ${id} > ${afterId}))`);
+    }
+  }
+  const dir = q.order.desc ? sql`desc` : sql`asc`;
+  const rows = await sql<RawListedRow>`
+    select f.*, r.name as repository_name, m.created_at as pushed_at, m.last_pulled_at as last_pulled_at,
+      rs.tags as repository_tags, fd.json as details_json, ${e} as order_value
+    from findings f
+    join repositories r on r.id = f.repository_id
+    left join manifests m on m.repository_id = f.repository_id and m.digest = f.digest
+    left join repository_settings rs on rs.repository_id = f.repository_id
+    left join finding_details fd on fd.hash = f.details_hash
+    where ${sql.join(where, sql` and `)}
+    order by ${byId ? sql`${id} asc` : sql`(case when ${e} is null then 1 else 0 end) asc, ${e} ${dir}, ${id} asc`}
+    limit ${q.limit + 1}`.execute(h.db);
+  const page = rows.rows.slice(0, q.limit);
+  const tags = await imageTags(
+    h,
+    page.map((r) => ({ repositoryId: Number(r.repository_id), digest: r.digest })),
+  );
+  const numeric = !STRING_ORDER.has(q.order.field);
+  return {
+    more: rows.rows.length > q.limit,
+    items: page.map((r) => ({
+      ...storedRow(r),
+      repositoryName: r.repository_name,
+      pushedAt: r.pushed_at === null ? null : Number(r.pushed_at),
+      lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
+      repositoryTags: resourceTags(r.repository_tags),
+      imageTags: tags.get(`${Number(r.repository_id)}@${r.digest}`) ?? [],
+      orderValue: r.order_value === null ? null : numeric ? Number(r.order_value) : String(r.order_value),
+    })),
+  };
+}
+
+interface RawListedRow {
+  id: string;
+  repository_id: number | string;
+  digest: string;
+  scan_type: "BASIC" | "ENHANCED";
+  vulnerability_id: string;
+  package_name: string;
+  package_path: string;
+  status: "ACTIVE" | "SUPPRESSED" | "CLOSED";
+  severity: string;
+  fix_available: string;
+  inspector_score: number | string | null;
+  epss_score: number | string | null;
+  exploit_available: number | string;
+  first_observed_at: number | string;
+  last_observed_at: number | string;
+  updated_at: number | string;
+  closed_at: number | string | null;
+  json: string;
+  details_hash: string;
+  repository_name: string;
+  pushed_at: number | string | null;
+  last_pulled_at: number | string | null;
+  repository_tags: string | null;
+  details_json: string | null;
+  order_value: unknown;
+}
+
+function storedRow(r: RawListedRow): StoredFindingRow {
+  return {
+    id: r.id,
+    repositoryId: Number(r.repository_id),
+    digest: r.digest,
+    scanType: r.scan_type,
+    vulnerabilityId: r.vulnerability_id,
+    packageName: r.package_name,
+    packagePath: r.package_path,
+    status: r.status,
+    severity: r.severity,
+    fixAvailable: r.fix_available,
+    inspectorScore: r.inspector_score === null ? null : Number(r.inspector_score),
+    epssScore: r.epss_score === null ? null : Number(r.epss_score),
+    exploitAvailable: Number(r.exploit_available) === 1,
+    firstObservedAt: Number(r.first_observed_at),
+    lastObservedAt: Number(r.last_observed_at),
+    updatedAt: Number(r.updated_at),
+    closedAt: r.closed_at === null ? null : Number(r.closed_at),
+    document: findingDocument(r.json, r.details_json ?? undefined),
+  };
+}
+
+/** Repository resource tags (`[{Key, Value}]` JSON) as a map. */
+export function resourceTags(json: string | null): Record<string, string> {
+  if (!json) return {};
+  try {
+    const list = JSON.parse(json) as { Key: string; Value: string }[] | null;
+    return Object.fromEntries((list ?? []).map((t) => [t.Key, t.Value]));
+  } catch {
+    return {};
+  }
+}
+
+/** The tags of images, by `repositoryId@digest`, in name order. */
+export async function imageTags(
+  h: Handle,
+  images: readonly { repositoryId: number; digest: string }[],
+): Promise<Map<string, string[]>> {
+  const byRepo = new Map<number, Set<string>>();
+  for (const i of images) byRepo.set(i.repositoryId, (byRepo.get(i.repositoryId) ?? new Set()).add(i.digest));
+  const out = new Map<string, string[]>();
+  for (const [repositoryId, digests] of byRepo) {
+    const all = [...digests];
+    for (let i = 0; i < all.length; i += 200)
+      for (const t of await h.db
+        .selectFrom("tags")
+        .select(["digest", "name"])
+        .where("repository_id", "=", repositoryId)
+        .where("digest", "in", all.slice(i, i + 200))
+        .orderBy("name")
+        .execute()) {
+        const k = `${repositoryId}@${t.digest}`;
+        const list = out.get(k) ?? [];
+        list.push(t.name);
+        out.set(k, list);
+      }
+  }
+  return out;
+}
+
+/** What an aggregation groups by. */
+export type AggregationGroup = "repository" | "image" | "layer" | "package" | "title" | "account";
+
+/** One group's counts of the findings narrowed (severity counts, distinct images, fix and exploit). */
+export interface AggregationRow {
+  repositoryId: number;
+  repositoryName: string;
+  /** image, layer: the image. */
+  digest?: string;
+  /** layer: the package's layer (the document's package.layer). */
+  layer?: string;
+  /** package, title. */
+  packageName?: string;
+  /** title. */
+  vulnerabilityId?: string;
+  all: number;
+  medium: number;
+  high: number;
+  critical: number;
+  images: number;
+  fixAvailable: number;
+  exploitAvailable: number;
+  /** image: the manifest's creation and last pull. */
+  pushedAt?: number | null;
+  lastPulledAt?: number | null;
+}
+
+/** Counts of the narrowed findings per group (GROUP BY), in no particular order. */
+export async function aggregateFindings(
+  h: Handle,
+  narrowing: FindingNarrowing,
+  group: AggregationGroup,
+): Promise<AggregationRow[]> {
+  const layer = jsonText(h, "package.layer");
+  const keys: Record<AggregationGroup, RawBuilder<unknown>[]> = {
+    repository: [sql`f.repository_id`, sql`r.name`],
+    image: [sql`f.repository_id`, sql`r.name`, sql`f.digest`, sql`m.created_at`, sql`m.last_pulled_at`],
+    layer: [sql`f.repository_id`, sql`r.name`, sql`f.digest`, layer],
+    package: [sql`f.package_name`],
+    title: [sql`f.vulnerability_id`, sql`f.package_name`],
+    account: [],
+  };
+  const names: Record<AggregationGroup, string[]> = {
+    repository: ["repository_id", "repository_name"],
+    image: ["repository_id", "repository_name", "digest", "pushed_at", "last_pulled_at"],
+    layer: ["repository_id", "repository_name", "digest", "layer"],
+    package: ["package_name"],
+    title: ["vulnerability_id", "package_name"],
+    account: [],
+  };
+  const k = keys[group];
+  const selected = k.map((e, i) => sql`${e} as ${sql.ref(names[group][i]!)}`);
+  const count = (cond: Expression<unknown>) => sql`sum(case when ${cond} then 1 else 0 end)`;
+  const rows = await sql<Record<string, unknown>>`
+    select ${sql.join([
+      ...selected,
+      sql`count(*) as n_all`,
+      sql`${count(sql`f.severity = 'MEDIUM'`)} as n_medium`,
+      sql`${count(sql`f.severity = 'HIGH'`)} as n_high`,
+      sql`${count(sql`f.severity = 'CRITICAL'`)} as n_critical`,
+      sql`${count(sql`f.fix_available = 'YES'`)} as n_fix`,
+      sql`${count(sql`f.exploit_available = 1`)} as n_exploit`,
+      sql`count(distinct f.repository_id || '@' || f.digest) as n_images`,
+    ])}
+    from findings f
+    join repositories r on r.id = f.repository_id
+    left join manifests m on m.repository_id = f.repository_id and m.digest = f.digest
+    where ${sql.join(conditions(narrowing), sql` and `)}
+    ${k.length ? sql`group by ${sql.join(k)}` : sql``}`.execute(h.db);
+  const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+  return rows.rows
+    .filter((r) => num(r.n_all) > 0)
+    .map((r) => ({
+      repositoryId: num(r.repository_id),
+      repositoryName: (r.repository_name as string | undefined) ?? "",
+      ...(r.digest !== undefined ? { digest: r.digest as string } : {}),
+      ...(r.layer !== undefined ? { layer: (r.layer as string | null) ?? "" } : {}),
+      ...(r.package_name !== undefined ? { packageName: r.package_name as string } : {}),
+      ...(r.vulnerability_id !== undefined ? { vulnerabilityId: r.vulnerability_id as string } : {}),
+      ...(group === "image"
+        ? {
+            pushedAt: r.pushed_at === null ? null : num(r.pushed_at),
+            lastPulledAt: r.last_pulled_at === null ? null : num(r.last_pulled_at),
+          }
+        : {}),
+      all: num(r.n_all),
+      medium: num(r.n_medium),
+      high: num(r.n_high),
+      critical: num(r.n_critical),
+      images: num(r.n_images),
+      fixAvailable: num(r.n_fix),
+      exploitAvailable: num(r.n_exploit),
+    }));
+}
+
+/** Sets the status of findings (suppression applied or lifted), moving `updated_at`. */
+export async function setFindingStatus(
+  h: Handle,
+  ids: readonly string[],
+  status: "ACTIVE" | "SUPPRESSED",
+  at: number,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 200)
+    await h.db
+      .updateTable("findings")
+      .set({ status, updated_at: at })
+      .where("id", "in", ids.slice(i, i + 200))
+      .execute();
+}
