@@ -183,7 +183,7 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     expect(query("SELECT * FROM jobs WHERE kind = 'scan' AND key LIKE ?", `%@${digest}`)).toHaveLength(0);
   }, 180_000);
 
-  it("drydock events tail shows ECR Image Action and ECR Image Scan events", async () => {
+  it("drydock events tail shows ECR Image Action, ECR Image Scan (BASIC) and Inspector2 Scan (ENHANCED) events", async () => {
     const r = await run(process.execPath, [cli, "events", "tail", "--data", data, "-n", "1000"]);
     expect(r.code, r.stderr).toBe(0);
     const events = r.stdout
@@ -196,10 +196,17 @@ describe.skipIf(skip)("scan on push (drydock serve)", () => {
     const scans = events.filter((e) => e["detail-type"] === "ECR Image Scan");
     expect(actions.length).toBeGreaterThan(0);
     expect(scans.length).toBeGreaterThan(0);
-    expect(events.every((e) => e.source === "aws.ecr")).toBe(true);
+    expect(events.every((e) => e.source === "aws.ecr" || e.source === "aws.inspector2")).toBe(true);
     expect(actions[0]!.detail).toMatchObject({ result: "SUCCESS", "action-type": "PUSH" });
-    expect(scans.find((e) => e.detail["repository-name"] === "team/java-app")?.detail).toMatchObject({
-      "scan-status": "COMPLETE",
+    expect(scans.find((e) => e.detail["repository-name"] === "basic-java")?.detail).toMatchObject({
+      "image-tags": ["v1"],
+    });
+    // ENHANCED scans report as Inspector does: Inspector2 Scan, not ECR Image Scan.
+    expect(scans.find((e) => e.detail["repository-name"] === "team/java-app")).toBeUndefined();
+    const initial = events.find((e) => e["detail-type"] === "Inspector2 Scan");
+    expect(initial?.detail).toMatchObject({
+      "scan-status": "INITIAL_SCAN_COMPLETE",
+      "repository-name": "arn:aws:ecr:us-east-1:000000000000:repository/team/java-app",
       "image-tags": ["v1"],
     });
   });
