@@ -211,7 +211,9 @@ export function buildCli(): Command {
 
   const events = program
     .command("events")
-    .description("the registry's event log (ECR Image Action, ECR Image Scan)");
+    .description(
+      "the registry's event log (ECR Image Action, ECR Image Scan, Inspector2 Scan and Finding, Drydock Suppression Change)",
+    );
   events
     .command("tail")
     .description("print the latest events as JSON lines (EventBridge envelopes); safe while the server runs")

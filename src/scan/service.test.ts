@@ -18,6 +18,8 @@ import { FsBlobStore } from "../storage/blob/fs.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { readEvents } from "../events/log.js";
+import { AwsPrincipal } from "../api/access.js";
+import { StoreInspector2Backend } from "../findings/inspector-backend.js";
 import { REMATCH_JOB, planRematch } from "./rematch.js";
 import { MANUAL_SCAN_WINDOW_MS, RegistryScanService } from "./service.js";
 import { UNSUPPORTED_OS } from "./engine.js";
@@ -238,6 +240,65 @@ describe("registry scan service", () => {
     expect((await scans.imageScanState("app", digest))?.status).toBe("PENDING");
     await scans.start();
     expect(await settle("app", digest)).toBe("ACTIVE");
+  });
+
+  it("ENHANCED: a SUPPRESS filter hides new findings; Inspector2 Finding and Scan events, no ECR Image Scan", async () => {
+    const inspector = new StoreInspector2Backend(meta, {
+      registry: { accountId: "123456789012", region: "eu-west-1" },
+      now: () => clock,
+    });
+    const admin = AwsPrincipal.unrestricted("123456789012");
+    await inspector.createFilter(
+      {
+        name: "base-files accepted",
+        action: "SUPPRESS",
+        criteria: { vulnerablePackages: [{ name: { comparison: "EQUALS", value: "base-files" } }] },
+      },
+      admin,
+    );
+    await onPush("ENHANCED", "enh");
+    const digest = await push("enh", debianImage());
+    await scans.start();
+    expect(await settle("enh", digest)).toBe("COMPLETE");
+    const repoId = (await meta.registry.repositoryId("enh"))!;
+    expect((await meta.findings.forImage(repoId, digest, "ENHANCED")).map((f) => f.status)).toEqual([
+      "SUPPRESSED",
+    ]);
+    // DescribeImageScanFindings shows open findings: none.
+    expect((await scans.imageScanFindings("enh", digest)).findings).toEqual([]);
+    const events = (await readEvents(meta, 0)).map((e) => e.event);
+    expect(events.map((e) => e["detail-type"])).toEqual([
+      "Drydock Suppression Change",
+      "ECR Image Action",
+      "Inspector2 Finding",
+      "Inspector2 Scan",
+    ]);
+    expect(events[2]).toMatchObject({
+      source: "aws.inspector2",
+      resources: [`arn:aws:ecr:eu-west-1:123456789012:repository/enh/${digest}`],
+      detail: { status: "SUPPRESSED", packageVulnerabilityDetails: { vulnerabilityId: "CVE-2099-0001" } },
+    });
+    expect(events[3]!.detail).toMatchObject({
+      "scan-status": "INITIAL_SCAN_COMPLETE",
+      "repository-name": "arn:aws:ecr:eu-west-1:123456789012:repository/enh",
+      "finding-severity-counts": { UNTRIAGED: 1, TOTAL: 1 },
+      "image-digest": digest,
+    });
+    // Deleting the filter revives the finding at once, with its event.
+    const [filter] = (await inspector.listFilters({ maxResults: 10 }, admin)).items;
+    await inspector.deleteFilter(filter!.arn, admin);
+    expect((await scans.imageScanFindings("enh", digest)).findings).toHaveLength(1);
+    const after = (await readEvents(meta, 0)).map((e) => e.event).slice(4);
+    expect(after.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
+      ["Inspector2 Finding", "ACTIVE"],
+      ["Drydock Suppression Change", "DELETED"],
+    ]);
+    // Deleting the image closes its finding, with an event.
+    await registry.deleteManifest("enh", digest);
+    const closed = (await readEvents(meta, 0))
+      .map((e) => e.event)
+      .filter((e) => e.detail.status === "CLOSED");
+    expect(closed).toHaveLength(1);
   });
 
   it("severity counts use the scan type's names: UNTRIAGED for ENHANCED (as its findings), UNDEFINED for BASIC", async () => {

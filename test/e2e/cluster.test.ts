@@ -278,7 +278,10 @@ function skopeoPull(node: ClusterNode, ref: string, out: string, all = false): P
   ]);
 }
 
-/** The `ECR Image Scan` events of the cluster's event log for an image. */
+/**
+ * The scan events of the cluster's event log for an image: `ECR Image Scan` (BASIC), or
+ * `Inspector2 Scan` (ENHANCED: its repository-name is the repository's ARN).
+ */
 async function scanEvents(repo: string, digest: string): Promise<Json[]> {
   const r = await cluster.cli(["events", "tail", "-n", "100000"]);
   expect(r.code, r.stderr).toBe(0);
@@ -289,9 +292,10 @@ async function scanEvents(repo: string, digest: string): Promise<Json[]> {
     .map((l) => JSON.parse(l) as Json)
     .filter(
       (e) =>
-        e["detail-type"] === "ECR Image Scan" &&
         e.detail["image-digest"] === digest &&
-        e.detail["repository-name"] === repo,
+        ((e["detail-type"] === "ECR Image Scan" && e.detail["repository-name"] === repo) ||
+          (e["detail-type"] === "Inspector2 Scan" &&
+            String(e.detail["repository-name"]).endsWith(`:repository/${repo}`))),
     );
 }
 
@@ -656,7 +660,7 @@ describe.skipIf(skip !== null)("a Drydock cluster with real components", () => {
       expect(await cluster.sql("SELECT * FROM jobs WHERE key LIKE $1", [`%${digest}`])).toEqual([]);
       const events = await scanEvents(repo, digest);
       expect(events, JSON.stringify(events)).toHaveLength(1);
-      expect(events[0].detail["scan-status"]).toBe("COMPLETE");
+      expect(events[0].detail["scan-status"]).toMatch(/^(COMPLETE|INITIAL_SCAN_COMPLETE)$/);
       await w1.start();
     }),
   );
