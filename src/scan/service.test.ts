@@ -463,10 +463,54 @@ describe("continuous re-scanning", () => {
       (await scans.imageScanFindings("watched", watched)).findings.map((f) => f.vulnerabilityId),
     ).toEqual(["CVE-2099-0001"]);
 
+    // each re-match's change is one Inspector2 Finding event, committed with it
+    const changes = (await readEvents(meta, 0))
+      .map((e) => e.event)
+      .filter(
+        (e) =>
+          e["detail-type"] === "Inspector2 Finding" &&
+          (e.detail.packageVulnerabilityDetails as { vulnerabilityId: string }).vulnerabilityId ===
+            "CVE-2099-0002",
+      );
+    expect(changes.map((e) => [e.detail.status, e.detail.fixAvailable, e.resources])).toEqual([
+      ["ACTIVE", "NO", [`arn:aws:ecr:eu-west-1:123456789012:repository/watched/${watched}`]],
+      ["ACTIVE", "YES", [`arn:aws:ecr:eu-west-1:123456789012:repository/watched/${watched}`]],
+      ["CLOSED", "YES", [`arn:aws:ecr:eu-west-1:123456789012:repository/watched/${watched}`]],
+    ]);
+
     // a key nobody has queues nothing; the SCAN_ON_PUSH image never changed; no layer was read
     expect(await rematch(["npm left-pad"])).toBe(0);
     expect(await findingsOf("pushed", pushed)).toEqual(before);
     expect(blobReads).toBe(readsAfterScans);
+  });
+
+  it("a re-matched finding that a SUPPRESS filter matches is born SUPPRESSED", async () => {
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        { scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+      ],
+    });
+    const d = await push("s", debianImage());
+    await scans.start();
+    expect(await settle("s", d)).toBe("ACTIVE");
+    await new StoreInspector2Backend(meta, {
+      registry: { accountId: "123456789012", region: "eu-west-1" },
+    }).createFilter(
+      {
+        name: "new ones",
+        action: "SUPPRESS",
+        criteria: { vulnerabilityId: [{ comparison: "EQUALS", value: "CVE-2099-0003" }] },
+      },
+      AwsPrincipal.unrestricted("123456789012"),
+    );
+    clock += 60_000;
+    laterAdvisories = [baseFilesAdvisory("CVE-2099-0003")];
+    await rematch(["debian:12 base-files"]);
+    expect((await findingsOf("s", d)).map((f) => [f.vulnerabilityId, f.status]).sort()).toEqual([
+      ["CVE-2099-0001", "ACTIVE"],
+      ["CVE-2099-0003", "SUPPRESSED"],
+    ]);
   });
 
   it("a worker whose database is older than the change waits for it", async () => {
