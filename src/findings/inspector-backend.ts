@@ -41,7 +41,7 @@ import {
   type RegistryIdentity,
 } from "../api/inspector2/finding.js";
 import type { EcrConfiguration, FilterCriteria, StringFilter } from "../api/inspector2/shapes.js";
-import { decodePageToken, encodePageToken } from "../api/inspector2/tokens.js";
+import { aggregationPage, decodePageToken, encodePageToken, isOffset } from "../api/inspector2/tokens.js";
 import { suppressionChangeEvent } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import type { Finding } from "../match/types.js";
@@ -88,7 +88,6 @@ const isPosition = (p: unknown): p is Position =>
   p !== null &&
   typeof (p as Position).id === "string" &&
   ((p as Position).v === null || ["string", "number"].includes(typeof (p as Position).v));
-const isNumber = (p: unknown): p is number => typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
 const isString = (p: unknown): p is string => typeof p === "string";
 
 export interface StoreInspector2BackendOptions {
@@ -325,17 +324,7 @@ export class StoreInspector2Backend implements Inspector2Backend {
         }
       }
     }
-    out.sort((a, b) =>
-      a.by !== b.by ? (r.sortOrder === "DESC" ? b.by - a.by : a.by - b.by) : compareStrings(a.key, b.key),
-    );
-    const offset = decodePageToken("aggregations", q.nextToken, isNumber) ?? 0;
-    const slice = out.slice(offset, offset + q.maxResults);
-    return {
-      items: slice.map((x) => x.row),
-      ...(offset + q.maxResults < out.length
-        ? { nextToken: encodePageToken("aggregations", offset + q.maxResults) }
-        : {}),
-    };
+    return aggregationPage(out, r.sortOrder, q);
   }
 
   async findingDetails(
@@ -743,7 +732,7 @@ export class StoreInspector2Backend implements Inspector2Backend {
       matchesCoverageCriteria(toCoveredResource(c, this.registry), q.criteria),
     );
     all.sort((a, b) => compareStrings(a.resourceId, b.resourceId));
-    const offset = decodePageToken("coverage", q.nextToken, isNumber) ?? 0;
+    const offset = decodePageToken("coverage", q.nextToken, isOffset) ?? 0;
     return {
       items: all.slice(offset, offset + q.maxResults),
       ...(offset + q.maxResults < all.length

@@ -43,7 +43,7 @@ import {
   type RegistryIdentity,
 } from "./finding.js";
 import type { EcrConfiguration, StringFilter } from "./shapes.js";
-import { decodePageToken, encodePageToken } from "./tokens.js";
+import { aggregationPage, decodePageToken, encodePageToken } from "./tokens.js";
 
 /**
  * An in-memory Inspector2Backend for the wire layer's tests only (excluded from dist): findings
@@ -250,17 +250,7 @@ export class MemoryInspector2Backend implements Inspector2Backend {
               : counts.all;
       return { key: g.key, by, row };
     });
-    rows.sort((a, b) =>
-      a.by !== b.by ? (r.sortOrder === "DESC" ? b.by - a.by : a.by - b.by) : compareStrings(a.key, b.key),
-    );
-    const offset = decodePageToken("aggregations", q.nextToken, isNumber) ?? 0;
-    const slice = rows.slice(offset, offset + q.maxResults);
-    return {
-      items: slice.map((x) => x.row),
-      ...(offset + q.maxResults < rows.length
-        ? { nextToken: encodePageToken("aggregations", offset + q.maxResults) }
-        : {}),
-    };
+    return aggregationPage(rows, r.sortOrder, q);
   }
 
   async findingDetails(
@@ -497,7 +487,6 @@ export class MemoryInspector2Backend implements Inspector2Backend {
 }
 
 const isString = (p: unknown): p is string => typeof p === "string";
-const isNumber = (p: unknown): p is number => typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
 const isSortKey = (p: unknown): p is SortKey =>
   typeof p === "object" &&
   p !== null &&

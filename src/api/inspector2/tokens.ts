@@ -1,3 +1,4 @@
+import { compareStrings } from "../../core/compare.js";
 import { invalidField } from "./errors.js";
 
 /**
@@ -24,3 +25,28 @@ export function decodePageToken<T>(
   }
   throw invalidField("nextToken", "Member must be a token returned by a previous call of this operation");
 }
+
+/**
+ * One page of aggregation rows: sorted by their count (`by`, in `sortOrder`), ties by key,
+ * paged by offset (aggregations are small and recounted at each call).
+ */
+export function aggregationPage<R>(
+  rows: { key: string; by: number; row: R }[],
+  sortOrder: "ASC" | "DESC",
+  q: { nextToken?: string; maxResults: number },
+): { items: R[]; nextToken?: string } {
+  const sorted = [...rows].sort((a, b) =>
+    a.by !== b.by ? (sortOrder === "DESC" ? b.by - a.by : a.by - b.by) : compareStrings(a.key, b.key),
+  );
+  const offset = decodePageToken("aggregations", q.nextToken, isOffset) ?? 0;
+  return {
+    items: sorted.slice(offset, offset + q.maxResults).map((x) => x.row),
+    ...(offset + q.maxResults < sorted.length
+      ? { nextToken: encodePageToken("aggregations", offset + q.maxResults) }
+      : {}),
+  };
+}
+
+/** An offset position in a page token. */
+export const isOffset = (p: unknown): p is number =>
+  typeof p === "number" && Number.isSafeInteger(p) && p >= 0;

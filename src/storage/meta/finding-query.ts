@@ -1,5 +1,5 @@
 import { sql, type Expression, type RawBuilder, type SqlBool } from "kysely";
-import { findingDocument } from "./finding-rows.js";
+import { toStoredFinding, type FindingRowAsRead } from "./finding-rows.js";
 import type { StoredFindingRow } from "./finding-store.js";
 import type { Handle } from "./handle.js";
 
@@ -226,7 +226,7 @@ export async function listFindings(
   return {
     more: rows.rows.length > q.limit,
     items: page.map((r) => ({
-      ...storedRow(r),
+      ...toStoredFinding(r, r.details_json ?? undefined),
       repositoryName: r.repository_name,
       pushedAt: r.pushed_at === null ? null : Number(r.pushed_at),
       lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
@@ -237,55 +237,13 @@ export async function listFindings(
   };
 }
 
-interface RawListedRow {
-  id: string;
-  repository_id: number | string;
-  digest: string;
-  scan_type: "BASIC" | "ENHANCED";
-  vulnerability_id: string;
-  package_name: string;
-  package_path: string;
-  status: "ACTIVE" | "SUPPRESSED" | "CLOSED";
-  severity: string;
-  fix_available: string;
-  inspector_score: number | string | null;
-  epss_score: number | string | null;
-  exploit_available: number | string;
-  first_observed_at: number | string;
-  last_observed_at: number | string;
-  updated_at: number | string;
-  closed_at: number | string | null;
-  json: string;
-  details_hash: string;
+interface RawListedRow extends FindingRowAsRead {
   repository_name: string;
   pushed_at: number | string | null;
   last_pulled_at: number | string | null;
   repository_tags: string | null;
   details_json: string | null;
   order_value: unknown;
-}
-
-function storedRow(r: RawListedRow): StoredFindingRow {
-  return {
-    id: r.id,
-    repositoryId: Number(r.repository_id),
-    digest: r.digest,
-    scanType: r.scan_type,
-    vulnerabilityId: r.vulnerability_id,
-    packageName: r.package_name,
-    packagePath: r.package_path,
-    status: r.status,
-    severity: r.severity,
-    fixAvailable: r.fix_available,
-    inspectorScore: r.inspector_score === null ? null : Number(r.inspector_score),
-    epssScore: r.epss_score === null ? null : Number(r.epss_score),
-    exploitAvailable: Number(r.exploit_available) === 1,
-    firstObservedAt: Number(r.first_observed_at),
-    lastObservedAt: Number(r.last_observed_at),
-    updatedAt: Number(r.updated_at),
-    closedAt: r.closed_at === null ? null : Number(r.closed_at),
-    document: findingDocument(r.json, r.details_json ?? undefined),
-  };
 }
 
 /** Repository resource tags (`[{Key, Value}]` JSON) as a map. */

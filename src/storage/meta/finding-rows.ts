@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Database } from "./schema.js";
+import type { StoredFindingRow } from "./finding-store.js";
 
 /**
  * How a finding is laid out in the tables `findings` and `finding_details` (schema.ts): the
@@ -96,7 +97,43 @@ export function findingRow(
 }
 
 /** The finding document back from its two parts. */
-export function findingDocument(ownJson: string, detailsJson: string | undefined): string {
+function findingDocument(ownJson: string, detailsJson: string | undefined): string {
   if (!detailsJson || detailsJson === "{}") return ownJson;
   return JSON.stringify({ ...(JSON.parse(detailsJson) as object), ...(JSON.parse(ownJson) as object) });
+}
+
+/**
+ * A `findings` row as a driver returns it: 64-bit and real columns may come back as strings
+ * (raw SQL on PostgreSQL), the rest as the schema says.
+ */
+export type FindingRowAsRead = {
+  [K in keyof Database["findings"]]: Database["findings"][K] extends number
+    ? number | string
+    : Database["findings"][K] extends number | null
+      ? number | string | null
+      : Database["findings"][K];
+};
+
+/** A stored finding from its row and the JSON of its details (finding_details), if any. */
+export function toStoredFinding(r: FindingRowAsRead, detailsJson: string | undefined): StoredFindingRow {
+  return {
+    id: r.id,
+    repositoryId: Number(r.repository_id),
+    digest: r.digest,
+    scanType: r.scan_type,
+    vulnerabilityId: r.vulnerability_id,
+    packageName: r.package_name,
+    packagePath: r.package_path,
+    status: r.status,
+    severity: r.severity,
+    fixAvailable: r.fix_available,
+    inspectorScore: r.inspector_score === null ? null : Number(r.inspector_score),
+    epssScore: r.epss_score === null ? null : Number(r.epss_score),
+    exploitAvailable: Number(r.exploit_available) === 1,
+    firstObservedAt: Number(r.first_observed_at),
+    lastObservedAt: Number(r.last_observed_at),
+    updatedAt: Number(r.updated_at),
+    closedAt: r.closed_at === null ? null : Number(r.closed_at),
+    document: findingDocument(r.json, detailsJson),
+  };
 }

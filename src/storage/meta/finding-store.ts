@@ -1,6 +1,6 @@
 import type { Selectable } from "kysely";
 import {
-  findingDocument,
+  toStoredFinding,
   findingRow,
   type FindingIdentity,
   type FindingState,
@@ -224,25 +224,6 @@ export class FindingStore {
         .where("hash", "in", hashes.slice(i, i + BATCH))
         .execute())
         details.set(d.hash, d.json);
-    return rows.map((r) => ({
-      id: r.id,
-      repositoryId: Number(r.repository_id),
-      digest: r.digest,
-      scanType: r.scan_type,
-      vulnerabilityId: r.vulnerability_id,
-      packageName: r.package_name,
-      packagePath: r.package_path,
-      status: r.status,
-      severity: r.severity,
-      fixAvailable: r.fix_available,
-      inspectorScore: r.inspector_score === null ? null : Number(r.inspector_score),
-      epssScore: r.epss_score === null ? null : Number(r.epss_score),
-      exploitAvailable: Number(r.exploit_available) === 1,
-      firstObservedAt: Number(r.first_observed_at),
-      lastObservedAt: Number(r.last_observed_at),
-      updatedAt: Number(r.updated_at),
-      closedAt: r.closed_at === null ? null : Number(r.closed_at),
-      document: findingDocument(r.json, details.get(r.details_hash)),
-    }));
+    return rows.map((r) => toStoredFinding(r, details.get(r.details_hash)));
   }
 }
