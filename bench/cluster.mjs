@@ -57,7 +57,6 @@ import { request as httpRequest } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
 import {
   freePort,
   loadavg,
@@ -72,6 +71,7 @@ import {
   startCeph,
   startPostgres,
   table,
+  tinyLayer,
   writeResults,
 } from "./common.mjs";
 
@@ -364,27 +364,6 @@ async function pushPullSection(pg, s3) {
 }
 
 // --------------------------------------------------------------------- scan burst ----
-
-/** A gzip tar with one small file (a unique layer). */
-function tinyLayer(name, content) {
-  const body = Buffer.from(content);
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write("0000644\0", 100);
-  h.write("0000000\0", 108);
-  h.write("0000000\0", 116);
-  h.write(body.length.toString(8).padStart(11, "0") + "\0", 124);
-  h.write("00000000000\0", 136);
-  h.write("        ", 148);
-  h.write("0", 156);
-  h.write("ustar\0" + "00", 257);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-  const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
-  const tar = Buffer.concat([h, body, pad, Buffer.alloc(1024)]);
-  return { tar, gz: gzipSync(tar) };
-}
 
 function baseImage() {
   const base = join(fixtures, "oci", BASE_IMAGE);

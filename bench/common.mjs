@@ -1,4 +1,6 @@
 // Helpers shared by the benchmarks in this folder.
+import { Buffer } from "node:buffer";
+import { gzipSync } from "node:zlib";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -199,4 +201,25 @@ export async function startCeph(dir, buckets = []) {
         .map((f) => Number(readFileSync(join(dir, "run", f), "utf8").trim())),
     stop: () => run(join(sharedDir, "tools/s3/ceph-down.sh"), [], { env: { D: dir } }),
   };
+}
+
+/** A gzip tar with one small file (a unique layer). */
+export function tinyLayer(name, content) {
+  const body = Buffer.from(content);
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write("0000644\0", 100);
+  h.write("0000000\0", 108);
+  h.write("0000000\0", 116);
+  h.write(body.length.toString(8).padStart(11, "0") + "\0", 124);
+  h.write("00000000000\0", 136);
+  h.write("        ", 148);
+  h.write("0", 156);
+  h.write("ustar\0" + "00", 257);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+  const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
+  const tar = Buffer.concat([h, body, pad, Buffer.alloc(1024)]);
+  return { tar, gz: gzipSync(tar) };
 }

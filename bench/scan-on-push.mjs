@@ -10,9 +10,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
-import { freePort } from "./common.mjs";
+import { freePort, tinyLayer } from "./common.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = join(root, "dist/cli/main.js");
@@ -202,23 +201,8 @@ for (let i = 0; i < N; i++) {
     (async () => {
       for (const l of baseManifest.layers)
         await fetch(`${url}/${repo}/blobs/uploads/?mount=${l.digest}&from=base`, { method: "POST" });
-      // A unique layer: a file whose content is the index (gzip tar built by hand: one 512-byte header + body).
-      const body = Buffer.from(`burst ${i} ${t0}\n`);
-      const h = Buffer.alloc(512);
-      h.write(`etc/burst-${i}`, 0);
-      h.write("0000644\0", 100);
-      h.write("0000000\0", 108);
-      h.write("0000000\0", 116);
-      h.write(body.length.toString(8).padStart(11, "0") + "\0", 124);
-      h.write("00000000000\0", 136);
-      h.write("        ", 148);
-      h.write("0", 156);
-      h.write("ustar\0" + "00", 257);
-      let sum = 0;
-      for (const b of h) sum += b;
-      h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-      const tar = Buffer.concat([h, body, Buffer.alloc(512 - body.length), Buffer.alloc(1024)]);
-      const gz = gzipSync(tar);
+      // A unique layer: a file whose content is the index.
+      const { tar, gz } = tinyLayer(`etc/burst-${i}`, `burst ${i} ${t0}\n`);
       const layerDigest = await upload(repo, gz);
       const config = Buffer.from(
         JSON.stringify({
