@@ -1,7 +1,7 @@
-import type { Distro, Package } from "../catalog/types.js";
+import type { Package } from "../catalog/types.js";
 import type { ImageInventory } from "../image/types.js";
 import { distroKey, packageMatchKeys } from "../match/keys.js";
-import type { SegmentInput, StoredInventory } from "../storage/meta/store.js";
+import type { SegmentInput } from "../storage/meta/store.js";
 
 /**
  * An image inventory as the store keeps it (storage/meta/inventory-store.ts): its packages
@@ -37,12 +37,4 @@ export function inventorySegments(inv: ImageInventory): SegmentInput[] {
         keys: [...new Set(sorted.flatMap((p) => packageMatchKeys(p, inv.distro)))],
       };
     });
-}
-
-/** The packages and distro of a stored inventory. */
-export function storedPackages(s: StoredInventory): { distro: Distro | null; packages: Package[] } {
-  return {
-    distro: s.distro ? (JSON.parse(s.distro) as Distro) : null,
-    packages: s.segments.flatMap((seg) => seg.packages.map((j) => JSON.parse(j) as Package)),
-  };
 }
