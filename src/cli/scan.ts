@@ -10,7 +10,7 @@ import { toSarif } from "../findings/formats/sarif.js";
 import { inventoriesOf } from "../image/analyze.js";
 import type { ImageInventory } from "../image/types.js";
 import { matchPackages } from "../match/matcher.js";
-import { SEVERITY_ORDER, type Finding, type Severity } from "../match/types.js";
+import { SEVERITY_ORDER, type Finding, type Severity } from "../findings/finding.js";
 import { TOOL_VERSION } from "../sbom/tool.js";
 import { VulnDb } from "../vulndb/db.js";
 import { SCAN_FORMATS, ScanGateFailed } from "./common.js";

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { yaml } from "../core/yaml.js";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 import { normalizePackage } from "../vulndb/ecosystems.js";
 
 /**

@@ -12,7 +12,7 @@ import { SORT_FIELDS } from "../api/inspector2/shapes.js";
 import { MemoryInspector2Backend } from "../api/inspector2/testing.js";
 import { sha256 } from "../core/digest.js";
 import { readEvents } from "../events/log.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 import { reportedSeverity } from "../scan/engine.js";
 import { findingId } from "../storage/meta/finding-rows.js";
 import { openPostgresMetaStore } from "../storage/meta/postgres.js";

@@ -44,7 +44,7 @@ import type { EcrConfiguration, FilterCriteria, StringFilter } from "../api/insp
 import { aggregationPage, decodePageToken, encodePageToken, isOffset } from "../api/inspector2/tokens.js";
 import { suppressionChangeEvent } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 import { decideRepository } from "../scan/filters.js";
 import { readScanningConfiguration, writeScanningConfiguration } from "../scan/state.js";
 import type {

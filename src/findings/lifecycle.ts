@@ -1,5 +1,5 @@
 import { bestCvss } from "../api/inspector2/finding.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 import type {
   FindingIdentity,
   FindingState,

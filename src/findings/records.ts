@@ -1,6 +1,6 @@
 import type { FindingRecord, InspectorSeverity, RegistryIdentity } from "../api/inspector2/finding.js";
 import { findingArnOf } from "../api/inspector2/finding.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 import type { FindingState, ListedFinding, MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 
 /**

@@ -3,7 +3,7 @@ import { toInspectorFinding, type RegistryIdentity } from "../api/inspector2/fin
 import type { FilterCriteria } from "../api/inspector2/shapes.js";
 import { inspectorFindingEvent } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 import { reportedSeverity } from "../scan/engine.js";
 import { findingId } from "../storage/meta/finding-rows.js";
 import type { MetaStore } from "../storage/meta/store.js";

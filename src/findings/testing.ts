@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "./finding.js";
 
 /** A finding for tests of the report formats and the ignore file; override what matters. */
 export function testFinding(

@@ -15,7 +15,7 @@ import { pack, packMissing } from "../vulndb/testing.js";
 import { lookupKeys, matchKeyOf, packageMatchKeys } from "./keys.js";
 import { markPartialFixes, matchPackages } from "./matcher.js";
 import { matcherFor, matchersFor } from "./registry.js";
-import type { Finding } from "./types.js";
+import type { Finding } from "../findings/finding.js";
 
 /**
  * Match keys against real data: the packages of the upstream cataloger fixtures

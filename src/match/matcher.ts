@@ -5,7 +5,8 @@ import type { LookupKey, Matcher, RangeType } from "./matcher-types.js";
 import { matcherFor, matchersFor } from "./registry.js";
 import { evaluateAffected, type RangeVerdict } from "./ranges.js";
 import { decideSeverity } from "./severity.js";
-import type { AdvisoryLookup, Finding } from "./types.js";
+import type { AdvisoryLookup } from "./types.js";
+import type { Finding } from "../findings/finding.js";
 import { compareStrings as cmp } from "../core/compare.js";
 import { isCve } from "../core/cve.js";
 

@@ -1,5 +1,5 @@
 import type { SeverityScore } from "../vulndb/types.js";
-import type { Severity } from "./types.js";
+import type { Severity } from "../findings/finding.js";
 
 /**
  * Vendor severity words onto one scale. Distros and advisories use their own words:

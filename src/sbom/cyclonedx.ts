@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Enums, Models, Serialize, Spec, Validation } from "@cyclonedx/cyclonedx-library";
 import type { Package } from "../catalog/types.js";
 import type { ImageInventory } from "../image/types.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "../findings/finding.js";
 import {
   distroProperties,
   imageProperties,

@@ -1,6 +1,6 @@
 import type { Distro, Package } from "../catalog/types.js";
 import type { ImageInventory } from "../image/types.js";
-import type { Finding } from "../match/types.js";
+import type { Finding } from "../findings/finding.js";
 import { compareStrings } from "../core/compare.js";
 
 /**

@@ -4,7 +4,8 @@ import { analyzeImage, inventoriesOf, layerCacheKey } from "../image/analyze.js"
 import type { LayerCache } from "../image/cache.js";
 import type { ImageInventory, ImageSource } from "../image/types.js";
 import { matchPackages } from "../match/matcher.js";
-import type { AdvisoryLookup, Finding, Severity } from "../match/types.js";
+import type { AdvisoryLookup } from "../match/types.js";
+import type { Finding, Severity } from "../findings/finding.js";
 import type { ReportedSeverity, ScanType, SeverityCounts } from "./types.js";
 
 /** Package ecosystems BASIC scanning reports (OS packages). */

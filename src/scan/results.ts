@@ -2,7 +2,7 @@ import type { RegistryIdentity } from "../api/inspector2/finding.js";
 import { closeAll, reconcile, type FindingChange } from "../findings/lifecycle.js";
 import { appendFindingEvents, suppressedPredicate } from "../findings/suppression.js";
 import type { ImageInventory } from "../image/types.js";
-import { SEVERITY_ORDER, type Finding } from "../match/types.js";
+import { SEVERITY_ORDER, type Finding } from "../findings/finding.js";
 import type { MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 import { reportedSeverity } from "./engine.js";
 import { inventorySegments } from "./inventory.js";

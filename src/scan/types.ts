@@ -1,4 +1,4 @@
-import type { Finding, Severity } from "../match/types.js";
+import type { Finding, Severity } from "../findings/finding.js";
 
 /**
  * The seam between the control-plane APIs (ECR, later Inspector2) and the registry's scan

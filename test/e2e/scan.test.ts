@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Distro, Package } from "../../src/catalog/types.js";
 import { githubSarifSchema } from "../../src/findings/testing.js";
 import { matchPackages } from "../../src/match/matcher.js";
-import type { Finding } from "../../src/match/types.js";
+import type { Finding } from "../../src/findings/finding.js";
 import { validateCycloneDx } from "../../src/sbom/cyclonedx.js";
 import { VulnDb } from "../../src/vulndb/db.js";
 import { missingShared, ociLayout, repoRoot, run, sharedDir } from "./harness.js";

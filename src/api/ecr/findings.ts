@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Finding } from "../../match/types.js";
+import type { Finding } from "../../findings/finding.js";
 import type { ImageScanState } from "../../scan/types.js";
 import { epochSeconds, repositoryArn, type Registry } from "./shapes.js";
 

@@ -1,5 +1,5 @@
 import { parsePurl } from "../../catalog/purl.js";
-import type { Finding } from "../../match/types.js";
+import type { Finding } from "../../findings/finding.js";
 import type { SeverityScore } from "../../vulndb/types.js";
 
 /**

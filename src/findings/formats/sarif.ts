@@ -1,5 +1,5 @@
 import { ratingV3 } from "../../match/severity.js";
-import { SEVERITY_ORDER, type Finding, type Severity } from "../../match/types.js";
+import { SEVERITY_ORDER, type Finding, type Severity } from "../finding.js";
 
 /**
  * SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability id, one result per

@@ -1,5 +1,5 @@
-import type { Finding, Severity } from "../../match/types.js";
-import { SEVERITY_ORDER } from "../../match/types.js";
+import type { Finding, Severity } from "../finding.js";
+import { SEVERITY_ORDER } from "../finding.js";
 
 export interface TableOptions {
   /** ANSI colours per severity (a terminal, not a file or a pipe). */
