@@ -3,8 +3,8 @@ import { dataPaths } from "../storage/paths.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../core/errors.js";
-import { catalogers, distroDetectors } from "../catalog/registry.js";
-import { analyzeImage, inventoriesOf } from "../image/analyze.js";
+import { inventoriesOf } from "../image/analyze.js";
+import { analyzeSource } from "../scan/engine.js";
 import { InventoryCache } from "../image/cache.js";
 import { platformString } from "../image/resolve.js";
 import { openImageSource } from "../image/sources/index.js";
@@ -82,12 +82,11 @@ export async function inventoryFromCli(reference: string, opts: ImageOptions): P
   const source = openImageSource(reference, { platform: opts.platform, insecure: opts.insecure, auth });
   const progress = terminalProgress();
   try {
-    return await analyzeImage(source, {
-      catalogers,
-      detectors: distroDetectors,
+    return await analyzeSource(source, {
+      scope: "all",
       limits: layerLimits(config),
       cache: opts.cache === false ? undefined : new InventoryCache(dataPaths(config.data).layerCache),
-      concurrency: config.analysis.concurrency || undefined,
+      layerConcurrency: config.analysis.concurrency || undefined,
       progress,
     });
   } finally {

@@ -9,7 +9,7 @@ import { renderTable, summaryCounts } from "../findings/formats/table.js";
 import { toSarif } from "../findings/formats/sarif.js";
 import { inventoriesOf } from "../image/analyze.js";
 import type { ImageInventory } from "../image/types.js";
-import { matchPackages } from "../match/matcher.js";
+import { matchInventory } from "../scan/engine.js";
 import { SEVERITY_ORDER, type Finding, type Severity } from "../findings/finding.js";
 import { TOOL_VERSION } from "../sbom/tool.js";
 import { VulnDb } from "../vulndb/db.js";
@@ -87,7 +87,7 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
     const now = new Date();
     let expired: IgnoreEntry[] = [];
     for (const inv of inventoriesOf(doc)) {
-      let findings = matchPackages(inv.packages, inv.distro, db);
+      let findings = matchInventory(inv, db, "all");
       if (only) findings = findings.filter((f) => only.has(f.severity));
       if (opts.ignoreUnfixed) findings = findings.filter((f) => f.fixedVersion);
       const r = applyIgnores(findings, ignores, now);

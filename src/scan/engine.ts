@@ -1,8 +1,8 @@
 import { analyzerKey, catalogers, distroDetectors, osOnly } from "../catalog/registry.js";
 import type { LayerLimits } from "../image/analyze-layer.js";
-import { analyzeImage, inventoriesOf, layerCacheKey } from "../image/analyze.js";
+import { analyzeImage, inventoriesOf, layerCacheKey, type AnalyzeProgress } from "../image/analyze.js";
 import type { LayerCache } from "../image/cache.js";
-import type { ImageInventory, ImageSource } from "../image/types.js";
+import type { ImageInventory, ImageSource, InventoryDocument } from "../image/types.js";
 import { matchPackages } from "../match/matcher.js";
 import type { AdvisoryLookup } from "../match/types.js";
 import type { Finding, Severity } from "../findings/finding.js";
@@ -34,6 +34,55 @@ export type ScanOutcome =
 const osCatalogers = catalogers.filter(osOnly);
 
 /**
+ * What a scan reads and matches: `os` packages only (BASIC scanning, as ECR's basic scan), or
+ * `all` (OS and language packages: ENHANCED scanning and `drydock scan`).
+ */
+export type ScanScope = "os" | "all";
+
+export const scopeOf = (scanType: ScanType): ScanScope => (scanType === "BASIC" ? "os" : "all");
+
+export interface AnalyzeSourceOptions extends EngineOptions {
+  scope: ScanScope;
+  progress?: AnalyzeProgress;
+  /** Parse layers in worker threads (the server: its event loop serves pushes and pulls meanwhile). */
+  keepMainThreadFree?: boolean;
+}
+
+/**
+ * Stage 1 of the one scan pipeline, shared by `drydock scan`/`drydock sbom` and the server's
+ * scans: the inventory of an image source, every layer read once and cached per layer, merged.
+ * (The server then stores it (./inventory.ts), stage 2; every caller matches it with
+ * matchInventory, stage 3; the server diffs the findings against the stored ones
+ * (./results.ts, src/findings/lifecycle.ts), stage 4, and re-matches stored inventories
+ * without reading a layer again (./rematch.ts).)
+ */
+export function analyzeSource(source: ImageSource, o: AnalyzeSourceOptions): Promise<InventoryDocument> {
+  return analyzeImage(source, {
+    catalogers: o.scope === "all" ? catalogers : osCatalogers,
+    detectors: distroDetectors,
+    limits: o.limits,
+    cache: o.cache,
+    concurrency: o.layerConcurrency,
+    progress: o.progress,
+    keepMainThreadFree: o.keepMainThreadFree,
+  });
+}
+
+/** Stage 3: the findings of an inventory's packages; `os` matches OS packages only. */
+export function matchInventory(
+  inventory: Pick<ImageInventory, "packages" | "distro">,
+  db: AdvisoryLookup,
+  scope: ScanScope,
+): Finding[] {
+  return matchPackages(
+    inventory.packages,
+    inventory.distro,
+    db,
+    scope === "os" ? { ecosystems: OS_ECOSYSTEMS } : {},
+  );
+}
+
+/**
  * Whether every layer's inventory by the full cataloger list is cached (by `drydock scan`, an
  * ENHANCED scan, or an earlier BASIC one that found it so): then BASIC reads it from there and
  * keeps only OS packages, instead of reading the layers again with the OS catalogers only.
@@ -52,9 +101,9 @@ async function fullInventoryCached(
 }
 
 /**
- * Scans one image manifest: inventory (cached per layer), then matching. BASIC reads OS
- * packages only and needs a detected distribution (else UNSUPPORTED_IMAGE, as ECR does for
- * scratch or unknown OS images); ENHANCED reads OS and language packages.
+ * A server scan of one image manifest: stages 1 and 3 (above). BASIC reads OS packages only
+ * and needs a detected distribution (else UNSUPPORTED_IMAGE, as ECR does for scratch or unknown
+ * OS images); ENHANCED reads OS and language packages.
  */
 export async function scanImage(
   source: ImageSource,
@@ -65,15 +114,7 @@ export async function scanImage(
   const full =
     scanType === "ENHANCED" ||
     (opts.cache !== undefined && (await fullInventoryCached(source, opts.cache, opts.limits)));
-  const doc = await analyzeImage(source, {
-    catalogers: full ? catalogers : osCatalogers,
-    detectors: distroDetectors,
-    limits: opts.limits,
-    cache: opts.cache,
-    concurrency: opts.layerConcurrency,
-    // The registry's event loop serves pushes and pulls meanwhile.
-    keepMainThreadFree: true,
-  });
+  const doc = await analyzeSource(source, { ...opts, scope: full ? "all" : "os", keepMainThreadFree: true });
   const [inventory] = inventoriesOf(doc);
   if (!inventory)
     return { kind: "unsupported", reason: "UnsupportedImageError: the manifest lists no image" };
@@ -85,12 +126,7 @@ export async function scanImage(
     throw new IncompleteImageError(`some layers could not be read completely (${why})`);
   }
   if (scanType === "BASIC" && !inventory.distro) return { kind: "unsupported", reason: UNSUPPORTED_OS };
-  const findings = matchPackages(
-    inventory.packages,
-    inventory.distro,
-    db,
-    scanType === "BASIC" ? { ecosystems: OS_ECOSYSTEMS } : {},
-  );
+  const findings = matchInventory(inventory, db, scopeOf(scanType));
   return { kind: "complete", inventory, findings, severityCounts: severityCounts(findings, scanType) };
 }
 
