@@ -177,6 +177,19 @@ export class FindingStore {
   }
 
   /**
+   * How many findings are stored, by status and severity, whatever image or scan type (the
+   * `drydock_findings` gauge): one GROUP BY that the index findings(status, severity, …) covers.
+   */
+  async countsByStatusSeverity(): Promise<{ status: string; severity: string; count: number }[]> {
+    const rows = await this.h.db
+      .selectFrom("findings")
+      .select((eb) => ["status", "severity", eb.fn.countAll<number>().as("n")])
+      .groupBy(["status", "severity"])
+      .execute();
+    return rows.map((r) => ({ status: r.status, severity: r.severity, count: Number(r.n) }));
+  }
+
+  /**
    * A page of findings narrowed in SQL (a superset: the caller checks each exactly), in the
    * order's sort expression then id, after a keyset position; with the repository name, image
    * tags, push and pull times and repository tags (storage/meta/finding-query.ts).

@@ -128,6 +128,16 @@ export class ScanStore {
       .execute();
   }
 
+  /** How many images have a scan state, by scan type and status (the `drydock_images` gauge): one GROUP BY. */
+  async countsByStatus(): Promise<{ scanType: StoredScanType; status: string; count: number }[]> {
+    const rows = await this.h.db
+      .selectFrom("image_scans")
+      .select((eb) => ["scan_type", "status", eb.fn.countAll<number>().as("n")])
+      .groupBy(["scan_type", "status"])
+      .execute();
+    return rows.map((r) => ({ scanType: r.scan_type, status: r.status, count: Number(r.n) }));
+  }
+
   /** Removes an image's scan state (the manifest is being deleted). */
   async forget(repositoryId: number, digest: string): Promise<void> {
     await this.h.db

@@ -320,6 +320,24 @@ export function describeMetaStores(
       expect(got.get(d2)).toMatchObject({ scanType: "ENHANCED", status: "PENDING" });
       expect((await store.scans.getMany(a, [])).size).toBe(0);
     });
+
+    it("counts images by scan type and status in one query (metrics)", async () => {
+      expect(await store.scans.countsByStatus()).toEqual([]);
+      const a = await store.registry.ensureRepository("a");
+      const b = await store.registry.ensureRepository("b");
+      await store.scans.markStarted(a, sha256("1"), "ENHANCED", "PENDING");
+      await store.scans.markStarted(a, sha256("2"), "ENHANCED", "PENDING");
+      await store.scans.markStarted(b, sha256("3"), "ENHANCED", "IN_PROGRESS");
+      await store.scans.markStarted(b, sha256("4"), "BASIC", "IN_PROGRESS");
+      await store.scans.markEnded(a, sha256("2"), "ACTIVE", "ok");
+      const byKey = (r: { scanType: string; status: string }) => `${r.scanType} ${r.status}`;
+      expect((await store.scans.countsByStatus()).sort((x, y) => byKey(x).localeCompare(byKey(y)))).toEqual([
+        { scanType: "BASIC", status: "IN_PROGRESS", count: 1 },
+        { scanType: "ENHANCED", status: "ACTIVE", count: 1 },
+        { scanType: "ENHANCED", status: "IN_PROGRESS", count: 1 },
+        { scanType: "ENHANCED", status: "PENDING", count: 1 },
+      ]);
+    });
   });
 
   describe(`FindingStore (${driver})`, () => {
@@ -405,6 +423,44 @@ export function describeMetaStores(
       await store.findings.forgetImage(a, d1);
       expect(await store.findings.forImage(a, d1, "ENHANCED")).toEqual([]);
       expect(await store.findings.forImage(a, d2, "ENHANCED")).toHaveLength(1);
+    });
+
+    it("counts all findings by status and severity in one query (metrics)", async () => {
+      expect(await store.findings.countsByStatusSeverity()).toEqual([]);
+      const a = await store.registry.ensureRepository("a");
+      const b = await store.registry.ensureRepository("b");
+      const write = (
+        repositoryId: number,
+        n: number,
+        scanType: "BASIC" | "ENHANCED",
+        s: Partial<FindingState>,
+      ) => ({
+        identity: {
+          repositoryId,
+          digest: sha256(`img-${n % 3}`),
+          scanType,
+          vulnerabilityId: `CVE-2024-${n}`,
+          packageName: "openssl",
+          packagePath: "",
+        },
+        state: state(s),
+        document: doc(`CVE-2024-${n}`),
+      });
+      await store.findings.put([
+        write(a, 1, "ENHANCED", { severity: "HIGH" }),
+        write(a, 2, "ENHANCED", { severity: "HIGH" }),
+        write(b, 3, "BASIC", { severity: "HIGH" }),
+        write(b, 4, "ENHANCED", { severity: "UNTRIAGED", status: "SUPPRESSED" }),
+        write(a, 5, "ENHANCED", { severity: "CRITICAL", status: "CLOSED", closedAt: 2000 }),
+      ]);
+      const key = (r: { status: string; severity: string }) => `${r.status} ${r.severity}`;
+      expect(
+        (await store.findings.countsByStatusSeverity()).sort((x, y) => key(x).localeCompare(key(y))),
+      ).toEqual([
+        { status: "ACTIVE", severity: "HIGH", count: 3 },
+        { status: "CLOSED", severity: "CRITICAL", count: 1 },
+        { status: "SUPPRESSED", severity: "UNTRIAGED", count: 1 },
+      ]);
     });
   });
 
