@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
@@ -20,6 +21,7 @@ import { VulnDbSync } from "./scan/vulndb-distribution.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { planDatabaseChange } from "./scan/vulndb-change.js";
 import { runVulnDbUpdate } from "./scan/vulndb-update.js";
+import { VulnDbHealth } from "./scan/vulndb-health.js";
 import { buildServer } from "./server.js";
 import { RepositorySettingsService } from "./settings/service.js";
 import { openScratchStores, openStores, type Stores } from "./storage/open.js";
@@ -62,6 +64,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const stores = await openStores(config, { schema: cluster ? "refuse" : "migrate" });
   const settings = new RepositorySettingsService(stores.meta);
   const scan = createScanService(config, stores, settings, log);
+  const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
+    updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
+    dataDir: dataPaths(config.data).root,
+  });
   const service = new RegistryService(
     stores.meta,
     stores.blobs,
@@ -90,6 +96,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     registryRoutes: serveApi,
     blobRedirect: config.storage.blobs.redirect,
     ready: () => readiness(stores),
+    health: () => ({ vulndb: vulndbHealth.report() }),
     extraRoutes: serveApi
       ? (a) => {
           auth.routes?.(a);
@@ -142,20 +149,28 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       name: "vulndb-update",
       holder: NODE_ID,
       intervalMs: config.vulndb.updateIntervalHours * 3_600_000,
-      run: () =>
-        runVulnDbUpdate({
+      run: async () => {
+        const r = await runVulnDbUpdate({
           target: scan.vulndb.path,
           mirror: config.vulndb.mirror,
           timeoutMs: config.vulndb.fetchTimeoutSeconds * 1000,
           cluster: stores.shared ? { meta: stores.meta, blobs: stores.blobs, sync: vulndbSync } : undefined,
           signal: stopUpdate.signal,
           log,
-        }),
+        });
+        vulndbHealth.record(r);
+        if (r.outcome === "failed" && !existsSync(scan.vulndb.path)) log.error({}, vulndbHealth.advice());
+        return r;
+      },
       log,
     });
     update.start();
     singletons.push(update);
-  }
+    // At start too when the database is missing (a new install scans pushed images without
+    // another command) or older than the interval (a server stopped for a while catches up);
+    // the lease keeps it to one run per interval across restarts and nodes.
+    if (databaseDue(scan.vulndb.path, config.vulndb.updateIntervalHours * 3_600_000)) void update.tick();
+  } else if (background && !existsSync(scan.vulndb.path)) log.warn({}, vulndbHealth.advice());
 
   // A new database build re-matches the stored inventories it concerns (scan/vulndb-change.ts),
   // planned by one node at a time; a new build seen by this node plans at once.
@@ -219,6 +234,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await stores.close();
     },
   };
+}
+
+/** Whether the database file is missing or was last written (built or confirmed current) longer than `intervalMs` ago. */
+function databaseDue(path: string, intervalMs: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs >= intervalMs;
+  } catch {
+    return true;
+  }
 }
 
 /** What /readyz checks: the database answers and the object store answers. */

@@ -23,6 +23,8 @@ export interface ServerDeps {
   blobRedirect?: boolean;
   /** Serve the registry under /v2/ (false for a `worker` node: health and metrics only). */
   registryRoutes?: boolean;
+  /** Extra members of the /healthz answer (what is degraded but does not stop the process: the vulnerability database). */
+  health?: () => Record<string, unknown>;
   /** /readyz: rejects when a store this node needs is unreachable (the database, the object store). */
   ready?: () => Promise<void>;
 }
@@ -49,7 +51,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: 
     else log.debug({ method: req.method, url: req.url, status: reply.statusCode }, "request");
   });
 
-  app.get("/healthz", async (_req, reply) => reply.send({ status: "ok" }));
+  app.get("/healthz", async (_req, reply) => reply.send({ status: "ok", ...deps.health?.() }));
   app.get("/readyz", async (_req, reply) => {
     try {
       await (deps.ready ?? (() => service.meta.ping()))();

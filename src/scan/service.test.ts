@@ -24,6 +24,7 @@ import { REMATCH_JOB, planRematch } from "./rematch.js";
 import { MANUAL_SCAN_WINDOW_MS, RegistryScanService } from "./service.js";
 import { UNSUPPORTED_OS } from "./engine.js";
 import type { Advisory } from "../vulndb/types.js";
+import { VulnDbError } from "../vulndb/schema.js";
 
 let dir: string;
 let meta: MetaStore;
@@ -60,6 +61,8 @@ const fakeDb: AdvisoryLookup = {
 };
 /** Blob reads (a re-match must not read any layer). */
 let blobReads = 0;
+/** The server has no vulnerability database yet. */
+let dbMissing = false;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "drydock-scan-svc-"));
@@ -67,6 +70,7 @@ beforeEach(async () => {
   const fs = await FsBlobStore.open(dir);
   laterAdvisories = [];
   dbBuiltAt = 1;
+  dbMissing = false;
   blobReads = 0;
   const blobs = new Proxy(fs, {
     get: (t, k) => {
@@ -83,7 +87,12 @@ beforeEach(async () => {
   scans = new RegistryScanService(
     meta,
     blobs,
-    { acquire: () => ({ db: fakeDb, builtAt: dbBuiltAt, release: () => undefined }) },
+    {
+      acquire: () => {
+        if (dbMissing) throw new VulnDbError("no vulnerability database at /x: build one");
+        return { db: fakeDb, builtAt: dbBuiltAt, release: () => undefined };
+      },
+    },
     settings,
     {
       aws: { accountId: "123456789012", region: "eu-west-1" },
@@ -180,6 +189,24 @@ describe("registry scan service", () => {
         "finding-severity-counts": { UNDEFINED: 1 },
       },
     });
+  });
+
+  it("a scan waits for a vulnerability database that does not exist yet, without failing or spending attempts", async () => {
+    dbMissing = true;
+    await onPush("BASIC");
+    const digest = await push("app", debianImage());
+    await scans.start();
+    // maxAttempts is 2: a scan that failed on the missing database would be FAILED by now.
+    for (let i = 0; i < 5; i++) {
+      clock += 16_000;
+      scans.queue.wake();
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect((await scans.imageScanState("app", digest))?.status).toBe("IN_PROGRESS");
+    dbMissing = false;
+    clock += 16_000;
+    scans.queue.wake();
+    expect(await settle("app", digest)).toBe("COMPLETE");
   });
 
   it("a repository matching no filter is not scanned on push (BASIC: MANUAL)", async () => {

@@ -34,8 +34,11 @@ import {
 } from "./types.js";
 import type { VulnDbLease } from "./vulndb-provider.js";
 import type { AdvisoryLookup } from "../match/types.js";
+import { VulnDbError } from "../vulndb/schema.js";
 
 export const MANUAL_SCAN_WINDOW_MS = 24 * 3600_000;
+/** How long a scan waits before looking again for a vulnerability database that does not exist yet. */
+const NO_DATABASE_RETRY_MS = 15_000;
 export const COMPLETE_DESCRIPTION = "The scan was completed successfully.";
 export const SCHEMA1_UNSUPPORTED =
   "UnsupportedImageError: Docker image manifest schema version 1 is not supported.";
@@ -358,7 +361,7 @@ export class RegistryScanService implements ScanService {
     if (SCHEMA1.has(m.mediaType)) {
       outcome = { kind: "unsupported", reason: SCHEMA1_UNSUPPORTED };
     } else {
-      const lease = this.vulndb.acquire();
+      const lease = this.acquireDatabase();
       builtAt = lease.builtAt;
       const source = new StoreImageSource(this.meta, this.blobs, job.repositoryId, name, job.digest);
       try {
@@ -424,6 +427,20 @@ export class RegistryScanService implements ScanService {
   }
 
   /** Re-matches a chunk of images after a database change (scan/rematch.ts). */
+  /**
+   * The database for a scan. Without one yet (a new server building its first, a worker
+   * waiting for the cluster's), the scan waits for it instead of failing: deferred without
+   * spending an attempt.
+   */
+  private acquireDatabase(): ReturnType<VulnDbSource["acquire"]> {
+    try {
+      return this.vulndb.acquire();
+    } catch (e) {
+      if (e instanceof VulnDbError) throw new NotYetError(e.message, NO_DATABASE_RETRY_MS);
+      throw e;
+    }
+  }
+
   private async runRematch(j: Job<RematchJob>): Promise<Commit> {
     const lease = this.vulndb.acquire();
     let matches: Awaited<ReturnType<typeof matchChunk>>;

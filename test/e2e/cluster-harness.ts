@@ -252,6 +252,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     const bucket = await createBucket(s3);
     const config = {
       ...(o.config ?? {}),
+      // Hermetic: no node fetches the upstream feeds unless a test asks for updates.
+      vulndb: { updateIntervalHours: 0, ...((o.config?.vulndb as Record<string, unknown>) ?? {}) },
       storage: {
         meta: { url: pgServer.url },
         blobs: {

@@ -100,11 +100,14 @@ export async function startDrydock(opts: StartOptions = {}): Promise<Drydock> {
   const port = opts.port ?? (await freePort());
   const addr = `127.0.0.1:${port}`;
   const args = [cli, "serve", "--listen", addr, "--data", dataDir, "--log-level", "info"];
-  if (opts.config) {
-    const file = join(dataDir, "..", `drydock-config-${port}.json`);
-    await writeFile(file, JSON.stringify(opts.config));
-    args.push("--config", file);
-  }
+  // Hermetic: the server fetches no upstream feed unless the test configures updates.
+  const config = {
+    ...opts.config,
+    vulndb: { updateIntervalHours: 0, ...(opts.config?.vulndb as Record<string, unknown> | undefined) },
+  };
+  const file = join(dataDir, "..", `drydock-config-${port}.json`);
+  await writeFile(file, JSON.stringify(config));
+  args.push("--config", file);
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -145,6 +148,7 @@ export async function startDrydock(opts: StartOptions = {}): Promise<Drydock> {
     async destroy() {
       await d.stop();
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+      await rm(file, { force: true });
     },
   };
   return d;

@@ -8,6 +8,8 @@ import {
   manifestDigestOfLayout,
   missingShared,
   ociLayout,
+  repoRoot,
+  run,
   serverProblems,
   sharedDir,
   skopeo,
@@ -130,4 +132,98 @@ describe.skipIf(skip)("scheduled vulnerability database updates (drydock serve)"
     expect(logLines().filter((l) => l.msg.includes("new build in service"))).toHaveLength(1);
     expect(serverProblems(dd!)).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * A new server on a machine that cannot reach the feeds: the first build fails, the log and
+ * /healthz say how to import a database, pushed images wait for one (not FAILED), and a
+ * `drydock db import` into the data directory while the server runs lets them be scanned.
+ */
+describe.skipIf(skip)("a new server offline (drydock serve)", () => {
+  let offline: Drydock | undefined;
+  let work: string;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "drydock-vulndb-offline-e2e-"));
+    mkdirSync(join(work, "data"));
+    offline = await startDrydock({
+      dataDir: join(work, "data"),
+      // Port 9 on loopback: nothing listens, every download fails at once, as offline.
+      config: { vulndb: { mirror: "http://127.0.0.1:9", updateIntervalHours: 1 } },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await offline?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("says how to import a database, lets scans wait for it, and scans once it is imported", async () => {
+    const d = offline!;
+    const health = async () =>
+      (await (await fetch(`${d.url}/healthz`)).json()) as {
+        status: string;
+        vulndb: { status: string; message?: string };
+      };
+    const end = Date.now() + 30_000;
+    let h = await health();
+    while (h.vulndb.status !== "missing" && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      h = await health();
+    }
+    expect(h.status).toBe("ok");
+    expect(h.vulndb.status).toBe("missing");
+    expect(h.vulndb.message).toMatch(/building one from the feeds failed.*drydock db import PATH --data /);
+    expect(d.logs()).toMatch(/"level":50.*drydock db import PATH/);
+
+    const sqlite = (q: string, ...a: unknown[]) => {
+      const db = new Database(join(d.dataDir, "meta.db"));
+      try {
+        db.pragma("busy_timeout = 5000");
+        const st = db.prepare(q);
+        return st.reader ? (st.all(...a) as Record<string, unknown>[]) : (st.run(...a), []);
+      } finally {
+        db.close();
+      }
+    };
+    sqlite(
+      "INSERT INTO scan_settings (key, value, updated_at) VALUES ('registry', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      JSON.stringify({
+        scanType: "ENHANCED",
+        rules: [
+          { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+        ],
+      }),
+      Date.now(),
+    );
+    const push = await skopeo([
+      "copy",
+      "--dest-tls-verify=false",
+      `oci:${ociLayout("java-app")}`,
+      `docker://${d.addr}/team/java-app:v1`,
+    ]);
+    expect(push.code, push.stderr).toBe(0);
+    const digest = manifestDigestOfLayout(ociLayout("java-app"));
+    const status = () =>
+      sqlite(
+        "SELECT s.status FROM image_scans s JOIN repositories r ON r.id = s.repository_id WHERE r.name = ? AND s.digest = ?",
+        "team/java-app",
+        digest,
+      )[0]?.status;
+    // Waits rather than fails while there is no database.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(status()).toBe("IN_PROGRESS");
+
+    const imp = await run(process.execPath, [
+      join(repoRoot, "dist/cli/main.js"),
+      "db",
+      "import",
+      "--data",
+      d.dataDir,
+      join(sharedDir, "vulndata", "osv", "Go"),
+    ]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect((await health()).vulndb.status).toBe("ready");
+    const done = Date.now() + 40_000;
+    while (status() === "IN_PROGRESS" && Date.now() < done) await new Promise((r) => setTimeout(r, 250));
+    expect(status()).toBe("COMPLETE");
+  }, 120_000);
 });
