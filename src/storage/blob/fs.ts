@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync, readSync } from "node:fs";
+import { createReadStream, createWriteStream, readFileSync, readSync } from "node:fs";
 import { KeyedQueue } from "../../core/keyed-queue.js";
 import {
   mkdir,
@@ -7,19 +7,29 @@ import {
   readFile,
   rename,
   rm,
+  rmdir,
   stat,
   truncate,
   utimes,
   writeFile,
   type FileHandle,
 } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Hash } from "node:crypto";
 import { checkContent, newHash, parseDigest, type Digest } from "../../core/digest.js";
 import { RegistryError } from "../../core/errors.js";
-import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
+import { checkObjectKey, checkObjectPrefix } from "./object-keys.js";
+import type {
+  AppendOptions,
+  BlobInfo,
+  BlobStore,
+  BlobUpload,
+  ByteRange,
+  ObjectInfo,
+  PutObjectOptions,
+} from "./types.js";
 
 export interface FsBlobStoreOptions {
   /** Bytes appended to an upload between two background flushes to disk (default 16 MiB). */
@@ -32,11 +42,17 @@ export interface FsBlobStoreOptions {
  *   blobs/<algorithm>/<first two hex>/<hex>   published blobs, read-only once renamed in
  *   uploads/<id>                              bytes of an upload session, appended in order
  *   tmp/<random>                              blobs being written by putBuffer
+ *   objects/<key>                             named objects (reports, exports), one file per key
+ *   object-tmp/<random>                       named objects being written (putObject)
  *
  * Publishing = fsync the data file, rename it into blobs/ (atomic on one filesystem),
  * fsync the directory. A crash leaves files in uploads/ or tmp/ that garbage collection
  * removes; a partially written blob is never visible. Uploads are flushed to disk in the
  * background while they stream in (UploadSink), so that the fsync of publishing is short.
+ * Named objects are published the same way (write in object-tmp/, fsync, rename into objects/,
+ * fsync the directory); object-tmp/ is apart from tmp/ because GC empties tmp/ of files older
+ * than an hour, and a large report may take longer to write. Its leftovers (a crash while
+ * writing) are removed when the store is opened, once a day old.
  */
 export class FsBlobStore implements BlobStore {
   /** Running hash per upload id, valid while `hashed` equals the data size. */
@@ -54,7 +70,9 @@ export class FsBlobStore implements BlobStore {
   ) {}
 
   static async open(root: string, options: FsBlobStoreOptions = {}): Promise<FsBlobStore> {
-    for (const d of ["blobs", "uploads", "tmp"]) await mkdir(join(root, d), { recursive: true });
+    for (const d of ["blobs", "uploads", "tmp", "objects", "object-tmp"])
+      await mkdir(join(root, d), { recursive: true });
+    await removeStale(join(root, "object-tmp"), OBJECT_TMP_EXPIRY_MS);
     return new FsBlobStore(root, options.flushEveryBytes ?? 16 * 1024 * 1024);
   }
 
@@ -201,6 +219,120 @@ export class FsBlobStore implements BlobStore {
     for await (const b of this.list()) bytes += b.size;
     this.cachedTotal = { at: Date.now(), bytes };
     return bytes;
+  }
+
+  // --- named objects ---------------------------------------------------------------
+
+  private objectPath(key: string): string {
+    checkObjectKey(key);
+    return join(this.root, "objects", ...key.split("/"));
+  }
+
+  async putObject(key: string, body: Buffer | Readable, _options?: PutObjectOptions): Promise<ObjectInfo> {
+    const dest = this.objectPath(key);
+    const tmp = join(this.root, "object-tmp", randomName());
+    try {
+      if (Buffer.isBuffer(body)) await writeFile(tmp, body);
+      else await pipeline(body, createWriteStream(tmp));
+      const fh = await open(tmp, "r+");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const dir = dirname(dest);
+      // A concurrent deleteObject may remove the (empty) directory between mkdir and rename.
+      for (let attempt = 1; ; attempt++) {
+        await mkdir(dir, { recursive: true });
+        try {
+          await rename(tmp, dest);
+          break;
+        } catch (e) {
+          if (!isNotFound(e) || attempt >= 3) throw e;
+        }
+      }
+      await syncDir(dir);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    const s = await stat(dest);
+    return { key, size: s.size, modifiedAt: s.mtime };
+  }
+
+  async getObject(key: string): Promise<Readable | null> {
+    const path = this.objectPath(key);
+    // Open first, so that an absent object is null rather than a stream error.
+    let fh;
+    try {
+      fh = await open(path, "r");
+    } catch (e) {
+      if (isNotFound(e) || isDirectory(e)) return null;
+      throw e;
+    }
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      return null;
+    }
+    return fh.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async statObject(key: string): Promise<ObjectInfo | null> {
+    try {
+      const s = await stat(this.objectPath(key));
+      return s.isFile() ? { key, size: s.size, modifiedAt: s.mtime } : null;
+    } catch (e) {
+      if (isNotFound(e) || isNotDirectory(e)) return null;
+      throw e;
+    }
+  }
+
+  async deleteObject(key: string): Promise<boolean> {
+    const path = this.objectPath(key);
+    try {
+      if (!(await stat(path)).isFile()) return false;
+      await rm(path);
+    } catch (e) {
+      if (isNotFound(e) || isNotDirectory(e)) return false;
+      throw e;
+    }
+    // Remove the directories the key emptied, up to objects/ (a report's folder goes with it).
+    const base = join(this.root, "objects");
+    for (let dir = dirname(path); dir !== base && dir.startsWith(base); dir = dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break; // not empty, or already gone
+      }
+    }
+    return true;
+  }
+
+  async *listObjects(prefix: string): AsyncIterable<ObjectInfo> {
+    checkObjectPrefix(prefix);
+    const base = join(this.root, "objects");
+    const walk = async function* (dir: string, keyPrefix: string): AsyncIterable<ObjectInfo> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if (isNotFound(e) || isNotDirectory(e)) return;
+        throw e;
+      }
+      for (const d of entries) {
+        const p = join(dir, d.name);
+        if (d.isDirectory()) yield* walk(p, `${keyPrefix}${d.name}/`);
+        else if (d.isFile()) {
+          try {
+            const s = await stat(p);
+            yield { key: `${keyPrefix}${d.name}`, size: s.size, modifiedAt: s.mtime };
+          } catch (e) {
+            if (!isNotFound(e)) throw e;
+          }
+        }
+      }
+    };
+    yield* walk(prefix === "" ? base : join(base, ...prefix.slice(0, -1).split("/")), prefix);
   }
 
   /** fsync + atomic rename into blobs/ + fsync of the directory. */
@@ -728,6 +860,37 @@ async function writeAll(fh: FileHandle, bufs: Buffer[], bytes: number): Promise<
 
 function isNotFound(e: unknown): boolean {
   return typeof e === "object" && e !== null && (e as { code?: string }).code === "ENOENT";
+}
+
+function isDirectory(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: string }).code === "EISDIR";
+}
+
+function isNotDirectory(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: string }).code === "ENOTDIR";
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, "r");
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+/** Leftovers of interrupted putObject calls older than this are removed at open. */
+const OBJECT_TMP_EXPIRY_MS = 24 * 3600_000;
+
+async function removeStale(dir: string, olderThanMs: number): Promise<void> {
+  for (const name of await readdirSafe(dir)) {
+    try {
+      const s = await stat(join(dir, name));
+      if (Date.now() - s.mtimeMs > olderThanMs) await rm(join(dir, name), { force: true });
+    } catch {
+      /* raced with another remover */
+    }
+  }
 }
 
 async function readdirSafe(dir: string): Promise<string[]> {

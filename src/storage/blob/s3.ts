@@ -23,7 +23,16 @@ import { Readable } from "node:stream";
 import { checkContent, newHash, parseDigest, type Digest, type DigestAlgorithm } from "../../core/digest.js";
 import { ConfigError, RegistryError } from "../../core/errors.js";
 import { canGetDirectly, ObjectGetError, openObject, UnsupportedFraming } from "./s3-get.js";
-import type { AppendOptions, BlobInfo, BlobStore, BlobUpload, ByteRange } from "./types.js";
+import { checkObjectKey, checkObjectPrefix } from "./object-keys.js";
+import type {
+  AppendOptions,
+  BlobInfo,
+  BlobStore,
+  BlobUpload,
+  ByteRange,
+  ObjectInfo,
+  PutObjectOptions,
+} from "./types.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -110,6 +119,9 @@ interface RunningHash {
  *   uploads/<id>/tail-<rev>           bytes after the last full part
  *   uploads/<id>/data-<rev>           the multipart upload of the session's parts, and the
  *                                     object it becomes at commit (before the digest check)
+ *   objects/<key>                     named objects (reports, exports): one PUT when the body
+ *                                     fits in a part, else a multipart upload of the stream,
+ *                                     visible only once completed
  *
  * An OCI upload session maps onto one S3 multipart upload: an append's bytes are cut into
  * parts as they stream in (the tail of the previous append first), and the bytes that do not
@@ -268,7 +280,7 @@ export class S3BlobStore implements BlobStore {
       return existing;
     }
     // One PUT: S3 makes the object visible whole or not at all.
-    await this.putObject(this.blobKey(digest), data);
+    await this.putBytes(this.blobKey(digest), data);
     this.adjustTotal(data.length);
     return { digest, size: data.length, modifiedAt: new Date() };
   }
@@ -310,7 +322,7 @@ export class S3BlobStore implements BlobStore {
   /** Lists the bucket (ListObjectsV2): for garbage collection, never on a request's path. */
   async *list(): AsyncIterable<BlobInfo> {
     const base = `${this.prefix}blobs/`;
-    for await (const o of this.listObjects(base)) {
+    for await (const o of this.listKeys(base)) {
       const rest = o.key.slice(base.length);
       const digest = rest.replace("/", ":");
       if (!parseDigest(digest)) continue;
@@ -324,7 +336,7 @@ export class S3BlobStore implements BlobStore {
     const seen = new Set<string>();
     let current: { id: string; modifiedAt: Date } | null = null;
     // Keys come sorted, so the objects of one upload are listed one after another.
-    for await (const o of this.listObjects(base)) {
+    for await (const o of this.listKeys(base)) {
       const id = o.key.slice(base.length).split("/")[0]!;
       if (current && current.id !== id) {
         seen.add(current.id);
@@ -358,6 +370,115 @@ export class S3BlobStore implements BlobStore {
 
   private adjustTotal(delta: number): void {
     if (this.cachedTotal) this.cachedTotal.bytes += delta;
+  }
+
+  // --- named objects ------------------------------------------------------------------
+
+  private objectKey(key: string): string {
+    checkObjectKey(key);
+    return `${this.prefix}objects/${key}`;
+  }
+
+  /**
+   * One PUT when the body fits in a part; otherwise the stream is cut into parts of a multipart
+   * upload as it is read (one part in memory at a time), completed at the end of the stream and
+   * aborted on any error, so that nothing is visible before the whole object is.
+   */
+  async putObject(key: string, body: Buffer | Readable, options: PutObjectOptions = {}): Promise<ObjectInfo> {
+    const k = this.objectKey(key);
+    const contentType = options.contentType ?? "application/octet-stream";
+    if (Buffer.isBuffer(body)) {
+      await this.putBytes(k, body, contentType);
+      return { key, size: body.length, modifiedAt: new Date() };
+    }
+    let mp: { key: string; uploadId: string } | null = null;
+    const parts: { n: number; etag: string; size: number }[] = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let size = 0;
+    const sendPart = async () => {
+      if (!mp) {
+        const res = await this.call(
+          this.client.send(
+            new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: contentType }),
+          ),
+          `CreateMultipartUpload ${k}`,
+        );
+        mp = { key: k, uploadId: res.UploadId! };
+      }
+      const n = parts.length + 1;
+      const data = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      const r = await this.call(
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: k,
+            UploadId: mp.uploadId,
+            PartNumber: n,
+            Body: data,
+            ContentLength: data.length,
+          }),
+        ),
+        `UploadPart ${n} of ${k}`,
+      );
+      if (!r.ETag) throw new Error(`S3 returned no ETag for part ${n} of ${k}`);
+      parts.push({ n, etag: r.ETag, size: data.length });
+    };
+    try {
+      for await (const chunk of body) {
+        const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+        pending.push(c);
+        pendingBytes += c.length;
+        size += c.length;
+        if (pendingBytes >= this.partSizeFor(parts.length + 1)) await sendPart();
+      }
+      if (!mp) {
+        await this.putBytes(k, Buffer.concat(pending, pendingBytes), contentType);
+      } else {
+        if (pendingBytes > 0) await sendPart();
+        await this.complete(mp, parts);
+      }
+    } catch (e) {
+      const open = mp as { key: string; uploadId: string } | null;
+      if (open) await this.abortQuietly(open.key, open.uploadId);
+      throw e;
+    }
+    return { key, size, modifiedAt: new Date() };
+  }
+
+  async getObject(key: string): Promise<Readable | null> {
+    const k = this.objectKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }));
+      return res.Body as unknown as Readable;
+    } catch (e) {
+      if (isAbsent(e)) return null;
+      throw described(e, `GET ${k}`);
+    }
+  }
+
+  async statObject(key: string): Promise<ObjectInfo | null> {
+    const head = await this.head(this.objectKey(key));
+    return head && { key, size: head.size, modifiedAt: head.modifiedAt };
+  }
+
+  async deleteObject(key: string): Promise<boolean> {
+    const k = this.objectKey(key);
+    if (!(await this.head(k))) return false;
+    await this.call(
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })),
+      `DELETE ${k}`,
+    );
+    return true;
+  }
+
+  async *listObjects(prefix: string): AsyncIterable<ObjectInfo> {
+    checkObjectPrefix(prefix);
+    const base = `${this.prefix}objects/`;
+    for await (const o of this.listKeys(`${base}${prefix}`))
+      yield { key: o.key.slice(base.length), size: o.size, modifiedAt: o.modifiedAt };
   }
 
   // --- uploads ------------------------------------------------------------------------
@@ -403,7 +524,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private async writeState(id: string, state: UploadState): Promise<void> {
-    await this.putObject(this.stateKey(id), Buffer.from(JSON.stringify(state)), "application/json");
+    await this.putBytes(this.stateKey(id), Buffer.from(JSON.stringify(state)), "application/json");
   }
 
   private runningHash(id: string, state: UploadState): RunningHash | null {
@@ -519,7 +640,7 @@ export class S3BlobStore implements BlobStore {
       let tail: UploadState["tail"] = null;
       if (filled > 0) {
         newTailKey = `${prefix}tail-${rev}`;
-        await this.putObject(newTailKey, buf!.subarray(0, filled));
+        await this.putBytes(newTailKey, buf!.subarray(0, filled));
         tail = { key: newTailKey, size: filled };
       }
       const next: UploadState = {
@@ -598,7 +719,7 @@ export class S3BlobStore implements BlobStore {
     const existing = await this.stat(expected);
     if (existing) return dropInFavourOf(existing);
     if (source) await this.copyObject(source, blobKey, state.size);
-    else await this.putObject(blobKey, Buffer.alloc(0));
+    else await this.putBytes(blobKey, Buffer.alloc(0));
     this.adjustTotal(state.size);
     // The blob is published: a failed cleanup must not fail the commit. What remains is an
     // upload without a session row, which garbage collection removes (listUploads).
@@ -746,7 +867,7 @@ export class S3BlobStore implements BlobStore {
       const head = await this.getBuffer(source, { start: 0, end: bytes - 1 });
       const rest = tail ? await this.getBuffer(tail.key) : Buffer.alloc(0);
       const key = `${prefix}tail-${rev}`;
-      await this.putObject(key, Buffer.concat([head, rest]));
+      await this.putBytes(key, Buffer.concat([head, rest]));
       newTail = { key, size: head.length + rest.length };
     }
     const next: UploadState = {
@@ -776,7 +897,7 @@ export class S3BlobStore implements BlobStore {
     this.hashes.delete(id);
     for await (const m of this.listMultipartUploads(prefix)) await this.abortQuietly(m.key, m.uploadId);
     const keys: string[] = [];
-    for await (const o of this.listObjects(prefix)) keys.push(o.key);
+    for await (const o of this.listKeys(prefix)) keys.push(o.key);
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       const res = await this.call(
@@ -832,11 +953,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  private async putObject(
-    key: string,
-    body: Buffer,
-    contentType = "application/octet-stream",
-  ): Promise<void> {
+  private async putBytes(key: string, body: Buffer, contentType = "application/octet-stream"): Promise<void> {
     await this.call(
       this.client.send(
         new PutObjectCommand({
@@ -980,7 +1097,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  private async *listObjects(prefix: string): AsyncIterable<{ key: string; size: number; modifiedAt: Date }> {
+  private async *listKeys(prefix: string): AsyncIterable<{ key: string; size: number; modifiedAt: Date }> {
     let token: string | undefined;
     do {
       const res = await this.call(

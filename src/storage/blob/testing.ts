@@ -395,5 +395,121 @@ export function blobStoreConformance(name: string, open: () => Promise<BlobStore
         }
       }
     });
+
+    describe("named objects (reports, exports)", () => {
+      const keysOf = async (prefix: string) =>
+        (await collect(store.listObjects(prefix))).map((o) => o.key).sort();
+      const bytesOf = async (key: string, s: BlobStore = store) => {
+        const r = await s.getObject(key);
+        return r === null ? null : readAll(r);
+      };
+
+      it("puts from a buffer and from a stream across several parts, reads, lists, deletes", async () => {
+        const small = Buffer.from("AWS Account Id,Severity\n123456789012,HIGH\n");
+        const big = randomBytes(11 * MiB + 5);
+        expect(await store.putObject("reports/b/r1.csv", small, { contentType: "text/csv" })).toMatchObject({
+          key: "reports/b/r1.csv",
+          size: small.length,
+        });
+        expect(await store.putObject("reports/b/deep/r2.json", bodyOf(big))).toMatchObject({
+          key: "reports/b/deep/r2.json",
+          size: big.length,
+        });
+        expect((await bytesOf("reports/b/r1.csv"))!.equals(small)).toBe(true);
+        expect((await bytesOf("reports/b/deep/r2.json"))!.equals(big)).toBe(true);
+        expect(await store.statObject("reports/b/deep/r2.json")).toMatchObject({ size: big.length });
+        expect(await keysOf("")).toEqual(["reports/b/deep/r2.json", "reports/b/r1.csv"]);
+        expect(await keysOf("reports/b/deep/")).toEqual(["reports/b/deep/r2.json"]);
+        expect(await keysOf("reports/other/")).toEqual([]);
+        // Another instance (node) on the same storage sees them.
+        const other = await t.reopen();
+        expect((await bytesOf("reports/b/r1.csv", other))!.equals(small)).toBe(true);
+        expect(await other.deleteObject("reports/b/deep/r2.json")).toBe(true);
+        expect(await store.deleteObject("reports/b/deep/r2.json")).toBe(false);
+        expect(await store.statObject("reports/b/deep/r2.json")).toBeNull();
+        expect(await store.getObject("reports/b/deep/r2.json")).toBeNull();
+        expect(await keysOf("")).toEqual(["reports/b/r1.csv"]);
+        // An empty object, and an overwrite.
+        await store.putObject("reports/b/empty", Buffer.alloc(0));
+        expect(await store.statObject("reports/b/empty")).toMatchObject({ size: 0 });
+        await store.putObject("reports/b/r1.csv", bodyOf(Buffer.from("v2")));
+        expect((await bytesOf("reports/b/r1.csv"))!.toString()).toBe("v2");
+      });
+
+      it("is never visible half-written; a failed stream leaves the previous object intact and nothing else", async () => {
+        await store.putObject("reports/b/r.csv", Buffer.from("previous"));
+        // A body that pauses midway: the object under the key is still the previous one.
+        const first = randomBytes(6 * MiB);
+        let release: () => void = () => {};
+        const gate = new Promise<void>((res) => (release = res));
+        let sent = false;
+        const body = new Readable({
+          read() {
+            if (!sent) {
+              sent = true;
+              this.push(first);
+              return;
+            }
+            void gate.then(() => {
+              this.push(Buffer.from("end"));
+              this.push(null);
+            });
+          },
+        });
+        const writing = store.putObject("reports/b/r.csv", body);
+        await new Promise((res) => setTimeout(res, 300));
+        expect((await bytesOf("reports/b/r.csv"))!.toString()).toBe("previous");
+        expect(await keysOf("reports/")).toEqual(["reports/b/r.csv"]);
+        release();
+        expect((await writing).size).toBe(first.length + 3);
+        expect((await bytesOf("reports/b/r.csv"))!.equals(Buffer.concat([first, Buffer.from("end")]))).toBe(
+          true,
+        );
+        // Failures after less than a part and after several parts publish nothing.
+        for (const failAfter of [1000, 12 * MiB]) {
+          await expect(
+            store.putObject("reports/b/r.csv", bodyOf(randomBytes(20 * MiB), failAfter)),
+          ).rejects.toThrow(/client went away/);
+          await expect(
+            store.putObject(`reports/b/new-${failAfter}.csv`, bodyOf(randomBytes(20 * MiB), failAfter)),
+          ).rejects.toThrow(/client went away/);
+          expect(await store.statObject(`reports/b/new-${failAfter}.csv`)).toBeNull();
+          expect((await bytesOf("reports/b/r.csv"))!.length).toBe(first.length + 3);
+        }
+        expect(await keysOf("")).toEqual(["reports/b/r.csv"]);
+      });
+
+      it("keeps objects apart from blobs and uploads (GC never sees them)", async () => {
+        const data = Buffer.from("not a blob");
+        await store.putObject(`reports/b/${digestOf(data)}`, data);
+        expect(await collect(store.list())).toEqual([]);
+        expect(await collect(store.listUploads())).toEqual([]);
+        expect(await store.stat(digestOf(data))).toBeNull();
+        expect(await store.totalBytes()).toBe(0);
+      });
+
+      it("refuses hostile keys and prefixes before writing anything", async () => {
+        for (const key of [
+          "",
+          "/abs",
+          "../x",
+          "a/../../x",
+          "a//b",
+          "a/./b",
+          "a/",
+          "a\\b",
+          "a\u0000b",
+          "x".repeat(1025),
+        ]) {
+          await expect(store.putObject(key, Buffer.from("x")), key).rejects.toThrow(/invalid object key/);
+          await expect(store.getObject(key), key).rejects.toThrow(/invalid object key/);
+          await expect(store.statObject(key), key).rejects.toThrow(/invalid object key/);
+          await expect(store.deleteObject(key), key).rejects.toThrow(/invalid object key/);
+        }
+        await expect(collect(store.listObjects("reports"))).rejects.toThrow(/must end with/);
+        await expect(collect(store.listObjects("../"))).rejects.toThrow(/invalid object key/);
+        expect(await keysOf("")).toEqual([]);
+      });
+    });
   });
 }

@@ -8,6 +8,19 @@ export interface BlobInfo {
   modifiedAt: Date;
 }
 
+/** A named object (a report, an export): see BlobStore.putObject. */
+export interface ObjectInfo {
+  /** Its key in the named-object area (object-keys.ts). */
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface PutObjectOptions {
+  /** Content-Type where the store keeps one (S3); default application/octet-stream. */
+  contentType?: string;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number;
@@ -27,6 +40,11 @@ export interface ByteRange {
  *   resumes the data already received, in this process or another one on the same storage.
  * - Optional capabilities (`localFile`, `presignedUrl`, DirectBlobStream from `open`) are
  *   shortcuts of some stores; callers must work without them.
+ * - Besides blobs, a store keeps named objects (Inspector2 findings reports and SBOM exports):
+ *   bytes under a key (object-keys.ts) in an area of their own that garbage collection, `list`
+ *   and `listUploads` never see (the filesystem's `objects/`, S3's `<prefix>objects/`). Writing
+ *   one is atomic: until `putObject` resolves, readers see the previous object under the key or
+ *   none, never part of the new one; a failed or abandoned write leaves nothing visible.
  *
  * `src/storage/blob/testing.ts` (blobStoreConformance) checks this contract; every store
  * passes it.
@@ -63,6 +81,25 @@ export interface BlobStore {
   listUploads(): AsyncIterable<{ id: string; modifiedAt: Date }>;
   /** Total bytes of published blobs (for metrics; may be cached). */
   totalBytes(): Promise<number>;
+
+  // --- named objects ---
+  /**
+   * Writes an object whole from a buffer or a stream (read once, never held whole in memory),
+   * replacing any object under the key, visible only once complete (see the contract above).
+   * A stream that errors rejects the call and publishes nothing. An invalid key rejects with
+   * InvalidObjectKeyError before anything is written.
+   */
+  putObject(key: string, body: Buffer | Readable, options?: PutObjectOptions): Promise<ObjectInfo>;
+  /** The object's bytes as a stream, or null when there is none. */
+  getObject(key: string): Promise<Readable | null>;
+  statObject(key: string): Promise<ObjectInfo | null>;
+  /** Says whether there was an object. */
+  deleteObject(key: string): Promise<boolean>;
+  /**
+   * The objects whose key starts with `prefix` ("" for all, else a key followed by `/`), in no
+   * particular order.
+   */
+  listObjects(prefix: string): AsyncIterable<ObjectInfo>;
 }
 
 export interface AppendOptions {
