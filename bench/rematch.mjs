@@ -1,0 +1,1104 @@
+#!/usr/bin/env node
+// Re-match benchmark (issue 11, "Speed"): continuous re-scanning of a synthetic registry.
+//
+//   npm run bench:rematch            (needs the built fixtures and ../shared/vulndata)
+//   SCALE=0.01 npm run bench:rematch (1,000 images, for development)
+//
+// Environment: SCALE (default 1: 2,000 base stacks, 100,000 images), SEED (default 11),
+// BENCH_WORKDIR (default /tmp/drydock-bench-rematch: the vulnerability databases, the layer
+// cache of the fixtures and the synthetic registry are kept there between runs), BACKENDS
+// (default "sqlite,postgres": where the query mix runs), QUERY_ROUNDS (default 20),
+// DRYDOCK_FIXTURES (default /tmp/drydock-fixtures), DRYDOCK_SHARED (default ../shared),
+// PROFILE=1 (the re-match child writes a V8 CPU profile to the work directory).
+//
+// 1. The registry. The package population is the fixture images' (their OCI layouts analysed
+//    with Drydock's own analyser, as the e2e harness finds them): Debian 12's packages, npm,
+//    PyPI, Maven and Go. 2,000 base stacks of two layers (one of 20 Debian 12 base layers, then
+//    a random subset of the fixtures' other Debian packages, with the Python packages those
+//    install and, on a few stacks, the Go-built skopeo binary); on each stack 5 applications
+//    (a repository each) of 10 builds (images), each build with 1-2 own layers: the npm tree of
+//    node-app, python-app's pip packages, java-app's jars and app.jar, or its Go binary (the
+//    dependency layer is shared by the builds that did not change it, as a build cache does).
+//    Every image is written through the stores, as a finished ENHANCED scan commits it
+//    (scan/results.ts recordScan: the inventory through InventoryStore, the findings reconciled
+//    and written through FindingStore), matched against a database built from
+//    ../shared/vulndata (each distinct layer content matched once). The initial scans append no
+//    events (the log starts empty); everything after does.
+// 2. (a) A new database that changes 100 advisories: 99 drawn at random among the advisories
+//    of the match keys present in the registry (text, fix or withdrawal changes, applied to
+//    the database file as an import writes them), plus one new Debian 12 glibc advisory that
+//    hits every base stack (the pack's Debian lists end before bookworm, so it is made up).
+//    Timed from the new file being renamed into place to every finding and event committed:
+//    the server's own path (VulnDbProvider, planDatabaseChange = db diff + planRematch, the
+//    rematch jobs on the RegistryScanService's job worker). (b) A full re-match: a database
+//    rebuilt from scratch (the pack again) that nothing can be diffed against (no snapshot of
+//    the build the findings were matched with), so every watched image is re-matched.
+// 3. (c) p50/p95 of a fixed query mix through the Inspector2 backend (ListFindings by
+//    repository, vulnerability id, severity and status, package name, each sorted by severity
+//    and by last observation; ListFindingAggregations by repository and by image), on SQLite
+//    and on PostgreSQL (the same rows copied into a throwaway PostgreSQL 15, then ANALYZE).
+// 4. (d) Peak RSS of the re-match process, database size.
+// Goals (the issue): (a) under 10 s on 2 cores, (c) p95 under 100 ms, (d) RSS under 1 GB.
+// Exits 0 whatever the figures (a benchmark reports, it does not fail); 1 when it cannot run.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import {
+  fixtureImageNames,
+  log,
+  resetHwm,
+  procMemory,
+  startPostgres,
+  table,
+  writeResults,
+} from "./common.mjs";
+
+const self = fileURLToPath(import.meta.url);
+const repoRoot = resolve(dirname(self), "..");
+const dist = join(repoRoot, "dist");
+const fixtures = resolve(process.env.DRYDOCK_FIXTURES ?? "/tmp/drydock-fixtures");
+const shared = resolve(process.env.DRYDOCK_SHARED ?? join(repoRoot, "../shared"));
+const vulndata = join(shared, "vulndata");
+const WORK = resolve(process.env.BENCH_WORKDIR ?? "/tmp/drydock-bench-rematch");
+const SCALE = Number(process.env.SCALE ?? 1);
+const SEED = Number(process.env.SEED ?? 11);
+const BACKENDS = (process.env.BACKENDS ?? "sqlite,postgres").split(",").filter(Boolean);
+const QUERY_ROUNDS = Number(process.env.QUERY_ROUNDS ?? 20);
+
+const STACKS = Math.max(1, Math.round(2000 * SCALE));
+const BASE_LAYERS = Math.min(20, STACKS);
+const APPS_PER_STACK = 5;
+const BUILDS_PER_APP = 10;
+/** Builds that share one dependency layer (the build cache keeps it until the dependencies change). */
+const BUILDS_PER_DEPS = 3;
+const CHANGED_ADVISORIES = 100;
+/** Application kinds and their shares (tuned for about 10 findings per image on average). */
+const APP_KINDS = [
+  ["node", 0.35],
+  ["python", 0.1],
+  ["java", 0.2],
+  ["go", 0.04],
+  ["static", 0.31],
+];
+const SKOPEO_STACKS = 0.01;
+const ACCOUNT = { accountId: "123456789012", region: "us-east-1" };
+const DAY = 86_400_000;
+
+const v1Path = join(WORK, "vulndb-v1.sqlite");
+const registryKey = `s${SCALE}-seed${SEED}`;
+
+// ---- small helpers ------------------------------------------------------------------------
+
+/** A seeded PRNG (mulberry32): the same registry for the same SEED and SCALE. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sha = (s) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const fmt = (n, d = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
+    : "-";
+const MB = 1024 * 1024;
+
+async function loadDrydock() {
+  const mods = await Promise.all(
+    [
+      "scan/engine.js",
+      "image/analyze.js",
+      "image/cache.js",
+      "image/sources/index.js",
+      "cli/sbom.js",
+      "config/schema.js",
+      "match/matcher.js",
+      "match/keys.js",
+      "vulndb/db.js",
+      "vulndb/writer.js",
+      "storage/meta/sqlite.js",
+      "storage/meta/postgres.js",
+      "scan/results.js",
+      "scan/state.js",
+      "scan/rematch.js",
+      "scan/vulndb-change.js",
+      "scan/vulndb-provider.js",
+      "scan/service.js",
+      "settings/service.js",
+      "storage/blob/fs.js",
+      "findings/inspector-backend.js",
+      "api/access.js",
+      "events/log.js",
+    ].map((m) => import(join(dist, m))),
+  );
+  return Object.assign({}, ...mods);
+}
+
+/** Runs this script in a child process with `args`; resolves with the last JSON line it prints. */
+function child(args, { nodeArgs = [] } = {}) {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, [...nodeArgs, self, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    c.stdout.on("data", (d) => (out += d));
+    c.on("error", rej);
+    c.on("exit", (code) => {
+      if (code !== 0) return rej(new Error(`${args[0]}: child exited with ${code}`));
+      res(JSON.parse(out.trim().split("\n").pop()));
+    });
+  });
+}
+
+/** Peak RSS of this process so far, bytes. */
+const maxRss = () => process.resourceUsage().maxRSS * 1024;
+
+// ---- 1. the vulnerability database ---------------------------------------------------------
+
+async function buildV1(target) {
+  const { buildDatabase } = await import(join(dist, "vulndb/build.js"));
+  const { listSources } = await import(join(dist, "vulndb/sources.js"));
+  const { importers, mirrorPaths } = await import(join(dist, "vulndb/importers/registry.js"));
+  const t0 = performance.now();
+  await buildDatabase({
+    target,
+    sources: await listSources([vulndata], mirrorPaths()),
+    importers,
+    fresh: true,
+    onProblem: () => undefined,
+  });
+  return { ms: performance.now() - t0, bytes: statSync(target).size };
+}
+
+// ---- 2. the package population of the fixtures ----------------------------------------------
+
+/** The packages of the fixture images, by the layer that brought them (real Package documents). */
+async function fixturePopulation(dd) {
+  const limits = dd.layerLimits(dd.configSchema.parse({}));
+  const cache = new dd.InventoryCache(join(WORK, "layer-cache"));
+  mkdirSync(cache.dir, { recursive: true });
+  const layers = new Map(); // diffID -> packages
+  let distro = null;
+  const images = [];
+  for (const name of fixtureImageNames(fixtures)) {
+    const doc = await dd.analyzeSource(dd.openImageSource(`oci:${join(fixtures, "oci", name)}`), {
+      scope: "all",
+      limits,
+      cache,
+    });
+    for (const inv of dd.inventoriesOf(doc)) {
+      distro ??= inv.distro;
+      images.push({ name, packages: inv.packages.length, layers: inv.image.layers.length });
+      for (const p of inv.packages) {
+        const list = layers.get(p.layer) ?? [];
+        if (
+          !list.some(
+            (q) =>
+              q.name === p.name &&
+              q.version === p.version &&
+              q.path === p.path &&
+              q.archivePath === p.archivePath,
+          )
+        )
+          list.push(p);
+        layers.set(p.layer, list);
+      }
+    }
+  }
+  if (distro?.id !== "debian")
+    throw new Error(`the fixtures' distro is ${JSON.stringify(distro)}, expected Debian`);
+  // The layer every fixture starts with is the Debian base.
+  const counts = new Map();
+  for (const list of layers.values())
+    for (const p of list) if (p.ecosystem === "deb") counts.set(p.layer, (counts.get(p.layer) ?? 0) + 1);
+  const baseLayer = [...layers.keys()].find(
+    (l) => layers.get(l).every((p) => p.ecosystem === "deb") && layers.get(l).some((p) => p.name === "libc6"),
+  );
+  const core = layers.get(baseLayer);
+  const coreNames = new Set(core.map((p) => p.name));
+  const all = [...layers.values()].flat();
+  const uniq = (ps) => {
+    const seen = new Set();
+    return ps.filter((p) => {
+      const k = `${p.ecosystem}\0${p.name}\0${p.version}\0${p.path}\0${p.archivePath ?? ""}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  };
+  const extraDebs = uniq(all.filter((p) => p.ecosystem === "deb" && !coreNames.has(p.name)));
+  const owned = uniq(all.filter((p) => p.metadata?.ownedBy));
+  const npm = uniq(all.filter((p) => p.ecosystem === "npm"));
+  const pip = uniq(all.filter((p) => p.ecosystem === "pypi" && !p.metadata?.ownedBy));
+  const jarLibs = uniq(all.filter((p) => p.ecosystem === "maven" && p.path.startsWith("/app/lib/")));
+  const appJar = uniq(all.filter((p) => p.ecosystem === "maven" && !p.path.startsWith("/app/lib/")));
+  const goBinaries = new Map();
+  for (const p of uniq(all.filter((p) => p.ecosystem === "golang"))) {
+    const list = goBinaries.get(p.path) ?? [];
+    list.push(p);
+    goBinaries.set(p.path, list);
+  }
+  const skopeo = [...goBinaries.entries()].find(([path]) => path.endsWith("/skopeo"))?.[1] ?? [];
+  const goApp = [...goBinaries.entries()].find(([path]) => !path.endsWith("/skopeo"))?.[1] ?? [];
+  return { distro, images, core, extraDebs, owned, npm, pip, jarLibs, appJar, skopeo, goApp };
+}
+
+// ---- 3. the synthetic registry ----------------------------------------------------------------
+
+/** A package of the population placed in a synthetic layer. */
+const inLayer = (p, layer) => ({ ...p, layer });
+
+/**
+ * The registry's images, generated lazily (the same sequence for the same seed): for each
+ * base stack its layers, then its applications' builds, each with its layers' packages.
+ */
+function* syntheticImages(pop) {
+  const rand = prng(SEED);
+  const pick = (list, p) => list.filter(() => rand() < p);
+  const kindOf = () => {
+    let x = rand();
+    for (const [k, share] of APP_KINDS) if ((x -= share) < 0) return k;
+    return APP_KINDS.at(-1)[0];
+  };
+  const baseIds = Array.from({ length: BASE_LAYERS }, (_, i) => sha(`debian-12-base-${i}`));
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  for (let s = 0; s < STACKS; s++) {
+    const base = baseIds[s % BASE_LAYERS];
+    const runtime = sha(`stack-${s}-runtime`);
+    const debs = pick(pop.extraDebs, 0.5);
+    const debNames = new Set(debs.map((p) => p.name));
+    const stackPackages = [
+      ...pop.core.map((p) => inLayer(p, base)),
+      ...debs.map((p) => inLayer(p, runtime)),
+      ...pop.owned.filter((p) => debNames.has(p.metadata.ownedBy)).map((p) => inLayer(p, runtime)),
+      ...(rand() < SKOPEO_STACKS ? pop.skopeo.map((p) => inLayer(p, runtime)) : []),
+    ];
+    for (let a = 0; a < APPS_PER_STACK; a++) {
+      const kind = kindOf();
+      const repository = `team-${String(s).padStart(4, "0")}/${kind}-svc-${a}`;
+      let deps = null;
+      for (let b = 0; b < BUILDS_PER_APP; b++) {
+        if (b % BUILDS_PER_DEPS === 0) {
+          const id = sha(`stack-${s}-app-${a}-deps-${b}`);
+          const list =
+            kind === "node"
+              ? pick(pop.npm, 0.75)
+              : kind === "python"
+                ? pick(pop.pip, 0.6)
+                : kind === "java"
+                  ? pop.jarLibs
+                  : [];
+          deps = { id, packages: list.map((p) => inLayer(p, id)) };
+        }
+        const code = sha(`stack-${s}-app-${a}-build-${b}`);
+        const codePackages = kind === "java" ? pop.appJar : kind === "go" ? pop.goApp : [];
+        const layers = [base, runtime, ...(deps.packages.length ? [deps.id] : []), code];
+        yield {
+          stack: s,
+          repository,
+          tag: `build-${b}`,
+          digest: sha(`image-${s}-${a}-${b}`),
+          // pushes spread over 180 days, the builds of an app in order
+          pushedAt:
+            t0 + Math.floor(((s * APPS_PER_STACK + a) / (STACKS * APPS_PER_STACK)) * 170 * DAY) + b * DAY,
+          layers,
+          packages: [...stackPackages, ...deps.packages, ...codePackages.map((p) => inLayer(p, code))],
+        };
+      }
+    }
+  }
+}
+
+/** Child: writes the synthetic registry to a new SQLite metadata database; prints its counts. */
+async function setupChild(out) {
+  const dd = await loadDrydock();
+  const t0 = performance.now();
+  const pop = await fixturePopulation(dd);
+  log(
+    `population: ${pop.images.length} fixture images; ${pop.core.length} base debs, ${pop.extraDebs.length} other debs, ` +
+      `${pop.npm.length} npm, ${pop.pip.length} pip, ${pop.jarLibs.length + pop.appJar.length} maven, ${pop.goApp.length + pop.skopeo.length} go`,
+  );
+  for (const f of [out, `${out}-wal`, `${out}-shm`]) rmSync(f, { force: true });
+  let clock = Date.now();
+  const meta = await dd.openSqliteMetaStore(out, () => clock);
+  await dd.writeScanningConfiguration(meta, {
+    scanType: "ENHANCED",
+    rules: [
+      { scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+    ],
+  });
+  const db = dd.VulnDb.open(v1Path);
+  const builtAt = Date.parse(db.freshness().builtAt);
+
+  // Findings of a layer's packages, matched once per distinct content (the layer digest aside).
+  const byContent = new Map();
+  const contentKey = (ps) =>
+    ps.map((p) => `${p.ecosystem}\0${p.name}\0${p.version}\0${p.path}\0${p.archivePath ?? ""}`).join("\n");
+  const layerFindings = (packages, layer) => {
+    const k = contentKey(packages);
+    let fs = byContent.get(k);
+    if (!fs) byContent.set(k, (fs = dd.matchPackages(packages, pop.distro, db)));
+    return fs.map((f) => ({ ...f, package: { ...f.package, layer } }));
+  };
+
+  const repos = new Map();
+  const perImage = [];
+  let images = 0;
+  let findings = 0;
+  const BATCH = 100;
+  let batch = [];
+  const flush = async () => {
+    for (const img of batch) {
+      clock = img.pushedAt;
+      await meta.tx(async (tx) => {
+        let repositoryId = repos.get(img.repository);
+        if (repositoryId === undefined)
+          repos.set(img.repository, (repositoryId = await tx.registry.ensureRepository(img.repository)));
+        const r = await tx.registry.putManifest({
+          repositoryId,
+          digest: img.digest,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          artifactType: null,
+          subject: null,
+          size: 1000 + img.layers.length * 200,
+          annotations: null,
+          references: [],
+          tag: img.tag,
+        });
+        if (!r.ok) throw new Error("putManifest refused");
+        const byLayer = new Map();
+        for (const p of img.packages) byLayer.set(p.layer, [...(byLayer.get(p.layer) ?? []), p]);
+        const found = [...byLayer.entries()].flatMap(([layer, ps]) => layerFindings(ps, layer));
+        dd.markPartialFixes(found);
+        await dd.recordScan(tx, {
+          repositoryId,
+          digest: img.digest,
+          scanType: "ENHANCED",
+          inventory: {
+            image: { layers: img.layers.map((diffID) => ({ diffID })) },
+            distro: pop.distro,
+            packages: img.packages,
+          },
+          findings: found,
+          now: img.pushedAt + 60_000,
+        });
+        findings += found.length;
+      });
+    }
+    batch = [];
+  };
+  for (const img of syntheticImages(pop)) {
+    batch.push(img);
+    perImage.push(img.packages.length);
+    images++;
+    if (batch.length === BATCH) await flush();
+    if (images % 10_000 === 0)
+      log(`  ${images} images, ${findings} findings, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  await flush();
+  await meta.settings.putRegistrySetting("vulndb-matched", { builtAt });
+  db.close();
+  await meta.close();
+
+  const Database = (await import("better-sqlite3")).default;
+  const sq = new Database(out);
+  sq.pragma("wal_checkpoint(TRUNCATE)");
+  const one = (q) => Object.values(sq.prepare(q).get())[0];
+  const counts = {
+    baseStacks: STACKS,
+    images,
+    repositories: one("select count(*) from repositories"),
+    segments: one("select count(*) from inventory_segments"),
+    segmentPackages: one("select count(*) from segment_packages"),
+    segmentKeys: one("select count(*) from segment_keys"),
+    imageSegments: one("select count(*) from image_segments"),
+    findings: one("select count(*) from findings"),
+    findingDetails: one("select count(*) from finding_details"),
+    vulnerabilityIds: one("select count(distinct vulnerability_id) from findings"),
+    imagesWithFindings: one("select count(*) from (select distinct repository_id, digest from findings)"),
+    bySeverity: Object.fromEntries(
+      sq
+        .prepare("select severity, count(*) n from findings group by severity")
+        .all()
+        .map((r) => [r.severity, r.n]),
+    ),
+    packagesPerImage: {
+      min: Math.min(...perImage),
+      avg: perImage.reduce((a, b) => a + b, 0) / perImage.length,
+      max: Math.max(...perImage),
+    },
+    distinctMatchedContents: byContent.size,
+  };
+  sq.close();
+  if (findings !== counts.findings)
+    log(`note: ${findings} findings matched, ${counts.findings} rows (duplicates merged)`);
+  process.stdout.write(
+    JSON.stringify({
+      ...counts,
+      setupMs: performance.now() - t0,
+      setupMaxRss: maxRss(),
+      bytes: statSync(out).size,
+      population: pop.images,
+    }) + "\n",
+  );
+}
+
+// ---- 4. the new database: 100 changed advisories ----------------------------------------------
+
+/** Writes `out`: v1 with CHANGED_ADVISORIES advisories changed as an import would write them. */
+async function makeChangedDatabase(dd, keysPresent, out) {
+  const Database = (await import("better-sqlite3")).default;
+  rmSync(out, { force: true });
+  copyFileSync(v1Path, out);
+  const db = new Database(out);
+  const rand = prng(SEED * 7919 + 1);
+  const st = db.prepare(
+    "SELECT DISTINCT a.source, a.id FROM affected f JOIN advisories a ON a.rowid = f.advisory WHERE a.withdrawn = 0 AND f.ecosystem = ? AND f.package = ?",
+  );
+  const candidates = new Map();
+  for (const key of keysPresent) {
+    const { ecosystem, package: pkg } = dd.parseMatchKey(key);
+    for (const r of st.all(ecosystem, pkg)) candidates.set(`${r.source}\0${r.id}`, r);
+  }
+  const pool = [...candidates.values()].sort((a, b) => (a.source + a.id < b.source + b.id ? -1 : 1));
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  const now = new Date().toISOString();
+  const records = db.prepare("SELECT rowid AS r, json FROM advisories WHERE source = ? AND id = ?");
+  const affOf = db.prepare("SELECT json FROM affected WHERE advisory = ? ORDER BY rowid");
+  const upd = db.prepare(
+    "UPDATE advisories SET modified = ?, withdrawn = ?, digest = ?, json = ? WHERE rowid = ?",
+  );
+  const delAff = db.prepare("DELETE FROM affected WHERE advisory = ?");
+  const insAff = db.prepare("INSERT INTO affected (advisory, ecosystem, package, json) VALUES (?, ?, ?, ?)");
+  const write = (rowid, adv) => {
+    const form = dd.storedForm(adv);
+    upd.run(adv.modified ?? null, adv.withdrawn ? 1 : 0, form.digest, form.base, rowid);
+    delAff.run(rowid);
+    form.affected.forEach((a, i) => insAff.run(rowid, a.ecosystem, a.package, form.affectedJson[i]));
+  };
+  // A fix published (a `fixed` event where none), a fix retracted (fixed -> last_affected), the
+  // text revised, or the advisory withdrawn.
+  const kinds = ["text", "fix", "text", "withdraw", "fix"];
+  const changed = [];
+  db.transaction(() => {
+    for (const [i, c] of pool.slice(0, CHANGED_ADVISORIES - 1).entries()) {
+      const kind = kinds[i % kinds.length];
+      for (const r of records.all(c.source, c.id)) {
+        const adv = { ...JSON.parse(r.json), affected: affOf.all(r.r).map((a) => JSON.parse(a.json)) };
+        adv.modified = now;
+        if (kind === "text") adv.details = `${adv.details ?? ""}\n\nRevised ${now}.`;
+        else if (kind === "withdraw") adv.withdrawn = now;
+        else
+          for (const aff of adv.affected)
+            for (const range of aff.ranges ?? []) {
+              const fixed = range.events.findIndex((e) => "fixed" in e);
+              if (fixed >= 0) range.events[fixed] = { last_affected: range.events[fixed].fixed };
+              else range.events.push({ fixed: aff.ecosystem.startsWith("debian") ? "999" : "999.0.0" });
+            }
+        write(r.r, adv);
+      }
+      changed.push({ ...c, kind });
+    }
+    // The one that hits every base stack: a new Debian 12 glibc advisory (made up: the pack's
+    // Debian lists end before bookworm).
+    const feed = db.prepare("SELECT seq FROM feeds WHERE id LIKE 'debian-dsa:%DSA-list%'").get()?.seq ?? 1;
+    const adv = {
+      id: "DSA-9001-1",
+      source: "debian-dsa",
+      aliases: ["CVE-2099-10001"],
+      references: [{ type: "ADVISORY", url: "https://security-tracker.debian.org/tracker/DSA-9001-1" }],
+      published: now.slice(0, 10),
+      modified: now,
+      summary: "glibc - security update",
+      affected: [
+        {
+          ecosystem: "debian:12",
+          package: "glibc",
+          status: "affected",
+          ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "2.36-9+deb12u99" }] }],
+        },
+      ],
+    };
+    const form = dd.storedForm(adv);
+    const { lastInsertRowid } = db
+      .prepare(
+        "INSERT INTO advisories (source, id, feed, modified, withdrawn, digest, json) VALUES (?, ?, ?, ?, 0, ?, ?)",
+      )
+      .run(adv.source, adv.id, feed, now, form.digest, form.base);
+    form.affected.forEach((a, i) =>
+      insAff.run(lastInsertRowid, a.ecosystem, a.package, form.affectedJson[i]),
+    );
+    changed.push({ source: adv.source, id: adv.id, kind: "new (every base stack)" });
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'built_at'").run(now);
+  })();
+  db.close();
+  return { candidates: pool.length, changed };
+}
+
+/** A copy of v1 with a new build time: the pack imported again from scratch. */
+async function makeRebuiltDatabase(out) {
+  const Database = (await import("better-sqlite3")).default;
+  rmSync(out, { force: true });
+  copyFileSync(v1Path, out);
+  const db = new Database(out);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'built_at'").run(new Date().toISOString());
+  db.close();
+}
+
+// ---- 5. the re-match ----------------------------------------------------------------------------
+
+/** Child: (a) and (b) on a copy of the registry; prints the figures. */
+async function rematchChild(registryDb) {
+  const dd = await loadDrydock();
+  const Database = (await import("better-sqlite3")).default;
+  const run = join(WORK, "run");
+  rmSync(run, { recursive: true, force: true });
+  mkdirSync(join(run, "vulndb"), { recursive: true });
+  const metaPath = join(run, "meta.db");
+  copyFileSync(registryDb, metaPath);
+  const dbPath = join(run, "vulndb", "vulndb.sqlite");
+  const snapshotPath = `${dbPath}.matched`;
+  copyFileSync(v1Path, dbPath);
+  linkSync(dbPath, snapshotPath); // what planDatabaseChange left after the registry's scans
+
+  const ro = new Database(metaPath, { readonly: true });
+  const keysPresent = ro
+    .prepare("SELECT DISTINCT match_key FROM segment_keys")
+    .all()
+    .map((r) => r.match_key);
+  ro.close();
+  const building = `${dbPath}.building`;
+  const v2 = await makeChangedDatabase(dd, keysPresent, building);
+  log(
+    `database v2: ${v2.changed.length} advisories changed, drawn from ${v2.candidates} of ${keysPresent.length} keys present`,
+  );
+
+  const meta = await dd.openSqliteMetaStore(metaPath);
+  const settings = new dd.RepositorySettingsService(meta);
+  const fsBlobs = await dd.FsBlobStore.open(join(run, "blobs"));
+  let blobReads = 0;
+  const blobs = new Proxy(fsBlobs, {
+    get: (t, k) => {
+      const v = Reflect.get(t, k, t);
+      if (typeof v !== "function") return v;
+      return (...args) => {
+        if (k === "open" || k === "read") blobReads++;
+        return v.apply(t, args);
+      };
+    },
+  });
+  const provider = new dd.VulnDbProvider(dbPath);
+  provider.refresh();
+  const limits = dd.layerLimits(dd.configSchema.parse({}));
+  const config = dd.configSchema.parse({});
+  const service = new dd.RegistryScanService(meta, blobs, provider, settings, {
+    aws: ACCOUNT,
+    engine: { limits },
+    queue: {
+      concurrency: config.scan.concurrency || cpus().length,
+      maxAttempts: config.scan.maxAttempts,
+      retryBaseMs: config.scan.retryBaseMs,
+      leaseMs: config.scan.leaseSeconds * 1000,
+      pollIntervalMs: config.scan.pollIntervalMs,
+    },
+  });
+  await service.start();
+  const scanOnPush = (tx, id) => settings.scanOnPush(tx, id);
+
+  const sqlite = new Database(metaPath, { readonly: true });
+  const count = (q, ...a) => Object.values(sqlite.prepare(q).get(...a))[0];
+
+  /** One database change, timed from the rename to the last commit. */
+  const change = async (name) => {
+    resetHwm(process.pid);
+    const events0 = await dd.lastEventSeq(meta);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const wall0 = Date.now();
+    renameSync(building, dbPath);
+    provider.refresh();
+    const plan = await dd.planDatabaseChange(meta, { path: dbPath, snapshotPath, scanOnPush });
+    const tPlan = performance.now();
+    service.queue.wake();
+    for (;;) {
+      const d = await service.queue.depth();
+      if (d.queued === 0 && d.running === 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const t1 = performance.now();
+    const cpu = process.cpuUsage(c0);
+    const events = (await dd.lastEventSeq(meta)) - events0;
+    const byStatus = Object.fromEntries(
+      sqlite
+        .prepare("SELECT status, count(*) n FROM findings WHERE updated_at >= ? GROUP BY status")
+        .all(wall0)
+        .map((r) => [r.status, r.n]),
+    );
+    const created = count("SELECT count(*) FROM findings WHERE first_observed_at >= ?", wall0);
+    const observed = count("SELECT count(*) FROM findings WHERE last_observed_at >= ?", wall0);
+    const r = {
+      name,
+      plan,
+      ms: t1 - t0,
+      planMs: tPlan - t0,
+      jobsMs: t1 - tPlan,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      images: plan.kind === "planned" ? plan.images : 0,
+      events,
+      created,
+      changedByStatus: byStatus,
+      observed,
+      peakRss: procMemory(process.pid).hwm,
+    };
+    log(
+      `${name}: ${(r.ms / 1000).toFixed(2)} s (plan ${(r.planMs / 1000).toFixed(2)} s), ${r.images} images, ${events} events`,
+    );
+    return r;
+  };
+
+  const a = await change("a");
+  await makeRebuiltDatabase(building);
+  rmSync(snapshotPath, { force: true }); // nothing to diff against: every watched image again
+  const b = await change("b");
+  await service.stop();
+  provider.close();
+  await meta.close();
+  sqlite.close();
+  const sq = new Database(metaPath);
+  sq.pragma("wal_checkpoint(TRUNCATE)");
+  let tables = [];
+  try {
+    tables = sq
+      .prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
+      .all();
+  } catch {
+    // no dbstat in this build of SQLite
+  }
+  sq.close();
+  process.stdout.write(
+    JSON.stringify({
+      a,
+      b,
+      v2: v2.changed,
+      keysPresent: keysPresent.length,
+      candidates: v2.candidates,
+      blobReads,
+      maxRss: maxRss(),
+      dbBytes: statSync(metaPath).size,
+      tables,
+    }) + "\n",
+  );
+}
+
+// ---- 6. the query mix -----------------------------------------------------------------------------
+
+/** Child: the query mix on SQLite (a file) or PostgreSQL (a URL); prints the latencies. */
+async function queryChild(backend, target) {
+  const dd = await loadDrydock();
+  const meta = backend === "sqlite" ? await dd.openSqliteMetaStore(target) : dd.openPostgresMetaStore(target);
+  const inspector = new dd.StoreInspector2Backend(meta, { registry: ACCOUNT });
+  const principal = dd.AwsPrincipal.unrestricted(ACCOUNT.accountId);
+  // Parameters drawn from what is stored (the same seed: the same draws on both backends).
+  const Database = (await import("better-sqlite3")).default;
+  const sq = new Database(process.env.QUERY_SAMPLE_DB ?? target, { readonly: true });
+  const repos = sq
+    .prepare("SELECT name FROM repositories ORDER BY name")
+    .all()
+    .map((r) => r.name);
+  const vulns = sq
+    .prepare("SELECT DISTINCT vulnerability_id v FROM findings ORDER BY v")
+    .all()
+    .map((r) => r.v);
+  const pkgs = sq
+    .prepare("SELECT DISTINCT package_name p FROM findings ORDER BY p")
+    .all()
+    .map((r) => r.p);
+  sq.close();
+  const rand = prng(SEED + 5);
+  const any = (list) => list[Math.floor(rand() * list.length)];
+  const sorts = [
+    { field: "SEVERITY", sortOrder: "DESC" },
+    { field: "LAST_OBSERVED_AT", sortOrder: "DESC" },
+  ];
+  const list = (criteria, sort) => (p) => inspector.listFindings({ criteria, sort, maxResults: 100 }, p);
+  const kinds = [
+    ...sorts.flatMap((sort) => [
+      [
+        `ListFindings repository, ${sort.field}`,
+        () => list({ ecrImageRepositoryName: [{ comparison: "EQUALS", value: any(repos) }] }, sort),
+      ],
+      [
+        `ListFindings vulnerabilityId, ${sort.field}`,
+        () => list({ vulnerabilityId: [{ comparison: "EQUALS", value: any(vulns) }] }, sort),
+      ],
+      [
+        `ListFindings severity+status, ${sort.field}`,
+        () =>
+          list(
+            {
+              severity: [{ comparison: "EQUALS", value: any(["CRITICAL", "HIGH", "MEDIUM", "LOW"]) }],
+              findingStatus: [{ comparison: "EQUALS", value: "ACTIVE" }],
+            },
+            sort,
+          ),
+      ],
+      [
+        `ListFindings package name, ${sort.field}`,
+        () => list({ vulnerablePackages: [{ name: { comparison: "EQUALS", value: any(pkgs) } }] }, sort),
+      ],
+    ]),
+    [
+      "ListFindingAggregations REPOSITORY",
+      () => (p) =>
+        inspector.listFindingAggregations(
+          { request: { type: "REPOSITORY", sortBy: "CRITICAL", sortOrder: "DESC" }, maxResults: 100 },
+          p,
+        ),
+    ],
+    [
+      "ListFindingAggregations AWS_ECR_CONTAINER",
+      () => (p) =>
+        inspector.listFindingAggregations(
+          { request: { type: "AWS_ECR_CONTAINER", sortBy: "CRITICAL", sortOrder: "DESC" }, maxResults: 100 },
+          p,
+        ),
+    ],
+    [
+      "ListFindingAggregations AWS_ECR_CONTAINER, one repository",
+      () => {
+        const r = any(repos);
+        return (p) =>
+          inspector.listFindingAggregations(
+            {
+              request: {
+                type: "AWS_ECR_CONTAINER",
+                repositories: [{ comparison: "EQUALS", value: r }],
+                sortBy: "ALL",
+                sortOrder: "DESC",
+              },
+              maxResults: 100,
+            },
+            p,
+          );
+      },
+    ],
+  ];
+  const times = Object.fromEntries(kinds.map(([k]) => [k, []]));
+  const sizes = Object.fromEntries(kinds.map(([k]) => [k, []]));
+  for (let round = -1; round < QUERY_ROUNDS; round++) {
+    for (const [name, make] of kinds) {
+      const q = make();
+      const t = performance.now();
+      const page = await q(principal);
+      const ms = performance.now() - t;
+      if (round >= 0) {
+        times[name].push(ms);
+        sizes[name].push(page.items.length);
+      }
+    }
+  }
+  await meta.close();
+  process.stdout.write(JSON.stringify({ backend, times, sizes, maxRss: maxRss() }) + "\n");
+}
+
+/** Child: copies every table of the SQLite registry into PostgreSQL (then ANALYZE). */
+async function pgLoadChild(sqlitePath, url) {
+  const dd = await loadDrydock();
+  const t0 = performance.now();
+  const meta = dd.openPostgresMetaStore(url);
+  await meta.migrate();
+  await meta.close();
+  const Database = (await import("better-sqlite3")).default;
+  const pg = (await import("pg")).default;
+  const sq = new Database(sqlitePath, { readonly: true });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const tables = sq
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%'",
+    )
+    .all()
+    .map((r) => r.name);
+  // Parents before children (foreign keys).
+  const order = ["repositories", "blobs", "inventory_segments", "inspector_filters"];
+  tables.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  const rows = {};
+  await client.query("BEGIN");
+  for (const t of tables) {
+    await client.query(`DELETE FROM ${t}`);
+    const cols = sq
+      .prepare(`SELECT * FROM ${t} LIMIT 1`)
+      .columns()
+      .map((c) => c.name);
+    let n = 0;
+    let buf = [];
+    const flush = async () => {
+      if (!buf.length) return;
+      const params = [];
+      const values = buf.map(
+        (r) => `(${cols.map((c) => (params.push(r[c]), `$${params.length}`)).join(",")})`,
+      );
+      await client.query(
+        `INSERT INTO ${t} (${cols.map((c) => `"${c}"`).join(",")}) VALUES ${values.join(",")}`,
+        params,
+      );
+      buf = [];
+    };
+    const per = Math.max(1, Math.floor(30000 / cols.length));
+    for (const r of sq.prepare(`SELECT * FROM ${t}`).iterate()) {
+      buf.push(r);
+      n++;
+      if (buf.length >= per) await flush();
+    }
+    await flush();
+    rows[t] = n;
+  }
+  // Serial keys continue after the copied ids.
+  const serials = await client.query(
+    `SELECT table_name, column_name, pg_get_serial_sequence(table_name, column_name) seq FROM information_schema.columns
+      WHERE table_schema = 'public' AND column_default LIKE 'nextval%'`,
+  );
+  for (const s of serials.rows)
+    await client.query(
+      `SELECT setval('${s.seq}', coalesce((SELECT max(${s.column_name}) FROM ${s.table_name}), 0) + 1, false)`,
+    );
+  await client.query("COMMIT");
+  await client.query("ANALYZE");
+  const size = await client.query("SELECT pg_database_size(current_database()) AS b");
+  await client.end();
+  sq.close();
+  process.stdout.write(
+    JSON.stringify({ ms: performance.now() - t0, rows, bytes: Number(size.rows[0].b) }) + "\n",
+  );
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main() {
+  const [mode, ...args] = process.argv.slice(2);
+  if (mode === "--setup") return setupChild(...args);
+  if (mode === "--rematch") return rematchChild(...args);
+  if (mode === "--queries") return queryChild(...args);
+  if (mode === "--pg-load") return pgLoadChild(...args);
+  if (mode === "--vulndb") {
+    process.stdout.write(JSON.stringify(await buildV1(args[0])) + "\n");
+    return;
+  }
+
+  const problems = [];
+  if (!existsSync(join(fixtures, "images.tsv")))
+    problems.push(`fixtures missing: run ../shared/tools/images/build-images.sh ${fixtures}`);
+  if (!existsSync(vulndata)) problems.push(`${vulndata} missing (DRYDOCK_SHARED)`);
+  if (!existsSync(join(dist, "scan/rematch.js"))) problems.push("dist/ missing: npm run build");
+  if (!(SCALE > 0)) problems.push("SCALE must be a positive number");
+  if (problems.length) {
+    for (const p of problems) process.stderr.write(`bench:rematch cannot run: ${p}\n`);
+    process.exit(1);
+  }
+  mkdirSync(WORK, { recursive: true });
+  const load0 = loadavg();
+  log(
+    `SCALE=${SCALE} (${STACKS} base stacks, ${STACKS * APPS_PER_STACK * BUILDS_PER_APP} images), load ${load0.map((l) => l.toFixed(2)).join(" ")}, work ${WORK}`,
+  );
+
+  let v1 = null;
+  if (!existsSync(v1Path)) {
+    log("building the vulnerability database from ../shared/vulndata");
+    v1 = await child(["--vulndb", `${v1Path}.tmp`]);
+    renameSync(`${v1Path}.tmp`, v1Path);
+  }
+
+  // The registry is kept between runs (keyed by scale, seed and the schema's migrations).
+  const { MIGRATION_NAMES } = await import(join(dist, "storage/meta/migrations.js"));
+  const stamp = createHash("sha256")
+    .update(
+      JSON.stringify([
+        registryKey,
+        MIGRATION_NAMES,
+        statSync(v1Path).mtimeMs,
+        readFileSync(self, "utf8").length,
+      ]),
+    )
+    .digest("hex")
+    .slice(0, 12);
+  const registryDb = join(WORK, `registry-${registryKey}-${stamp}.db`);
+  let setup;
+  const setupFile = `${registryDb}.json`;
+  if (existsSync(registryDb) && existsSync(setupFile)) {
+    setup = JSON.parse(readFileSync(setupFile, "utf8"));
+    log(`registry: reusing ${registryDb}`);
+  } else {
+    log("registry: generating (through the stores)");
+    setup = await child(["--setup", `${registryDb}.tmp`]);
+    renameSync(`${registryDb}.tmp`, registryDb);
+    writeFileSync(setupFile, JSON.stringify(setup));
+  }
+  log(`registry: ${setup.images} images, ${setup.findings} findings, ${(setup.bytes / MB).toFixed(0)} MiB`);
+
+  log("re-match: (a) 100 changed advisories, (b) a rebuilt database");
+  const rematch = await child(["--rematch", registryDb], {
+    nodeArgs: process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${WORK}`] : [],
+  });
+  const runDb = join(WORK, "run", "meta.db");
+
+  const queries = [];
+  for (const backend of BACKENDS) {
+    if (backend === "sqlite") {
+      log("queries: SQLite");
+      queries.push(await child(["--queries", "sqlite", runDb]));
+    } else if (backend === "postgres") {
+      const dir = join(WORK, "pg");
+      rmSync(dir, { recursive: true, force: true });
+      const pg = await startPostgres(dir);
+      try {
+        log("queries: copying the registry into PostgreSQL");
+        const loaded = await child(["--pg-load", runDb, pg.url]);
+        log(`  ${(loaded.ms / 1000).toFixed(0)} s, ${(loaded.bytes / MB).toFixed(0)} MiB`);
+        process.env.QUERY_SAMPLE_DB = runDb;
+        const q = await child(["--queries", "postgres", pg.url]);
+        q.loaded = loaded;
+        queries.push(q);
+      } finally {
+        await pg.stop();
+      }
+    }
+  }
+  const load1 = loadavg();
+  report({ setup, rematch, queries, v1, load: [load0, load1] });
+}
+
+function report(r) {
+  const { setup, rematch } = r;
+  const out = [];
+  const p = (s = "") => out.push(s);
+  p(`\nRe-match benchmark, SCALE=${SCALE}, seed ${SEED}`);
+  p(
+    `registry: ${fmt(setup.images)} images in ${fmt(setup.repositories)} repositories on ${fmt(setup.baseStacks)} base stacks; ` +
+      `${fmt(setup.packagesPerImage.min)}-${fmt(setup.packagesPerImage.max)} packages per image (mean ${fmt(setup.packagesPerImage.avg, 1)})`,
+  );
+  p(
+    `  ${fmt(setup.segments)} inventory segments (${fmt(setup.segmentPackages)} package rows, ${fmt(setup.segmentKeys)} key rows), ` +
+      `${fmt(setup.findings)} findings (${fmt(setup.vulnerabilityIds)} vulnerability ids, ${fmt(setup.imagesWithFindings)} images with any), ` +
+      `by severity ${JSON.stringify(setup.bySeverity)}`,
+  );
+  p(
+    `  written through the stores in ${fmt(setup.setupMs / 1000, 0)} s (peak RSS ${fmt(setup.setupMaxRss / MB)} MiB)`,
+  );
+  const line = (x) => {
+    const per = x.images ? (x.ms / x.images) * 1000 : NaN;
+    return [
+      x.name === "a" ? "(a) 100 changed advisories" : "(b) full re-match, rebuilt database",
+      fmt(x.images),
+      fmt(x.ms / 1000, 2),
+      fmt(x.planMs / 1000, 2),
+      fmt(x.jobsMs / 1000, 2),
+      fmt(x.cpuMs / 1000, 2),
+      fmt(per, 0),
+      fmt(x.created),
+      fmt(Object.values(x.changedByStatus).reduce((a, b) => a + b, 0)),
+      fmt(x.observed),
+      fmt(x.events),
+      fmt(x.peakRss / MB),
+    ];
+  };
+  p();
+  p(
+    table(
+      [
+        [
+          "change",
+          "images",
+          "total s",
+          "plan s",
+          "jobs s",
+          "CPU s",
+          "µs/image",
+          "created",
+          "changed",
+          "observed",
+          "events",
+          "peak RSS MiB",
+        ],
+        line(rematch.a),
+        line(rematch.b),
+      ],
+      1,
+    ),
+  );
+  p(
+    `(a) goal < 10 s: ${rematch.a.ms < 10_000 ? "met" : "MISSED"} (${fmt(rematch.a.ms / 10_000, 2)} x the goal); ` +
+      `(b) ${fmt(rematch.b.ms / rematch.a.ms, 1)} x (a); layers read: ${rematch.blobReads}; ` +
+      `the 100 advisories were drawn from ${fmt(rematch.candidates)} advisories of the ${fmt(rematch.keysPresent)} match keys present`,
+  );
+  p(
+    `(d) peak RSS of the re-match process ${fmt(rematch.maxRss / MB)} MiB (goal < 1024: ${rematch.maxRss < 1024 * MB ? "met" : "MISSED"}); ` +
+      `SQLite database ${fmt(rematch.dbBytes / MB)} MiB` +
+      (r.queries.find((q) => q.loaded)
+        ? `, PostgreSQL ${fmt(r.queries.find((q) => q.loaded).loaded.bytes / MB)} MiB`
+        : ""),
+  );
+  if (rematch.tables.length)
+    p(
+      `  largest: ${rematch.tables
+        .slice(0, 8)
+        .map((t) => `${t.name} ${fmt(t.bytes / MB)} MiB`)
+        .join(", ")}`,
+    );
+  for (const q of r.queries) {
+    p();
+    const rows = [["(c) " + q.backend, "p50 ms", "p95 ms", "max ms", "rows"]];
+    const all = [];
+    for (const [k, ts] of Object.entries(q.times)) {
+      all.push(...ts);
+      rows.push([
+        k,
+        fmt(pct(ts, 50), 1),
+        fmt(pct(ts, 95), 1),
+        fmt(Math.max(...ts), 1),
+        fmt(q.sizes[k].reduce((a, b) => a + b, 0) / q.sizes[k].length, 0),
+      ]);
+    }
+    rows.push(["all", fmt(pct(all, 50), 1), fmt(pct(all, 95), 1), fmt(Math.max(...all), 1), ""]);
+    p(table(rows, 1));
+    p(
+      `p95 goal < 100 ms: ${pct(all, 95) < 100 ? "met" : "MISSED"} (${QUERY_ROUNDS} rounds of the mix, after one warm-up round)`,
+    );
+  }
+  p();
+  p(
+    `load average before ${r.load[0].map((l) => l.toFixed(2)).join(" ")}, after ${r.load[1].map((l) => l.toFixed(2)).join(" ")}; ` +
+      `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`,
+  );
+  process.stdout.write(out.join("\n") + "\n");
+  const file = writeResults("rematch", { date: new Date().toISOString(), scale: SCALE, seed: SEED, ...r });
+  log(`results: ${file}`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:rematch: ${e.stack ?? e}\n`);
+  process.exit(1);
+});
