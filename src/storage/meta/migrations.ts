@@ -434,6 +434,39 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .execute();
       },
     },
+    /** Inspector2 findings reports and SBOM exports (schema.ts; src/findings/reports/). */
+    "0008_inspector_reports": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("inspector_reports")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("format", "text", (c) => c.notNull())
+          .addColumn("criteria", "text")
+          .addColumn("bucket", "text", (c) => c.notNull())
+          .addColumn("key_prefix", "text")
+          .addColumn("kms_key_arn", "text", (c) => c.notNull())
+          .addColumn("location", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("error_code", "text")
+          .addColumn("error_message", "text")
+          .addColumn("items", "integer")
+          .addColumn("created_by", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addColumn("completed_at", "bigint")
+          .execute();
+        await db.schema
+          .createIndex("inspector_reports_kind_created")
+          .on("inspector_reports")
+          .columns(["kind", "created_at"])
+          .execute();
+        // One findings report in progress at a time, as Inspector ("Cannot have multiple reports
+        // in-progress"); SBOM exports are not limited.
+        await sql`create unique index inspector_reports_one_findings_report on inspector_reports (kind)
+          where status = 'IN_PROGRESS' and kind = 'FINDINGS'`.execute(db);
+      },
+    },
   };
 };
 

@@ -68,6 +68,16 @@ import type { Generated } from "kysely";
  *                       with the index findings(scan_type, first_observed_at, id) for ListFindings'
  *                       default order.
  * inspector_filter_tags the tags of a filter (key, value), removed with it.
+ * inspector_reports     Inspector2 findings reports and SBOM exports (0008; src/findings/reports/):
+ *                       `id` the report id (UUID), `kind` FINDINGS or SBOM, `format` CSV, JSON,
+ *                       CYCLONEDX_1_4 or SPDX_2_3, `criteria` the request's filter criteria JSON
+ *                       (null: none), the destination (`bucket`, `key_prefix`, `kms_key_arn` as
+ *                       given), `location` the blob-store key of the report, or the key prefix of
+ *                       the export's files; `status` IN_PROGRESS, SUCCEEDED, FAILED or CANCELLED
+ *                       with `error_code`/`error_message`, `items` (findings or SBOMs written),
+ *                       `created_by` (the caller's ARN) and created/updated/completed times. The
+ *                       work is a job (kind inspector2-report, key = the id). A partial unique
+ *                       index allows one FINDINGS report IN_PROGRESS at a time.
  * layer_inventories     the layer-inventory cache shared by every worker: key = sha256 of (diffID,
  *                       analyzer versions, limits), `json` the LayerInventory.
  */
@@ -250,6 +260,24 @@ export interface Database {
     filter_id: string;
     key: string;
     value: string;
+  };
+  inspector_reports: {
+    id: string;
+    kind: string;
+    format: string;
+    criteria: string | null;
+    bucket: string;
+    key_prefix: string | null;
+    kms_key_arn: string;
+    location: string;
+    status: string;
+    error_code: string | null;
+    error_message: string | null;
+    items: number | null;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+    completed_at: number | null;
   };
   layer_inventories: {
     key: string;

@@ -9,6 +9,7 @@ import { LayerInventoryStore } from "./layer-store.js";
 import { LeaseStore } from "./lease-store.js";
 import { MIGRATION_NAMES, migrationProvider } from "./migrations.js";
 import { RegistryStore } from "./registry-store.js";
+import { ReportStore } from "./report-store.js";
 import { ScanStore } from "./scan-store.js";
 import type { Database } from "./schema.js";
 import { SettingsStore } from "./settings-store.js";
@@ -47,6 +48,13 @@ export type {
 export type { FilterWrite, StoredFilter } from "./filter-store.js";
 export type { ImageRef, SegmentInput, StoredInventory } from "./inventory-store.js";
 export type { JobRecord, NewJob } from "./job-store.js";
+export type {
+  NewReport,
+  ReportKind,
+  ReportOutcome,
+  StoredReport,
+  StoredReportStatus,
+} from "./report-store.js";
 export type { StoredEvent } from "./event-store.js";
 export type { Dialect } from "./handle.js";
 export {
@@ -60,6 +68,7 @@ export {
   EventStore,
   LeaseStore,
   LayerInventoryStore,
+  ReportStore,
 };
 
 /** Where the schema stands against the code: `behind` means `drydock migrate` must run first. */
@@ -90,6 +99,7 @@ export class MetaStore {
   readonly events: EventStore;
   readonly leases: LeaseStore;
   readonly layers: LayerInventoryStore;
+  readonly reports: ReportStore;
   readonly #h: Handle;
   readonly #root: Kysely<Database>;
 
@@ -107,6 +117,7 @@ export class MetaStore {
     this.events = new EventStore(this.#h);
     this.leases = new LeaseStore(this.#h);
     this.layers = new LayerInventoryStore(this.#h);
+    this.reports = new ReportStore(this.#h);
   }
 
   get dialect(): Dialect {
