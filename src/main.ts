@@ -11,11 +11,13 @@ import type { Config } from "./config/schema.js";
 import { ConfigError } from "./core/errors.js";
 import type { Digest } from "./core/digest.js";
 import type { Logger } from "./core/logger.js";
+import { Metrics } from "./core/metrics.js";
 import { Singleton } from "./jobs/singleton.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
 import { StoreLayerCache } from "./scan/layer-cache.js";
+import type { ScanMetrics } from "./scan/metrics.js";
 import { RegistryScanService } from "./scan/service.js";
 import { VulnDbSync } from "./scan/vulndb-distribution.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
@@ -63,7 +65,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const role = config.role;
   const stores = await openStores(config, { schema: cluster ? "refuse" : "migrate" });
   const settings = new RepositorySettingsService(stores.meta);
-  const scan = createScanService(config, stores, settings, log);
+  // Made here, not in buildServer, so that the services record into them (src/core/metrics.ts).
+  const metrics = new Metrics({
+    uploadSessions: () => stores.meta.registry.countUploads(),
+    storageBytes: () => stores.blobs.totalBytes(),
+    findings: () => stores.meta.findings.countsByStatusSeverity(),
+    images: () => stores.meta.scans.countsByStatus(),
+    vulndbBuiltAt: () => scan.vulndb.builtAt(),
+  });
+  const scan = createScanService(config, stores, settings, log, metrics);
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
     dataDir: dataPaths(config.data).root,
@@ -96,6 +106,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     registryRoutes: serveApi,
     blobRedirect: config.storage.blobs.redirect,
     ready: () => readiness(stores),
+    metrics,
     health: () => ({ vulndb: vulndbHealth.report() }),
     extraRoutes: serveApi
       ? (a) => {
@@ -159,6 +170,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log,
         });
         vulndbHealth.record(r);
+        if (r.outcome === "failed") metrics.vulndbUpdateFailures.inc();
         if (r.outcome === "failed" && !existsSync(scan.vulndb.path)) log.error({}, vulndbHealth.advice());
         return r;
       },
@@ -273,6 +285,8 @@ export function createScanService(
   stores: Pick<Stores, "meta" | "blobs">,
   settings: RepositorySettingsService,
   log?: Logger,
+  /** The node's metrics: layers read or served by the cache, re-match jobs. */
+  metrics?: ScanMetrics,
 ) {
   const vulndb = new VulnDbProvider(dataPaths(config.data, config.vulndb.path).vulndb, log);
   vulndb.watch();
@@ -287,6 +301,7 @@ export function createScanService(
       },
       cache: new StoreLayerCache(stores.meta),
       layerConcurrency: config.analysis.concurrency || undefined,
+      onLayer: metrics && ((fromCache) => metrics.layer(fromCache)),
     },
     queue: {
       concurrency: config.scan.concurrency || availableParallelism(),
@@ -296,6 +311,7 @@ export function createScanService(
       pollIntervalMs: config.scan.pollIntervalMs,
     },
     log,
+    metrics,
   });
   return { service, vulndb };
 }

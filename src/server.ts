@@ -27,6 +27,8 @@ export interface ServerDeps {
   health?: () => Record<string, unknown>;
   /** /readyz: rejects when a store this node needs is unreachable (the database, the object store). */
   ready?: () => Promise<void>;
+  /** The node's metrics when the caller made them (main.ts: services record into them); else made here. */
+  metrics?: Metrics;
 }
 
 /**
@@ -36,10 +38,12 @@ export interface ServerDeps {
  */
 export function buildServer(deps: ServerDeps): { app: FastifyInstance; metrics: Metrics } {
   const { service, log } = deps;
-  const metrics = new Metrics({
-    uploadSessions: () => service.meta.registry.countUploads(),
-    storageBytes: () => service.blobs.totalBytes(),
-  });
+  const metrics =
+    deps.metrics ??
+    new Metrics({
+      uploadSessions: () => service.meta.registry.countUploads(),
+      storageBytes: () => service.blobs.totalBytes(),
+    });
   const app = createHttpServer(log, tlsFiles(deps.tls) ?? undefined);
 
   app.addHook("onResponse", async (req, reply) => {

@@ -1,13 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
- * Prometheus metrics of one server. Gauges that need a query (upload sessions, storage
- * size) are computed at scrape time through the collectors given here.
+ * Prometheus metrics of one server (documented in docs/scanning-server.md, "Metrics"). Gauges
+ * that need a query (upload sessions, storage size, findings, images) are computed at scrape
+ * time through the collectors given here, one cheap query each; counters count what this
+ * process did, so in a cluster they are per node while the query gauges read the shared database.
  */
 export interface MetricsSources {
   uploadSessions: () => Promise<number>;
   storageBytes: () => Promise<number>;
+  /** Stored findings by status and severity (FindingStore.countsByStatusSeverity). */
+  findings?: () => Promise<readonly { status: string; severity: string; count: number }[]>;
+  /** Images with a scan state, by scan type and status (ScanStore.countsByStatus). */
+  images?: () => Promise<readonly { scanType: string; status: string; count: number }[]>;
+  /** Build time (epoch ms) of the vulnerability database this node scans with; null without one. */
+  vulndbBuiltAt?: () => number | null;
+  now?: () => number;
 }
+
+/** The kinds of finding changes (src/findings/lifecycle.ts FindingChangeKind). */
+const FINDING_CHANGES = ["created", "updated", "closed", "reopened"] as const;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -15,6 +27,13 @@ export class Metrics {
   readonly duration: Histogram<"method" | "route">;
   readonly bytesIn: Counter<"route">;
   readonly bytesOut: Counter<"route">;
+  readonly layersAnalyzed: Counter;
+  readonly layerCacheHits: Counter;
+  readonly rematchRuns: Counter;
+  readonly rematchImages: Counter;
+  readonly rematchFindingChanges: Counter<"change">;
+  readonly rematchDuration: Histogram;
+  readonly vulndbUpdateFailures: Counter;
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: "drydock_process_" });
@@ -59,5 +78,101 @@ export class Metrics {
         this.set(await sources.storageBytes());
       },
     });
+
+    // Scanning and continuous re-scanning (src/scan): counters of this process.
+    const registers = [this.registry];
+    this.layersAnalyzed = new Counter({
+      name: "drydock_scan_layers_analyzed_total",
+      help: "Layers read and analysed by scans (not served by the layer cache)",
+      registers,
+    });
+    this.layerCacheHits = new Counter({
+      name: "drydock_scan_layer_cache_hits_total",
+      help: "Layers whose inventory a scan took from the layer cache without reading them",
+      registers,
+    });
+    this.rematchRuns = new Counter({
+      name: "drydock_rematch_runs_total",
+      help: "Re-match jobs (one chunk of images each) committed after vulnerability database changes",
+      registers,
+    });
+    this.rematchImages = new Counter({
+      name: "drydock_rematch_images_total",
+      help: "Images re-matched from their stored inventories after vulnerability database changes",
+      registers,
+    });
+    this.rematchFindingChanges = new Counter({
+      name: "drydock_rematch_finding_changes_total",
+      help: "Finding changes recorded by re-matches, by change (created, updated, closed, reopened)",
+      labelNames: ["change"],
+      registers,
+    });
+    for (const change of FINDING_CHANGES) this.rematchFindingChanges.inc({ change }, 0);
+    this.rematchDuration = new Histogram({
+      name: "drydock_rematch_duration_seconds",
+      help: "Duration of one re-match job (one chunk of images: match and commit)",
+      buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120],
+      registers,
+    });
+    this.vulndbUpdateFailures = new Counter({
+      name: "drydock_vulndb_update_failures_total",
+      help: "Scheduled vulnerability database updates that failed (the database in service was kept)",
+      registers,
+    });
+
+    // Gauges read at scrape time: the findings and images of the shared metadata database.
+    const { findings, images, vulndbBuiltAt } = sources;
+    const now = sources.now ?? Date.now;
+    if (findings)
+      new Gauge({
+        name: "drydock_findings",
+        help: "Stored findings by severity and status (all images and scan types; the shared database)",
+        labelNames: ["severity", "status"],
+        registers,
+        async collect() {
+          const rows = await findings();
+          this.reset();
+          for (const r of rows) this.set({ severity: r.severity, status: r.status }, r.count);
+        },
+      });
+    if (images)
+      new Gauge({
+        name: "drydock_images",
+        help: "Images with a scan state, by scan type and scan status (the shared database)",
+        labelNames: ["scan_type", "scan_status"],
+        registers,
+        async collect() {
+          const rows = await images();
+          this.reset();
+          for (const r of rows) this.set({ scan_type: r.scanType, scan_status: r.status }, r.count);
+        },
+      });
+    if (vulndbBuiltAt)
+      new Gauge({
+        name: "drydock_vulndb_age_seconds",
+        help: "Age of the vulnerability database this node scans with (since it was built); absent without one",
+        registers,
+        collect() {
+          const builtAt = vulndbBuiltAt();
+          if (builtAt === null) this.remove();
+          else this.set(Math.max(0, (now() - builtAt) / 1000));
+        },
+      });
+  }
+
+  // The scan service's recorder (src/scan/metrics.ts ScanMetrics), implemented structurally so
+  // that core imports no service.
+
+  layer(fromCache: boolean): void {
+    (fromCache ? this.layerCacheHits : this.layersAnalyzed).inc();
+  }
+
+  rematch(images: number, changes: readonly { kind: string }[], seconds: number): void {
+    this.rematchRuns.inc();
+    this.rematchImages.inc(images);
+    const byKind = new Map<string, number>();
+    for (const c of changes) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + 1);
+    for (const [change, n] of byKind) this.rematchFindingChanges.inc({ change }, n);
+    this.rematchDuration.observe(seconds);
   }
 }

@@ -281,6 +281,51 @@ for (const driver of drivers) {
       expect(await meta.jobs.complete(stolen!.id, stolen!.leaseToken)).toBe(true);
     });
 
+    it("what a commit returns runs once its transaction has committed, never when the lease was lost", async () => {
+      const other = await second();
+      const after: { payload: unknown; committed: boolean }[] = [];
+      const h: JobHandler = {
+        run: async (job) => {
+          if (job.payload === "lost") {
+            await other.jobs.releaseRunning();
+            await other.jobs.claim(["test"], 60_000);
+          }
+          return async (tx) => {
+            await tx.events.append({
+              id: String(job.payload),
+              time: 1,
+              source: "t",
+              detailType: "t",
+              json: "{}",
+            });
+            return () => {
+              after.push({ payload: job.payload, committed: false });
+              // Called after the commit: the event is visible to another connection.
+              void meta.events.read(0).then((events) => {
+                after.find((a) => a.payload === job.payload)!.committed = events.some(
+                  (e) => e.id === job.payload,
+                );
+              });
+            };
+          };
+        },
+        isTransient: () => true,
+        failed: async () => undefined,
+      };
+      const q = new JobWorker(meta, { test: h } as Record<string, JobHandler<never>>, OPTS);
+      await enqueue("ok");
+      await q.start(false);
+      await until(async () => after.length === 1 && after[0]!.committed);
+      await enqueue("lost");
+      q.wake();
+      await until(async () =>
+        (await meta.jobs.list(["test"])).every((j) => j.payload !== "lost" || j.state === "running"),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      await q.stop();
+      expect(after).toEqual([{ payload: "ok", committed: true }]);
+    });
+
     it("two workers run every job exactly once", async () => {
       const other = await second();
       const seen: number[] = [];

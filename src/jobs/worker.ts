@@ -14,8 +14,12 @@ import type { JobRecord, MetaStore } from "../storage/meta/store.js";
 
 export type Job<P = unknown> = Omit<JobRecord, "payload"> & { payload: P; leaseToken: string };
 
-/** What a handler does once the job's work is done: runs in the transaction that ends the job. */
-export type Commit = (tx: MetaStore) => Promise<void>;
+/**
+ * What a handler does once the job's work is done: runs in the transaction that ends the job.
+ * It may return a function to call once that transaction has committed (metrics: counted only
+ * when the effect is really written).
+ */
+export type Commit = (tx: MetaStore) => Promise<void | (() => void)>;
 
 export class PermanentError extends Error {
   constructor(message: string) {
@@ -167,11 +171,12 @@ export class JobWorker {
     renew.unref();
     try {
       const commit = await handler.run(job);
-      await this.meta.tx(async (tx) => {
+      const committed = await this.meta.tx(async (tx) => {
         // Completion first: when the lease is no longer ours, the handler's writes roll back with it.
         if (!(await tx.jobs.complete(job.id, job.leaseToken))) throw new LeaseLostError(job.id);
-        await commit(tx);
+        return commit(tx);
       });
+      committed?.();
     } catch (err) {
       if (err instanceof LeaseLostError) {
         this.opts.log?.warn({ job: job.id, kind: job.kind }, err.message);

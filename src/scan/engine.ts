@@ -20,6 +20,8 @@ export interface EngineOptions {
   cache?: LayerCache;
   /** Layers of one image read at the same time. */
   layerConcurrency?: number;
+  /** Called for every distinct layer a server scan needs: `fromCache` when the layer cache served it unread (metrics). */
+  onLayer?: (fromCache: boolean) => void;
 }
 
 export type ScanOutcome =
@@ -114,7 +116,17 @@ export async function scanImage(
   const full =
     scanType === "ENHANCED" ||
     (opts.cache !== undefined && (await fullInventoryCached(source, opts.cache, opts.limits)));
-  const doc = await analyzeSource(source, { ...opts, scope: full ? "all" : "os", keepMainThreadFree: true });
+  const onLayer = opts.onLayer;
+  const doc = await analyzeSource(source, {
+    ...opts,
+    scope: full ? "all" : "os",
+    keepMainThreadFree: true,
+    progress: onLayer && {
+      layerStarted: () => undefined,
+      bytesRead: () => undefined,
+      layerDone: (_layer, fromCache) => onLayer(fromCache),
+    },
+  });
   const [inventory] = inventoriesOf(doc);
   if (!inventory)
     return { kind: "unsupported", reason: "UnsupportedImageError: the manifest lists no image" };

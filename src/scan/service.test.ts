@@ -63,6 +63,11 @@ const fakeDb: AdvisoryLookup = {
 let blobReads = 0;
 /** The server has no vulnerability database yet. */
 let dbMissing = false;
+/** What the service reported to its metrics (src/scan/metrics.ts). */
+let recorded: {
+  layers: { read: number; cached: number };
+  rematches: { images: number; changes: string[] }[];
+};
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "drydock-scan-svc-"));
@@ -72,6 +77,7 @@ beforeEach(async () => {
   dbBuiltAt = 1;
   dbMissing = false;
   blobReads = 0;
+  recorded = { layers: { read: 0, cached: 0 }, rematches: [] };
   const blobs = new Proxy(fs, {
     get: (t, k) => {
       const v: unknown = Reflect.get(t, k, t);
@@ -96,9 +102,17 @@ beforeEach(async () => {
     settings,
     {
       aws: { accountId: "123456789012", region: "eu-west-1" },
-      engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
+      engine: {
+        limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 },
+        onLayer: (fromCache) => recorded.layers[fromCache ? "cached" : "read"]++,
+      },
       queue: { concurrency: 2, maxAttempts: 2, retryBaseMs: 10, leaseMs: 5000, pollIntervalMs: 20 },
       now: () => clock,
+      metrics: {
+        layer: () => undefined,
+        rematch: (images, changes) =>
+          recorded.rematches.push({ images, changes: changes.map((c) => c.kind) }),
+      },
     },
   );
   registry = new RegistryService(
@@ -454,6 +468,8 @@ describe("continuous re-scanning", () => {
     const before = await findingsOf("pushed", pushed);
     expect((await findingsOf("watched", watched)).map((f) => f.vulnerabilityId)).toEqual(["CVE-2099-0001"]);
     const readsAfterScans = blobReads;
+    const layersAfterScans = { ...recorded.layers };
+    expect(layersAfterScans.read + layersAfterScans.cached).toBe(2);
 
     // v2: a new advisory for an installed package
     clock += 60_000;
@@ -509,6 +525,52 @@ describe("continuous re-scanning", () => {
     expect(await rematch(["npm left-pad"])).toBe(0);
     expect(await findingsOf("pushed", pushed)).toEqual(before);
     expect(blobReads).toBe(readsAfterScans);
+    // the metrics: one job per change, one image each, its changes; no layer needed at all
+    expect(recorded.rematches.map((r) => r.images)).toEqual([1, 1, 1]);
+    expect(recorded.rematches.map((r) => r.changes)).toEqual([
+      expect.arrayContaining(["created"]),
+      expect.arrayContaining(["updated"]),
+      expect.arrayContaining(["closed"]),
+    ]);
+    expect(recorded.layers).toEqual(layersAfterScans);
+  });
+
+  it("a scan that matched with a build older than the last planned change queues the image's re-match against it", async () => {
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        { scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+      ],
+    });
+    // Build 2 was planned (vulndb-change.ts) while this node's scans still used build 1: the
+    // plan could not see the image, whose inventory the scan had not stored yet.
+    await meta.settings.putRegistrySetting("vulndb-matched", { builtAt: 2 });
+    const d = await push("late", debianImage());
+    await scans.start();
+    expect(await settle("late", d)).toBe("ACTIVE");
+    expect((await findingsOf("late", d)).map((f) => f.vulnerabilityId)).toEqual(["CVE-2099-0001"]);
+    const [job] = await meta.jobs.list([REMATCH_JOB]);
+    expect(job?.payload).toEqual({
+      builtAt: 2,
+      keys: "all",
+      cves: [],
+      images: [{ repositoryId: await meta.registry.repositoryId("late"), digest: d }],
+    });
+    // The node gets build 2 (which has a new advisory): the image is re-matched against it.
+    dbBuiltAt = 2;
+    laterAdvisories = [baseFilesAdvisory("CVE-2099-0002")];
+    clock += 60_000; // past the deferral of an attempt made with build 1
+    scans.queue.wake();
+    await until(async () => (await meta.jobs.list([REMATCH_JOB])).length === 0);
+    expect((await findingsOf("late", d)).map((f) => [f.vulnerabilityId, f.status]).sort()).toEqual([
+      ["CVE-2099-0001", "ACTIVE"],
+      ["CVE-2099-0002", "ACTIVE"],
+    ]);
+
+    // A scan with the planned build (or newer) queues nothing.
+    const e = await push("late", debianImage("12.3"), "other");
+    expect(await settle("late", e)).toBe("ACTIVE");
+    expect(await meta.jobs.list([REMATCH_JOB])).toEqual([]);
   });
 
   it("a re-matched finding that a SUPPRESS filter matches is born SUPPRESSED", async () => {

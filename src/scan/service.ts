@@ -18,7 +18,9 @@ import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { IncompleteImageError, scanImage, type EngineOptions, type ScanOutcome } from "./engine.js";
 import { decideRepository, validateScanningConfiguration } from "./filters.js";
+import type { ScanMetrics } from "./metrics.js";
 import { commitChunk, matchChunk, REMATCH_JOB, type RematchJob } from "./rematch.js";
+import { rematchIfStale } from "./vulndb-change.js";
 import { forgetImage, openFindings, recordScan } from "./results.js";
 import { readScanningConfiguration, toState, writeScanningConfiguration } from "./state.js";
 import {
@@ -58,6 +60,8 @@ export interface ScanServiceOptions {
   queue: Omit<WorkerOptions, "now" | "log">;
   now?: () => number;
   log?: Logger;
+  /** Where re-match jobs are counted (the node's Prometheus metrics); scans report layers through `engine.onLayer`. */
+  metrics?: ScanMetrics;
 }
 
 /** What a scan job is about (the `jobs` payload of kind `scan`). */
@@ -418,6 +422,8 @@ export class RegistryScanService implements ScanService {
           severityCounts: counts,
           vulnerabilitySourceUpdatedAt: builtAt,
         });
+        // Watched continuously, and a database change was planned while this scan ran.
+        if (status === "ACTIVE" && (await rematchIfStale(tx, job, builtAt))) this.wakeSoon();
       } else {
         status = "UNSUPPORTED_IMAGE";
         await tx.scans.markEnded(job.repositoryId, job.digest, status, outcome.reason);
@@ -442,6 +448,7 @@ export class RegistryScanService implements ScanService {
   }
 
   private async runRematch(j: Job<RematchJob>): Promise<Commit> {
+    const started = performance.now();
     const lease = this.vulndb.acquire();
     let matches: Awaited<ReturnType<typeof matchChunk>>;
     try {
@@ -455,7 +462,11 @@ export class RegistryScanService implements ScanService {
       lease.release();
     }
     return async (tx) => {
-      await commitChunk(tx, matches, this.now(), this.opts.aws);
+      const changes = await commitChunk(tx, matches, this.now(), this.opts.aws);
+      const metrics = this.opts.metrics;
+      return (
+        metrics && (() => metrics.rematch(matches.length, changes, (performance.now() - started) / 1000))
+      );
     };
   }
 

@@ -4,7 +4,7 @@ import type { MetaStore } from "../storage/meta/store.js";
 import { VulnDb } from "../vulndb/db.js";
 import { diffVulnDbs } from "../vulndb/diff.js";
 import { matchKeyOf } from "../match/keys.js";
-import { planRematch, type DatabaseChange } from "./rematch.js";
+import { planRematch, REMATCH_JOB, type DatabaseChange, type RematchJob } from "./rematch.js";
 
 /**
  * Turns a change of the vulnerability database into re-matching work, once per change across
@@ -84,6 +84,35 @@ export async function planDatabaseChange(meta: MetaStore, o: PlannerOptions): Pr
   };
   o.log?.info(result, "vulnerability database changed: re-matching the images it concerns");
   return result;
+}
+
+/**
+ * A scan that matched with an older build than the one the registry's findings were last
+ * planned for (a database change was planned while the scan ran: the plan could not see this
+ * image's inventory, not stored yet, or re-matched it before the scan overwrote its findings)
+ * queues the re-match of the whole image against that build, in the scan's commit
+ * transaction; otherwise the image would keep the older build's findings until it is scanned
+ * again. Returns whether it queued one.
+ */
+export async function rematchIfStale(
+  tx: MetaStore,
+  image: { repositoryId: number; digest: string },
+  scannedWith: number,
+): Promise<boolean> {
+  const matched = await tx.settings.registrySetting<Matched>(MATCHED_KEY);
+  if (!matched || matched.builtAt <= scannedWith) return false;
+  const job: RematchJob = {
+    builtAt: matched.builtAt,
+    keys: "all",
+    cves: [],
+    images: [{ repositoryId: image.repositoryId, digest: image.digest }],
+  };
+  await tx.jobs.enqueue({
+    kind: REMATCH_JOB,
+    key: `${matched.builtAt}@${image.repositoryId}@${image.digest}`,
+    payload: job,
+  });
+  return true;
 }
 
 /** The change from the recorded build to the node's: a diff when the snapshot is that build. */

@@ -97,6 +97,15 @@ export class VulnDbProvider {
     return gen;
   }
 
+  /** When the database in service was built (epoch ms); null while there is none or it cannot be opened (metrics). */
+  builtAt(): number | null {
+    try {
+      return this.refresh().builtAt;
+    } catch {
+      return null;
+    }
+  }
+
   acquire(): VulnDbLease {
     const gen = this.refresh();
     gen.refs++;
