@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import { buildDatabase, type BuildReport } from "../vulndb/build.js";
 import { VulnDb, type VulnDbStatus } from "../vulndb/db.js";
 import { diffVulnDbs } from "../vulndb/diff.js";
+import { lastUpdateOf } from "../vulndb/last-update.js";
 import { importers, mirrorPaths } from "../vulndb/importers/registry.js";
 import { VulnDbError } from "../vulndb/schema.js";
 import { listSources } from "../vulndb/sources.js";
@@ -132,8 +133,13 @@ function printBuild(report: BuildReport, json: boolean | undefined): void {
 
 function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undefined): void {
   const stale = (Date.now() - Date.parse(s.checkedAt)) / 3_600_000 > maxAgeHours;
+  // The server's scheduled updates (drydock serve) record their outcome beside the database.
+  const last = lastUpdateOf(s.path);
   if (json) {
-    process.stdout.write(JSON.stringify({ ...s, stale, maxAgeHours }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify({ ...s, stale, maxAgeHours, ...(last ? { lastScheduledUpdate: last } : {}) }, null, 2) +
+        "\n",
+    );
   } else {
     const rows = [["feed", "advisories", "enrichments", "problems", "imported", "age", "fingerprint"]];
     for (const f of s.feeds) {
@@ -157,9 +163,19 @@ function printStatus(s: VulnDbStatus, maxAgeHours: number, json: boolean | undef
           `${num(s.packageKeys)} package keys, ${num(s.affectedRows)} affected entries`,
         `enrichment: ${num(s.enrichedCves)} CVEs`,
         `problems:   ${num(s.problems)}`,
+        ...(last
+          ? [
+              `scheduled:  last update ${last.outcome} at ${last.at} (${age(last.at)} ago)` +
+                (last.error !== undefined ? `: ${last.error}` : ""),
+            ]
+          : []),
       ].join("\n") + "\n",
     );
   }
+  if (last?.outcome === "failed")
+    process.stderr.write(
+      `drydock: warning: the server's last scheduled update failed at ${last.at}: ${last.error ?? "unknown reason"}; the database is the one before\n`,
+    );
   if (stale) {
     process.stderr.write(
       `drydock: warning: the vulnerability database was last updated ${age(s.checkedAt)} ago ` +
@@ -273,7 +289,15 @@ export type StatusOptions = DbOptions & { problems?: boolean };
 /** `drydock db status` (options: main.ts). */
 export const status = guarded(async (opts: StatusOptions) => {
   const config = configFor(opts);
-  const vdb = VulnDb.open(vulnDbPath(config, opts.db));
+  const path = vulnDbPath(config, opts.db);
+  const last = lastUpdateOf(path);
+  if (!existsSync(path) && last)
+    throw new VulnDbError(
+      `no vulnerability database at ${path}: the server's last scheduled update ${last.outcome} at ${last.at}` +
+        (last.error !== undefined ? ` (${last.error})` : "") +
+        "; import one with `drydock db import PATH` (docs/vulndb.md)",
+    );
+  const vdb = VulnDb.open(path);
   try {
     if (opts.problems) {
       const list = vdb.problems();

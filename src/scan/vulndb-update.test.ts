@@ -22,6 +22,7 @@ import { VulnDb } from "../vulndb/db.js";
 import { pack, packMissing } from "../vulndb/testing.js";
 import { publishedVulnDb, VulnDbSync } from "./vulndb-distribution.js";
 import { runVulnDbUpdate, withoutSecrets } from "./vulndb-update.js";
+import { lastUpdateOf } from "../vulndb/last-update.js";
 
 /**
  * The server's scheduled database update on a mirror directory of real feeds from
@@ -97,6 +98,7 @@ describe.skipIf(skip)("scheduled vulnerability database update (real feeds)", ()
     expect(s1.feeds.find((f) => f.id === `osv:${GO}`)!.advisories).toBe(4291);
     expect(s1.enrichedCves).toBeGreaterThan(1000);
     expect(lines.some((l) => l.msg.includes("new build in service"))).toBe(true);
+    expect(lastUpdateOf(target)).toMatchObject({ outcome: "built", feeds: first.feeds });
 
     const before = identity(target);
     const second = await runVulnDbUpdate(opts());
@@ -121,6 +123,8 @@ describe.skipIf(skip)("scheduled vulnerability database update (real feeds)", ()
     expect(gone).toMatchObject({ outcome: "failed", error: "no feed found in the mirror" });
     expect(lines.some((l) => l.level === 50 && l.msg.includes("update failed"))).toBe(true);
     expect(readFileSync(target).equals(bytes)).toBe(true);
+    // Recorded beside the database for `drydock db status` (the database cannot say it).
+    expect(lastUpdateOf(target)).toMatchObject({ outcome: "failed", error: "no feed found in the mirror" });
 
     // A mirror whose Go archive is damaged beyond reading (KEV unchanged): the build fails.
     const broken = join(dir, "broken");

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { recordLastUpdate } from "../vulndb/last-update.js";
 import type { Logger } from "../core/logger.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
@@ -61,10 +62,18 @@ export interface VulnDbUpdateResult {
   error?: string;
 }
 
-/** Runs one update; see the module comment. */
+/** Runs one update, and records its outcome beside the database (lastUpdateOf); see the module comment. */
 export async function runVulnDbUpdate(o: VulnDbUpdateOptions): Promise<VulnDbUpdateResult> {
   const sync = o.cluster?.sync;
-  return sync ? sync.exclusive(() => update(o)) : update(o);
+  const r = await (sync ? sync.exclusive(() => update(o)) : update(o));
+  if (r.outcome !== "stopped") {
+    try {
+      recordLastUpdate(o.target, r, o.now ?? new Date());
+    } catch (e) {
+      o.log?.warn({ err: safeError(e) }, "cannot record the outcome of the scheduled update");
+    }
+  }
+  return r;
 }
 
 async function update(o: VulnDbUpdateOptions): Promise<VulnDbUpdateResult> {

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
  *   meta.db (+ -wal, -shm)       metadata in SQLite (not with storage.meta.url)
  *   token.key                    the bearer-token key when auth.tokenSecret is not set
  *   vulndb/vulndb.sqlite         the vulnerability database (vulndb.path overrides it)
+ *   vulndb/vulndb.sqlite.last-update.json  the outcome of the server's last scheduled update
  *   vulndb/                      in a cluster also the builds pulled from `_drydock/vulndb`
  *   cache/layers/                the CLI's layer-inventory cache (`drydock scan`, `drydock sbom`);
  *                                the server keeps it in the metadata database instead

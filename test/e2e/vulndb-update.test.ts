@@ -173,6 +173,17 @@ describe.skipIf(skip)("a new server offline (drydock serve)", () => {
     expect(h.vulndb.status).toBe("missing");
     expect(h.vulndb.message).toMatch(/building one from the feeds failed.*drydock db import PATH --data /);
     expect(d.logs()).toMatch(/"level":50.*drydock db import PATH/);
+    const st = await run(process.execPath, [
+      join(repoRoot, "dist/cli/main.js"),
+      "db",
+      "status",
+      "--data",
+      d.dataDir,
+    ]);
+    expect(st.code).not.toBe(0);
+    expect(st.stderr).toMatch(
+      /the server's last scheduled update failed at .*; import one with `drydock db import PATH`/,
+    );
 
     const sqlite = (q: string, ...a: unknown[]) => {
       const db = new Database(join(d.dataDir, "meta.db"));
