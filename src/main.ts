@@ -40,8 +40,11 @@ export interface RunningServer {
 export const NODE_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 /** How often a background node checks whether the vulnerability database changed since the last re-match plan. */
 const REMATCH_CHECK_MS = 30_000;
-/** How often a background node ends the suppression filters whose `drydock:expires-at` has come. */
-const FILTER_EXPIRY_CHECK_MS = 60_000;
+/**
+ * How often a background node ends the suppression filters whose `drydock:expires-at` has
+ * come: a filter stops suppressing within this long of its time. One indexed query.
+ */
+const FILTER_EXPIRY_CHECK_MS = 5_000;
 
 /**
  * Wiring: config → stores → services → HTTP server, plus the background work of the role.

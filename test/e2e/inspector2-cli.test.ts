@@ -215,6 +215,43 @@ describe.skipIf(skip !== null)("Inspector2 API with the real AWS CLI and SDK", (
     expect(await listFindings({ ...repoFilter, ...status("ACTIVE") })).toHaveLength(active.length);
   }, 60_000);
 
+  it("a filter tagged drydock:expires-at suppresses until its time, then its findings are ACTIVE again", async () => {
+    const active = await listFindings({ ...repoFilter, ...status("ACTIVE") });
+    const vulnerabilityId = active[0].packageVulnerabilityDetails.vulnerabilityId as string;
+    const hit = active.filter(
+      (f) => f.packageVulnerabilityDetails.vulnerabilityId === vulnerabilityId,
+    ).length;
+    const expiresAt = new Date(Date.now() + 4000).toISOString();
+    const c = await aws(
+      "inspector2",
+      "create-filter",
+      "--name",
+      "accepted-for-now",
+      "--action",
+      "SUPPRESS",
+      "--filter-criteria",
+      JSON.stringify({ vulnerabilityId: [{ comparison: "EQUALS", value: vulnerabilityId }] }),
+      "--tags",
+      `drydock:expires-at=${expiresAt},drydock:owner=alice`,
+    );
+    expect(c.code, c.stderr).toBe(0);
+    expect(await listFindings({ ...repoFilter, ...status("SUPPRESSED") })).toHaveLength(hit);
+    // The expiry check runs every few seconds (docs/inspector2-api.md): ACTIVE again soon after.
+    const end = Date.now() + 20_000;
+    while ((await listFindings({ ...repoFilter, ...status("SUPPRESSED") })).length > 0) {
+      if (Date.now() > end) throw new Error(`the filter did not expire:\n${dd.logs()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    expect(await listFindings({ ...repoFilter, ...status("ACTIVE") })).toHaveLength(active.length);
+    // The expired filter is kept (with its reason and tags), no longer suppressing.
+    const listed = await aws("inspector2", "list-filters", "--arns", c.json().arn as string);
+    expect(listed.json().filters[0]).toMatchObject({
+      name: "accepted-for-now",
+      tags: { "drydock:expires-at": expiresAt, "drydock:owner": "alice" },
+    });
+  }, 60_000);
+
   it("the event log holds the Inspector2 events of the scan and the suppression", async () => {
     const r = await run(process.execPath, [
       join(repoRoot, "dist/cli/main.js"),
@@ -246,6 +283,6 @@ describe.skipIf(skip !== null)("Inspector2 API with the real AWS CLI and SDK", (
     );
     expect(
       events.filter((e) => e["detail-type"] === "Drydock Suppression Change").map((e) => e.detail.change),
-    ).toEqual(["CREATED", "DELETED"]);
+    ).toEqual(["CREATED", "DELETED", "CREATED", "EXPIRED"]);
   });
 });
