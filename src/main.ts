@@ -199,6 +199,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           path: scan.vulndb.path,
           snapshotPath: `${scan.vulndb.path}.matched`,
           scanOnPush: (tx, id) => settings.scanOnPush(tx, id),
+          chunkSize: config.scan.rematchChunkSize,
           log,
         }),
       log,

@@ -234,6 +234,12 @@ export const configSchema = z.object({
       leaseSeconds: z.number().positive().default(60),
       /** How often an idle worker looks for jobs written by another process. */
       pollIntervalMs: z.number().int().positive().default(1000),
+      /**
+       * Images per re-match job after a vulnerability database change: each job matches and
+       * commits its images (findings and events) in one transaction; smaller jobs spread over
+       * more workers and hold shorter transactions.
+       */
+      rematchChunkSize: z.number().int().positive().max(10_000).default(500),
     })
     .prefault({}),
 });

@@ -72,6 +72,8 @@ export async function planRematch(
   tx: MetaStore,
   change: DatabaseChange,
   scanOnPush: (tx: MetaStore, repositoryId: number) => Promise<boolean>,
+  /** Images per job (`scan.rematchChunkSize`). */
+  chunk = CHUNK,
 ): Promise<number> {
   const images = new Map<string, { repositoryId: number; digest: string }>();
   const add = (repositoryId: number, digest: string) =>
@@ -91,14 +93,14 @@ export async function planRematch(
     scanOnPush,
   );
   const queued = [...images.values()].filter((i) => watched.has(i.repositoryId));
-  for (let i = 0; i < queued.length; i += CHUNK) {
+  for (let i = 0; i < queued.length; i += chunk) {
     const job: RematchJob = {
       builtAt: change.builtAt,
       keys: change.keys === "all" ? "all" : [...change.keys],
       cves: [...change.cves],
-      images: queued.slice(i, i + CHUNK),
+      images: queued.slice(i, i + chunk),
     };
-    await tx.jobs.enqueue({ kind: REMATCH_JOB, key: `${change.builtAt}#${i / CHUNK}`, payload: job });
+    await tx.jobs.enqueue({ kind: REMATCH_JOB, key: `${change.builtAt}#${i / chunk}`, payload: job });
   }
   return queued.length;
 }

@@ -30,6 +30,8 @@ export interface PlannerOptions {
   /** Where the node keeps its snapshot of the last planned build. */
   snapshotPath: string;
   scanOnPush: (tx: MetaStore, repositoryId: number) => Promise<boolean>;
+  /** Images per re-match job (`scan.rematchChunkSize`; default 500). */
+  chunkSize?: number;
   log?: Logger;
 }
 
@@ -68,7 +70,7 @@ export async function planDatabaseChange(meta: MetaStore, o: PlannerOptions): Pr
   const outcome = await meta.tx(async (tx) => {
     const again = await tx.settings.registrySetting<Matched>(MATCHED_KEY);
     if (again && again.builtAt >= builtAt) return null; // another node planned it meanwhile
-    const images = await planRematch(tx, change, o.scanOnPush);
+    const images = await planRematch(tx, change, o.scanOnPush, o.chunkSize);
     await tx.settings.putRegistrySetting(MATCHED_KEY, { builtAt } satisfies Matched);
     return images;
   });
