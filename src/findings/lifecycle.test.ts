@@ -103,11 +103,28 @@ describe("finding lifecycle", () => {
     expect(identityOf(nested, ctx(1)).packagePath).toBe("/app/a.jar!b.jar");
   });
 
-  it("closeAll closes every open finding once", () => {
+  it("closeAll closes every open finding once, with its reason", () => {
     const rows = apply([], reconcile([], [openssl, zlib], ctx(1)), 1);
-    const r = closeAll(rows, 9);
+    const r = closeAll(rows, 9, "ineligible");
     expect(r.changes.map((c) => c.kind)).toEqual(["closed", "closed"]);
-    expect(closeAll(apply(rows, r, 9), 10).changes).toEqual([]);
+    expect(r.writes.map((w) => [w.state.status, w.state.closedAt, w.state.closedReason])).toEqual([
+      ["CLOSED", 9, "ineligible"],
+      ["CLOSED", 9, "ineligible"],
+    ]);
+    expect(closeAll(apply(rows, r, 9), 10, "deleted").changes).toEqual([]);
+  });
+
+  it("a match that no longer finds a finding closes it as fixed; reopening clears the reason", () => {
+    const rows = apply([], reconcile([], [openssl, zlib], ctx(1)), 1);
+    const closed = reconcile(rows, [zlib], ctx(2));
+    expect(closed.writes[0]!.state).toMatchObject({ status: "CLOSED", closedReason: "fixed" });
+    const afterDelete = apply(rows, closeAll(rows, 3, "deleted"), 3);
+    const r = reconcile(afterDelete, [openssl, zlib], ctx(4));
+    expect(r.changes.map((c) => c.kind)).toEqual(["reopened", "reopened"]);
+    expect(r.writes.map((w) => [w.state.status, w.state.closedAt, w.state.closedReason])).toEqual([
+      ["ACTIVE", null, null],
+      ["ACTIVE", null, null],
+    ]);
   });
 
   it("inspectorScore is the Inspector Finding's: NVD's CVSS v3, else the first v3, else v4, v2", () => {

@@ -1,6 +1,7 @@
 import { bestCvss } from "../api/inspector2/finding.js";
 import type { Finding } from "./finding.js";
 import type {
+  ClosedReason,
   FindingIdentity,
   FindingState,
   FindingStatus,
@@ -15,9 +16,11 @@ import { findingId, packagePathOf } from "../storage/meta/finding-rows.js";
  * the same at every match. A match that finds it for the first time creates it ACTIVE with
  * `firstObservedAt` now; one that finds it again moves `lastObservedAt`, and `updatedAt` when
  * any of its fields changed (severity, score, fix, EPSS, KEV, text); one that no longer finds
- * it closes it (CLOSED, `closedAt`); a closed finding found again is ACTIVE again under the
- * same id, its first observation kept. SUPPRESSED replaces ACTIVE while a suppression rule
- * matches the finding.
+ * it closes it (CLOSED, `closedAt`, reason `fixed`); a closed finding found again while it is
+ * kept (src/findings/retention.ts) is ACTIVE again under the same id, its first observation
+ * kept. SUPPRESSED replaces ACTIVE while a suppression rule matches the finding. A finding also
+ * closes, whatever a match says, when its image is deleted (`deleted`) or leaves the rescan
+ * window (`ineligible`): closeAll. The reason decides how long the closed finding is kept.
  */
 
 export type FindingChangeKind = "created" | "updated" | "closed" | "reopened";
@@ -102,6 +105,7 @@ export function reconcile(
         lastObservedAt: ctx.now,
         updatedAt: ctx.now,
         closedAt: null,
+        closedReason: null,
       };
       out.writes.push({ identity, state, document });
       out.changes.push({ kind: "created", id, identity, state, document });
@@ -120,32 +124,40 @@ export function reconcile(
       lastObservedAt: ctx.now,
       updatedAt: ctx.now,
       closedAt: null,
+      closedReason: null,
     };
     out.writes.push({ identity, state, document });
     out.changes.push({ kind: reopened ? "reopened" : "updated", id, identity, state, document });
   }
   for (const prev of previous) {
     if (seen.has(prev.id) || prev.status === "CLOSED") continue;
-    const change = closeRow(prev, ctx.now);
+    const change = closeRow(prev, ctx.now, "fixed");
     out.writes.push(change);
     out.changes.push({ kind: "closed", id: prev.id, ...change });
   }
   return out;
 }
 
-/** Closes findings whatever a match says (the image was deleted or left the rescan window). */
-export function closeAll(previous: readonly StoredFindingRow[], now: number): Reconciliation {
+/**
+ * Closes findings whatever a match says, for `reason`: `deleted` (the image was deleted),
+ * `ineligible` (it left the rescan window). Already closed ones are left as they are.
+ */
+export function closeAll(
+  previous: readonly StoredFindingRow[],
+  now: number,
+  reason: ClosedReason,
+): Reconciliation {
   const out: Reconciliation = { writes: [], observed: [], changes: [] };
   for (const prev of previous) {
     if (prev.status === "CLOSED") continue;
-    const change = closeRow(prev, now);
+    const change = closeRow(prev, now, reason);
     out.writes.push(change);
     out.changes.push({ kind: "closed", id: prev.id, ...change });
   }
   return out;
 }
 
-function closeRow(prev: StoredFindingRow, now: number): FindingWrite {
+function closeRow(prev: StoredFindingRow, now: number, reason: ClosedReason): FindingWrite {
   const { id: _id, document, ...rest } = prev;
   const identity: FindingIdentity = {
     repositoryId: rest.repositoryId,
@@ -166,6 +178,7 @@ function closeRow(prev: StoredFindingRow, now: number): FindingWrite {
     lastObservedAt: rest.lastObservedAt,
     updatedAt: now,
     closedAt: now,
+    closedReason: reason,
   };
   return { identity, state, document };
 }

@@ -55,7 +55,11 @@ export async function recordScan(tx: MetaStore, r: ScanResult): Promise<FindingC
   return rec.changes;
 }
 
-/** An image's manifest is deleted: its findings close (kept for a while, as Inspector does). */
+/**
+ * An image's manifest is deleted: its findings close as `deleted` (kept 3 days, as Inspector
+ * does; src/findings/retention.ts), and a push of the same digest while they are kept reopens
+ * them under the same ids.
+ */
 export async function forgetImage(
   tx: MetaStore,
   repositoryId: number,
@@ -65,7 +69,7 @@ export async function forgetImage(
 ): Promise<FindingChange[]> {
   const changes: FindingChange[] = [];
   for (const scanType of ["BASIC", "ENHANCED"] as const) {
-    const rec = closeAll(await tx.findings.forImage(repositoryId, digest, scanType), now);
+    const rec = closeAll(await tx.findings.forImage(repositoryId, digest, scanType), now, "deleted");
     await tx.findings.put(rec.writes);
     changes.push(...rec.changes);
   }

@@ -22,6 +22,14 @@ export interface FindingIdentity {
 
 export type FindingStatus = "ACTIVE" | "SUPPRESSED" | "CLOSED";
 
+/**
+ * Why a finding closed, which decides how long it is kept (src/findings/retention.ts): `fixed`
+ * a match no longer finds it (the advisory was withdrawn, or no longer affects the version);
+ * `deleted` its image was deleted; `ineligible` its image left the rescan window.
+ */
+export type ClosedReason = "fixed" | "deleted" | "ineligible";
+export const CLOSED_REASONS: readonly ClosedReason[] = ["fixed", "deleted", "ineligible"];
+
 /** The lifecycle and query columns of a finding. */
 export interface FindingState {
   status: FindingStatus;
@@ -35,6 +43,8 @@ export interface FindingState {
   lastObservedAt: number;
   updatedAt: number;
   closedAt: number | null;
+  /** Why a CLOSED finding closed; absent or null while open (a CLOSED one without: `fixed`). */
+  closedReason?: ClosedReason | null;
 }
 
 /** The keys of a finding document that go to finding_details. */
@@ -89,6 +99,7 @@ export function findingRow(
       last_observed_at: state.lastObservedAt,
       updated_at: state.updatedAt,
       closed_at: state.closedAt,
+      closed_reason: state.status === "CLOSED" ? (state.closedReason ?? "fixed") : null,
       json: JSON.stringify(doc),
       details_hash: hash,
     },
@@ -134,6 +145,7 @@ export function toStoredFinding(r: FindingRowAsRead, detailsJson: string | undef
     lastObservedAt: Number(r.last_observed_at),
     updatedAt: Number(r.updated_at),
     closedAt: r.closed_at === null ? null : Number(r.closed_at),
+    closedReason: (r.closed_reason ?? null) as ClosedReason | null,
     document: findingDocument(r.json, detailsJson),
   };
 }

@@ -1,7 +1,8 @@
-import type { Selectable } from "kysely";
+import { sql, type Selectable } from "kysely";
 import {
   toStoredFinding,
   findingRow,
+  type ClosedReason,
   type FindingIdentity,
   type FindingState,
   type FindingStatus,
@@ -17,9 +18,10 @@ import {
   type ListedFinding,
 } from "./finding-query.js";
 import type { Handle } from "./handle.js";
+import { closeIntervalsOf, recordIntervals } from "./history-store.js";
 import type { Database } from "./schema.js";
 
-export type { FindingIdentity, FindingState, FindingStatus } from "./finding-rows.js";
+export type { ClosedReason, FindingIdentity, FindingState, FindingStatus } from "./finding-rows.js";
 
 /** A stored finding: identity, lifecycle columns and its whole JSON document. */
 export interface StoredFindingRow extends FindingIdentity, FindingState {
@@ -37,6 +39,12 @@ export interface FindingWrite {
 }
 
 const BATCH = 200;
+/**
+ * The PostgreSQL advisory lock between writers of findings (shared, held until their commit)
+ * and the purge of unreferenced finding_details (exclusive): the purge never deletes a details
+ * row that a transaction still in flight has just decided to reuse. SQLite has one writer.
+ */
+const DETAILS_LOCK = 0x64726466; // "drdf"
 
 /**
  * Findings and their lifecycle columns (tables findings, finding_details). The store keeps
@@ -101,10 +109,16 @@ export class FindingStore {
     return [...seen.values()];
   }
 
-  /** Inserts new findings and replaces existing ones (by identity), in one transaction. */
+  /**
+   * Inserts new findings and replaces existing ones (by identity), in one transaction, with
+   * their history: an interval opens when a finding is created or reopened and closes when it
+   * closes (history-store.ts recordIntervals).
+   */
   async put(writes: readonly FindingWrite[]): Promise<void> {
     if (!writes.length) return;
     await this.h.tx(async (t) => {
+      if (t.dialect === "postgres")
+        await sql`select pg_advisory_xact_lock_shared(${DETAILS_LOCK})`.execute(t.db);
       const rows = writes.map((w) => findingRow(w.identity, w.state, w.document));
       const details = new Map(rows.map((r) => [r.details.hash, r.details]));
       const all = [...details.values()];
@@ -130,11 +144,17 @@ export class FindingStore {
               last_observed_at: eb.ref("excluded.last_observed_at"),
               updated_at: eb.ref("excluded.updated_at"),
               closed_at: eb.ref("excluded.closed_at"),
+              closed_reason: eb.ref("excluded.closed_reason"),
               json: eb.ref("excluded.json"),
               details_hash: eb.ref("excluded.details_hash"),
             })),
           )
           .execute();
+      await recordIntervals(
+        t,
+        writes,
+        rows.map((r) => r.row.id),
+      );
     });
   }
 
@@ -208,23 +228,94 @@ export class FindingStore {
     return setFindingStatus(this.h, ids, status, at);
   }
 
-  /** Removes an image's findings (its manifest is gone and nothing keeps them). */
+  /**
+   * Removes an image's findings (its manifest is gone and nothing keeps them); their history
+   * stays, the open intervals closed as `deleted`.
+   */
   async forgetImage(repositoryId: number, digest: string): Promise<void> {
-    await this.h.db
-      .deleteFrom("findings")
-      .where("repository_id", "=", repositoryId)
-      .where("digest", "=", digest)
-      .execute();
+    await this.h.tx(async (t) => {
+      await closeIntervalsOf(t, { repositoryId, digest }, t.now(), "deleted");
+      await t.db
+        .deleteFrom("findings")
+        .where("repository_id", "=", repositoryId)
+        .where("digest", "=", digest)
+        .execute();
+    });
   }
 
-  /** Deletes CLOSED findings closed before `before`; returns how many. */
-  async purgeClosed(before: number): Promise<number> {
+  /**
+   * Deletes at most `limit` CLOSED findings closed before `before` (for one of `reasons`, any
+   * when absent); returns how many. One statement, so a purge of a million findings is many
+   * short transactions (src/findings/retention.ts loops). A finding reopened meanwhile is
+   * spared: the conditions are on the deleted row itself, which PostgreSQL checks again after
+   * waiting for a concurrent writer. Its history (finding_intervals) stays.
+   */
+  async purgeClosed(
+    before: number,
+    o: { reasons?: readonly ClosedReason[]; limit?: number } = {},
+  ): Promise<number> {
+    const limit = o.limit ?? 1000;
+    const reasons = o.reasons ? [...o.reasons] : undefined;
+    if (reasons && !reasons.length) return 0;
     const r = await this.h.db
       .deleteFrom("findings")
       .where("status", "=", "CLOSED")
       .where("closed_at", "<", before)
+      .$if(reasons !== undefined, (q) => q.where("closed_reason", "in", reasons!))
+      .where((eb) =>
+        eb(
+          "id",
+          "in",
+          eb
+            .selectFrom("findings as c")
+            .select("c.id")
+            .where("c.status", "=", "CLOSED")
+            .where("c.closed_at", "<", before)
+            .$if(reasons !== undefined, (q) => q.where("c.closed_reason", "in", reasons!))
+            .limit(limit),
+        ),
+      )
       .executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  /**
+   * One step of the sweep of finding_details: of the next `limit` rows after `after` (by hash),
+   * deletes those no finding references. Returns how many were deleted and where to go on
+   * (null: the sweep is done), or `busy` when, on PostgreSQL, writers of findings hold the
+   * details lock (try again later: the purge never makes them wait).
+   */
+  async purgeUnusedDetails(
+    after: string | null,
+    limit: number,
+  ): Promise<{ deleted: number; next: string | null; busy?: true }> {
+    return this.h.tx(async (t) => {
+      if (t.dialect === "postgres") {
+        const got = await sql<{
+          ok: boolean;
+        }>`select pg_try_advisory_xact_lock(${DETAILS_LOCK}) as ok`.execute(t.db);
+        if (!got.rows[0]?.ok) return { deleted: 0, next: after, busy: true };
+      }
+      let q = t.db.selectFrom("finding_details").select("hash").orderBy("hash").limit(limit);
+      if (after !== null) q = q.where("hash", ">", after);
+      const hashes = (await q.execute()).map((r) => r.hash);
+      if (!hashes.length) return { deleted: 0, next: null };
+      const r = await t.db
+        .deleteFrom("finding_details")
+        .where("hash", "in", hashes)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom("findings")
+                .select("findings.id")
+                .whereRef("findings.details_hash", "=", "finding_details.hash"),
+            ),
+          ),
+        )
+        .executeTakeFirst();
+      return { deleted: Number(r.numDeletedRows), next: hashes.length < limit ? null : hashes.at(-1)! };
+    });
   }
 
   private async withDocuments(rows: Selectable<Database["findings"]>[]): Promise<StoredFindingRow[]> {

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import type { ExpressionBuilder } from "kysely";
 import type { Handle } from "./handle.js";
+import type { Database } from "./schema.js";
 
 /**
  * The stored image inventories (tables inventory_segments, segment_packages, segment_keys,
@@ -32,6 +34,12 @@ export interface ImageRef {
 }
 
 const BATCH = 200;
+/**
+ * How stale a stored segment's `last_used_at` may be before a scan taking it refreshes it: half
+ * the purge's grace (an hour), so a scan has at least 30 minutes to commit, and a segment shared
+ * by many images is written at most twice an hour, not at every scan.
+ */
+export const REFRESH_MS = 30 * 60_000;
 
 export class InventoryStore {
   constructor(private readonly h: Handle) {}
@@ -186,18 +194,48 @@ export class InventoryStore {
         .execute();
   }
 
-  /** Deletes segments no image uses any more (GC); returns how many. */
-  async purgeUnusedSegments(): Promise<number> {
+  /**
+   * Deletes at most `limit` segments that no image uses and none took since `usedBefore`;
+   * returns how many (their packages and keys go with them). The grace (`usedBefore` an hour
+   * ago, src/findings/retention.ts) protects a scan that is committing an image onto a segment
+   * it found stored: segmentId refreshes `last_used_at` when it is older than REFRESH_MS, so a
+   * segment a scan takes was used at most REFRESH_MS ago, or is locked by that scan's refresh.
+   */
+  async purgeUnusedSegments(usedBefore = Number.MAX_SAFE_INTEGER, limit = 500): Promise<number> {
+    const unused = (eb: ExpressionBuilder<Database, "inventory_segments">) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("image_segments")
+            .select("image_segments.segment_id")
+            .whereRef("image_segments.segment_id", "=", "inventory_segments.id"),
+        ),
+      );
+    // The conditions are on the deleted row itself, so that PostgreSQL checks them again on a
+    // row a concurrent scan has just refreshed.
     const r = await this.h.db
       .deleteFrom("inventory_segments")
+      .where("last_used_at", "<", usedBefore)
+      .where(unused)
       .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom("image_segments")
-              .select("image_segments.segment_id")
-              .whereRef("image_segments.segment_id", "=", "inventory_segments.id"),
-          ),
+        eb(
+          "id",
+          "in",
+          eb
+            .selectFrom("inventory_segments as s")
+            .select("s.id")
+            .where("s.last_used_at", "<", usedBefore)
+            .where((e) =>
+              e.not(
+                e.exists(
+                  e
+                    .selectFrom("image_segments")
+                    .select("image_segments.segment_id")
+                    .whereRef("image_segments.segment_id", "=", "s.id"),
+                ),
+              ),
+            )
+            .limit(limit),
         ),
       )
       .executeTakeFirst();
@@ -209,6 +247,17 @@ export class InventoryStore {
     const hash = createHash("sha256")
       .update(`${s.distroKey ?? ""}\u0000${s.packages.join("\n")}`)
       .digest("hex");
+    const now = this.h.now();
+    // A stored segment is taken with a recent `last_used_at` (the purge's grace counts from it):
+    // refreshed here when older than REFRESH_MS, which also locks the row until this commits.
+    const refreshed = await this.h.db
+      .updateTable("inventory_segments")
+      .set({ last_used_at: now })
+      .where("hash", "=", hash)
+      .where("last_used_at", "<", now - REFRESH_MS)
+      .returning("id")
+      .executeTakeFirst();
+    if (refreshed) return Number(refreshed.id);
     const existing = await this.h.db
       .selectFrom("inventory_segments")
       .select("id")
@@ -219,7 +268,13 @@ export class InventoryStore {
     // and the loser reads the winner's id.
     const inserted = await this.h.db
       .insertInto("inventory_segments")
-      .values({ hash, distro_key: s.distroKey, package_count: s.packages.length, created_at: this.h.now() })
+      .values({
+        hash,
+        distro_key: s.distroKey,
+        package_count: s.packages.length,
+        created_at: now,
+        last_used_at: now,
+      })
       .onConflict((oc) => oc.column("hash").doNothing())
       .returning("id")
       .executeTakeFirst();

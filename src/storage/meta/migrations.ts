@@ -434,6 +434,84 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .execute();
       },
     },
+    /**
+     * Closed-finding retention and the finding history (src/findings/retention.ts, schema.ts):
+     * why each CLOSED finding closed, the open/closed intervals of every finding (carried over
+     * from the findings kept: one interval from first observation, closed when the finding is),
+     * the daily snapshots, when a segment was last used, and the indexes the purges walk.
+     */
+    "0007_finding_history": {
+      async up(db: AnyDb) {
+        await db.schema.alterTable("findings").addColumn("closed_reason", "text").execute();
+        // A closed finding whose image is gone closed because it was deleted; the others because
+        // a match no longer found them.
+        await sql`update findings set closed_reason = case when exists (select 1 from manifests m
+            where m.repository_id = findings.repository_id and m.digest = findings.digest)
+          then 'fixed' else 'deleted' end
+          where status = 'CLOSED'`.execute(db);
+        await db.schema
+          .createIndex("findings_closed")
+          .on("findings")
+          .columns(["status", "closed_at"])
+          .execute();
+        await db.schema.createIndex("findings_details").on("findings").column("details_hash").execute();
+        await db.schema
+          .createTable("finding_intervals")
+          .addColumn("id", idType, generated)
+          .addColumn("finding_id", "text", (c) => c.notNull())
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("scan_type", "text", (c) => c.notNull())
+          .addColumn("severity", "text", (c) => c.notNull())
+          .addColumn("opened_at", "bigint", (c) => c.notNull())
+          .addColumn("closed_at", "bigint")
+          .addColumn("closed_reason", "text")
+          .execute();
+        await db.schema
+          .createIndex("finding_intervals_open")
+          .on("finding_intervals")
+          .column("finding_id")
+          .unique()
+          .where(sql.ref("closed_at"), "is", null)
+          .execute();
+        await db.schema
+          .createIndex("finding_intervals_opened")
+          .on("finding_intervals")
+          .column("opened_at")
+          .execute();
+        await db.schema
+          .createIndex("finding_intervals_closed")
+          .on("finding_intervals")
+          .column("closed_at")
+          .execute();
+        await sql`insert into finding_intervals
+            (finding_id, repository_id, scan_type, severity, opened_at, closed_at, closed_reason)
+          select id, repository_id, scan_type, severity, first_observed_at,
+            case when status = 'CLOSED' then coalesce(closed_at, updated_at) end,
+            case when status = 'CLOSED' then closed_reason end
+          from findings`.execute(db);
+        await db.schema
+          .createTable("finding_snapshots")
+          .addColumn("day", "text", (c) => c.notNull())
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("scan_type", "text", (c) => c.notNull())
+          .addColumn("severity", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("count", "integer", (c) => c.notNull())
+          .addPrimaryKeyConstraint("finding_snapshots_pk", [
+            "day",
+            "repository_id",
+            "scan_type",
+            "severity",
+            "status",
+          ])
+          .execute();
+        await db.schema
+          .alterTable("inventory_segments")
+          .addColumn("last_used_at", "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await sql`update inventory_segments set last_used_at = created_at`.execute(db);
+      },
+    },
     /** Inspector2 findings reports and SBOM exports (schema.ts; src/findings/reports/). */
     "0008_inspector_reports": {
       async up(db: AnyDb) {
@@ -525,7 +603,9 @@ async function carryOverScanFindings(db: AnyDb): Promise<void> {
         .values(details)
         .onConflict((oc) => oc.doNothing())
         .execute();
-      await db.insertInto("findings").values(row).execute();
+      // findings as 0005 created it: closed_reason comes with 0007.
+      const { closed_reason: _later, ...then } = row;
+      await db.insertInto("findings").values(then).execute();
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { ExpressionBuilder } from "kysely";
 import type { Handle } from "./handle.js";
+import { closeIntervalsOf } from "./history-store.js";
 import type { Database } from "./schema.js";
 
 export interface ManifestRecord {
@@ -138,6 +139,8 @@ export class RegistryStore {
   /** Removes a repository and everything in it (tables with a repository_id). */
   async deleteRepository(id: number): Promise<void> {
     await this.h.tx(async (t) => {
+      // Its findings go; their history stays, closed as deleted.
+      await closeIntervalsOf(t, { repositoryId: id }, t.now(), "deleted");
       for (const table of [
         "tags",
         "manifest_references",

@@ -36,12 +36,33 @@ import type { Generated } from "kysely";
  *                       observed, updated and closed times; `json` the finding's own part (package,
  *                       fix, match explanation, EPSS/KEV) and `details_hash` the shared part in
  *                       finding_details. Replaced `scan_findings` in migration 0005 (carried over).
+ *                       `closed_reason` (0007) says why a CLOSED finding closed, which decides how
+ *                       long it is kept (src/findings/retention.ts): `fixed` (a match no longer
+ *                       finds it: advisory withdrawn or corrected; 30 days), `deleted` (its image
+ *                       was deleted) or `ineligible` (its image left the rescan window; both 3 days).
  * finding_details       the vulnerability text of findings (title, description, CVSS, references),
  *                       stored once per distinct content (sha256 of the JSON): a CVE that hits
  *                       50,000 images is written once, not 50,000 times.
+ *                       Rows no finding references any more are purged (retention.ts).
+ * finding_intervals     the history of every finding's exposure, kept after the finding is purged
+ *                       (0007): one row per period a finding was open (ACTIVE or SUPPRESSED):
+ *                       `finding_id` (findings.id, no foreign key: the row outlives it),
+ *                       repository, scan type, `severity` (the last while open), `opened_at`
+ *                       (created or reopened), `closed_at` and `closed_reason` (null while open).
+ *                       A reopened finding gets a new row. Written by FindingStore.put in the
+ *                       transaction of the finding's change; at most one open row per finding
+ *                       (partial unique index). Closed rows are purged after findings.historyDays.
+ * finding_snapshots     the daily counts of findings (0007): one row per UTC day (`YYYY-MM-DD`),
+ *                       repository, scan type, severity and status with `count`; taken once a day
+ *                       (a second snapshot of the same day replaces it), kept findings.historyDays.
+ *                       Neither history table references repositories: a deleted repository's
+ *                       past stays in the trends.
  * inventory_segments    the packages of an image's merged inventory, grouped by the layer that
  *                       brought them: a segment is such a group, stored once per distinct content
  *                       (`hash`), so images on a shared base stack share its segments.
+ *                       `last_used_at` (0007) is refreshed, at most every 30 minutes, when a scan
+ *                       stores an image that uses the segment; segments no image uses are purged
+ *                       once unused for an hour (retention.ts), so a scan reusing one is never raced.
  * segment_packages      the packages of a segment (`json` the Package, catalog/types.ts).
  * segment_keys          match key → segment: which segments hold a package looked up under a key
  *                       (`<ecosystem key> <name>`, src/match); with image_segments it answers
@@ -177,6 +198,8 @@ export interface Database {
     last_observed_at: number;
     updated_at: number;
     closed_at: number | null;
+    /** Why a CLOSED finding closed (0007): fixed, deleted, ineligible; null while open. */
+    closed_reason: string | null;
     json: string;
     details_hash: string;
   };
@@ -184,12 +207,32 @@ export interface Database {
     hash: string;
     json: string;
   };
+  finding_intervals: {
+    id: Generated<number>;
+    finding_id: string;
+    repository_id: number;
+    scan_type: "BASIC" | "ENHANCED";
+    severity: string;
+    opened_at: number;
+    closed_at: number | null;
+    closed_reason: string | null;
+  };
+  finding_snapshots: {
+    day: string;
+    repository_id: number;
+    scan_type: "BASIC" | "ENHANCED";
+    severity: string;
+    status: string;
+    count: number;
+  };
   inventory_segments: {
     id: Generated<number>;
     hash: string;
     distro_key: string | null;
     package_count: number;
     created_at: number;
+    /** When a stored image last took the segment (0007; refreshed at most every 30 minutes). */
+    last_used_at: number;
   };
   segment_packages: {
     segment_id: number;

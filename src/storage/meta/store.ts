@@ -4,6 +4,7 @@ import { FilterStore } from "./filter-store.js";
 import { FindingStore } from "./finding-store.js";
 import { InventoryStore } from "./inventory-store.js";
 import { Handle, type Dialect } from "./handle.js";
+import { HistoryStore } from "./history-store.js";
 import { JobStore } from "./job-store.js";
 import { LayerInventoryStore } from "./layer-store.js";
 import { LeaseStore } from "./lease-store.js";
@@ -26,6 +27,7 @@ export type {
 export type { RepositoryRecord, SettingsUpdate, TagMutability } from "./settings-store.js";
 export type { ScanRow, StoredScanType } from "./scan-store.js";
 export type {
+  ClosedReason,
   FindingIdentity,
   FindingState,
   FindingStatus,
@@ -46,6 +48,7 @@ export type {
   StringNarrowing,
 } from "./finding-query.js";
 export type { FilterWrite, StoredFilter } from "./filter-store.js";
+export type { FindingInterval, HistoryNarrowing } from "./history-store.js";
 export type { ImageRef, SegmentInput, StoredInventory } from "./inventory-store.js";
 export type { JobRecord, NewJob } from "./job-store.js";
 export type {
@@ -63,6 +66,7 @@ export {
   ScanStore,
   FindingStore,
   FilterStore,
+  HistoryStore,
   InventoryStore,
   JobStore,
   EventStore,
@@ -94,6 +98,7 @@ export class MetaStore {
   readonly scans: ScanStore;
   readonly findings: FindingStore;
   readonly filters: FilterStore;
+  readonly history: HistoryStore;
   readonly inventories: InventoryStore;
   readonly jobs: JobStore;
   readonly events: EventStore;
@@ -112,6 +117,7 @@ export class MetaStore {
     this.scans = new ScanStore(this.#h);
     this.findings = new FindingStore(this.#h);
     this.filters = new FilterStore(this.#h);
+    this.history = new HistoryStore(this.#h);
     this.inventories = new InventoryStore(this.#h);
     this.jobs = new JobStore(this.#h);
     this.events = new EventStore(this.#h);
