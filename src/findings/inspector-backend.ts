@@ -13,12 +13,14 @@ import type {
   FilterRecord,
   FindingDetail,
   FindingDetailError,
+  FindingsReportInput,
   FindingsReportStatus,
   Inspector2Backend,
   ListCoverageQuery,
   ListFiltersQuery,
   ListFindingsQuery,
   Page,
+  SbomExportInput,
   SbomExportStatus,
   SeverityCounts,
 } from "../api/inspector2/backend.js";
@@ -58,6 +60,7 @@ import type {
 import { narrowingOf, orderOf } from "./narrowing.js";
 import { listedRecord } from "./records.js";
 import { reapplySuppression } from "./suppression.js";
+import type { InspectorReports } from "./reports/service.js";
 
 /**
  * The Inspector2 API over the stores (docs/inspector2-api.md, "The backend"): ENHANCED findings
@@ -94,12 +97,15 @@ export interface StoreInspector2BackendOptions {
   registry: RegistryIdentity;
   now?: () => number;
   maxFilters?: number;
+  /** Findings reports and SBOM exports (src/findings/reports/); absent: BadRequestException. */
+  reports?: InspectorReports;
 }
 
 export class StoreInspector2Backend implements Inspector2Backend {
   private readonly registry: RegistryIdentity;
   private readonly now: () => number;
   private readonly maxFilters: number;
+  private readonly reports: InspectorReports | undefined;
 
   constructor(
     private readonly meta: MetaStore,
@@ -108,6 +114,7 @@ export class StoreInspector2Backend implements Inspector2Backend {
     this.registry = o.registry;
     this.now = o.now ?? Date.now;
     this.maxFilters = o.maxFilters ?? MAX_FILTERS;
+    this.reports = o.reports;
   }
 
   /** The ids of the repositories the caller may pull (undefined: every one). */
@@ -570,42 +577,39 @@ export class StoreInspector2Backend implements Inspector2Backend {
     return due.length;
   }
 
-  // --- reports and SBOM exports (not supported yet) ---------------------------------------
+  // --- reports and SBOM exports (src/findings/reports/) ------------------------------------
 
-  private notYet(what: string): never {
-    throw badRequest(`${what} are not supported yet by this registry.`);
+  /** The report service; without one (a backend built for tests), reports are a BadRequest. */
+  private reportService(what: string): InspectorReports {
+    if (!this.reports) throw badRequest(`${what} are not available on this registry.`);
+    return this.reports;
   }
 
-  createFindingsReport(): Promise<{ reportId: string }> {
-    return Promise.reject(this.notYetError("Findings reports"));
+  async createFindingsReport(
+    input: FindingsReportInput,
+    principal: AwsPrincipal,
+  ): Promise<{ reportId: string }> {
+    return this.reportService("Findings reports").createFindingsReport(input, principal);
   }
 
-  getFindingsReportStatus(reportId: string | undefined): Promise<FindingsReportStatus> {
-    return Promise.reject(resourceNotFound(`No findings report ${reportId ?? ""}`.trim() + "."));
+  async getFindingsReportStatus(reportId: string | undefined): Promise<FindingsReportStatus> {
+    return this.reportService("Findings reports").getFindingsReportStatus(reportId);
   }
 
-  cancelFindingsReport(reportId: string): Promise<void> {
-    return Promise.reject(resourceNotFound(`No findings report ${reportId}.`));
+  async cancelFindingsReport(reportId: string, principal: AwsPrincipal): Promise<void> {
+    return this.reportService("Findings reports").cancelFindingsReport(reportId, principal);
   }
 
-  createSbomExport(): Promise<{ reportId: string }> {
-    return Promise.reject(this.notYetError("SBOM exports"));
+  async createSbomExport(input: SbomExportInput, principal: AwsPrincipal): Promise<{ reportId: string }> {
+    return this.reportService("SBOM exports").createSbomExport(input, principal);
   }
 
-  getSbomExport(reportId: string): Promise<SbomExportStatus> {
-    return Promise.reject(resourceNotFound(`No SBOM export ${reportId}.`));
+  async getSbomExport(reportId: string): Promise<SbomExportStatus> {
+    return this.reportService("SBOM exports").getSbomExport(reportId);
   }
 
-  cancelSbomExport(reportId: string): Promise<void> {
-    return Promise.reject(resourceNotFound(`No SBOM export ${reportId}.`));
-  }
-
-  private notYetError(what: string): unknown {
-    try {
-      this.notYet(what);
-    } catch (e) {
-      return e;
-    }
+  async cancelSbomExport(reportId: string, principal: AwsPrincipal): Promise<void> {
+    return this.reportService("SBOM exports").cancelSbomExport(reportId, principal);
   }
 
   // --- configuration and activation -------------------------------------------------------

@@ -43,6 +43,24 @@ describe("CycloneDX export", () => {
     expect(await validateCycloneDx(toCycloneDxJson(emptyInventory()))).toBeNull();
   });
 
+  it("writes CycloneDX 1.4 on request (Inspector2's SBOM exports), valid against the 1.4 schema", async () => {
+    const json = toCycloneDxJson(sampleInventory(), {
+      ...FIXED,
+      cyclonedxVersion: "1.4",
+      metadataProperties: [["imageId", MANIFEST_DIGEST]],
+    });
+    const doc = JSON.parse(json) as CdxBom & { metadata: { tools: unknown } };
+    expect(doc.specVersion).toBe("1.4");
+    // 1.4 lists tools as tools, not components.
+    expect(doc.metadata.tools).toEqual([{ name: "drydock", version: expect.any(String) as string }]);
+    expect(doc.metadata.properties).toContainEqual({ name: "imageId", value: MANIFEST_DIGEST });
+    expect(doc.components.length).toBe(bom(toCycloneDxJson(sampleInventory(), FIXED)).components.length);
+    expect(await validateCycloneDx(json, "1.4")).toBeNull();
+    expect(
+      await validateCycloneDx(toCycloneDxJson(emptyInventory(), { cyclonedxVersion: "1.4" }), "1.4"),
+    ).toBeNull();
+  });
+
   it("has a validator that does reject invalid documents", async () => {
     const doc = bom(toCycloneDxJson(sampleInventory(), FIXED));
     (doc.components[0] as Partial<CdxComponent>).name = undefined;

@@ -18,12 +18,13 @@ import { andJoin, classifyLicense, cleanLicenses } from "./licenses.js";
 import { TOOL_NAME, TOOL_VERSION } from "./tool.js";
 
 /**
- * CycloneDX 1.6 JSON for one platform image, built with the format's own library so that the
- * output follows the spec's rules (license choice, tools shape, escaping) without our re-typing
- * them. See docs/sbom.md for the component layout and property names.
+ * CycloneDX 1.6 JSON for one platform image (1.4 on request: Inspector2's SBOM exports), built
+ * with the format's own library so that the output follows each version's rules (license
+ * choice, tools shape, escaping) without our re-typing them. See docs/sbom.md for the component
+ * layout and property names.
  */
 
-const SPEC = Spec.Spec1dot6;
+const SPECS = { "1.6": Spec.Spec1dot6, "1.4": Spec.Spec1dot4 } as const;
 
 function properties(props: readonly Property[]): Models.PropertyRepository {
   return new Models.PropertyRepository(props.map(([n, v]) => new Models.Property(n, v)));
@@ -109,7 +110,7 @@ export function buildCycloneDxBom(inv: ImageInventory, opts: SbomOptions = {}): 
       timestamp: opts.now ?? new Date(),
       tools: new Models.Tools({ components: new Models.ComponentRepository([tool]) }),
       component: imageComponent,
-      properties: properties(problemProperties(inv)),
+      properties: properties([...problemProperties(inv), ...(opts.metadataProperties ?? [])]),
     }),
   });
 
@@ -131,13 +132,21 @@ export function buildCycloneDxBom(inv: ImageInventory, opts: SbomOptions = {}): 
   return bom;
 }
 
-const normalizer = new Serialize.JSON.Normalize.Factory(SPEC).makeForBom();
+const normalizers = {
+  "1.6": new Serialize.JSON.Normalize.Factory(SPECS["1.6"]).makeForBom(),
+  "1.4": new Serialize.JSON.Normalize.Factory(SPECS["1.4"]).makeForBom(),
+};
 
-/** CycloneDX 1.6 JSON for one image inventory; the same input and options give the same text. */
+/**
+ * CycloneDX JSON (1.6 unless `opts.cyclonedxVersion` says 1.4) for one image inventory; the same
+ * input and options give the same text.
+ */
 export function toCycloneDxJson(inv: ImageInventory, opts: SbomOptions = {}): string {
   // sortLists stays off: the library sorts with localeCompare (machine-dependent) and would
   // scatter the image's ordered layer properties; our insertion order is already deterministic.
-  const doc = normalizer.normalize(buildCycloneDxBom(inv, opts), { sortLists: false });
+  const doc = normalizers[opts.cyclonedxVersion ?? "1.6"].normalize(buildCycloneDxBom(inv, opts), {
+    sortLists: false,
+  });
   // The library lists every component in the dependency graph, and in CycloneDX 1.6 an entry
   // without dependsOn asserts "has no dependencies". We do not know package dependencies, and
   // components absent from the graph mean "unknown", so we leave the graph out. (We call the
@@ -153,14 +162,17 @@ export function toCycloneDxJson(inv: ImageInventory, opts: SbomOptions = {}): st
   return JSON.stringify(doc, null, 2);
 }
 
-const validator = new Validation.JsonStrictValidator(SPEC.version);
+const validators = {
+  "1.6": new Validation.JsonStrictValidator(SPECS["1.6"].version),
+  "1.4": new Validation.JsonStrictValidator(SPECS["1.4"].version),
+};
 
 /**
- * Validates a CycloneDX 1.6 JSON document against the spec's strict JSON schema (with formats).
- * Resolves to null when valid, else to the validator's error details.
+ * Validates a CycloneDX JSON document (1.6 unless told 1.4) against that version's strict JSON
+ * schema (with formats). Resolves to null when valid, else to the validator's error details.
  */
-export async function validateCycloneDx(json: string): Promise<unknown> {
-  return validator.validate(json);
+export async function validateCycloneDx(json: string, version: "1.4" | "1.6" = "1.6"): Promise<unknown> {
+  return validators[version].validate(json);
 }
 
 const RATING_METHOD: Record<string, string> = { CVSS_V2: "CVSSv2", CVSS_V3: "CVSSv31", CVSS_V4: "CVSSv4" };

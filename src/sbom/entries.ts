@@ -18,6 +18,10 @@ export interface SbomOptions {
   toolVersion?: string;
   /** Findings to include as CycloneDX `vulnerabilities` (drydock scan --format cyclonedx-json). */
   vulnerabilities?: readonly Finding[];
+  /** CycloneDX version written: 1.6 (the default) or 1.4 (what Inspector2's SBOM exports are). */
+  cyclonedxVersion?: "1.4" | "1.6";
+  /** Extra document-level properties (CycloneDX metadata.properties), after Drydock's own. */
+  metadataProperties?: readonly Property[];
 }
 
 export type Property = readonly [name: string, value: string];
