@@ -23,6 +23,7 @@ import { VulnDbSync } from "./scan/vulndb-distribution.js";
 import { VulnDbProvider } from "./scan/vulndb-provider.js";
 import { planDatabaseChange } from "./scan/vulndb-change.js";
 import { runVulnDbUpdate } from "./scan/vulndb-update.js";
+import { expireOutsideWindow } from "./scan/window.js";
 import { VulnDbHealth } from "./scan/vulndb-health.js";
 import { buildServer } from "./server.js";
 import { RepositorySettingsService } from "./settings/service.js";
@@ -45,6 +46,8 @@ const REMATCH_CHECK_MS = 30_000;
  * come: a filter stops suppressing within this long of its time. One indexed query.
  */
 const FILTER_EXPIRY_CHECK_MS = 5_000;
+/** How often a background node moves the images outside the rescan window to SCAN_ELIGIBILITY_EXPIRED. */
+const RESCAN_WINDOW_CHECK_MS = 3_600_000;
 
 /**
  * Wiring: config → stores → services → HTTP server, plus the background work of the role.
@@ -97,6 +100,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const inspector2 = new StoreInspector2Backend(stores.meta, {
     registry: { accountId: config.aws.accountId, region: config.aws.region },
+    onQueued: () => scan.service.queue.wake(),
   });
   const inspector2Routes = setupInspector2Api(config, { backend: inspector2, log });
   const serveApi = role !== "worker";
@@ -220,6 +224,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     expiry.start();
     singletons.push(expiry);
+    // Images that left the rescan window stop being monitored (scan/window.ts); a change of
+    // the window also runs it at once, as a job.
+    const window = new Singleton(stores.meta, {
+      name: "rescan-window",
+      holder: NODE_ID,
+      intervalMs: RESCAN_WINDOW_CHECK_MS,
+      run: () =>
+        expireOutsideWindow(stores.meta, {
+          aws: { accountId: config.aws.accountId, region: config.aws.region },
+          now: Date.now,
+          log,
+        }),
+      log,
+    });
+    window.start();
+    singletons.push(window);
   }
 
   // Only the embedded server (one process on its SQLite file) may take back running jobs at

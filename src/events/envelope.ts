@@ -97,6 +97,71 @@ export function imageScanEvent(
   );
 }
 
+/** A repository whose scan frequency changed (ECR Scan Resource Change). */
+export interface ScanFrequencyChange {
+  repositoryName: string;
+  scanFrequency: string;
+  previousScanFrequency: string;
+}
+
+/**
+ * `ECR Scan Resource Change` (enhanced scanning only): repositories' scan frequencies changed;
+ * `resources` empty as in ECR's example (image-scanning-enhanced-events.html, aws-api.md §3).
+ */
+export function scanResourceChangeEvent(
+  id: AwsIdentity,
+  repositories: readonly ScanFrequencyChange[],
+  now: number,
+): EventEnvelope {
+  return envelope(
+    id,
+    "ECR Scan Resource Change",
+    [],
+    {
+      "action-type": "SCAN_FREQUENCY_CHANGE",
+      repositories: repositories.map((r) => ({
+        "repository-name": r.repositoryName,
+        "repository-arn": repositoryArn(id, r.repositoryName),
+        "scan-frequency": r.scanFrequency,
+        "previous-scan-frequency": r.previousScanFrequency,
+      })),
+      "resource-type": "REPOSITORY",
+      "scan-type": "ENHANCED",
+    },
+    now,
+  );
+}
+
+/**
+ * `Inspector2 Coverage`: a resource's scan status changed. The shape of Inspector's documented
+ * example (eventbridge-integration.html, "coverage event schema"): `resources` the resource id
+ * (for an image, `arn:aws:ecr:<r>:<acct>:repository/<name>/sha256:<hex>`), `detail.scanStatus`
+ * with `statusCodeValue` (ACTIVE, INACTIVE) and `reason` (ListCoverage's reasons),
+ * `scanType` PACKAGE, the provider fields, `eventTimestamp` ISO-8601 with fraction, `version`.
+ */
+export function inspectorCoverageEvent(
+  id: AwsIdentity,
+  e: { resourceId: string; statusCode: "ACTIVE" | "INACTIVE"; reason: string },
+  now: number,
+): EventEnvelope {
+  return envelope(
+    id,
+    "Inspector2 Coverage",
+    [e.resourceId],
+    {
+      scanStatus: { reason: e.reason, statusCodeValue: e.statusCode },
+      scanType: "PACKAGE",
+      provider: "AWS",
+      providerAccountId: id.accountId,
+      providerRegion: id.region,
+      eventTimestamp: new Date(now).toISOString(),
+      version: "1.0",
+    },
+    now,
+    "aws.inspector2",
+  );
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** A time as Inspector's events show dates in `detail`: "Dec 3, 2021, 6:02:30 PM" (UTC). */

@@ -446,12 +446,20 @@ function describeBackend(
     });
 
     it("configuration, activation and the filter quota", async () => {
-      expect(await backend.getConfiguration(everyone)).toMatchObject({
-        rescanDuration: "LIFETIME",
+      // The default window (scan/window.ts): 90 days from the last push or the last pull.
+      expect(await backend.getConfiguration(everyone)).toEqual({
+        rescanDuration: "DAYS_90",
+        pullDateRescanDuration: "DAYS_90",
+        pullDateRescanMode: "LAST_PULL_DATE",
         status: "SUCCESS",
       });
+      // UpdateConfiguration replaces the whole configuration: pulls no longer count.
       await backend.updateConfiguration({ rescanDuration: "DAYS_30" }, everyone);
-      expect(await backend.getConfiguration(everyone)).toMatchObject({ rescanDuration: "DAYS_30" });
+      expect(await backend.getConfiguration(everyone)).toEqual({
+        rescanDuration: "DAYS_30",
+        status: "SUCCESS",
+        updatedAt: expect.any(Number) as unknown,
+      });
       expect(await backend.ecrStatus(everyone)).toBe("DISABLED");
       await backend.enable(everyone);
       expect(await backend.ecrStatus(everyone)).toBe("ENABLED");

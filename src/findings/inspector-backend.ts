@@ -48,7 +48,15 @@ import { suppressionChangeEvent } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import type { Finding } from "./finding.js";
 import { decideRepository } from "../scan/filters.js";
-import { readScanningConfiguration, writeScanningConfiguration } from "../scan/state.js";
+import { applyScanningConfiguration } from "../scan/activation.js";
+import { readScanningConfiguration } from "../scan/state.js";
+import {
+  ecrConfiguration,
+  storedEcrConfiguration,
+  WINDOW_JOB,
+  writeEcrConfiguration,
+} from "../scan/window.js";
+import { coverageStatus } from "./coverage.js";
 import type {
   AggregationGroup,
   AggregationRow,
@@ -74,16 +82,6 @@ import type { InspectorReports } from "./reports/service.js";
 export const MAX_FILTERS = 500;
 /** The tag that ends a filter at a time (ISO date): it stops suppressing then. */
 export const EXPIRES_AT_TAG = "drydock:expires-at";
-/**
- * The default rescan duration: LIFETIME, because this version never ends an image's
- * monitoring by its age (the window is not enforced yet); the configuration says what it does.
- */
-export const DEFAULT_RESCAN_DURATION = "LIFETIME" as const;
-const CONFIG_KEY = "inspector2";
-
-interface StoredConfiguration extends EcrConfiguration {
-  updatedAt: number;
-}
 
 type Position = { v: OrderValue; id: string };
 const isPosition = (p: unknown): p is Position =>
@@ -99,6 +97,8 @@ export interface StoreInspector2BackendOptions {
   maxFilters?: number;
   /** Findings reports and SBOM exports (src/findings/reports/); absent: BadRequestException. */
   reports?: InspectorReports;
+  /** Jobs were queued (committed): wake this process's workers. */
+  onQueued?: () => void;
 }
 
 export class StoreInspector2Backend implements Inspector2Backend {
@@ -109,7 +109,7 @@ export class StoreInspector2Backend implements Inspector2Backend {
 
   constructor(
     private readonly meta: MetaStore,
-    o: StoreInspector2BackendOptions,
+    private readonly o: StoreInspector2BackendOptions,
   ) {
     this.registry = o.registry;
     this.now = o.now ?? Date.now;
@@ -614,48 +614,66 @@ export class StoreInspector2Backend implements Inspector2Backend {
 
   // --- configuration and activation -------------------------------------------------------
 
+  /** The rescan window in force (scan/window.ts: the default when never set). */
   async getConfiguration(_principal?: AwsPrincipal): Promise<EcrConfigurationState> {
-    const c = await this.meta.settings.registrySetting<StoredConfiguration>(CONFIG_KEY);
+    const stored = await storedEcrConfiguration(this.meta);
+    const c = await ecrConfiguration(this.meta);
     return {
-      rescanDuration: c?.rescanDuration ?? DEFAULT_RESCAN_DURATION,
+      rescanDuration: c.rescanDuration,
       status: "SUCCESS",
-      ...(c ? { updatedAt: c.updatedAt } : {}),
-      ...(c?.pullDateRescanDuration ? { pullDateRescanDuration: c.pullDateRescanDuration } : {}),
-      ...(c?.pullDateRescanMode ? { pullDateRescanMode: c.pullDateRescanMode } : {}),
+      ...(stored ? { updatedAt: stored.updatedAt } : {}),
+      ...(c.pullDateRescanDuration ? { pullDateRescanDuration: c.pullDateRescanDuration } : {}),
+      ...(c.pullDateRescanMode ? { pullDateRescanMode: c.pullDateRescanMode } : {}),
     };
   }
 
+  /**
+   * Replaces the rescan window; a `rescan-window` job (any worker) then expires the images
+   * outside it at once. Images already expired stay so (a push or pull brings them back).
+   */
   async updateConfiguration(cfg: EcrConfiguration, _principal?: AwsPrincipal): Promise<void> {
-    const stored: StoredConfiguration = {
-      rescanDuration: cfg.rescanDuration,
-      ...(cfg.pullDateRescanDuration ? { pullDateRescanDuration: cfg.pullDateRescanDuration } : {}),
-      ...(cfg.pullDateRescanMode ? { pullDateRescanMode: cfg.pullDateRescanMode } : {}),
-      updatedAt: this.now(),
-    };
-    await this.meta.settings.putRegistrySetting(CONFIG_KEY, stored);
+    await this.meta.tx(async (tx) => {
+      await writeEcrConfiguration(tx, cfg, this.now());
+      await tx.jobs.enqueue({ kind: WINDOW_JOB, payload: {} });
+    });
+    this.o.onQueued?.();
   }
 
+  /**
+   * ENHANCED scanning with a CONTINUOUS_SCAN rule for every repository when there are no rules,
+   * as Inspector's activation; through scan/activation.ts like PutRegistryScanningConfiguration
+   * (scan frequency events, the images of newly continuous repositories scanned).
+   */
   async enable(_principal?: AwsPrincipal): Promise<void> {
     await this.meta.tx(async (tx) => {
       const c = await readScanningConfiguration(tx);
-      await writeScanningConfiguration(tx, {
-        scanType: "ENHANCED",
-        rules: c.rules.length
-          ? c.rules
-          : [
-              {
-                scanFrequency: "CONTINUOUS_SCAN",
-                repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }],
-              },
-            ],
-      });
+      await applyScanningConfiguration(
+        tx,
+        {
+          scanType: "ENHANCED",
+          rules: c.rules.length
+            ? c.rules
+            : [
+                {
+                  scanFrequency: "CONTINUOUS_SCAN",
+                  repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }],
+                },
+              ],
+        },
+        { aws: this.registry, now: this.now() },
+      );
     });
+    this.o.onQueued?.();
   }
 
   async disable(_principal?: AwsPrincipal): Promise<void> {
     await this.meta.tx(async (tx) => {
       const c = await readScanningConfiguration(tx);
-      await writeScanningConfiguration(tx, { ...c, scanType: "BASIC" });
+      await applyScanningConfiguration(
+        tx,
+        { ...c, scanType: "BASIC" },
+        { aws: this.registry, now: this.now() },
+      );
     });
   }
 
@@ -761,33 +779,6 @@ export class StoreInspector2Backend implements Inspector2Backend {
         .map(([groupKey, count]) => ({ groupKey, count })),
       totalCounts: all.length,
     };
-  }
-}
-
-/** An image's coverage status from its ENHANCED scan state. */
-function coverageStatus(
-  status: string | undefined,
-  frequency: "MANUAL" | "SCAN_ON_PUSH" | "CONTINUOUS_SCAN",
-): CoverageRecord["scanStatus"] {
-  if (frequency === "MANUAL" && status === undefined)
-    return { statusCode: "INACTIVE", reason: "SCAN_FREQUENCY_MANUAL" };
-  switch (status) {
-    case undefined:
-    case "PENDING":
-      return { statusCode: "ACTIVE", reason: "PENDING_INITIAL_SCAN" };
-    case "IN_PROGRESS":
-      return { statusCode: "ACTIVE", reason: "SCAN_IN_PROGRESS" };
-    case "UNSUPPORTED_IMAGE":
-      return { statusCode: "INACTIVE", reason: "UNSUPPORTED_MEDIA_TYPE" };
-    case "FINDINGS_UNAVAILABLE":
-      return { statusCode: "INACTIVE", reason: "INTERNAL_ERROR" };
-    case "SCAN_ELIGIBILITY_EXPIRED":
-      return { statusCode: "INACTIVE", reason: "SCAN_ELIGIBILITY_EXPIRED" };
-    default:
-      return {
-        statusCode: "ACTIVE",
-        reason: frequency === "SCAN_ON_PUSH" ? "SCAN_FREQUENCY_SCAN_ON_PUSH" : "SUCCESSFUL",
-      };
   }
 }
 

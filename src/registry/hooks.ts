@@ -10,6 +10,16 @@ export interface ManifestStored {
   tag?: string;
 }
 
+/** A pull of a manifest was recorded (at most once per PULL_RECORD_INTERVAL_MS per manifest). */
+export interface ManifestPulled {
+  repository: string;
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  /** The pull time recorded. */
+  at: number;
+}
+
 /** A manifest (by digest) or only a tag (`tag` set) about to be deleted; its rows are still there. */
 export interface ManifestDeleted {
   repository: string;
@@ -36,6 +46,8 @@ export interface RegistryHooks {
   manifestStored?(tx: MetaStore, e: ManifestStored): Promise<void>;
   /** Before a manifest or a tag is deleted, in the deleting transaction. */
   manifestDeleted?(tx: MetaStore, e: ManifestDeleted): Promise<void>;
+  /** After a pull is recorded, in its transaction (the rescan window's pull date moved). */
+  manifestPulled?(tx: MetaStore, e: ManifestPulled): Promise<void>;
 }
 
 /** Hooks of several services as one: each runs in order; the first error stops the change. */
@@ -53,5 +65,6 @@ export function combineHooks(list: RegistryHooks[]): RegistryHooks {
     beforeManifestServed: each("beforeManifestServed"),
     manifestStored: each("manifestStored"),
     manifestDeleted: each("manifestDeleted"),
+    manifestPulled: each("manifestPulled"),
   };
 }

@@ -18,7 +18,7 @@ import { isValidName, isValidTag } from "./grammar.js";
 import { combineHooks, type RegistryHooks } from "./hooks.js";
 import { MediaTypes, parseManifest } from "./manifest.js";
 
-export type { ManifestDeleted, ManifestStored, RegistryHooks } from "./hooks.js";
+export type { ManifestDeleted, ManifestPulled, ManifestStored, RegistryHooks } from "./hooks.js";
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (the spec suggests at least 4 MiB). */
@@ -508,7 +508,16 @@ export class RegistryService {
     if (o.pull) {
       const now = (this.options.now ?? Date.now)();
       if (m.lastPulledAt === null || now - m.lastPulledAt >= PULL_RECORD_INTERVAL_MS)
-        await this.store.recordPull(repo, digest, now);
+        await this.meta.tx(async (tx) => {
+          await tx.registry.recordPull(repo, digest, now);
+          await this.hooks.manifestPulled?.(tx, {
+            repository: name,
+            repositoryId: repo,
+            digest,
+            mediaType: m.mediaType,
+            at: now,
+          });
+        });
     }
     const body = await this.blobs.read(digest as Digest);
     return { digest: digest as Digest, mediaType: m.mediaType, size: m.size, body };

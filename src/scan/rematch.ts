@@ -11,6 +11,7 @@ import type { MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 import { reportedSeverity } from "./engine.js";
 import { decideRepository } from "./filters.js";
 import { readScanningConfiguration } from "./state.js";
+import { EXPIRED } from "./window.js";
 
 /**
  * Continuous re-scanning without reading a layer: when the vulnerability database changes,
@@ -92,7 +93,12 @@ export async function planRematch(
     new Set([...images.values()].map((i) => i.repositoryId)),
     scanOnPush,
   );
-  const queued = [...images.values()].filter((i) => watched.has(i.repositoryId));
+  const inWatched = [...images.values()].filter((i) => watched.has(i.repositoryId));
+  // Images that left the rescan window are not monitored (scan/window.ts).
+  const expired = new Set(
+    (await tx.scans.inState(inWatched, "ENHANCED", EXPIRED)).map((i) => `${i.repositoryId}@${i.digest}`),
+  );
+  const queued = inWatched.filter((i) => !expired.has(`${i.repositoryId}@${i.digest}`));
   for (let i = 0; i < queued.length; i += chunk) {
     const job: RematchJob = {
       builtAt: change.builtAt,
@@ -182,7 +188,12 @@ export async function commitChunk(
   aws?: RegistryIdentity,
 ): Promise<FindingChange[]> {
   const changes: FindingChange[] = [];
+  // An image may have left the rescan window since the chunk was planned: its findings stay closed.
+  const expired = new Set(
+    (await tx.scans.inState(matches, "ENHANCED", EXPIRED)).map((i) => `${i.repositoryId}@${i.digest}`),
+  );
   for (const m of matches) {
+    if (expired.has(`${m.repositoryId}@${m.digest}`)) continue;
     // The image may have been deleted, or re-scanned, since: reconcile with what is stored now.
     if (!(await tx.inventories.has(m.repositoryId, m.digest))) continue;
     const stored = await tx.findings.forImage(m.repositoryId, m.digest, "ENHANCED");

@@ -313,6 +313,7 @@ describe("registry scan service", () => {
       "ECR Image Action",
       "Inspector2 Finding",
       "Inspector2 Scan",
+      "Inspector2 Coverage",
     ]);
     expect(events[2]).toMatchObject({
       source: "aws.inspector2",
@@ -329,7 +330,7 @@ describe("registry scan service", () => {
     const [filter] = (await inspector.listFilters({ maxResults: 10 }, admin)).items;
     await inspector.deleteFilter(filter!.arn, admin);
     expect((await scans.imageScanFindings("enh", digest)).findings).toHaveLength(1);
-    const after = (await readEvents(meta, 0)).map((e) => e.event).slice(4);
+    const after = (await readEvents(meta, 0)).map((e) => e.event).slice(5);
     expect(after.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
       ["Inspector2 Finding", "ACTIVE"],
       ["Drydock Suppression Change", "DELETED"],

@@ -21,8 +21,18 @@ import { decideRepository, validateScanningConfiguration } from "./filters.js";
 import type { ScanMetrics } from "./metrics.js";
 import { commitChunk, matchChunk, REMATCH_JOB, type RematchJob } from "./rematch.js";
 import { rematchIfStale } from "./vulndb-change.js";
+import {
+  ACTIVATION_JOB,
+  activationStep,
+  applyScanningConfiguration,
+  type ActivationJob,
+} from "./activation.js";
+import { appendCoverageChange } from "../findings/coverage.js";
+import type { ManifestPulled } from "../registry/hooks.js";
+import { commitStoredMatch, matchStoredInventory } from "./stored-match.js";
+import { ecrConfiguration, EXPIRED, expireOutsideWindow, pullsCount, WINDOW_JOB } from "./window.js";
 import { forgetImage, openFindings, recordScan } from "./results.js";
-import { readScanningConfiguration, toState, writeScanningConfiguration } from "./state.js";
+import { readScanningConfiguration, toState } from "./state.js";
 import {
   ScanError,
   type ImageScanFindings,
@@ -69,8 +79,15 @@ export interface ScanJob {
   repositoryId: number;
   digest: string;
   scanType: ScanType;
-  /** Why it was queued: push, manual, continuous, index (fan out to the members). */
+  /** Why it was queued: push, manual, continuous, index (fan out to the members), revive, activation. */
   reason: string;
+  /**
+   * Match the image's stored inventory again instead of reading its layers (an ENHANCED scan
+   * analysed it before: scan/stored-match.ts); a full scan when it has none.
+   */
+  fromInventory?: boolean;
+  /** The image's ENHANCED scan status when the scan was queued (undefined: none), for coverage events. */
+  previous?: string;
 }
 
 export const SCAN_JOB = "scan";
@@ -119,6 +136,20 @@ export class RegistryScanService implements ScanService {
           isTransient: (err) => !(err instanceof PermanentError),
           failed: async () => undefined,
         },
+        [ACTIVATION_JOB]: {
+          run: (job: Job<ActivationJob>) =>
+            Promise.resolve((tx: MetaStore) => this.activate(tx, job.payload)),
+          isTransient: () => true,
+          failed: async () => undefined,
+        },
+        [WINDOW_JOB]: {
+          run: async () => {
+            await expireOutsideWindow(meta, { aws: opts.aws, now: this.now, log: opts.log });
+            return async () => undefined;
+          },
+          isTransient: () => true,
+          failed: async () => undefined,
+        },
       },
       { ...opts.queue, now: this.now, log: opts.log },
     );
@@ -129,6 +160,7 @@ export class RegistryScanService implements ScanService {
     return {
       manifestStored: (tx, e) => this.manifestStored(tx, e),
       manifestDeleted: (tx, e) => this.manifestDeleted(tx, e),
+      manifestPulled: (tx, e) => this.manifestPulled(tx, e),
     };
   }
 
@@ -158,7 +190,8 @@ export class RegistryScanService implements ScanService {
         repositoryFilters: r.repositoryFilters.map((f) => ({ filter: f.filter, filterType: f.filterType })),
       })),
     };
-    await writeScanningConfiguration(this.meta, clean);
+    await applyScanningConfiguration(this.meta, clean, { aws: this.opts.aws, now: this.now() });
+    this.wakeSoon();
     return clean;
   }
 
@@ -309,11 +342,62 @@ export class RegistryScanService implements ScanService {
       await this.settings.scanOnPush(tx, repositoryId),
     );
     if (!decision.scanOnPush) return false;
-    // The same manifest pushed again (another tag) is not scanned again.
+    // The same manifest pushed again (another tag) is not scanned again, unless it had left
+    // the rescan window: the push brings it back, matched again from its stored inventory.
     const prev = await tx.scans.get(repositoryId, digest);
-    if (prev && prev.scanType === config.scanType) return false;
-    await this.queueScan(tx, repositoryId, digest, mediaType, config.scanType, "push", this.now());
+    const expired = prev?.scanType === "ENHANCED" && prev.status === EXPIRED;
+    if (
+      prev &&
+      prev.scanType === config.scanType &&
+      !(expired && decision.scanFrequency === "CONTINUOUS_SCAN")
+    )
+      return false;
+    await this.queueScan(
+      tx,
+      repositoryId,
+      digest,
+      mediaType,
+      config.scanType,
+      expired ? "revive" : "push",
+      this.now(),
+      expired ? { fromInventory: true, previous: EXPIRED } : {},
+    );
     return true;
+  }
+
+  /**
+   * A recorded pull brings an expired image back when pulls count in the rescan window
+   * (pullDateRescanDuration set): matched again from its stored inventory. Without a pull
+   * window the pull would not keep it in the window, and the next run would expire it again.
+   */
+  private async manifestPulled(tx: MetaStore, e: ManifestPulled): Promise<void> {
+    const prev = await tx.scans.get(e.repositoryId, e.digest);
+    if (prev?.scanType !== "ENHANCED" || prev.status !== EXPIRED) return;
+    const config = await readScanningConfiguration(tx);
+    if (config.scanType !== "ENHANCED") return;
+    const decision = decideRepository(
+      config,
+      e.repository,
+      await this.settings.scanOnPush(tx, e.repositoryId),
+    );
+    if (decision.scanFrequency !== "CONTINUOUS_SCAN" || !pullsCount(await ecrConfiguration(tx))) return;
+    await this.queueScan(tx, e.repositoryId, e.digest, e.mediaType, "ENHANCED", "revive", e.at, {
+      fromInventory: true,
+      previous: EXPIRED,
+    });
+    this.wakeSoon();
+  }
+
+  /** One step of planning the scans of repositories that start continuous scanning (scan/activation.ts). */
+  private async activate(tx: MetaStore, job: ActivationJob): Promise<void> {
+    const now = this.now();
+    const next = await activationStep(tx, job, {
+      now,
+      queue: (t, repositoryId, image, scan) =>
+        this.queueScan(t, repositoryId, image.digest, image.mediaType, "ENHANCED", "activation", now, scan),
+    });
+    if (next) await tx.jobs.enqueue({ kind: ACTIVATION_JOB, payload: next, runAfter: now });
+    this.wakeSoon();
   }
 
   private async queueScan(
@@ -324,6 +408,7 @@ export class RegistryScanService implements ScanService {
     scanType: ScanType,
     reason: string,
     now: number,
+    extra: Pick<ScanJob, "fromInventory" | "previous"> = {},
   ): Promise<void> {
     const index = INDEX.has(mediaType);
     // An index has no findings of its own: its job queues one scan per platform manifest.
@@ -334,7 +419,7 @@ export class RegistryScanService implements ScanService {
         scanType,
         scanType === "ENHANCED" ? "PENDING" : "IN_PROGRESS",
       );
-    const job: ScanJob = { repositoryId, digest, scanType, reason: index ? "index" : reason };
+    const job: ScanJob = { repositoryId, digest, scanType, reason: index ? "index" : reason, ...extra };
     await tx.jobs.enqueue({
       kind: SCAN_JOB,
       key: scanKey(repositoryId, digest),
@@ -359,6 +444,12 @@ export class RegistryScanService implements ScanService {
     if (job.reason === "index") return this.fanOut(job);
     if (job.scanType === "ENHANCED")
       await this.meta.scans.transition(job.repositoryId, job.digest, "PENDING", "IN_PROGRESS");
+    if (
+      job.fromInventory &&
+      job.scanType === "ENHANCED" &&
+      (await this.meta.inventories.has(job.repositoryId, job.digest))
+    )
+      return this.scanStoredInventory(job, name);
 
     let outcome: ScanOutcome;
     let builtAt = 0;
@@ -429,7 +520,60 @@ export class RegistryScanService implements ScanService {
         await tx.scans.markEnded(job.repositoryId, job.digest, status, outcome.reason);
       }
       await this.scanEvent(tx, job, name, status, counts);
+      await this.coverageChanged(tx, job, name, status);
     };
+  }
+
+  /** An ENHANCED scan from the image's stored inventory: no layer read (scan/stored-match.ts). */
+  private async scanStoredInventory(job: ScanJob, name: string): Promise<Commit> {
+    const image = { repositoryId: job.repositoryId, digest: job.digest };
+    const lease = this.vulndb.acquire();
+    const builtAt = lease.builtAt;
+    let match: Awaited<ReturnType<typeof matchStoredInventory>>;
+    try {
+      match = await matchStoredInventory(this.meta, image, lease.db, builtAt);
+    } finally {
+      lease.release();
+    }
+    return async (tx) => {
+      if (!(await tx.scans.get(job.repositoryId, job.digest))) return;
+      const config = await readScanningConfiguration(tx);
+      const decision = decideRepository(config, name, await this.settings.scanOnPush(tx, job.repositoryId));
+      const status: ScanStatus = decision.scanFrequency === "CONTINUOUS_SCAN" ? "ACTIVE" : "COMPLETE";
+      await commitStoredMatch(tx, match, {
+        image,
+        status,
+        description: COMPLETE_DESCRIPTION,
+        builtAt,
+        now: this.now(),
+        aws: this.opts.aws,
+      });
+      await this.coverageChanged(tx, job, name, status);
+    };
+  }
+
+  /** An `Inspector2 Coverage` event when an ENHANCED scan changed the image's coverage. */
+  private async coverageChanged(
+    tx: MetaStore,
+    job: ScanJob,
+    name: string,
+    status: ScanStatus,
+  ): Promise<void> {
+    if (job.scanType !== "ENHANCED") return;
+    const config = await readScanningConfiguration(tx);
+    const decision = decideRepository(config, name, await this.settings.scanOnPush(tx, job.repositoryId));
+    await appendCoverageChange(
+      tx,
+      this.opts.aws,
+      {
+        repositoryName: name,
+        digest: job.digest,
+        frequency: decision.scanFrequency,
+        before: job.previous,
+        after: status,
+      },
+      this.now(),
+    );
   }
 
   /** Re-matches a chunk of images after a database change (scan/rematch.ts). */
@@ -503,7 +647,12 @@ export class RegistryScanService implements ScanService {
             now - prev.lastScanAt < MANUAL_SCAN_WINDOW_MS)
         )
           continue;
-        await this.queueScan(tx, job.repositoryId, d.digest, m.mediaType, job.scanType, "push", now);
+        // An expired image pushed again through its index is back in the window (registry-store).
+        const expired = prev?.scanType === "ENHANCED" && prev.status === EXPIRED;
+        await this.queueScan(tx, job.repositoryId, d.digest, m.mediaType, job.scanType, "push", now, {
+          ...(prev?.scanType === job.scanType ? { previous: prev.status } : {}),
+          ...(expired ? { fromInventory: true } : {}),
+        });
       }
       this.wakeSoon();
     };
@@ -517,6 +666,7 @@ export class RegistryScanService implements ScanService {
     const status: ScanStatus = job.scanType === "ENHANCED" ? "FINDINGS_UNAVAILABLE" : "FAILED";
     await tx.scans.markEnded(job.repositoryId, job.digest, status, `ScanFailed: ${reason}`);
     await this.scanEvent(tx, job, name, status, {});
+    await this.coverageChanged(tx, job, name, status);
   }
 
   private async scanEvent(

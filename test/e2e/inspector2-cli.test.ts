@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Inspector2Client, paginateListFindings } from "@aws-sdk/client-inspector2";
+import {
+  GetConfigurationCommand,
+  Inspector2Client,
+  paginateListFindings,
+  UpdateConfigurationCommand,
+} from "@aws-sdk/client-inspector2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCli, awsEnv, type AwsCli, type Json } from "./aws-cli.js";
 import {
@@ -284,5 +289,73 @@ describe.skipIf(skip !== null)("Inspector2 API with the real AWS CLI and SDK", (
     expect(
       events.filter((e) => e["detail-type"] === "Drydock Suppression Change").map((e) => e.detail.change),
     ).toEqual(["CREATED", "DELETED", "CREATED", "EXPIRED"]);
+    // The first ENHANCED scan changed the image's coverage (pending → monitored).
+    expect(events.find((e) => e["detail-type"] === "Inspector2 Coverage")).toMatchObject({
+      source: "aws.inspector2",
+      resources: [`arn:aws:ecr:us-east-1:123456789012:repository/${REPO}/${digest}`],
+      detail: { scanStatus: { reason: "SUCCESSFUL", statusCodeValue: "ACTIVE" }, scanType: "PACKAGE" },
+    });
+  });
+
+  it("the rescan window: the default, rescanDuration by the CLI, the pull-date settings by the SDK", async () => {
+    const get = async () => {
+      const r = await aws("inspector2", "get-configuration");
+      expect(r.code, r.stderr).toBe(0);
+      return r.json().ecrConfiguration.rescanDurationState as Json;
+    };
+    const client = new Inspector2Client({
+      endpoint: dd.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
+      maxAttempts: 1,
+    });
+    const sdkGet = async () =>
+      (await client.send(new GetConfigurationCommand({}))).ecrConfiguration?.rescanDurationState;
+    // awscli 2.9's model has no pull-date fields (it drops them): the SDK reads them.
+    expect(await get()).toMatchObject({ rescanDuration: "DAYS_90", status: "SUCCESS" });
+    expect(await sdkGet()).toEqual({
+      rescanDuration: "DAYS_90",
+      pullDateRescanDuration: "DAYS_90",
+      pullDateRescanMode: "LAST_PULL_DATE",
+      status: "SUCCESS",
+    });
+    const up = await aws(
+      "inspector2",
+      "update-configuration",
+      "--ecr-configuration",
+      "rescanDuration=DAYS_30",
+    );
+    expect(up.code, up.stderr).toBe(0);
+    expect(await get()).toMatchObject({ rescanDuration: "DAYS_30", status: "SUCCESS" });
+    // UpdateConfiguration replaces the configuration: pulls no longer count.
+    expect((await sdkGet())?.pullDateRescanMode).toBeUndefined();
+    await client.send(
+      new UpdateConfigurationCommand({
+        ecrConfiguration: {
+          rescanDuration: "DAYS_14",
+          pullDateRescanDuration: "DAYS_30",
+          pullDateRescanMode: "LAST_PULL_DATE",
+        },
+      }),
+    );
+    const state = await sdkGet();
+    expect(state).toMatchObject({
+      rescanDuration: "DAYS_14",
+      pullDateRescanDuration: "DAYS_30",
+      pullDateRescanMode: "LAST_PULL_DATE",
+      status: "SUCCESS",
+    });
+    expect(state?.updatedAt).toBeInstanceOf(Date);
+    // java-app was pushed minutes ago: inside the window, still monitored after the window's run.
+    await new Promise((r) => setTimeout(r, 500));
+    const d = await aws(
+      "ecr",
+      "describe-images",
+      "--repository-name",
+      REPO,
+      "--image-ids",
+      `imageDigest=${digest}`,
+    );
+    expect(d.json().imageDetails[0].imageScanStatus.status).toBe("ACTIVE");
   });
 });

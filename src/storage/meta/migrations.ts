@@ -545,6 +545,21 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           where status = 'IN_PROGRESS' and kind = 'FINDINGS'`.execute(db);
       },
     },
+    /** The rescan window: each manifest's last push, and scan states found by status (schema.ts). */
+    "0009_scan_eligibility": {
+      async up(db: AnyDb) {
+        await db.schema.alterTable("manifests").addColumn("last_pushed_at", "bigint").execute();
+        await db
+          .updateTable("manifests")
+          .set({ last_pushed_at: sql`created_at` })
+          .execute();
+        await db.schema
+          .createIndex("image_scans_type_status")
+          .on("image_scans")
+          .columns(["scan_type", "status"])
+          .execute();
+      },
+    },
   };
 };
 

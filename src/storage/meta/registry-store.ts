@@ -14,6 +14,8 @@ export interface ManifestRecord {
   createdAt: number;
   /** The last recorded pull, or null. */
   lastPulledAt: number | null;
+  /** The last push of this digest (the rescan window's push date; createdAt is the first). */
+  lastPushedAt: number;
 }
 
 export interface ManifestReference {
@@ -269,9 +271,20 @@ export class RegistryStore {
           annotations: m.annotations ? JSON.stringify(m.annotations) : null,
           created_at: now,
           last_pulled_at: null,
+          last_pushed_at: now,
         })
-        .onConflict((oc) => oc.columns(["repository_id", "digest"]).doNothing())
+        // A push again of the same content is a push for the rescan window (ECR keeps imagePushedAt).
+        .onConflict((oc) => oc.columns(["repository_id", "digest"]).doUpdateSet({ last_pushed_at: now }))
         .execute();
+      // Pushing an index pushes its images again: clients skip the manifests the registry has.
+      const children = m.references.filter((r) => r.kind === "manifest").map((r) => r.digest);
+      if (children.length)
+        await t.db
+          .updateTable("manifests")
+          .set({ last_pushed_at: now })
+          .where("repository_id", "=", m.repositoryId)
+          .where("digest", "in", children)
+          .execute();
       for (const ref of dedupe(m.references)) {
         await t.db
           .insertInto("manifest_references")
@@ -713,6 +726,7 @@ function toManifest(row: Database["manifests"]): ManifestRecord {
     annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
     createdAt: Number(row.created_at),
     lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
+    lastPushedAt: Number(row.last_pushed_at ?? row.created_at),
   };
 }
 

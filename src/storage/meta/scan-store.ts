@@ -1,9 +1,50 @@
-import type { Selectable } from "kysely";
+import type { Expression, ExpressionBuilder, Selectable, SqlBool } from "kysely";
 import type { Handle } from "./handle.js";
 import type { Database } from "./schema.js";
 
 /** Scan types and statuses as the stores keep them (the scan service gives them meaning). */
 export type StoredScanType = "BASIC" | "ENHANCED";
+
+/** An image of a repository. */
+export interface ImageKey {
+  repositoryId: number;
+  digest: string;
+}
+
+/**
+ * Images in a scan state outside a rescan window: last pushed before `pushedBefore` and, when
+ * `pulledBefore` is not null, not pulled since then (src/scan/window.ts).
+ */
+export interface WindowQuery {
+  scanType: StoredScanType;
+  status: string;
+  pushedBefore: number;
+  /** Null: pulls do not count. */
+  pulledBefore: number | null;
+}
+
+/** An image with its push and pull dates and its scan state, if any. */
+export interface ImageScanState {
+  digest: string;
+  mediaType: string;
+  lastPushedAt: number;
+  lastPulledAt: number | null;
+  scanType: StoredScanType | null;
+  status: string | null;
+}
+
+/** The manifest (alias `m`) of an image is outside the window. */
+function outsideWindowOf(
+  eb: ExpressionBuilder<{ m: Database["manifests"] }, "m">,
+  q: Pick<WindowQuery, "pushedBefore" | "pulledBefore">,
+): Expression<SqlBool> {
+  const pushed = eb(eb.fn.coalesce("m.last_pushed_at", "m.created_at"), "<", q.pushedBefore);
+  if (q.pulledBefore === null) return pushed;
+  return eb.and([
+    pushed,
+    eb.or([eb("m.last_pulled_at", "is", null), eb("m.last_pulled_at", "<", q.pulledBefore)]),
+  ]);
+}
 
 export interface ScanRow {
   scanType: StoredScanType;
@@ -136,6 +177,130 @@ export class ScanStore {
       .groupBy(["scan_type", "status"])
       .execute();
     return rows.map((r) => ({ scanType: r.scan_type, status: r.status, count: Number(r.n) }));
+  }
+
+  // --- the rescan window (src/scan/window.ts gives it meaning) ---------------------------
+
+  /**
+   * Images in a state (e.g. ENHANCED ACTIVE) whose manifest was last pushed before
+   * `pushedBefore` and, when `pulledBefore` is given, not pulled since it (never pulled
+   * included): the images outside the rescan window. A page in (repository, digest) order
+   * after `after`.
+   */
+  async outsideWindow(q: WindowQuery & { after?: ImageKey; limit: number }): Promise<ImageKey[]> {
+    let sel = this.h.db
+      .selectFrom("image_scans as s")
+      .innerJoin("manifests as m", (j) =>
+        j.onRef("m.repository_id", "=", "s.repository_id").onRef("m.digest", "=", "s.digest"),
+      )
+      .select(["s.repository_id", "s.digest"])
+      .where("s.scan_type", "=", q.scanType)
+      .where("s.status", "=", q.status)
+      .where((eb) => outsideWindowOf(eb, q))
+      .orderBy("s.repository_id")
+      .orderBy("s.digest")
+      .limit(q.limit);
+    const a = q.after;
+    if (a)
+      sel = sel.where((eb) =>
+        eb.or([
+          eb("s.repository_id", ">", a.repositoryId),
+          eb.and([eb("s.repository_id", "=", a.repositoryId), eb("s.digest", ">", a.digest)]),
+        ]),
+      );
+    return (await sel.execute()).map((r) => ({ repositoryId: Number(r.repository_id), digest: r.digest }));
+  }
+
+  /**
+   * Moves an image from the window query's state to `to` (with its description) if it is still
+   * in that state and still outside the window, in one statement: a pull recorded or a scan
+   * started meanwhile keeps it. Returns whether it moved.
+   */
+  async leaveWindow(
+    repositoryId: number,
+    digest: string,
+    q: WindowQuery & { to: string; description: string },
+  ): Promise<boolean> {
+    const r = await this.h.db
+      .updateTable("image_scans")
+      .set({ status: q.to, description: q.description, updated_at: this.h.now() })
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "=", digest)
+      .where("scan_type", "=", q.scanType)
+      .where("status", "=", q.status)
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom("manifests as m")
+            .select("m.digest")
+            .where("m.repository_id", "=", repositoryId)
+            .where("m.digest", "=", digest)
+            .where((w) => outsideWindowOf(w, q)),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Which of these images are in this state (e.g. ENHANCED SCAN_ELIGIBILITY_EXPIRED). */
+  async inState(images: readonly ImageKey[], scanType: StoredScanType, status: string): Promise<ImageKey[]> {
+    const byRepo = new Map<number, string[]>();
+    for (const i of images) byRepo.set(i.repositoryId, [...(byRepo.get(i.repositoryId) ?? []), i.digest]);
+    const out: ImageKey[] = [];
+    for (const [repositoryId, digests] of byRepo)
+      for (let i = 0; i < digests.length; i += 500)
+        for (const r of await this.h.db
+          .selectFrom("image_scans")
+          .select("digest")
+          .where("repository_id", "=", repositoryId)
+          .where("digest", "in", digests.slice(i, i + 500))
+          .where("scan_type", "=", scanType)
+          .where("status", "=", status)
+          .execute())
+          out.push({ repositoryId, digest: r.digest });
+    return out;
+  }
+
+  /**
+   * A page of a repository's images (manifests that are not referrers), in digest order after
+   * `after`, with their last push and pull and their scan state (null: never scanned): what
+   * switching a repository to continuous scanning plans over.
+   */
+  async imageStates(
+    repositoryId: number,
+    o: { after?: string; limit: number },
+  ): Promise<{ items: ImageScanState[]; more: boolean }> {
+    let q = this.h.db
+      .selectFrom("manifests as m")
+      .leftJoin("image_scans as s", (j) =>
+        j.onRef("s.repository_id", "=", "m.repository_id").onRef("s.digest", "=", "m.digest"),
+      )
+      .select([
+        "m.digest",
+        "m.media_type",
+        "m.created_at",
+        "m.last_pushed_at",
+        "m.last_pulled_at",
+        "s.scan_type",
+        "s.status",
+      ])
+      .where("m.repository_id", "=", repositoryId)
+      .where("m.subject", "is", null)
+      .orderBy("m.digest")
+      .limit(o.limit + 1);
+    if (o.after !== undefined) q = q.where("m.digest", ">", o.after);
+    const rows = await q.execute();
+    return {
+      items: rows.slice(0, o.limit).map((r) => ({
+        digest: r.digest,
+        mediaType: r.media_type,
+        lastPushedAt: Number(r.last_pushed_at ?? r.created_at),
+        lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
+        scanType: r.scan_type,
+        status: r.status,
+      })),
+      more: rows.length > o.limit,
+    };
   }
 
   /** Removes an image's scan state (the manifest is being deleted). */

@@ -14,7 +14,10 @@ import type { Generated } from "kysely";
  *                       under the same digest. `subject`/`artifact_type` feed the referrers API;
  *                       `annotations` is the manifest's annotations JSON (for referrer descriptors);
  *                       `last_pulled_at` the last recorded pull (ECR's lastRecordedPullTime, the
- *                       rescan window's pull date), added by migration 0005.
+ *                       rescan window's pull date), added by migration 0005; `last_pushed_at` the
+ *                       last PutManifest of the digest (the first push, a push again of the same
+ *                       content, or a push of an index that lists it), the rescan window's push
+ *                       date (0009; `created_at` stays the first push, ECR's imagePushedAt).
  * manifest_references   what each manifest references: its config and layers (kind 'blob'),
  *                       the manifests of an index (kind 'manifest'). GC marks from here.
  * tags                  tag → manifest digest, per repository.
@@ -27,7 +30,9 @@ import type { Generated } from "kysely";
  *                       push); the creation time is repositories.created_at. (Named
  *                       ecr_repository_settings before migration 0004.)
  * scan_settings         registry-wide settings by key (`registry`: the scanning configuration JSON).
- * image_scans           the scan state of an image (one row per repository and manifest digest).
+ * image_scans           the scan state of an image (one row per repository and manifest digest);
+ *                       indexed by (scan_type, status) since 0009 (the rescan window's run finds
+ *                       the ACTIVE ENHANCED images there).
  * findings              one row per finding (Inspector's lifecycle, src/findings): identity =
  *                       (repository, digest, scan type, vulnerability id, package name, package
  *                       path), `id` = the first 32 hex digits of the sha256 of that identity (the
@@ -130,6 +135,8 @@ export interface Database {
     created_at: number;
     /** The last recorded pull (GET of the manifest, BatchGetImage); written at most hourly. */
     last_pulled_at: number | null;
+    /** The last push of this digest (0009; null: `created_at`). */
+    last_pushed_at: number | null;
   };
   manifest_references: {
     repository_id: number;

@@ -25,7 +25,7 @@ export type {
   TagStatus,
 } from "./registry-store.js";
 export type { RepositoryRecord, SettingsUpdate, TagMutability } from "./settings-store.js";
-export type { ScanRow, StoredScanType } from "./scan-store.js";
+export type { ImageKey, ImageScanState, ScanRow, StoredScanType, WindowQuery } from "./scan-store.js";
 export type {
   ClosedReason,
   FindingIdentity,

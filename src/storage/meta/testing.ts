@@ -340,6 +340,157 @@ export function describeMetaStores(
     });
   });
 
+  describe(`ScanStore: the rescan window (${driver})`, () => {
+    const pause = () => new Promise((r) => setTimeout(r, 5));
+    const byDigest = (x: { digest: string }, y: { digest: string }) => (x.digest < y.digest ? -1 : 1);
+
+    it("finds the images outside a window by push and pull date, pages them, and moves each once", async () => {
+      const reg = store.registry;
+      const a = await repoWithBlobs(reg, "a");
+      const b = await repoWithBlobs(reg, "b");
+      const [m1, m2, m3] = [manifest(a, "one"), manifest(a, "two"), manifest(a, "three")];
+      const other = manifest(b, "one");
+      for (const m of [m1, m2, m3, other]) expect((await reg.putManifest(m)).ok).toBe(true);
+      const pushed = (await reg.manifest(a, m3.digest))!.lastPushedAt;
+      const firstPush = (await reg.manifest(a, m1.digest))!.lastPushedAt;
+      for (const [repo, m] of [
+        [a, m1],
+        [a, m2],
+        [a, m3],
+        [b, other],
+      ] as const) {
+        await store.scans.markStarted(repo, m.digest, "ENHANCED", "PENDING");
+        await store.scans.markEnded(repo, m.digest, "ACTIVE", "ok");
+      }
+      await store.scans.markEnded(a, m3.digest, "COMPLETE", "ok"); // not monitored: never a candidate
+      await reg.recordPull(a, m2.digest, pushed + 10_000);
+      const q = { scanType: "ENHANCED", status: "ACTIVE" } as const;
+      const late = pushed + 60_000;
+      const outside = [
+        { repositoryId: a, digest: m1.digest },
+        { repositoryId: a, digest: m2.digest },
+      ].sort(byDigest);
+      // Pulls not counting: every ACTIVE image pushed before the cutoff, in (repository, digest) order.
+      expect(
+        await store.scans.outsideWindow({ ...q, pushedBefore: late, pulledBefore: null, limit: 10 }),
+      ).toEqual([...outside, { repositoryId: b, digest: other.digest }]);
+      // Pulls counting: m2, pulled after the pull cutoff, is inside; never pulled is outside.
+      expect(
+        await store.scans.outsideWindow({
+          ...q,
+          pushedBefore: late,
+          pulledBefore: pushed + 5_000,
+          limit: 10,
+        }),
+      ).toEqual([
+        { repositoryId: a, digest: m1.digest },
+        { repositoryId: b, digest: other.digest },
+      ]);
+      // Pushed at the cutoff: inside.
+      expect(
+        await store.scans.outsideWindow({ ...q, pushedBefore: firstPush, pulledBefore: null, limit: 10 }),
+      ).toEqual([]);
+      const first = await store.scans.outsideWindow({
+        ...q,
+        pushedBefore: late,
+        pulledBefore: null,
+        limit: 1,
+      });
+      expect(first).toEqual([outside[0]]);
+      expect(
+        await store.scans.outsideWindow({
+          ...q,
+          pushedBefore: late,
+          pulledBefore: null,
+          after: first[0],
+          limit: 1,
+        }),
+      ).toEqual([outside[1]]);
+
+      const move = {
+        ...q,
+        pushedBefore: late,
+        pulledBefore: pushed + 5_000,
+        to: "SCAN_ELIGIBILITY_EXPIRED",
+        description: "lapsed",
+      };
+      expect(await store.scans.leaveWindow(a, m2.digest, move)).toBe(false); // pulled: inside
+      expect(await store.scans.leaveWindow(a, m3.digest, move)).toBe(false); // not ACTIVE
+      expect(await store.scans.leaveWindow(a, m1.digest, move)).toBe(true);
+      expect(await store.scans.leaveWindow(a, m1.digest, move)).toBe(false); // once
+      expect(await store.scans.get(a, m1.digest)).toMatchObject({
+        scanType: "ENHANCED",
+        status: "SCAN_ELIGIBILITY_EXPIRED",
+        description: "lapsed",
+      });
+      expect(await store.scans.get(a, m2.digest)).toMatchObject({ status: "ACTIVE" });
+
+      const asked = [m1, m2, m3].map((m) => ({ repositoryId: a, digest: m.digest }));
+      asked.push({ repositoryId: b, digest: m1.digest }, { repositoryId: b, digest: other.digest });
+      expect(await store.scans.inState(asked, "ENHANCED", "SCAN_ELIGIBILITY_EXPIRED")).toEqual([
+        { repositoryId: a, digest: m1.digest },
+      ]);
+      expect(await store.scans.inState(asked, "BASIC", "SCAN_ELIGIBILITY_EXPIRED")).toEqual([]);
+      expect(await store.scans.inState([], "ENHANCED", "ACTIVE")).toEqual([]);
+    });
+
+    it("a push again of the same content, or of an index that lists it, moves the push date, not the creation", async () => {
+      const reg = store.registry;
+      const a = await repoWithBlobs(reg, "a");
+      const m = manifest(a, "one");
+      await reg.putManifest(m);
+      const first = (await reg.manifest(a, m.digest))!;
+      expect(first.lastPushedAt).toBe(first.createdAt);
+      await pause();
+      await reg.putManifest({ ...m, tag: "again" });
+      const second = (await reg.manifest(a, m.digest))!;
+      expect(second.createdAt).toBe(first.createdAt);
+      expect(second.lastPushedAt).toBeGreaterThan(first.lastPushedAt);
+      await pause();
+      const index: PutManifestInput = {
+        repositoryId: a,
+        digest: sha256("index"),
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        artifactType: null,
+        subject: null,
+        size: 10,
+        annotations: null,
+        references: [{ digest: m.digest, kind: "manifest" }],
+        tag: "multi",
+      };
+      expect((await reg.putManifest(index)).ok).toBe(true);
+      expect((await reg.manifest(a, m.digest))!.lastPushedAt).toBeGreaterThan(second.lastPushedAt);
+    });
+
+    it("pages a repository's images (not referrers) with their push, pull and scan state", async () => {
+      const reg = store.registry;
+      const a = await repoWithBlobs(reg, "a");
+      const [m1, m2] = [manifest(a, "one"), manifest(a, "two")];
+      await reg.putManifest(m1);
+      await reg.putManifest(m2);
+      await reg.putManifest(manifest(a, undefined, m1.digest)); // a referrer of m1
+      await reg.recordPull(a, m2.digest, 42);
+      await store.scans.markStarted(a, m1.digest, "ENHANCED", "PENDING");
+      const [d1, d2] = [m1.digest, m2.digest].sort();
+      const page1 = await store.scans.imageStates(a, { limit: 1 });
+      expect(page1.more).toBe(true);
+      const page2 = await store.scans.imageStates(a, { after: page1.items[0]!.digest, limit: 5 });
+      expect(page2.more).toBe(false);
+      const all = [...page1.items, ...page2.items];
+      expect(all.map((i) => i.digest)).toEqual([d1, d2]);
+      const one = all.find((i) => i.digest === m1.digest)!;
+      const two = all.find((i) => i.digest === m2.digest)!;
+      expect(one).toMatchObject({
+        mediaType: m1.mediaType,
+        lastPulledAt: null,
+        scanType: "ENHANCED",
+        status: "PENDING",
+      });
+      expect(typeof one.lastPushedAt).toBe("number");
+      expect(two).toMatchObject({ lastPulledAt: 42, scanType: null, status: null });
+    });
+  });
+
   describe(`FindingStore (${driver})`, () => {
     const state = (over: Partial<FindingState> = {}): FindingState => ({
       status: "ACTIVE",
