@@ -14,6 +14,7 @@ import type { Logger } from "./core/logger.js";
 import { Metrics } from "./core/metrics.js";
 import { Singleton } from "./jobs/singleton.js";
 import { collectGarbage } from "./registry/gc.js";
+import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
 import { StoreLayerCache } from "./scan/layer-cache.js";
@@ -142,6 +143,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     gc.start();
     singletons.push(gc);
+  }
+  // Closed findings past their retention, the finding history past findings.historyDays and
+  // unused inventory segments are purged, and each day's counts snapshotted (findings/retention.ts);
+  // once at start too, so that a node restarted more often than hourly still does it.
+  if (background) {
+    const retention = new Singleton(stores.meta, {
+      name: "findings-retention",
+      holder: NODE_ID,
+      intervalMs: RETENTION_CHECK_MS,
+      run: () => runRetention(stores.meta, config.findings, { log }),
+      log,
+    });
+    retention.start();
+    void retention.tick();
+    singletons.push(retention);
   }
 
   if (serveApi) {

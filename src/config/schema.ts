@@ -242,6 +242,24 @@ export const configSchema = z.object({
       rematchChunkSize: z.number().int().positive().max(10_000).default(500),
     })
     .prefault({}),
+  /** Finding retention and history (`drydock serve`; docs/scanning-server.md, src/findings/retention.ts). */
+  findings: z
+    .object({
+      /**
+       * Days a CLOSED finding is kept before it is purged (Inspector: 30). Findings closed because
+       * their image was deleted or left the rescan window are kept 3 days, or this many when fewer.
+       * 0 purges closed findings at the next hourly run. A finding matched again while kept is
+       * ACTIVE again under the same ARN; after the purge it is a new finding (same ARN, new
+       * firstObservedAt).
+       */
+      closedRetentionDays: z.number().int().nonnegative().default(30),
+      /**
+       * Days the finding history is kept: the open/closed intervals of every finding (after the
+       * finding itself is purged) and the daily counts, for trends and time to remediate.
+       */
+      historyDays: z.number().int().positive().default(400),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -210,11 +210,35 @@ for (const [driver, available, open] of drivers)
       expect((await store.history.intervals(gone)).map((i) => i.closedAt === null)).toEqual([false, true]);
     });
 
+    it.skipIf(driver !== "postgres")(
+      "the texts' sweep never makes writers wait: busy while a transaction writing findings is open",
+      async () => {
+        const a = await store.registry.ensureRepository("a");
+        await store.tx(async (tx) => {
+          await tx.findings.put([write(a, 1)]);
+          // another connection of the pool, as another process would be
+          expect(await store.findings.purgeUnusedDetails(null, 10)).toEqual({
+            deleted: 0,
+            next: null,
+            busy: true,
+          });
+        });
+        expect(await store.findings.purgeUnusedDetails(null, 10)).toEqual({ deleted: 0, next: null });
+      },
+    );
+
     it("snapshots counts once per day, a second snapshot of the day replacing the first; reads days by severity", async () => {
       const a = await store.registry.ensureRepository("a");
       const b = await store.registry.ensureRepository("b");
       const day1 = utcDay(T0);
       expect(await store.history.hasSnapshot(day1)).toBe(false);
+      // the daily pass's marker only moves forward
+      expect(await store.history.lastDailyRun()).toBeNull();
+      await store.history.markDailyRun(20_150);
+      await store.history.markDailyRun(20_149);
+      expect(await store.history.lastDailyRun()).toBe(20_150);
+      await store.history.markDailyRun(20_151);
+      expect(await store.history.lastDailyRun()).toBe(20_151);
       await store.findings.put([
         write(a, 1, { severity: "CRITICAL" }),
         write(a, 2, { severity: "CRITICAL" }),

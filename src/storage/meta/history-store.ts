@@ -15,6 +15,8 @@ export const WEEK_MS = 7 * DAY_MS;
 /** Monday 1970-01-05 00:00 UTC: weeks are counted from it, so they start on Mondays (ISO weeks). */
 export const WEEK_ORIGIN = 4 * DAY_MS;
 
+const DAILY_COUNTER = "findings_daily";
+
 /** The closes that count as remediated by default: not `ineligible` (nobody fixed anything). */
 export const REMEDIATED: readonly ClosedReason[] = ["fixed", "deleted"];
 
@@ -129,6 +131,28 @@ export async function closeIntervalsOf(
 
 export class HistoryStore {
   constructor(private readonly h: Handle) {}
+
+  /**
+   * The last UTC day (days since the epoch) whose daily retention pass finished
+   * (counters('findings_daily')), or null when none did.
+   */
+  async lastDailyRun(): Promise<number | null> {
+    const row = await this.h.db
+      .selectFrom("counters")
+      .select("value")
+      .where("name", "=", DAILY_COUNTER)
+      .executeTakeFirst();
+    return row ? Number(row.value) : null;
+  }
+
+  /** Records that the daily pass of `day` (days since the epoch) finished; never moves back. */
+  async markDailyRun(day: number): Promise<void> {
+    await this.h.db
+      .insertInto("counters")
+      .values({ name: DAILY_COUNTER, value: day })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ value: day }).where("counters.value", "<", day))
+      .execute();
+  }
 
   /** Whether a snapshot of this day was taken (a day without findings has none). */
   async hasSnapshot(day: string): Promise<boolean> {

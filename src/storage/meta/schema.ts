@@ -83,7 +83,8 @@ import type { Generated } from "kysely";
  * event_log             the durable event log. `seq` is assigned from counters('event_log') in the
  *                       appending transaction, whose row lock serializes appenders: seq order is
  *                       commit order, so a reader's `seq > cursor` never skips a late commit.
- * counters              named monotonic counters (event_log).
+ * counters              named monotonic counters (event_log; findings_daily: the last UTC day, in
+ *                       days since the epoch, whose daily finding-retention pass ran).
  * leases                named leases held by one process at a time (singletons: GC, database
  *                       updates); `holder` is the process id, `expires_at` the end of the lease.
  * inspector_filters     Inspector2 filters (src/findings/inspector-backend.ts): `id` the 16 hex digits
