@@ -1,0 +1,104 @@
+import { parseIp, type IpAddress } from "./ip.js";
+
+/**
+ * An event as event-ruler sees it: every scalar (string, number, boolean, null) at its dotted
+ * path; objects and arrays are containers only (an empty one contributes nothing). Keys are joined
+ * with "." whether nested or dotted ({"a":{"b":1}} and {"a.b":1} both give "a.b"); the elements of
+ * an array all sit at the array's path. Each leaf remembers which element of which array it came
+ * from (its membership), for array-consistent matching.
+ */
+
+export type Scalar = string | number | boolean | null;
+
+/** The chain of array elements a leaf sits in, innermost first; `array` ids are per event. */
+export interface Membership {
+  array: number;
+  index: number;
+  outer: Membership | null;
+}
+
+export class Leaf {
+  private ip: IpAddress | null | undefined;
+
+  constructor(
+    readonly value: Scalar,
+    readonly membership: Membership | null,
+  ) {}
+
+  /** The address a string value denotes, parsed once per leaf. */
+  get ipAddress(): IpAddress | null {
+    if (this.ip === undefined) this.ip = typeof this.value === "string" ? parseIp(this.value) : null;
+    return this.ip;
+  }
+}
+
+export type FlatEvent = Map<string, Leaf[]>;
+
+/**
+ * Flattens `event`; when `wanted` is given, only paths in it (and objects on the way to them) are
+ * visited, which keeps the cost of a large event proportional to what the patterns look at.
+ * Iterative, so deeply nested input cannot exhaust the stack.
+ */
+export function flattenEvent(event: unknown, wanted?: PathSet): FlatEvent {
+  const out: FlatEvent = new Map();
+  let arrays = 0;
+  const stack: { value: unknown; path: string; membership: Membership | null }[] = [];
+  const pushObject = (obj: Record<string, unknown>, path: string, membership: Membership | null) => {
+    const keys = Object.keys(obj);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i]!;
+      const p = path === "" ? k : `${path}.${k}`;
+      if (wanted && !wanted.has(p)) continue;
+      stack.push({ value: obj[k], path: p, membership });
+    }
+  };
+  if (event === null || typeof event !== "object" || Array.isArray(event)) return out;
+  pushObject(event as Record<string, unknown>, "", null);
+  while (stack.length > 0) {
+    const { value, path, membership } = stack.pop()!;
+    if (
+      value === null ||
+      typeof value === "string" ||
+      typeof value === "number" ||
+      typeof value === "boolean"
+    ) {
+      if (wanted && !wanted.isLeafPath(path)) continue;
+      let list = out.get(path);
+      if (!list) out.set(path, (list = []));
+      list.push(new Leaf(value, membership));
+    } else if (Array.isArray(value)) {
+      const id = arrays++;
+      for (let i = value.length - 1; i >= 0; i--) {
+        stack.push({ value: value[i], path, membership: { array: id, index: i, outer: membership } });
+      }
+    } else if (typeof value === "object") {
+      pushObject(value as Record<string, unknown>, path, membership);
+    }
+    // undefined, functions, bigint: not JSON, not part of the event.
+  }
+  return out;
+}
+
+/** The paths some patterns test, and every dotted prefix of them (the objects leading there). */
+export class PathSet {
+  private readonly prefixes = new Set<string>();
+  private readonly leaves = new Set<string>();
+
+  constructor(paths: Iterable<string>) {
+    for (const p of paths) this.add(p);
+  }
+
+  add(path: string): void {
+    this.leaves.add(path);
+    this.prefixes.add(path);
+    for (let i = path.indexOf("."); i >= 0; i = path.indexOf(".", i + 1)) this.prefixes.add(path.slice(0, i));
+  }
+
+  has(path: string): boolean {
+    return this.prefixes.has(path);
+  }
+
+  isLeafPath(path: string): boolean {
+    return this.leaves.has(path);
+  }
+}
