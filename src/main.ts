@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
 import { setupInspector2Api } from "./api/inspector2/index.js";
 import { StoreInspector2Backend } from "./findings/inspector-backend.js";
+import { InspectorReports } from "./findings/reports/service.js";
 import { createAuth } from "./auth/index.js";
 import { isLoopback, parseListen } from "./config/load.js";
 import type { Config } from "./config/schema.js";
@@ -13,6 +14,7 @@ import type { Digest } from "./core/digest.js";
 import type { Logger } from "./core/logger.js";
 import { Metrics } from "./core/metrics.js";
 import { Singleton } from "./jobs/singleton.js";
+import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
 import { RegistryService } from "./registry/service.js";
@@ -47,6 +49,8 @@ const REMATCH_CHECK_MS = 30_000;
  * come: a filter stops suppressing within this long of its time. One indexed query.
  */
 const FILTER_EXPIRY_CHECK_MS = 5_000;
+/** Reports and SBOM exports one node writes at once (each streams; more would compete for I/O). */
+const REPORT_CONCURRENCY = 2;
 /** How often a background node moves the images outside the rescan window to SCAN_ELIGIBILITY_EXPIRED. */
 const RESCAN_WINDOW_CHECK_MS = 3_600_000;
 
@@ -99,8 +103,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     loginTokens: auth.loginTokens,
     log,
   });
+  // Findings reports and SBOM exports: jobs (the report worker below) writing through the blob
+  // store, so that every node sees the same files (docs/inspector2-api.md).
+  const reports = new InspectorReports(stores.meta, stores.blobs, {
+    registry: { accountId: config.aws.accountId, region: config.aws.region },
+    log,
+  });
   const inspector2 = new StoreInspector2Backend(stores.meta, {
     registry: { accountId: config.aws.accountId, region: config.aws.region },
+    reports,
     onQueued: () => scan.service.queue.wake(),
   });
   const inspector2Routes = setupInspector2Api(config, { backend: inspector2, log });
@@ -261,6 +272,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // Only the embedded server (one process on its SQLite file) may take back running jobs at
   // once; in a cluster another node may be running them, so their leases decide.
   if (background) await scan.service.start(!stores.shared);
+  // After the scan service's start, which (embedded) re-queues every job a crash left running,
+  // report jobs included.
+  let reportWorker: JobWorker | undefined;
+  if (background) {
+    reportWorker = new JobWorker(stores.meta, reports.jobHandlers(), {
+      concurrency: REPORT_CONCURRENCY,
+      maxAttempts: config.scan.maxAttempts,
+      retryBaseMs: config.scan.retryBaseMs,
+      leaseMs: config.scan.leaseSeconds * 1000,
+      pollIntervalMs: config.scan.pollIntervalMs,
+      log,
+    });
+    reports.onQueued = () => reportWorker?.wake();
+    await reportWorker.start(false);
+  }
   const address = await app.listen({ host, port });
   log.info(
     {
@@ -281,6 +307,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       stopUpdate.abort();
       for (const s of singletons) await s.stop();
       await vulndbSync?.stop();
+      await reportWorker?.stop();
       await scan.service.stop();
       scan.vulndb.close();
       await stores.close();

@@ -5,6 +5,9 @@ import { join, resolve } from "node:path";
  *
  *   blobs/sha256/<2 hex>/<hex>   published blobs (filesystem blob store; not with S3)
  *   uploads/<id>/                upload sessions' data (filesystem blob store; not with S3)
+ *   objects/reports/<bucket>/... Inspector2 findings reports and SBOM exports (filesystem blob
+ *                                store's named objects; with S3: <prefix>objects/ in its bucket)
+ *   object-tmp/                  named objects being written (filesystem blob store)
  *   meta.db (+ -wal, -shm)       metadata in SQLite (not with storage.meta.url)
  *   token.key                    the bearer-token key when auth.tokenSecret is not set
  *   vulndb/vulndb.sqlite         the vulnerability database (vulndb.path overrides it)
