@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidEventPatternError } from "./errors.js";
 import { matches } from "./match.js";
 import { parseEventPattern } from "./parse.js";
+import { compileRules } from "./rule-index.js";
 import {
   invalidJsonCases,
   missingPatternVectors,
@@ -42,6 +43,22 @@ describe.skipIf(missing !== null)(`AWS-validated template cases${missing ? ` (${
       expect(outcome(c)).toEqual(c.expected);
     });
   }
+
+  it("the compiled rule index agrees with the single matcher on every case's event, all valid patterns at once", () => {
+    const valid = cases.filter((c) => !("error" in c.expected));
+    const patterns = valid.map((c) => ({ id: c.name, pattern: parseEventPattern(c.patternText) }));
+    const index = compileRules(patterns);
+    for (const c of cases) {
+      const expected = patterns.filter((p) => matches(p.pattern, c.event)).map((p) => p.id);
+      expect(index.matchingRules(c.event), c.name).toEqual(expected);
+    }
+    // and each case's own verdict through the index
+    for (const c of valid) {
+      expect(index.matchingRules(c.event).includes(c.name), c.name).toBe(
+        (c.expected as { result: boolean }).result,
+      );
+    }
+  });
 
   // AWS's full text, with Jackson's location line(s), where the snapshot kept it unaltered
   // (localstack replaced the ARN parts of some patterns with placeholders).
