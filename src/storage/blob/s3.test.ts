@@ -301,6 +301,26 @@ describe.skipIf(skipS3Tests("S3 blob store tests") !== null)("S3BlobStore on Cep
     expect(await multipartUploads(prefix)).toEqual([]);
   });
 
+  it("named objects land under objects/ (small, and across parts) with their content type; a failed stream leaves no multipart upload", async () => {
+    const { store, prefix } = await fresh();
+    await store.putObject("reports/b/small.csv", bodyOf(randomBytes(MiB)), { contentType: "text/csv" });
+    const big = randomBytes(12 * MiB + 1);
+    await store.putObject("reports/b/big.json", bodyOf(big));
+    expect(await keys(prefix)).toEqual(["objects/reports/b/big.json", "objects/reports/b/small.csv"]);
+    const head = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: `${prefix}objects/reports/b/small.csv` }),
+    );
+    expect(head.ContentType).toBe("text/csv");
+    await head.Body!.transformToByteArray();
+    expect((await readAll((await store.getObject("reports/b/big.json"))!)).equals(big)).toBe(true);
+    // A stream that fails after two parts: its multipart upload is aborted, nothing appears.
+    await expect(
+      store.putObject("reports/b/broken.json", bodyOf(randomBytes(20 * MiB), 11 * MiB)),
+    ).rejects.toThrow(/client went away/);
+    expect(await multipartUploads(prefix)).toEqual([]);
+    expect(await keys(prefix)).toEqual(["objects/reports/b/big.json", "objects/reports/b/small.csv"]);
+  });
+
   it("GETs over its own socket send every byte, to a slow destination or as a stream, ranges included; the SDK's path gives the same", async () => {
     const { store, prefix } = await fresh();
     const data = randomBytes(3 * MiB + 12345);
