@@ -24,8 +24,13 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IP_RE = /^\d{1,3}(\.\d{1,3}){3}$/;
 /** An AWS KMS key or alias ARN (the key is recorded; the blob store's own encryption applies). */
 export const KMS_KEY_ARN_RE = /^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_+=.@-]+$/;
-/** Room left after the prefix for the longest file name an export writes. */
-const FILE_NAME_ROOM = 300;
+/**
+ * The longest key prefix: what is left of an object key's 1,024 bytes around it in the longest
+ * key an export writes: `reports/` + a 63-byte bucket + `/`, the prefix, `/`, the export folder
+ * (`CYCLONEDX_1_4_outputs_<36>/account=<12>/resource=AWS_ECR_CONTAINER_IMAGE/`, 113 bytes) and a
+ * file name of at most 255 bytes.
+ */
+export const MAX_KEY_PREFIX_BYTES = 1024 - (8 + 63 + 1) - 1 - 113 - 255;
 
 export interface CheckedDestination {
   /** As given (GetFindingsReportStatus / GetSbomExport echo it). */
@@ -47,8 +52,8 @@ export function checkDestination(d: Destination): CheckedDestination {
   if (prefix !== "") {
     const p = objectKeyProblem(prefix);
     if (p !== null) field("keyPrefix", `Member must be an object key prefix: ${p}`);
-    else if (Buffer.byteLength(prefix, "utf8") > 1024 - FILE_NAME_ROOM)
-      field("keyPrefix", `Member must have length less than or equal to ${1024 - FILE_NAME_ROOM}`);
+    else if (Buffer.byteLength(prefix, "utf8") > MAX_KEY_PREFIX_BYTES)
+      field("keyPrefix", `Member must have length less than or equal to ${MAX_KEY_PREFIX_BYTES}`);
   }
   if (!KMS_KEY_ARN_RE.test(d.kmsKeyArn))
     field(
