@@ -6,7 +6,7 @@ import { SEVERITY_ORDER, type Finding } from "../findings/finding.js";
 import type { MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 import { reportedSeverity } from "./engine.js";
 import { inventorySegments } from "./inventory.js";
-import type { ScanType, SeverityCounts } from "./types.js";
+import type { FindingLifecycle, ScanType, SeverityCounts } from "./types.js";
 
 /**
  * What a scan leaves in the stores, in its commit transaction: the image's merged inventory
@@ -93,7 +93,7 @@ export async function openFindings(
   repositoryId: number,
   digest: string,
   scanType: ScanType,
-): Promise<{ findings: Finding[]; severityCounts: SeverityCounts }> {
+): Promise<{ findings: Finding[]; severityCounts: SeverityCounts; lifecycles: FindingLifecycle[] }> {
   const rows = await meta.findings.forImage(repositoryId, digest, scanType, { statuses: ["ACTIVE"] });
   rows.sort(
     (a: StoredFindingRow, b: StoredFindingRow) =>
@@ -107,5 +107,15 @@ export async function openFindings(
     const s = r.severity as keyof SeverityCounts;
     severityCounts[s] = (severityCounts[s] ?? 0) + 1;
   }
-  return { findings: rows.map((r) => JSON.parse(r.document) as Finding), severityCounts };
+  return {
+    findings: rows.map((r) => JSON.parse(r.document) as Finding),
+    severityCounts,
+    lifecycles: rows.map((r) => ({
+      id: r.id,
+      status: r.status,
+      firstObservedAt: r.firstObservedAt,
+      lastObservedAt: r.lastObservedAt,
+      updatedAt: r.updatedAt,
+    })),
+  };
 }

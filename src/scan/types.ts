@@ -82,6 +82,21 @@ export interface ImageScanFindings {
   state: ImageScanState;
   findings: Finding[];
   severityCounts: SeverityCounts;
+  /**
+   * The stored lifecycle of each finding, in the same order (absent from test doubles): so that
+   * ECR's enhancedFindings show the ARN, status and dates Inspector2's ListFindings shows.
+   */
+  lifecycles?: FindingLifecycle[];
+}
+
+/** A stored finding's identity and lifecycle (src/findings/lifecycle.ts), dates in epoch ms. */
+export interface FindingLifecycle {
+  /** 32 hex digits: the finding's ARN is `arn:aws:inspector2:<region>:<account>:finding/<id>`. */
+  id: string;
+  status: string;
+  firstObservedAt: number;
+  lastObservedAt: number;
+  updatedAt: number;
 }
 
 /** Errors the API maps onto ECR exception names (see api/ecr). */

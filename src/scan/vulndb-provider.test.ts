@@ -66,6 +66,30 @@ describe("VulnDbProvider", () => {
     provider.close();
   });
 
+  it("watching where no database is yet (not even its directory): each build is opened as it lands, onChange told", async () => {
+    const path = join(dir, "later", "vulndb", "vulndb.sqlite");
+    const provider = new VulnDbProvider(path);
+    let changes = 0;
+    provider.onChange = () => void changes++;
+    provider.watch();
+    const opened = async (n: number) => {
+      const end = Date.now() + 5000;
+      while (changes < n) {
+        if (Date.now() > end) throw new Error(`onChange called ${changes} times, not ${n}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    // Nothing acquires the database: the watch alone opens each build.
+    await build(path, "GO-2024-0004", "example.com/first");
+    await opened(1);
+    await build(path, "GO-2024-0005", "example.com/second");
+    await opened(2);
+    const lease = provider.acquire();
+    expect(lease.db.advisoriesFor("golang", "example.com/second").map((a) => a.id)).toEqual(["GO-2024-0005"]);
+    lease.release();
+    provider.close();
+  });
+
   it("no database yet is a clear error; one appearing later is picked up", async () => {
     const path = join(dir, "vulndb.sqlite");
     const provider = new VulnDbProvider(path);

@@ -1,4 +1,4 @@
-import { statSync, watch, type FSWatcher } from "node:fs";
+import { mkdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Logger } from "../core/logger.js";
 import { VulnDb } from "../vulndb/db.js";
@@ -32,7 +32,10 @@ export class VulnDbProvider {
   private current: Generation | null = null;
   private watcher: FSWatcher | null = null;
 
-  /** Called after a new build was opened (not for the first one). */
+  /**
+   * Called after a build was opened, the first one included (it may be newer than the build
+   * the registry's findings were matched with: a server started before its first build).
+   */
   onChange: (() => void) | undefined;
 
   constructor(
@@ -43,6 +46,9 @@ export class VulnDbProvider {
   /** Watches the database's directory (best effort: acquire checks the file anyway). */
   watch(): void {
     try {
+      // Made when missing (a server started without a database), so that the first build
+      // written there, and every later one, is seen at once rather than at the next scan.
+      mkdirSync(dirname(this.path), { recursive: true });
       this.watcher = watch(dirname(this.path), (_event, file) => {
         if (file === null || file === basename(this.path)) {
           try {
@@ -55,7 +61,7 @@ export class VulnDbProvider {
       this.watcher.on("error", () => undefined);
       this.watcher.unref();
     } catch {
-      // The directory does not exist yet: acquire() will find the file when it appears.
+      // The directory cannot be made or watched: acquire() will find the file when it appears.
     }
   }
 
@@ -93,7 +99,7 @@ export class VulnDbProvider {
       if (old.refs === 0) old.db.close();
     }
     this.log?.info({ path: this.path, builtAt: row?.value }, "vulnerability database opened");
-    if (old) this.onChange?.();
+    this.onChange?.();
     return gen;
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Finding } from "../../findings/finding.js";
-import type { ImageScanState } from "../../scan/types.js";
+import type { FindingLifecycle, ImageScanState } from "../../scan/types.js";
 import { epochSeconds, repositoryArn, type Registry } from "./shapes.js";
 
 /** Finding → ECR wire shapes: basic `findings[]` and ENHANCED `enhancedFindings[]` (Inspector-like). */
@@ -58,23 +58,32 @@ export function enhancedFinding(
   tags: string[],
   state: ImageScanState,
   f: Finding,
+  /** The stored finding's id, status and dates: the same as Inspector2's ListFindings shows. */
+  lifecycle?: FindingLifecycle,
 ) {
-  const id = createHash("sha256")
-    .update(`${repo}\0${state.imageDigest}\0${f.vulnerabilityId}\0${f.package.name}\0${f.package.version}`)
-    .digest("hex")
-    .slice(0, 32);
+  const id =
+    lifecycle?.id ??
+    createHash("sha256")
+      .update(`${repo}\0${state.imageDigest}\0${f.vulnerabilityId}\0${f.package.name}\0${f.package.version}`)
+      .digest("hex")
+      .slice(0, 32);
   const best =
     f.cvss.find((c) => c.type === "CVSS_V3" && c.score !== undefined) ??
     f.cvss.find((c) => c.score !== undefined);
   const at = epochSeconds(state.completedAt ?? Date.now());
+  const observed = lifecycle
+    ? {
+        firstObservedAt: epochSeconds(lifecycle.firstObservedAt),
+        lastObservedAt: epochSeconds(lifecycle.lastObservedAt),
+        updatedAt: epochSeconds(lifecycle.updatedAt),
+      }
+    : { firstObservedAt: at, lastObservedAt: at, updatedAt: at };
   const ecosystem = f.package.ecosystem.toLowerCase();
   return {
     awsAccountId: r.accountId,
     description: f.description ?? f.title ?? f.vulnerabilityId,
     findingArn: `arn:aws:inspector2:${r.region}:${r.accountId}:finding/${id}`,
-    firstObservedAt: at,
-    lastObservedAt: at,
-    updatedAt: at,
+    ...observed,
     packageVulnerabilityDetails: {
       vulnerabilityId: f.vulnerabilityId,
       source: f.source,
@@ -136,7 +145,7 @@ export function enhancedFinding(
         }
       : {}),
     severity: f.severity === "UNDEFINED" ? "UNTRIAGED" : f.severity,
-    status: "ACTIVE",
+    status: lifecycle?.status ?? "ACTIVE",
     title: f.title ? `${f.vulnerabilityId} - ${f.title}` : `${f.vulnerabilityId} - ${f.package.name}`,
     type: "PACKAGE_VULNERABILITY",
     fixAvailable: f.fixAvailable,

@@ -168,6 +168,7 @@ export function scanningOperations(d: EcrDeps): Record<string, Operation> {
       const offset = decodeToken(input.nextToken, isOffset) ?? 0;
       const limit = input.maxResults ?? 100;
       const slice = result.findings.slice(offset, offset + limit);
+      const lifecycles = result.lifecycles?.slice(offset, offset + limit);
       const enhanced = result.state.scanType === "ENHANCED";
       return {
         ...base,
@@ -178,7 +179,11 @@ export function scanningOperations(d: EcrDeps): Record<string, Operation> {
             : {}),
           findingSeverityCounts: result.severityCounts,
           ...(enhanced
-            ? { enhancedFindings: slice.map((f) => enhancedFinding(d, repo.name, img.tags, result.state, f)) }
+            ? {
+                enhancedFindings: slice.map((f, i) =>
+                  enhancedFinding(d, repo.name, img.tags, result.state, f, lifecycles?.[i]),
+                ),
+              }
             : { findings: slice.map(basicFinding) }),
         },
         ...(offset + limit < result.findings.length ? { nextToken: encodeToken(offset + limit) } : {}),
