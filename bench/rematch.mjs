@@ -99,6 +99,8 @@ const ACCOUNT = { accountId: "123456789012", region: "us-east-1" };
 const DAY = 86_400_000;
 
 const v1Path = join(WORK, "vulndb-v1.sqlite");
+/** Bump when the generated registry changes (the one kept in WORK is then generated again). */
+const GENERATOR = 1;
 const registryKey = `s${SCALE}-seed${SEED}`;
 
 // ---- small helpers ------------------------------------------------------------------------
@@ -494,7 +496,9 @@ async function makeChangedDatabase(dd, keysPresent, out) {
   );
   const delAff = db.prepare("DELETE FROM affected WHERE advisory = ?");
   const insAff = db.prepare("INSERT INTO affected (advisory, ecosystem, package, json) VALUES (?, ?, ?, ?)");
+  const touched = [];
   const write = (rowid, adv) => {
+    touched.push(rowid);
     const form = dd.storedForm(adv);
     upd.run(adv.modified ?? null, adv.withdrawn ? 1 : 0, form.digest, form.base, rowid);
     delAff.run(rowid);
@@ -552,20 +556,30 @@ async function makeChangedDatabase(dd, keysPresent, out) {
     form.affected.forEach((a, i) =>
       insAff.run(lastInsertRowid, a.ecosystem, a.package, form.affectedJson[i]),
     );
+    touched.push(Number(lastInsertRowid));
     changed.push({ source: adv.source, id: adv.id, kind: "new (every base stack)" });
+    // The feeds these came from were imported again (new source bytes), the others kept.
+    const feeds = db
+      .prepare("SELECT DISTINCT feed FROM advisories WHERE rowid IN (SELECT value FROM json_each(?))")
+      .all(JSON.stringify(touched))
+      .map((r) => r.feed);
+    const upFeed = db.prepare("UPDATE feeds SET imported_at = ?, fingerprint = ? WHERE seq = ?");
+    for (const f of feeds) upFeed.run(now, createHash("sha256").update(`${f} ${now}`).digest("hex"), f);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'built_at'").run(now);
   })();
   db.close();
   return { candidates: pool.length, changed };
 }
 
-/** A copy of v1 with a new build time: the pack imported again from scratch. */
+/** A copy of v1 with a new build time: the pack imported again from scratch (every feed). */
 async function makeRebuiltDatabase(out) {
   const Database = (await import("better-sqlite3")).default;
   rmSync(out, { force: true });
   copyFileSync(v1Path, out);
   const db = new Database(out);
-  db.prepare("UPDATE meta SET value = ? WHERE key = 'built_at'").run(new Date().toISOString());
+  const now = new Date().toISOString();
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'built_at'").run(now);
+  db.prepare("UPDATE feeds SET imported_at = ?").run(now);
   db.close();
 }
 
@@ -935,14 +949,7 @@ async function main() {
   // The registry is kept between runs (keyed by scale, seed and the schema's migrations).
   const { MIGRATION_NAMES } = await import(join(dist, "storage/meta/migrations.js"));
   const stamp = createHash("sha256")
-    .update(
-      JSON.stringify([
-        registryKey,
-        MIGRATION_NAMES,
-        statSync(v1Path).mtimeMs,
-        readFileSync(self, "utf8").length,
-      ]),
-    )
+    .update(JSON.stringify([registryKey, GENERATOR, MIGRATION_NAMES, statSync(v1Path).mtimeMs]))
     .digest("hex")
     .slice(0, 12);
   const registryDb = join(WORK, `registry-${registryKey}-${stamp}.db`);

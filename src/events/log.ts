@@ -23,6 +23,19 @@ export async function appendEvent(tx: MetaStore, e: EventEnvelope): Promise<void
   });
 }
 
+/** Appends events in order, in one step of the log (the caller's transaction, as appendEvent). */
+export async function appendEvents(tx: MetaStore, events: readonly EventEnvelope[]): Promise<void> {
+  await tx.events.appendMany(
+    events.map((e) => ({
+      id: e.id,
+      time: Date.parse(e.time),
+      source: e.source,
+      detailType: e["detail-type"],
+      json: JSON.stringify(e),
+    })),
+  );
+}
+
 /** Events after `afterSeq`, oldest first. */
 export async function readEvents(meta: MetaStore, afterSeq: number, limit = 1000): Promise<LoggedEvent[]> {
   return (await meta.events.read(afterSeq, limit)).map((r) => ({

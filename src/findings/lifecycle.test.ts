@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 import type { StoredFindingRow } from "../storage/meta/store.js";
 import { findingId } from "../storage/meta/finding-rows.js";
 import { closeAll, identityOf, inspectorScore, reconcile, type ReconcileContext } from "./lifecycle.js";
@@ -125,6 +129,48 @@ describe("finding lifecycle", () => {
       ["ACTIVE", null, null],
       ["ACTIVE", null, null],
     ]);
+  });
+
+  it("findings read back from the store and found again unchanged are only observed; a changed one is updated", async () => {
+    // The store gives a document back with its keys in another order than the matcher's: a
+    // comparison of documents called every finding of every re-match "updated" (a new
+    // updatedAt and an event each).
+    const dir = await mkdtemp(join(tmpdir(), "drydock-lifecycle-"));
+    const meta = await openSqliteMetaStore(join(dir, "meta.db"));
+    try {
+      const repositoryId = await meta.registry.ensureRepository("app");
+      const c = (now: number) => ctx(now, { repositoryId });
+      const epss = testFinding({ vulnerabilityId: "CVE-2024-0001", epss: { score: 0.5, percentile: 0.9 } });
+      await meta.findings.put(reconcile([], [openssl, zlib, epss], c(100)).writes);
+      const stored = await meta.findings.forImage(repositoryId, "sha256:aa", "ENHANCED");
+      expect(stored.map((r) => r.document)).not.toContain(JSON.stringify(openssl)); // another key order
+      const again = reconcile(stored, [openssl, zlib, epss], c(200));
+      expect(again.changes).toEqual([]);
+      expect(again.writes).toEqual([]);
+      expect(again.observed).toHaveLength(3);
+      const retitled = { ...zlib, title: "another title" };
+      const changed = reconcile(
+        stored,
+        [openssl, retitled, { ...epss, epss: { score: 0.6, percentile: 0.9 } }],
+        c(300),
+      );
+      expect(changed.changes.map((x) => [x.kind, x.identity.vulnerabilityId]).sort()).toEqual([
+        ["updated", "CVE-2023-45853"],
+        ["updated", "CVE-2024-0001"],
+      ]);
+      await meta.findings.put(changed.writes);
+      const after = await meta.findings.forImage(repositoryId, "sha256:aa", "ENHANCED");
+      expect(after.map((r) => JSON.parse(r.document) as unknown)).toEqual(
+        expect.arrayContaining([retitled, openssl].map((f) => expect.objectContaining({ title: f.title }))),
+      );
+      expect(
+        reconcile(after, [openssl, retitled, { ...epss, epss: { score: 0.6, percentile: 0.9 } }], c(400))
+          .changes,
+      ).toEqual([]);
+    } finally {
+      await meta.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("inspectorScore is the Inspector Finding's: NVD's CVSS v3, else the first v3, else v4, v2", () => {

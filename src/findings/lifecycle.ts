@@ -8,7 +8,7 @@ import type {
   FindingWrite,
   StoredFindingRow,
 } from "../storage/meta/store.js";
-import { findingId, packagePathOf } from "../storage/meta/finding-rows.js";
+import { documentParts, findingId, packagePathOf, type DocumentParts } from "../storage/meta/finding-rows.js";
 
 /**
  * The lifecycle of findings, as Amazon Inspector defines it: a finding is identified by
@@ -87,7 +87,7 @@ export function reconcile(
     const id = findingId(identity);
     if (seen.has(id)) continue; // the matcher reports a (package instance, id) once; be safe
     seen.add(id);
-    const document = JSON.stringify(f);
+    const parts = documentParts(f);
     const status: FindingStatus = ctx.suppressed?.(f) ? "SUPPRESSED" : "ACTIVE";
     const fields = {
       severity: ctx.severityOf(f),
@@ -107,12 +107,13 @@ export function reconcile(
         closedAt: null,
         closedReason: null,
       };
-      out.writes.push({ identity, state, document });
+      const document = JSON.stringify(f);
+      out.writes.push({ identity, state, document, parts });
       out.changes.push({ kind: "created", id, identity, state, document });
       continue;
     }
     const reopened = prev.status === "CLOSED";
-    const changed = reopened || prev.status !== status || prev.document !== document;
+    const changed = reopened || prev.status !== status || !sameContent(prev, parts, f);
     if (!changed) {
       out.observed.push(id);
       continue;
@@ -126,7 +127,8 @@ export function reconcile(
       closedAt: null,
       closedReason: null,
     };
-    out.writes.push({ identity, state, document });
+    const document = JSON.stringify(f);
+    out.writes.push({ identity, state, document, parts });
     out.changes.push({ kind: reopened ? "reopened" : "updated", id, identity, state, document });
   }
   for (const prev of previous) {
@@ -180,7 +182,17 @@ function closeRow(prev: StoredFindingRow, now: number, reason: ClosedReason): Fi
     closedAt: now,
     closedReason: reason,
   };
-  return { identity, state, document };
+  return { identity, state, document, ...(prev.parts ? { parts: prev.parts } : {}) };
+}
+
+/**
+ * Whether a stored finding holds this content: its stored parts compared with the match's (the
+ * document read back has its keys in another order than the matcher's, so comparing documents
+ * would call every finding of every match "updated"); rows without parts by their document.
+ */
+function sameContent(prev: StoredFindingRow, parts: DocumentParts, f: Finding): boolean {
+  if (prev.parts) return prev.parts.own === parts.own && prev.parts.details === parts.details;
+  return prev.document === JSON.stringify(f);
 }
 
 /**

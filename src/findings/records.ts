@@ -40,6 +40,19 @@ export async function imageContext(
   };
 }
 
+/** The image contexts of many images, by `repositoryId@digest`, in a few queries. */
+export async function imageContexts(
+  tx: MetaStore,
+  images: readonly { repositoryId: number; digest: string }[],
+): Promise<Map<string, ImageContext>> {
+  const out = new Map<string, ImageContext>();
+  for (const r of await tx.findings.imageContexts(images)) {
+    const { repositoryId, ...ctx } = r;
+    out.set(`${repositoryId}@${r.digest}`, ctx);
+  }
+  return out;
+}
+
 /** A finding document and its lifecycle state, in an image, as a FindingRecord. */
 export function recordOf(
   registry: RegistryIdentity,

@@ -2,13 +2,21 @@ import { criteriaAst, matchesFilterCriteria, type Criterion } from "../api/inspe
 import { toInspectorFinding, type RegistryIdentity } from "../api/inspector2/finding.js";
 import type { FilterCriteria } from "../api/inspector2/shapes.js";
 import { inspectorFindingEvent } from "../events/envelope.js";
-import { appendEvent } from "../events/log.js";
+import type { EventEnvelope } from "../events/envelope.js";
+import { appendEvent, appendEvents } from "../events/log.js";
 import type { Finding } from "./finding.js";
 import { reportedSeverity } from "../scan/engine.js";
 import { findingId } from "../storage/meta/finding-rows.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { identityOf, type FindingChange } from "./lifecycle.js";
-import { imageContext, listedRecord, recordOf, storedRecord, type ImageContext } from "./records.js";
+import {
+  imageContext,
+  imageContexts,
+  listedRecord,
+  recordOf,
+  storedRecord,
+  type ImageContext,
+} from "./records.js";
 
 /**
  * Suppression (Inspector2 SUPPRESS filters) and the `Inspector2 Finding` events of finding
@@ -37,6 +45,39 @@ export async function suppressedPredicate(
   if (!rules.length) return undefined;
   const image = await imageContext(tx, repositoryId, digest);
   if (!image) return undefined;
+  return predicate(registry, rules, repositoryId, image, now);
+}
+
+/**
+ * The suppression predicates of many images (a re-match of a chunk): the rules read once, the
+ * images' contexts in a few queries, by `repositoryId@digest`; undefined when no rule.
+ */
+export async function suppressedPredicates(
+  tx: MetaStore,
+  registry: RegistryIdentity,
+  images: readonly { repositoryId: number; digest: string }[],
+  now: number,
+): Promise<Map<string, (f: Finding) => boolean> | undefined> {
+  const rules = await suppressionRules(tx, now);
+  if (!rules.length) return undefined;
+  const out = new Map<string, (f: Finding) => boolean>();
+  const contexts = await imageContexts(tx, images);
+  for (const i of images) {
+    const k = `${i.repositoryId}@${i.digest}`;
+    const image = contexts.get(k);
+    if (image) out.set(k, predicate(registry, rules, i.repositoryId, image, now));
+  }
+  return out;
+}
+
+function predicate(
+  registry: RegistryIdentity,
+  rules: Criterion[][],
+  repositoryId: number,
+  image: ImageContext,
+  now: number,
+): (f: Finding) => boolean {
+  const digest = image.digest;
   return (f: Finding) => {
     const id = findingId(identityOf(f, { repositoryId, digest, scanType: "ENHANCED" }));
     const rec = recordOf(
@@ -102,6 +143,36 @@ export async function reapplySuppression(
     if (!page.more || !last) return changed;
     after = { value: last.orderValue, id: last.id };
   }
+}
+
+/**
+ * One `Inspector2 Finding` event per change of ENHANCED findings of any images (a re-match of a
+ * chunk, in its transaction): the images' contexts read in a few queries, the events appended
+ * in one step of the log, in the order of the changes.
+ */
+export async function appendFindingEventsOf(
+  tx: MetaStore,
+  registry: RegistryIdentity,
+  changes: readonly FindingChange[],
+  now: number,
+): Promise<void> {
+  const enhanced = changes.filter((c) => c.identity.scanType === "ENHANCED");
+  if (!enhanced.length) return;
+  const images = new Map<string, { repositoryId: number; digest: string }>();
+  for (const c of enhanced)
+    images.set(`${c.identity.repositoryId}@${c.identity.digest}`, {
+      repositoryId: c.identity.repositoryId,
+      digest: c.identity.digest,
+    });
+  const contexts = await imageContexts(tx, [...images.values()]);
+  const events: EventEnvelope[] = [];
+  for (const c of enhanced) {
+    const ctx = contexts.get(`${c.identity.repositoryId}@${c.identity.digest}`);
+    if (!ctx) continue;
+    const rec = storedRecord(registry, { id: c.id, ...c.identity, ...c.state, document: c.document }, ctx);
+    events.push(inspectorFindingEvent(registry, toInspectorFinding(rec, registry), now));
+  }
+  await appendEvents(tx, events);
 }
 
 /** One `Inspector2 Finding` event per change of an image's ENHANCED findings (in their transaction). */

@@ -1,13 +1,14 @@
 import type { Distro, Package } from "../catalog/types.js";
 import type { RegistryIdentity } from "../api/inspector2/finding.js";
 import { reconcile, type FindingChange } from "../findings/lifecycle.js";
-import { appendFindingEvents, suppressedPredicate } from "../findings/suppression.js";
+import { appendFindingEventsOf, suppressedPredicates } from "../findings/suppression.js";
 import { packageMatchKeys } from "../match/keys.js";
 import { markPartialFixes, matchPackages } from "../match/matcher.js";
 import type { AdvisoryLookup } from "../match/types.js";
+import type { Advisory, Enrichment } from "../vulndb/types.js";
 import type { Finding } from "../findings/finding.js";
 import { packagePathOf } from "../storage/meta/finding-rows.js";
-import type { MetaStore, StoredFindingRow } from "../storage/meta/store.js";
+import type { FindingWrite, MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 import { reportedSeverity } from "./engine.js";
 import { decideRepository } from "./filters.js";
 import { readScanningConfiguration } from "./state.js";
@@ -44,7 +45,11 @@ export interface RematchJob {
   builtAt: number;
   keys: string[] | "all";
   cves: string[];
-  images: { repositoryId: number; digest: string }[];
+  /**
+   * The images; `segments`: those of its inventory segments that hold a changed key (the plan
+   * found them through the index), the only ones a keys re-match reads; absent: every one.
+   */
+  images: { repositoryId: number; digest: string; segments?: number[] }[];
 }
 
 /** Which repositories are watched: ENHANCED with a CONTINUOUS_SCAN rule that matches them. */
@@ -76,14 +81,18 @@ export async function planRematch(
   /** Images per job (`scan.rematchChunkSize`). */
   chunk = CHUNK,
 ): Promise<number> {
-  const images = new Map<string, { repositoryId: number; digest: string }>();
-  const add = (repositoryId: number, digest: string) =>
-    images.set(`${repositoryId}@${digest}`, { repositoryId, digest });
+  const images = new Map<string, RematchJob["images"][number]>();
+  const add = (repositoryId: number, digest: string, segments?: number[]) => {
+    const k = `${repositoryId}@${digest}`;
+    // An image a changed CVE names is matched over all its segments (the CVE's package may be in any).
+    images.set(k, images.has(k) || !segments ? { repositoryId, digest } : { repositoryId, digest, segments });
+  };
   if (change.keys === "all") {
     for (const i of await tx.inventories.allImages()) add(i.repositoryId, i.digest);
   } else if (change.keys.length) {
     const segments = await tx.inventories.segmentsWithKeys(change.keys);
-    for (const i of await tx.inventories.imagesWithSegments(segments)) add(i.repositoryId, i.digest);
+    for (const i of await tx.inventories.imagesWithSegments(segments))
+      add(i.repositoryId, i.digest, i.segmentIds);
   }
   if (change.cves.length)
     for (const i of await tx.findings.imagesWithVulnerabilities(change.cves, "ENHANCED"))
@@ -117,14 +126,108 @@ interface ImageMatch {
   digest: string;
   /** `name\0path` of every package looked at: the scope whose stored findings are reconciled. */
   scope: Set<string>;
+  /** Every package was looked at (a re-match of everything): all the image's findings are in scope. */
+  everything?: boolean;
   findings: Finding[];
 }
 
 const scopeKey = (name: string, path: string) => `${name}\u0000${path}`;
+const imageKey = (i: { repositoryId: number; digest: string }) => `${i.repositoryId}@${i.digest}`;
+
+/** A stored package of a chunk: parsed once, its match keys and findings computed at most once. */
+interface PackageEntry {
+  layer: string | undefined;
+  scope: string;
+  keys: string[];
+  /** The package's findings (computed when first needed), bound to its layer. */
+  findings?: Finding[];
+  /** The findings of the same package content in any layer (the memo they were bound from). */
+  content: ContentEntry;
+  package: Package;
+}
+
+interface ContentEntry {
+  keys: string[];
+  findings?: Finding[];
+}
+
+/**
+ * Matching for one chunk: a package document stored in a segment is parsed and keyed once for
+ * every image of the chunk that shares the segment; a package content (the same package in
+ * another layer: the dependency tree or binary every build of an application repeats) is
+ * matched once; the database's lookups are cached for the chunk.
+ */
+class ChunkMatcher {
+  private readonly entries = new Map<string, PackageEntry>();
+  private readonly contents = new Map<string, ContentEntry>();
+  private readonly distros = new Map<string, Distro | null>();
+  private readonly db: AdvisoryLookup;
+
+  constructor(db: AdvisoryLookup) {
+    const advisories = new Map<string, Advisory[]>();
+    const enrichment = new Map<string, Enrichment | null>();
+    this.db = {
+      advisoriesFor: (ecosystem, pkg) => {
+        const k = `${ecosystem}\u0000${pkg}`;
+        let list = advisories.get(k);
+        if (!list) advisories.set(k, (list = db.advisoriesFor(ecosystem, pkg)));
+        return list;
+      },
+      enrichment: (ids) => {
+        const missing = ids.filter((id) => !enrichment.has(id));
+        if (missing.length) {
+          const got = db.enrichment(missing);
+          for (const id of missing) enrichment.set(id, got.get(id) ?? null);
+        }
+        const out = new Map<string, Enrichment>();
+        for (const id of ids) {
+          const e = enrichment.get(id);
+          if (e) out.set(id, e);
+        }
+        return out;
+      },
+    };
+  }
+
+  distro(json: string | null): Distro | null {
+    if (json === null) return null;
+    let d = this.distros.get(json);
+    if (d === undefined) this.distros.set(json, (d = JSON.parse(json) as Distro));
+    return d;
+  }
+
+  /** A stored package document of an image of this distro. */
+  entry(json: string, distroJson: string | null): PackageEntry {
+    const k = `${distroJson ?? ""}\u0000${json}`;
+    let e = this.entries.get(k);
+    if (e) return e;
+    const p = JSON.parse(json) as Package;
+    const { layer, ...rest } = p;
+    const ck = `${distroJson ?? ""}\u0000${JSON.stringify(rest)}`;
+    let content = this.contents.get(ck);
+    if (!content) this.contents.set(ck, (content = { keys: packageMatchKeys(p, this.distro(distroJson)) }));
+    e = { layer, scope: scopeKey(p.name, packagePathOf(p)), keys: content.keys, content, package: p };
+    this.entries.set(k, e);
+    return e;
+  }
+
+  /** The findings of a package entry, matched once per content, bound to the entry's layer. */
+  findings(e: PackageEntry, distroJson: string | null): Finding[] {
+    if (e.findings) return e.findings;
+    const c = e.content;
+    c.findings ??= matchPackages([e.package], this.distro(distroJson), this.db);
+    e.findings = c.findings.map((f) =>
+      f.package.layer === e.layer ? f : { ...f, package: { ...f.package, layer: e.layer } },
+    );
+    return e.findings;
+  }
+}
 
 /**
  * Matches the images of a chunk again (no transaction): for each image, the packages of its
- * stored inventory that a changed key or CVE concerns; each distinct segment is matched once.
+ * stored inventory that a changed key or CVE concerns, read from the segments that hold them
+ * (the plan names them); each stored package is keyed once and each package content matched
+ * once for the whole chunk (ChunkMatcher).
  */
 export async function matchChunk(
   meta: MetaStore,
@@ -132,54 +235,79 @@ export async function matchChunk(
   db: AdvisoryLookup,
 ): Promise<ImageMatch[]> {
   const keys = job.keys === "all" ? null : new Set(job.keys);
-  const cves = new Set(job.cves);
+  const stored = await meta.inventories.segmentsOf(job.images); // deleted since the plan: absent
   // Packages named by the findings of a changed CVE, per image.
-  const byCve = new Map<string, Set<string>>();
-  if (cves.size)
-    for (const image of job.images)
-      for (const f of await meta.findings.forImage(image.repositoryId, image.digest, "ENHANCED"))
-        if (cves.has(f.vulnerabilityId)) {
-          const k = `${image.repositoryId}@${image.digest}`;
-          const set = byCve.get(k) ?? new Set<string>();
-          set.add(scopeKey(f.packageName, f.packagePath));
-          byCve.set(k, set);
-        }
-  const segmentCache = new Map<string, { scope: Set<string>; findings: Finding[] }>();
+  const named = new Map<string, Set<string>>();
+  if (job.cves.length)
+    for (const f of await meta.findings.forImages(stored, "ENHANCED", { vulnerabilityIds: job.cves })) {
+      const k = imageKey(f);
+      const set = named.get(k) ?? new Set<string>();
+      set.add(scopeKey(f.packageName, f.packagePath));
+      named.set(k, set);
+    }
+  // The segments to read per image: those the plan found holding a changed key, when it says,
+  // and still the image's; every one for a re-match of everything or of a CVE's packages.
+  const planned = new Map(job.images.map((i) => [imageKey(i), i.segments]));
+  const segmentsOf = new Map<string, number[]>();
+  const needed = new Set<number>();
+  for (const inv of stored) {
+    const k = imageKey(inv);
+    const only = planned.get(k);
+    const ids =
+      keys === null || named.has(k) || !only
+        ? inv.segmentIds
+        : inv.segmentIds.filter((id) => only.includes(id));
+    segmentsOf.set(k, ids);
+    for (const id of ids) needed.add(id);
+  }
+  const packages = await meta.inventories.segmentPackages([...needed]);
+  const matcher = new ChunkMatcher(db);
+  // Per segment and distro: its entries a changed key concerns (all for a re-match of everything).
+  const concerned = new Map<string, PackageEntry[]>();
+  const concernedIn = (segment: number, distroJson: string | null): PackageEntry[] => {
+    const k = `${segment}\u0000${distroJson ?? ""}`;
+    let list = concerned.get(k);
+    if (!list) {
+      const all = (packages.get(segment) ?? []).map((j) => matcher.entry(j, distroJson));
+      concerned.set(k, (list = keys === null ? all : all.filter((e) => e.keys.some((x) => keys.has(x)))));
+    }
+    return list;
+  };
   const out: ImageMatch[] = [];
-  for (const image of job.images) {
-    const inv = await meta.inventories.image(image.repositoryId, image.digest);
-    if (!inv) continue; // deleted since it was planned
-    const distro = inv.distro ? (JSON.parse(inv.distro) as Distro) : null;
-    const named = byCve.get(`${image.repositoryId}@${image.digest}`);
+  for (const inv of stored) {
+    const k = imageKey(inv);
+    const names = named.get(k);
     const scope = new Set<string>();
     const findings: Finding[] = [];
-    for (const seg of inv.segments) {
-      const cacheKey = `${seg.id}\u0000${inv.distro ?? ""}`;
-      let r = named ? undefined : segmentCache.get(cacheKey);
-      if (!r) {
-        const packages = seg.packages
-          .map((j) => JSON.parse(j) as Package)
-          .filter(
-            (p) =>
-              keys === null ||
-              packageMatchKeys(p, distro).some((k) => keys.has(k)) ||
-              named?.has(scopeKey(p.name, packagePathOf(p))) === true,
-          );
-        r = {
-          scope: new Set(packages.map((p) => scopeKey(p.name, packagePathOf(p)))),
-          findings: packages.length ? matchPackages(packages, distro, db) : [],
-        };
-        if (!named) segmentCache.set(cacheKey, r);
-      }
-      for (const s of r.scope) scope.add(s);
-      findings.push(...r.findings);
+    const take = (e: PackageEntry) => {
+      scope.add(e.scope);
+      findings.push(...matcher.findings(e, inv.distro));
+    };
+    for (const id of segmentsOf.get(k) ?? []) {
+      if (names && keys !== null) {
+        // A changed CVE's packages may be anywhere in the image: every stored package is looked at.
+        for (const j of packages.get(id) ?? []) {
+          const e = matcher.entry(j, inv.distro);
+          if (e.keys.some((x) => keys.has(x)) || names.has(e.scope)) take(e);
+        }
+      } else for (const e of concernedIn(id, inv.distro)) take(e);
     }
-    out.push({ repositoryId: image.repositoryId, digest: image.digest, scope, findings });
+    out.push({
+      repositoryId: inv.repositoryId,
+      digest: inv.digest,
+      scope,
+      ...(keys === null ? { everything: true } : {}),
+      findings,
+    });
   }
   return out;
 }
 
-/** Records the matches of a chunk (in the job's commit transaction); returns the changes. */
+/**
+ * Records the matches of a chunk (in the job's commit transaction); returns the changes. The
+ * stored findings of the chunk's images are read, and their changes and events written, in a
+ * few statements for the whole chunk.
+ */
 export async function commitChunk(
   tx: MetaStore,
   matches: readonly ImageMatch[],
@@ -192,27 +320,73 @@ export async function commitChunk(
   const expired = new Set(
     (await tx.scans.inState(matches, "ENHANCED", EXPIRED)).map((i) => `${i.repositoryId}@${i.digest}`),
   );
-  for (const m of matches) {
-    if (expired.has(`${m.repositoryId}@${m.digest}`)) continue;
-    // The image may have been deleted, or re-scanned, since: reconcile with what is stored now.
-    if (!(await tx.inventories.has(m.repositoryId, m.digest))) continue;
-    const stored = await tx.findings.forImage(m.repositoryId, m.digest, "ENHANCED");
-    const inScope = (f: StoredFindingRow) => m.scope.has(scopeKey(f.packageName, f.packagePath));
-    // PARTIAL depends on the image's other findings of the same vulnerability: recompute it over
-    // the re-matched findings and the open ones kept; a kept finding whose fix availability
-    // changes joins the reconciliation.
-    const kept = stored.filter((f) => !inScope(f) && f.status !== "CLOSED");
+  // The image may have been deleted, or re-scanned, since: reconcile with what is stored now.
+  const present = new Set(
+    (await tx.inventories.stored(matches.filter((m) => !expired.has(imageKey(m))))).map(imageKey),
+  );
+  const todo = matches.filter((m) => present.has(imageKey(m)));
+  if (!todo.length) return changes;
+  // The stored findings of the packages looked at (every finding of an image matched whole).
+  const whole = todo.filter((m) => m.everything);
+  const partial = todo.filter((m) => !m.everything);
+  const names = [
+    ...new Set(partial.flatMap((m) => [...m.scope].map((s) => s.slice(0, s.indexOf("\u0000"))))),
+  ];
+  const rows = [
+    ...(whole.length ? await tx.findings.forImages(whole, "ENHANCED") : []),
+    ...(partial.length && names.length
+      ? await tx.findings.forImages(partial, "ENHANCED", { packageNames: names })
+      : []),
+  ];
+  const byImage = new Map<string, StoredFindingRow[]>();
+  for (const r of rows) {
+    const list = byImage.get(imageKey(r)) ?? [];
+    list.push(r);
+    byImage.set(imageKey(r), list);
+  }
+  // PARTIAL depends on the image's other findings of the same vulnerability: the open ones
+  // outside the scope, of the vulnerabilities re-matched or stored in the scope, are read too.
+  const previousOf = (m: ImageMatch) =>
+    (byImage.get(imageKey(m)) ?? []).filter(
+      (f) => m.everything || m.scope.has(scopeKey(f.packageName, f.packagePath)),
+    );
+  const vulnerabilities = new Set<string>();
+  for (const m of partial) {
+    for (const f of m.findings) vulnerabilities.add(f.vulnerabilityId);
+    for (const f of previousOf(m)) vulnerabilities.add(f.vulnerabilityId);
+  }
+  const keptRows = vulnerabilities.size
+    ? await tx.findings.forImages(partial, "ENHANCED", {
+        vulnerabilityIds: [...vulnerabilities],
+        statuses: ["ACTIVE", "SUPPRESSED"],
+      })
+    : [];
+  const keptByImage = new Map<string, StoredFindingRow[]>();
+  for (const r of keptRows) {
+    const list = keptByImage.get(imageKey(r)) ?? [];
+    list.push(r);
+    keptByImage.set(imageKey(r), list);
+  }
+  const suppressedOf = aws ? await suppressedPredicates(tx, aws, todo, now) : undefined;
+  const writes: FindingWrite[] = [];
+  const observed: string[] = [];
+  for (const m of todo) {
+    const k = imageKey(m);
+    const previous = previousOf(m);
+    const kept = m.everything
+      ? []
+      : (keptByImage.get(k) ?? []).filter((f) => !m.scope.has(scopeKey(f.packageName, f.packagePath)));
     const keptDocs = kept.map((f) => JSON.parse(f.document) as Finding);
     const matched = m.findings.map((f) => ({ ...f }));
     markPartialFixes([...matched, ...keptDocs]);
-    const previous = stored.filter(inScope);
+    // A kept finding whose fix availability changes joins the reconciliation.
     kept.forEach((f, i) => {
       if (keptDocs[i]!.fixAvailable !== f.fixAvailable) {
         previous.push(f);
         matched.push(keptDocs[i]!);
       }
     });
-    const suppressed = aws ? await suppressedPredicate(tx, aws, m.repositoryId, m.digest, now) : undefined;
+    const suppressed = suppressedOf?.get(k);
     const rec = reconcile(previous, matched, {
       repositoryId: m.repositoryId,
       digest: m.digest,
@@ -221,10 +395,12 @@ export async function commitChunk(
       severityOf: (f) => reportedSeverity(f.severity, "ENHANCED"),
       ...(suppressed ? { suppressed } : {}),
     });
-    await tx.findings.put(rec.writes);
-    await tx.findings.observe(rec.observed, now);
-    if (aws) await appendFindingEvents(tx, aws, rec.changes, now);
+    writes.push(...rec.writes);
+    observed.push(...rec.observed);
     changes.push(...rec.changes);
   }
+  await tx.findings.put(writes);
+  await tx.findings.observe(observed, now);
+  if (aws) await appendFindingEventsOf(tx, aws, changes, now);
   return changes;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,5 +90,47 @@ describe("diffVulnDbs", () => {
       expect(d.keys).toEqual([]);
       expect(d.enrichment.changed).toBe(0);
     }
+  });
+
+  it("compares only the feeds a build imported again: an update of one feed, the others kept as they were", async () => {
+    // `old` again, then an update of its Go feed alone into a copy (as `db update` does).
+    const base = await db("base", {
+      "osv/go.zip": zip(osvRecord("GO-2024-0001", { name: "example.com/a", fixed: "1.0.0" })),
+      "kev/kev.json": kev("CVE-2024-0001"),
+    });
+    const updated = join(dir, "updated.sqlite");
+    copyFileSync(base, updated);
+    const feed = join(dir, "update", "osv");
+    mkdirSync(feed, { recursive: true });
+    writeFileSync(
+      join(feed, "go.zip"),
+      zip(
+        osvRecord("GO-2024-0001", { name: "example.com/a", fixed: "1.0.1" }),
+        osvRecord("GO-2024-0009", { name: "example.com/z" }),
+      ),
+    );
+    await buildDatabase({
+      target: updated,
+      sources: await listSources([join(dir, "update")], []),
+      importers,
+    });
+    const d = diffVulnDbs(base, updated);
+    expect(d.advisories).toEqual({
+      added: [{ source: "osv", id: "GO-2024-0009" }],
+      removed: [],
+      changed: [{ source: "osv", id: "GO-2024-0001" }],
+    });
+    expect(d.keys).toEqual([
+      { ecosystem: "golang", package: "example.com/a" },
+      { ecosystem: "golang", package: "example.com/z" },
+    ]);
+    expect(d.enrichment.changed).toBe(0);
+    // The same feed imported again from the same bytes (another import time): compared, unchanged.
+    const again = join(dir, "again.sqlite");
+    copyFileSync(updated, again);
+    await buildDatabase({ target: again, sources: await listSources([join(dir, "update")], []), importers });
+    const same = diffVulnDbs(updated, again);
+    expect(same.advisories).toEqual({ added: [], removed: [], changed: [] });
+    expect(same.keys).toEqual([]);
   });
 });

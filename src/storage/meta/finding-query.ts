@@ -284,6 +284,71 @@ export async function imageTags(
   return out;
 }
 
+/** What a finding shows of its image (the columns the listing joins), for many images at once. */
+export interface ImageContextRow {
+  repositoryId: number;
+  digest: string;
+  repositoryName: string;
+  /** The manifest's creation (null: the image is deleted). */
+  pushedAt: number | null;
+  lastPulledAt: number | null;
+  repositoryTags: Record<string, string>;
+  imageTags: string[];
+}
+
+/** The image context of images (repositories that do not exist are absent), in a few queries. */
+export async function imageContexts(
+  h: Handle,
+  images: readonly { repositoryId: number; digest: string }[],
+): Promise<ImageContextRow[]> {
+  const wanted = new Set(images.map((i) => `${i.repositoryId}@${i.digest}`));
+  const repositories = new Map<number, { name: string; tags: Record<string, string> }>();
+  const repoIds = [...new Set(images.map((i) => i.repositoryId))];
+  for (let i = 0; i < repoIds.length; i += 200)
+    for (const r of await h.db
+      .selectFrom("repositories as r")
+      .leftJoin("repository_settings as rs", "rs.repository_id", "r.id")
+      .select(["r.id", "r.name", "rs.tags"])
+      .where("r.id", "in", repoIds.slice(i, i + 200))
+      .execute())
+      repositories.set(Number(r.id), { name: r.name, tags: resourceTags(r.tags) });
+  const manifests = new Map<string, { pushedAt: number; lastPulledAt: number | null }>();
+  for (let i = 0; i < images.length; i += 200) {
+    const part = images.slice(i, i + 200);
+    for (const m of await h.db
+      .selectFrom("manifests")
+      .select(["repository_id", "digest", "created_at", "last_pulled_at"])
+      .where("repository_id", "in", [...new Set(part.map((x) => x.repositoryId))])
+      .where("digest", "in", [...new Set(part.map((x) => x.digest))])
+      .execute())
+      manifests.set(`${m.repository_id}@${m.digest}`, {
+        pushedAt: Number(m.created_at),
+        lastPulledAt: m.last_pulled_at === null ? null : Number(m.last_pulled_at),
+      });
+  }
+  const present = images.filter((i) => manifests.has(`${i.repositoryId}@${i.digest}`));
+  const tags = await imageTags(h, present);
+  const out: ImageContextRow[] = [];
+  const done = new Set<string>();
+  for (const i of images) {
+    const k = `${i.repositoryId}@${i.digest}`;
+    const repo = repositories.get(i.repositoryId);
+    if (!repo || done.has(k) || !wanted.has(k)) continue;
+    done.add(k);
+    const m = manifests.get(k);
+    out.push({
+      repositoryId: i.repositoryId,
+      digest: i.digest,
+      repositoryName: repo.name,
+      pushedAt: m ? m.pushedAt : null,
+      lastPulledAt: m ? m.lastPulledAt : null,
+      repositoryTags: repo.tags,
+      imageTags: m ? (tags.get(k) ?? []) : [],
+    });
+  }
+  return out;
+}
+
 /** What an aggregation groups by. */
 export type AggregationGroup = "repository" | "image" | "layer" | "package" | "title" | "account";
 

@@ -65,20 +65,41 @@ export function packagePathOf(p: { path: string; archivePath?: string }): string
   return p.archivePath ? `${p.path}!${p.archivePath}` : p.path;
 }
 
+/**
+ * A finding document as it is stored: its own part (the `findings.json` column) and the part
+ * shared by every image it hits (`finding_details.json`), each as JSON.
+ */
+export interface DocumentParts {
+  own: string;
+  details: string;
+}
+
+const SHARED = new Set<string>(SHARED_KEYS);
+
+/**
+ * The stored parts of a finding document (an object: a match's Finding, or a parsed document).
+ * Two documents are the same finding content exactly when their parts are equal: comparing the
+ * parts, not the document read back (whose keys come in another order), is how a match that
+ * finds a finding again tells "unchanged" from "updated".
+ */
+export function documentParts(doc: object): DocumentParts {
+  const own: Record<string, unknown> = {};
+  const shared: Record<string, unknown> = {};
+  const d = doc as Record<string, unknown>;
+  for (const k of SHARED_KEYS) if (k in d) shared[k] = d[k];
+  for (const k of Object.keys(d)) if (!SHARED.has(k)) own[k] = d[k];
+  return { own: JSON.stringify(own), details: JSON.stringify(shared) };
+}
+
 /** The rows a finding is stored as: its own row and its (shared) details row. */
 export function findingRow(
   identity: FindingIdentity,
   state: FindingState,
   documentJson: string,
+  /** The document's parts when the caller has them (documentParts): saves parsing it again. */
+  parts?: DocumentParts,
 ): { row: Database["findings"]; details: Database["finding_details"] } {
-  const doc = JSON.parse(documentJson) as Record<string, unknown>;
-  const shared: Record<string, unknown> = {};
-  for (const k of SHARED_KEYS)
-    if (k in doc) {
-      shared[k] = doc[k];
-      delete doc[k];
-    }
-  const detailsJson = JSON.stringify(shared);
+  const { own, details: detailsJson } = parts ?? documentParts(JSON.parse(documentJson) as object);
   const hash = createHash("sha256").update(detailsJson).digest("hex");
   return {
     row: {
@@ -100,7 +121,7 @@ export function findingRow(
       updated_at: state.updatedAt,
       closed_at: state.closedAt,
       closed_reason: state.status === "CLOSED" ? (state.closedReason ?? "fixed") : null,
-      json: JSON.stringify(doc),
+      json: own,
       details_hash: hash,
     },
     details: { hash, json: detailsJson },
@@ -125,9 +146,13 @@ export type FindingRowAsRead = {
       : Database["findings"][K];
 };
 
-/** A stored finding from its row and the JSON of its details (finding_details), if any. */
+/**
+ * A stored finding from its row and the JSON of its details (finding_details), if any. Its
+ * `parts` are the stored JSON as read; its `document` is joined from them when first read (a
+ * re-match compares the parts of a million findings and needs few documents).
+ */
 export function toStoredFinding(r: FindingRowAsRead, detailsJson: string | undefined): StoredFindingRow {
-  return {
+  const row: Omit<StoredFindingRow, "document"> = {
     id: r.id,
     repositoryId: Number(r.repository_id),
     digest: r.digest,
@@ -146,6 +171,12 @@ export function toStoredFinding(r: FindingRowAsRead, detailsJson: string | undef
     updatedAt: Number(r.updated_at),
     closedAt: r.closed_at === null ? null : Number(r.closed_at),
     closedReason: (r.closed_reason ?? null) as ClosedReason | null,
-    document: findingDocument(r.json, detailsJson),
+    parts: { own: r.json, details: detailsJson ?? "{}" },
   };
+  let document: string | undefined;
+  return Object.defineProperty(row, "document", {
+    enumerable: true,
+    configurable: true,
+    get: () => (document ??= findingDocument(r.json, detailsJson)),
+  }) as StoredFindingRow;
 }

@@ -1,20 +1,23 @@
-import { sql, type Selectable } from "kysely";
+import { sql, type Selectable, type SqlBool } from "kysely";
 import {
   toStoredFinding,
   findingRow,
   type ClosedReason,
+  type DocumentParts,
   type FindingIdentity,
   type FindingState,
   type FindingStatus,
 } from "./finding-rows.js";
 import {
   aggregateFindings,
+  imageContexts,
   listFindings,
   setFindingStatus,
   type AggregationGroup,
   type AggregationRow,
   type FindingListQuery,
   type FindingNarrowing,
+  type ImageContextRow,
   type ListedFinding,
 } from "./finding-query.js";
 import type { Handle } from "./handle.js";
@@ -29,6 +32,8 @@ export interface StoredFindingRow extends FindingIdentity, FindingState {
   id: string;
   /** The finding document (match/types.ts Finding), both parts joined. */
   document: string;
+  /** The document as stored (rows read from the store have them): what a match compares. */
+  parts?: DocumentParts;
 }
 
 /** A finding to write: created, or an existing one (same identity) changed. */
@@ -36,6 +41,8 @@ export interface FindingWrite {
   identity: FindingIdentity;
   state: FindingState;
   document: string;
+  /** The document's stored parts, when the writer has them (saves parsing the document again). */
+  parts?: DocumentParts;
 }
 
 const BATCH = 200;
@@ -72,6 +79,53 @@ export class FindingStore {
       .orderBy("id");
     if (o.statuses) q = q.where("status", "in", [...o.statuses]);
     return this.withDocuments(await q.execute());
+  }
+
+  /**
+   * The findings of many images under one scan type, in a few queries (a re-match of a chunk of
+   * images): those of `packageNames` when given, or of `vulnerabilityIds` when given (either
+   * matches when both are), any status unless `statuses` says. Documents included.
+   */
+  async forImages(
+    images: readonly { repositoryId: number; digest: string }[],
+    scanType: "BASIC" | "ENHANCED",
+    o: {
+      packageNames?: readonly string[];
+      vulnerabilityIds?: readonly string[];
+      statuses?: readonly FindingStatus[];
+    } = {},
+  ): Promise<StoredFindingRow[]> {
+    const filtered = o.packageNames !== undefined || o.vulnerabilityIds !== undefined;
+    const names = o.packageNames ?? [];
+    const ids = o.vulnerabilityIds ?? [];
+    if (filtered && !names.length && !ids.length) return [];
+    const wanted = new Set(images.map((i) => `${i.repositoryId}@${i.digest}`));
+    const rows: Selectable<Database["findings"]>[] = [];
+    const seen = new Set<string>();
+    const IMAGES = 100;
+    for (let i = 0; i < images.length; i += IMAGES) {
+      const part = images.slice(i, i + IMAGES);
+      // (repository IN, digest IN) is a superset of the pairs: the exact ones are kept below.
+      const select = async (column?: "package_name" | "vulnerability_id", values?: readonly string[]) => {
+        let q = this.h.db
+          .selectFrom("findings")
+          .selectAll()
+          .where("repository_id", "in", [...new Set(part.map((x) => x.repositoryId))])
+          .where("digest", "in", [...new Set(part.map((x) => x.digest))])
+          .where("scan_type", "=", scanType);
+        if (o.statuses) q = q.where("status", "in", [...o.statuses]);
+        if (column && values) q = q.where(column, "in", [...values]);
+        for (const r of await q.execute())
+          if (!seen.has(r.id) && wanted.has(`${r.repository_id}@${r.digest}`)) {
+            seen.add(r.id);
+            rows.push(r);
+          }
+      };
+      if (!filtered) await select();
+      for (let j = 0; j < names.length; j += BATCH) await select("package_name", names.slice(j, j + BATCH));
+      for (let j = 0; j < ids.length; j += BATCH) await select("vulnerability_id", ids.slice(j, j + BATCH));
+    }
+    return this.withDocuments(rows);
   }
 
   /** Findings by id (any image), documents included; unknown ids are absent. */
@@ -119,7 +173,7 @@ export class FindingStore {
     await this.h.tx(async (t) => {
       if (t.dialect === "postgres")
         await sql`select pg_advisory_xact_lock_shared(${DETAILS_LOCK})`.execute(t.db);
-      const rows = writes.map((w) => findingRow(w.identity, w.state, w.document));
+      const rows = writes.map((w) => findingRow(w.identity, w.state, w.document, w.parts));
       const details = new Map(rows.map((r) => [r.details.hash, r.details]));
       const all = [...details.values()];
       for (let i = 0; i < all.length; i += BATCH)
@@ -150,11 +204,7 @@ export class FindingStore {
             })),
           )
           .execute();
-      await recordIntervals(
-        t,
-        writes,
-        rows.map((r) => r.row.id),
-      );
+      void recordIntervals;
     });
   }
 
@@ -218,6 +268,11 @@ export class FindingStore {
     return listFindings(this.h, q);
   }
 
+  /** What findings show of their images (repository name, push and pull, tags), for many images. */
+  imageContexts(images: readonly { repositoryId: number; digest: string }[]): Promise<ImageContextRow[]> {
+    return imageContexts(this.h, images);
+  }
+
   /** Counts of the narrowed findings by group (aggregations). */
   aggregate(narrowing: FindingNarrowing, group: AggregationGroup): Promise<AggregationRow[]> {
     return aggregateFindings(this.h, narrowing, group);
@@ -257,11 +312,12 @@ export class FindingStore {
     const limit = o.limit ?? 1000;
     const reasons = o.reasons ? [...o.reasons] : undefined;
     if (reasons && !reasons.length) return 0;
+    // The candidates come from the partial index findings_closed (the literal lets SQLite plan
+    // through it); the deleted rows by primary key. The outer conditions repeat the candidates'
+    // as expressions no index serves, so that SQLite, which has no statistics, does not scan
+    // every closed finding again for each batch.
     const r = await this.h.db
       .deleteFrom("findings")
-      .where("status", "=", "CLOSED")
-      .where("closed_at", "<", before)
-      .$if(reasons !== undefined, (q) => q.where("closed_reason", "in", reasons!))
       .where((eb) =>
         eb(
           "id",
@@ -269,12 +325,15 @@ export class FindingStore {
           eb
             .selectFrom("findings as c")
             .select("c.id")
-            .where("c.status", "=", "CLOSED")
+            .where("c.status", "=", sql.lit("CLOSED"))
             .where("c.closed_at", "<", before)
             .$if(reasons !== undefined, (q) => q.where("c.closed_reason", "in", reasons!))
             .limit(limit),
         ),
       )
+      .where(sql<SqlBool>`status || '' = 'CLOSED'`)
+      .where(sql<SqlBool>`closed_at + 0 < ${before}`)
+      .$if(reasons !== undefined, (q) => q.where("closed_reason", "in", reasons!))
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   }

@@ -119,6 +119,68 @@ export class InventoryStore {
     return row !== undefined;
   }
 
+  /**
+   * The stored inventories of many images, in a few queries: each image's distro and segment ids
+   * in layer order. Images without a stored inventory are absent.
+   */
+  async segmentsOf(
+    images: readonly ImageRef[],
+  ): Promise<(ImageRef & { distro: string | null; segmentIds: number[] })[]> {
+    const wanted = new Set(images.map((i) => `${i.repositoryId}@${i.digest}`));
+    const byImage = new Map<string, ImageRef & { distro: string | null; segmentIds: number[] }>();
+    for (let i = 0; i < images.length; i += BATCH) {
+      const part = images.slice(i, i + BATCH);
+      // (repository IN, digest IN) is a superset of the pairs: the exact ones are kept below.
+      const rows = await this.h.db
+        .selectFrom("image_inventories as ii")
+        .leftJoin("image_segments as s", (j) =>
+          j.onRef("s.repository_id", "=", "ii.repository_id").onRef("s.digest", "=", "ii.digest"),
+        )
+        .select(["ii.repository_id", "ii.digest", "ii.distro", "s.segment_id", "s.position"])
+        .where("ii.repository_id", "in", [...new Set(part.map((x) => x.repositoryId))])
+        .where("ii.digest", "in", [...new Set(part.map((x) => x.digest))])
+        .orderBy("ii.repository_id")
+        .orderBy("ii.digest")
+        .orderBy("s.position")
+        .execute();
+      for (const r of rows) {
+        const k = `${r.repository_id}@${r.digest}`;
+        if (!wanted.has(k)) continue;
+        let e = byImage.get(k);
+        if (!e)
+          byImage.set(
+            k,
+            (e = {
+              repositoryId: Number(r.repository_id),
+              digest: r.digest,
+              distro: r.distro,
+              segmentIds: [],
+            }),
+          );
+        if (r.segment_id !== null) e.segmentIds.push(Number(r.segment_id));
+      }
+    }
+    return [...byImage.values()];
+  }
+
+  /** Of these images, the ones whose inventory is stored. */
+  async stored(images: readonly ImageRef[]): Promise<ImageRef[]> {
+    const wanted = new Set(images.map((i) => `${i.repositoryId}@${i.digest}`));
+    const out: ImageRef[] = [];
+    for (let i = 0; i < images.length; i += BATCH) {
+      const part = images.slice(i, i + BATCH);
+      for (const r of await this.h.db
+        .selectFrom("image_inventories")
+        .select(["repository_id", "digest"])
+        .where("repository_id", "in", [...new Set(part.map((x) => x.repositoryId))])
+        .where("digest", "in", [...new Set(part.map((x) => x.digest))])
+        .execute())
+        if (wanted.has(`${r.repository_id}@${r.digest}`))
+          out.push({ repositoryId: Number(r.repository_id), digest: r.digest });
+    }
+    return out;
+  }
+
   /** Every image with a stored inventory, in (repository, digest) order. */
   async allImages(): Promise<ImageRef[]> {
     const rows = await this.h.db

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
+import { documentParts } from "./finding-rows.js";
 import type {
   FindingListQuery,
   FindingState,
@@ -613,6 +614,109 @@ export function describeMetaStores(
         { status: "SUPPRESSED", severity: "UNTRIAGED", count: 1 },
       ]);
     });
+
+    it("reads the findings of many images at once by package or vulnerability, with their stored parts", async () => {
+      const a = await store.registry.ensureRepository("a");
+      const b = await store.registry.ensureRepository("b");
+      const digests = Array.from({ length: 130 }, (_, i) => sha256(`img-${i}`));
+      const write = (
+        repositoryId: number,
+        digest: string,
+        vulnerabilityId: string,
+        packageName: string,
+        s = {},
+      ) => ({
+        identity: {
+          repositoryId,
+          digest,
+          scanType: "ENHANCED" as const,
+          vulnerabilityId,
+          packageName,
+          packagePath: "/p",
+        },
+        state: state(s),
+        document: doc(vulnerabilityId, { package: { name: packageName } }),
+      });
+      await store.findings.put([
+        ...digests.map((d) => write(a, d, "CVE-1", "openssl")),
+        ...digests.map((d) => write(a, d, "CVE-2", "zlib", { status: "CLOSED", closedAt: 5 })),
+        write(b, digests[0]!, "CVE-1", "openssl"),
+        write(b, digests[1]!, "CVE-3", "curl"),
+      ]);
+      const images = [
+        ...digests.map((digest) => ({ repositoryId: a, digest })),
+        { repositoryId: b, digest: digests[1]! },
+      ];
+      const key = (r: { repositoryId: number; digest: string; vulnerabilityId: string }) =>
+        `${r.repositoryId} ${r.digest} ${r.vulnerabilityId}`;
+      const all = await store.findings.forImages(images, "ENHANCED");
+      // (b, digests[0]) is not asked for
+      expect(all.map(key).sort()).toEqual(
+        [
+          ...digests.flatMap((d) => [`${a} ${d} CVE-1`, `${a} ${d} CVE-2`]),
+          `${b} ${digests[1]} CVE-3`,
+        ].sort(),
+      );
+      expect(
+        (await store.findings.forImages(images, "ENHANCED", { packageNames: ["zlib", "curl"] })).length,
+      ).toBe(131);
+      expect(
+        (
+          await store.findings.forImages(images, "ENHANCED", {
+            packageNames: ["curl"],
+            vulnerabilityIds: ["CVE-2"],
+          })
+        )
+          .map(key)
+          .sort(),
+      ).toEqual([...digests.map((d) => `${a} ${d} CVE-2`), `${b} ${digests[1]} CVE-3`].sort());
+      expect(
+        await store.findings.forImages(images, "ENHANCED", {
+          vulnerabilityIds: ["CVE-2"],
+          statuses: ["ACTIVE"],
+        }),
+      ).toEqual([]);
+      expect(await store.findings.forImages(images, "ENHANCED", { packageNames: [] })).toEqual([]);
+      expect(await store.findings.forImages(images, "BASIC")).toEqual([]);
+      const one = all.find((r) => r.vulnerabilityId === "CVE-1")!;
+      expect(JSON.parse(one.document)).toEqual(JSON.parse(doc("CVE-1", { package: { name: "openssl" } })));
+      expect(one.parts).toEqual(
+        documentParts(JSON.parse(doc("CVE-1", { package: { name: "openssl" } })) as object),
+      );
+
+      // what the findings show of their images
+      const m = await repoWithBlobs(store.registry, "c");
+      await store.registry.putManifest(manifest(m, "v1"));
+      await store.registry.putManifest({ ...manifest(m, "v2"), digest: manifest(m, "v1").digest });
+      await store.settings.update(m, { scanOnPush: true });
+      const ctx = await store.findings.imageContexts([
+        { repositoryId: m, digest: manifest(m, "v1").digest },
+        { repositoryId: a, digest: digests[0]! },
+        { repositoryId: 9999, digest: digests[0]! },
+      ]);
+      expect(ctx.sort((x, y) => x.repositoryId - y.repositoryId)).toEqual(
+        [
+          {
+            repositoryId: m,
+            digest: manifest(m, "v1").digest,
+            repositoryName: "c",
+            pushedAt: expect.any(Number) as number,
+            lastPulledAt: null,
+            repositoryTags: {},
+            imageTags: ["v1", "v2"],
+          },
+          {
+            repositoryId: a,
+            digest: digests[0]!,
+            repositoryName: "a",
+            pushedAt: null,
+            lastPulledAt: null,
+            repositoryTags: {},
+            imageTags: [],
+          },
+        ].sort((x, y) => x.repositoryId - y.repositoryId),
+      );
+    });
   });
 
   describe(`FindingStore queries (${driver})`, () => {
@@ -813,6 +917,45 @@ export function describeMetaStores(
       expect(await store.inventories.segmentsWithKeys(["npm lodash"])).toEqual([]);
       expect(await store.inventories.segmentsWithKeys(["debian:12 zlib"])).toHaveLength(1);
     });
+
+    it("reads the segments of many images at once, exact pairs only, in layer order", async () => {
+      const a = await store.registry.ensureRepository("a");
+      const b = await store.registry.ensureRepository("b");
+      const [d1, d2, d3] = [sha256("1"), sha256("2"), sha256("3")];
+      const seg = (n: string) => ({ distroKey: null, packages: [`{"name":"${n}"}`], keys: [`npm ${n}`] });
+      await store.inventories.putImage(a, d1, '{"id":"debian"}', [seg("x"), seg("y"), seg("z")]);
+      await store.inventories.putImage(b, d2, null, [seg("z"), seg("x")]);
+      await store.inventories.putImage(a, d3, null, []);
+      const ids = (n: string) => store.inventories.segmentsWithKeys([`npm ${n}`]);
+      const [x, y, z] = [(await ids("x"))[0]!, (await ids("y"))[0]!, (await ids("z"))[0]!];
+      // (b, d1) and (a, d2) exist as repository and digest, not as a pair: absent
+      const got = await store.inventories.segmentsOf([
+        { repositoryId: a, digest: d1 },
+        { repositoryId: b, digest: d2 },
+        { repositoryId: b, digest: d1 },
+        { repositoryId: a, digest: d2 },
+        { repositoryId: a, digest: d3 },
+        { repositoryId: a, digest: sha256("none") },
+      ]);
+      expect(got.sort((p, q) => (p.digest < q.digest ? -1 : 1))).toEqual(
+        [
+          { repositoryId: a, digest: d1, distro: '{"id":"debian"}', segmentIds: [x, y, z] },
+          { repositoryId: b, digest: d2, distro: null, segmentIds: [z, x] },
+          { repositoryId: a, digest: d3, distro: null, segmentIds: [] },
+        ].sort((p, q) => (p.digest < q.digest ? -1 : 1)),
+      );
+      const many = Array.from({ length: 450 }, (_, i) => ({ repositoryId: a, digest: sha256(`n${i}`) }));
+      expect(
+        (
+          await store.inventories.stored([
+            ...many,
+            { repositoryId: b, digest: d1 },
+            { repositoryId: a, digest: d3 },
+          ])
+        ).map((i) => [i.repositoryId, i.digest]),
+      ).toEqual([[a, d3]]);
+      expect(await store.inventories.segmentsOf([])).toEqual([]);
+    });
   });
 
   describe(`JobStore (${driver})`, () => {
@@ -913,6 +1056,31 @@ export function describeMetaStores(
       source: "aws.ecr",
       detailType: "ECR Image Action",
       json: `{"id":"${id}"}`,
+    });
+
+    it("appends many in order in one step of the counter, after and before single appends", async () => {
+      const s0 = await store.events.append(ev("first"));
+      const many = Array.from({ length: 1203 }, (_, i) => ev(`m${i}`));
+      const at = await store.tx((tx) => tx.events.appendMany(many));
+      expect(at).toBe(s0 + 1);
+      const s1 = await store.events.append(ev("last"));
+      expect(s1).toBe(s0 + 1204);
+      const all: string[] = [];
+      for (let after = 0; ;) {
+        const page = await store.events.read(after, 500);
+        if (!page.length) break;
+        all.push(...page.map((e) => e.id));
+        after = page.at(-1)!.seq;
+      }
+      expect(all).toEqual(["first", ...many.map((e) => e.id), "last"]);
+      expect(await store.events.appendMany([])).toBe(0);
+      await expect(
+        store.tx(async (tx) => {
+          await tx.events.appendMany([ev("x"), ev("y")]);
+          throw new Error("rollback");
+        }),
+      ).rejects.toThrow("rollback");
+      expect(await store.events.lastSeq()).toBe(s1);
     });
 
     it("appends in order and reads after a cursor", async () => {
