@@ -204,7 +204,11 @@ export class FindingStore {
             })),
           )
           .execute();
-      void recordIntervals;
+      await recordIntervals(
+        t,
+        writes,
+        rows.map((r) => r.row.id),
+      );
     });
   }
 

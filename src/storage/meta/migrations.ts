@@ -438,7 +438,8 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
      * Closed-finding retention and the finding history (src/findings/retention.ts, schema.ts):
      * why each CLOSED finding closed, the open/closed intervals of every finding (carried over
      * from the findings kept: one interval from first observation, closed when the finding is),
-     * the daily snapshots, when a segment was last used, and the indexes the purges walk.
+     * the daily snapshots, when a segment was last used, and the indexes the purges walk
+     * (partial, so that they hold only closed rows and no other query is planned through them).
      */
     "0007_finding_history": {
       async up(db: AnyDb) {
@@ -453,11 +454,14 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .createIndex("findings_closed")
           .on("findings")
           .columns(["status", "closed_at"])
+          .where(sql.ref("status"), "=", sql.lit("CLOSED"))
           .execute();
         await db.schema.createIndex("findings_details").on("findings").column("details_hash").execute();
         await db.schema
           .createTable("finding_intervals")
-          .addColumn("id", idType, generated)
+          // A plain rowid on SQLite (no AUTOINCREMENT bookkeeping per insert): ids are never reused
+          // while their row exists, which is all the purge's batches need.
+          .addColumn("id", idType, (c) => c.primaryKey())
           .addColumn("finding_id", "text", (c) => c.notNull())
           .addColumn("repository_id", "integer", (c) => c.notNull())
           .addColumn("scan_type", "text", (c) => c.notNull())
@@ -482,6 +486,9 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .createIndex("finding_intervals_closed")
           .on("finding_intervals")
           .column("closed_at")
+          // Partial: SQLite's planner, without statistics, would otherwise read all the open
+          // intervals through it (closed_at IS NULL) to close a few by finding_id.
+          .where(sql.ref("closed_at"), "is not", null)
           .execute();
         await sql`insert into finding_intervals
             (finding_id, repository_id, scan_type, severity, opened_at, closed_at, closed_reason)
@@ -509,6 +516,8 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .alterTable("inventory_segments")
           .addColumn("last_used_at", "bigint", (c) => c.notNull().defaultTo(0))
           .execute();
+        // Deleting a segment deletes its keys (cascade), found by segment.
+        await db.schema.createIndex("segment_keys_segment").on("segment_keys").column("segment_id").execute();
         await sql`update inventory_segments set last_used_at = created_at`.execute(db);
       },
     },
