@@ -602,6 +602,36 @@ describe("continuous re-scanning", () => {
     ]);
   });
 
+  it("an image matched from its stored inventory when its repository turns continuous, with an older build than the last planned, is re-matched against it", async () => {
+    await onPush("ENHANCED", "later");
+    const d = await push("later", debianImage());
+    await scans.start();
+    expect(await settle("later", d)).toBe("COMPLETE");
+    // Build 2 was planned while the repository was only scanned on push (not watched); this
+    // node still has build 1 when the repository turns continuous.
+    await meta.settings.putRegistrySetting("vulndb-matched", { builtAt: 2 });
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        {
+          scanFrequency: "CONTINUOUS_SCAN",
+          repositoryFilters: [{ filter: "later", filterType: "WILDCARD" }],
+        },
+      ],
+    });
+    await until(async () => (await meta.jobs.list([REMATCH_JOB])).length === 1);
+    expect(await settle("later", d)).toBe("ACTIVE");
+    dbBuiltAt = 2;
+    laterAdvisories = [baseFilesAdvisory("CVE-2099-0002")];
+    clock += 60_000;
+    scans.queue.wake();
+    await until(async () => (await meta.jobs.list([REMATCH_JOB])).length === 0);
+    expect((await findingsOf("later", d)).map((f) => [f.vulnerabilityId, f.status]).sort()).toEqual([
+      ["CVE-2099-0001", "ACTIVE"],
+      ["CVE-2099-0002", "ACTIVE"],
+    ]);
+  });
+
   it("a worker whose database is older than the change waits for it", async () => {
     await scans.putRegistryScanningConfiguration({
       scanType: "ENHANCED",

@@ -548,6 +548,8 @@ export class RegistryScanService implements ScanService {
         now: this.now(),
         aws: this.opts.aws,
       });
+      // As after a full scan: a database change planned without this image (not watched then).
+      if (status === "ACTIVE" && (await rematchIfStale(tx, image, builtAt))) this.wakeSoon();
       await this.coverageChanged(tx, job, name, status);
     };
   }
