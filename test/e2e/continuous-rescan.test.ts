@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +42,9 @@ import { Client, sha256 } from "./registry-http.js";
  *   layer, pushed over plain HTTP) are scanned, v5 adds PYSEC-2023-227 (Pillow 6.2.0, in every
  *   one of them), the server is killed while its re-match jobs (5 images each) are running,
  *   restarted, and then every image has exactly its new findings and every finding change
- *   exactly one event.
+ *   exactly one event;
+ * - a scheduled update whose feed is gone from the mirror fails: the database in service and
+ *   the findings stay, drydock_vulndb_update_failures_total counts it.
  */
 
 const PYPI = "osv/PyPI/all.zip";
@@ -546,4 +548,16 @@ describe.skipIf(skip)("continuous re-scanning end to end (scheduled update from 
     expect(await scrapeMetric(dd, "drydock_scan_layers_analyzed_total")).toBe(0);
     expect(serverProblems(dd).filter((l) => !/interrupted by a restart/.test(l))).toEqual([]);
   }, 180_000);
+
+  it("a scheduled update that fails keeps the database in service and is counted", async () => {
+    expect(await scrapeMetric(dd, "drydock_vulndb_update_failures_total")).toBe(0);
+    const findings = snapshot(await findingsOf(WATCHED));
+    rmSync(join(mirror, PYPI)); // the mirror lost its only feed
+    await until("a failed update", async () =>
+      (await scrapeMetric(dd, "drydock_vulndb_update_failures_total")) > 0 ? true : undefined,
+    );
+    expect(snapshot(await findingsOf(WATCHED))).toEqual(findings);
+    const age = await scrapeMetric(dd, "drydock_vulndb_age_seconds");
+    expect(age).toBeGreaterThan(0);
+  }, 60_000);
 });
