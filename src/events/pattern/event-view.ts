@@ -25,7 +25,7 @@ export class EventView {
   constructor(readonly flat: FlatEvent) {}
 
   leaves(path: string): readonly Leaf[] {
-    return this.flat.get(path) ?? NONE;
+    return this.flat.leaves.get(path) ?? NONE;
   }
 
   /** The array ids the values at `path` sit in. */

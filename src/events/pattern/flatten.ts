@@ -32,7 +32,12 @@ export class Leaf {
   }
 }
 
-export type FlatEvent = Map<string, Leaf[]>;
+export interface FlatEvent {
+  /** The values at each path, in document order. */
+  leaves: Map<string, Leaf[]>;
+  /** Paths with a value inside some array (where array consistency can matter). */
+  arrayPaths: Set<string>;
+}
 
 /**
  * Flattens `event`; when `wanted` is given, only paths in it (and objects on the way to them) are
@@ -40,7 +45,7 @@ export type FlatEvent = Map<string, Leaf[]>;
  * Iterative, so deeply nested input cannot exhaust the stack.
  */
 export function flattenEvent(event: unknown, wanted?: PathSet): FlatEvent {
-  const out: FlatEvent = new Map();
+  const out: FlatEvent = { leaves: new Map(), arrayPaths: new Set() };
   let arrays = 0;
   const stack: { value: unknown; path: string; membership: Membership | null }[] = [];
   const pushObject = (obj: Record<string, unknown>, path: string, membership: Membership | null) => {
@@ -63,9 +68,10 @@ export function flattenEvent(event: unknown, wanted?: PathSet): FlatEvent {
       typeof value === "boolean"
     ) {
       if (wanted && !wanted.isLeafPath(path)) continue;
-      let list = out.get(path);
-      if (!list) out.set(path, (list = []));
+      let list = out.leaves.get(path);
+      if (!list) out.leaves.set(path, (list = []));
       list.push(new Leaf(value, membership));
+      if (membership) out.arrayPaths.add(path);
     } else if (Array.isArray(value)) {
       const id = arrays++;
       for (let i = value.length - 1; i >= 0; i--) {

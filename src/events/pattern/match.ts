@@ -54,16 +54,25 @@ export function branchMatches(
   view: EventView,
   arrayConsistent = true,
 ): boolean {
-  if (!arrayConsistent) {
-    for (const c of conditions) {
-      const leaves = view.leaves(c.path);
-      const ok = (c.test !== null && leaves.some(c.test)) || (c.absent && leaves.length === 0);
-      if (!ok) return false;
-    }
-    return true;
+  // Each condition on its own is the legacy verdict. It is also cheap and settles most branches
+  // for the array-consistent one: a positive condition no value passes fails both; and where at
+  // most one condition reads values inside arrays, no two choices of elements can disagree, so
+  // the verdicts are the same. (`exists: false` is weaker array-consistently: only values that
+  // fit the chosen elements count.)
+  let inArrays = 0;
+  let legacy = true;
+  for (const c of conditions) {
+    const leaves = view.leaves(c.path);
+    const passes = c.test !== null && leaves.some(c.test);
+    if (!passes && !c.absent) return false;
+    if (!passes && leaves.length > 0) legacy = false;
+    if (view.flat.arrayPaths.has(c.path)) inArrays++;
   }
+  if (!arrayConsistent || inArrays < 2) return legacy;
   return new ConsistentSearch(conditions, view).run();
 }
+
+const MEMO_AFTER_STEPS = 32;
 
 /**
  * Depth-first search for values, one per condition in path order, whose array elements agree.
@@ -74,6 +83,7 @@ class ConsistentSearch {
   private readonly choice: Choice = new Map();
   private readonly failed = new Set<string>();
   private relevant: ReadonlySet<number>[] | null = null;
+  private steps = 0;
 
   constructor(
     private readonly conditions: readonly ConditionTest[],
@@ -87,7 +97,8 @@ class ConsistentSearch {
   private from(i: number): boolean {
     if (i === this.conditions.length) return true;
     let key: string | undefined;
-    if (this.choice.size > 0) {
+    // Most searches end in a few steps; remembering dead ends only pays on long ones.
+    if (++this.steps > MEMO_AFTER_STEPS && this.choice.size > 0) {
       key = this.memoKey(i);
       if (this.failed.has(key)) return false;
     }

@@ -4,8 +4,10 @@ import type { EventPattern } from "./ast.js";
 import { InvalidEventPatternError } from "./errors.js";
 import { matches } from "./match.js";
 import { parseEventPattern } from "./parse.js";
-import { eventObject, patternObject } from "./pattern-arbitraries.js";
+import { arrayCase, eventObject, patternObject } from "./arbitraries-testing.js";
 import { compileRules } from "./rule-index.js";
+import { flattenEvent, type Leaf, type Membership } from "./flatten.js";
+import { compileCondition } from "./value-tests.js";
 
 /** Property tests: the parser on any input, and the compiled index against the single matcher. */
 
@@ -94,14 +96,78 @@ describe("parseEventPattern on any input", () => {
   });
 });
 
+/**
+ * The array-consistent rule stated plainly, for comparison: conditions in path order, each taking
+ * a value whose array elements agree with those taken before (or, for exists: false, finding no
+ * such value), trying every possibility; no index, no shortcuts, no memory of dead ends.
+ */
+function reference(pattern: EventPattern, event: unknown, arrayConsistent: boolean): boolean {
+  const flat = flattenEvent(event);
+  const chain = (m: Membership | null) => {
+    const out: [number, number][] = [];
+    for (; m; m = m.outer) out.push([m.array, m.index]);
+    return out;
+  };
+  const agrees = (leaf: Leaf, choice: Map<number, number>) =>
+    chain(leaf.membership).every(([a, i]) => !choice.has(a) || choice.get(a) === i);
+  return pattern.branches.some((b) => {
+    const conds = b.conditions.map(compileCondition);
+    const go = (k: number, choice: Map<number, number>): boolean => {
+      if (k === conds.length) return true;
+      const c = conds[k]!;
+      const leaves = (flat.leaves.get(c.path) ?? []).filter((l) => !arrayConsistent || agrees(l, choice));
+      for (const l of leaves) {
+        if (c.test && c.test(l)) {
+          const next = new Map(choice);
+          if (arrayConsistent) for (const [a, i] of chain(l.membership)) next.set(a, i);
+          if (go(k + 1, next)) return true;
+        }
+      }
+      return c.absent && leaves.length === 0 && go(k + 1, choice);
+    };
+    return go(0, new Map());
+  });
+}
+
+describe("matches agrees with the plain statement of its rules", () => {
+  it("array-consistent and legacy, on random patterns and events", () => {
+    let differ = 0;
+    const cases = fc.oneof(
+      fc.tuple(patternObject, fc.array(eventObject, { minLength: 1, maxLength: 5 })),
+      arrayCase.map((c) => [c.pattern, [c.event]] as const),
+    );
+    fc.assert(
+      fc.property(cases, ([p, events]) => {
+        const r = parseOrError(JSON.stringify(p), 100_000);
+        if (r instanceof InvalidEventPatternError) return;
+        for (const e of events) {
+          expect(matches(r, e)).toBe(reference(r, e, true));
+          expect(matches(r, e, { arrayConsistent: false })).toBe(reference(r, e, false));
+          if (reference(r, e, true) !== reference(r, e, false)) differ++;
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    // Only meaningful if the generated cases do exercise array consistency.
+    expect(differ).toBeGreaterThan(10);
+  });
+});
+
 describe("compileRules agrees with matches", () => {
   it("on random rule sets and events (differential)", () => {
     let hits = 0;
     fc.assert(
       fc.property(
-        fc.array(patternObject, { minLength: 1, maxLength: 25 }),
-        fc.array(eventObject, { minLength: 1, maxLength: 10 }),
-        (patterns, events) => {
+        fc.oneof(
+          fc.tuple(
+            fc.array(patternObject, { minLength: 1, maxLength: 25 }),
+            fc.array(eventObject, { minLength: 1, maxLength: 10 }),
+          ),
+          fc
+            .array(arrayCase, { minLength: 1, maxLength: 10 })
+            .map((cs) => [cs.map((c) => c.pattern), cs.map((c) => c.event)] as const),
+        ),
+        ([patterns, events]) => {
           const rules: { id: number; pattern: EventPattern }[] = [];
           patterns.forEach((p, id) => {
             const r = parseOrError(JSON.stringify(p), 100_000);

@@ -216,7 +216,7 @@ class RuleIndex<Id> implements CompiledRules<Id> {
     };
     add(this.always);
     const flat = flattenEvent(event, this.wanted);
-    for (const [path, leaves] of flat) {
+    for (const [path, leaves] of flat.leaves) {
       const idx = this.paths.get(path);
       if (!idx) continue;
       if (leaves.length > 0) add(idx.present);

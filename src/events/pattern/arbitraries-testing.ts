@@ -94,3 +94,43 @@ export const eventObject: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie
     { weight: 1, arbitrary: fc.array(tie("obj"), { maxLength: 3 }) },
   ),
 })).obj as fc.Arbitrary<Record<string, unknown>>;
+
+const small = fc.constantFrom<unknown>("x", "y", "xy", 1, null);
+const fieldMatcher = fc.oneof(
+  small.map((v) => [v]),
+  fc.constant([{ exists: true }]),
+  fc.constant([{ exists: false }]),
+  fc.constant([{ "anything-but": "x" }]),
+  fc.constant([{ prefix: "x" }]),
+  fc.constant(["x", { exists: false }]),
+);
+const element = fc.dictionary(
+  fc.constantFrom("p", "q", "r"),
+  fc.oneof(small, fc.array(small, { maxLength: 2 })),
+  {
+    maxKeys: 3,
+  },
+);
+
+/**
+ * Cases where array consistency decides: a pattern on several fields of the objects in an array,
+ * and an event whose array spreads those fields over its elements (sometimes arrays of arrays).
+ */
+export const arrayCase: fc.Arbitrary<{ pattern: Record<string, unknown>; event: Record<string, unknown> }> =
+  fc
+    .tuple(
+      fc.uniqueArray(fc.constantFrom("p", "q", "r"), { minLength: 2, maxLength: 3 }),
+      fc.array(fieldMatcher, { minLength: 3, maxLength: 3 }),
+      fc.array(element, { minLength: 1, maxLength: 4 }),
+      fc.boolean(),
+      fc.option(fieldMatcher),
+    )
+    .map(([fields, matchers, elements, nest, top]) => {
+      const inner = Object.fromEntries(fields.map((f, i) => [f, matchers[i]]));
+      const pattern: Record<string, unknown> = { k: inner };
+      if (top) pattern["t"] = top;
+      const arr = nest && elements.length > 1 ? [elements.slice(0, 1), elements.slice(1)] : elements;
+      const event: Record<string, unknown> = { k: arr };
+      if (top) event["t"] = "x";
+      return { pattern, event };
+    });
