@@ -53,9 +53,13 @@ export function toCoveredResource(c: CoverageRecord, r: RegistryIdentity): Cover
   };
 }
 
-function matchesCoverageStrings(
+/**
+ * Inspector's resource string filters (coverage and SBOM-export criteria): EQUALS filters
+ * ORed, every NOT_EQUALS must hold; an empty list holds.
+ */
+export function matchesResourceStrings(
   values: readonly string[],
-  filters: readonly CoverageStringFilter[],
+  filters: readonly Pick<CoverageStringFilter, "comparison" | "value">[],
 ): boolean {
   let positives = 0;
   let any = false;
@@ -104,7 +108,7 @@ export function matchesCoverageCriteria(
     [criteria.ecrImageTags, c.resourceMetadata.ecrImage?.tags ?? []],
   ];
   for (const [filters, values] of strings)
-    if (filters && !matchesCoverageStrings(values, filters)) return false;
+    if (filters && !matchesResourceStrings(values, filters)) return false;
   const img = c.resourceMetadata.ecrImage;
   const ranges: [{ startInclusive?: number; endInclusive?: number }[] | undefined, number[]][] = [
     [criteria.lastScannedAt, dates(c.lastScannedAt)],

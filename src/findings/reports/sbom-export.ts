@@ -1,5 +1,6 @@
 import type { Distro, Package } from "../../catalog/types.js";
 import type { RegistryIdentity } from "../../api/inspector2/finding.js";
+import { matchesResourceStrings } from "../../api/inspector2/coverage.js";
 import type { ResourceFilterCriteria, SbomFormat } from "../../api/inspector2/shapes.js";
 import { StoreImageSource } from "../../image/sources/store.js";
 import type { ImageInventory } from "../../image/types.js";
@@ -25,21 +26,6 @@ export interface ImageResource {
 
 type ResourceStringFilter = { comparison: "EQUALS" | "NOT_EQUALS"; value: string };
 
-/** EQUALS filters ORed, every NOT_EQUALS must hold (as coverage criteria, coverage.ts). */
-function matchesStrings(values: readonly string[], filters: readonly ResourceStringFilter[]): boolean {
-  let positives = 0;
-  let any = false;
-  for (const f of filters) {
-    if (f.comparison === "NOT_EQUALS") {
-      if (values.includes(f.value)) return false;
-    } else {
-      positives++;
-      if (values.includes(f.value)) any = true;
-    }
-  }
-  return positives === 0 || any;
-}
-
 /**
  * Whether the criteria select the image: keys ANDed; `resourceType` sees
  * AWS_ECR_CONTAINER_IMAGE; an image has no Lambda function name (EQUALS never holds, NOT_EQUALS
@@ -56,7 +42,9 @@ export function matchesResourceCriteria(img: ImageResource, c: ResourceFilterCri
     [c.ecrImageTags, img.tags],
     [c.lambdaFunctionName, []],
   ];
-  return checks.every(([filters, values]) => filters === undefined || matchesStrings(values, filters));
+  return checks.every(
+    ([filters, values]) => filters === undefined || matchesResourceStrings(values, filters),
+  );
 }
 
 /** Whether some image of the repository may match (the repository-level keys alone). */
@@ -66,8 +54,8 @@ export function mayMatchRepository(
   c: ResourceFilterCriteria | undefined,
 ): boolean {
   if (!c) return true;
-  if (c.ecrRepositoryName && !matchesStrings([repositoryName], c.ecrRepositoryName)) return false;
-  if (c.accountId && !matchesStrings([registry.accountId], c.accountId)) return false;
+  if (c.ecrRepositoryName && !matchesResourceStrings([repositoryName], c.ecrRepositoryName)) return false;
+  if (c.accountId && !matchesResourceStrings([registry.accountId], c.accountId)) return false;
   return true;
 }
 
