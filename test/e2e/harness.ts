@@ -154,6 +154,22 @@ export async function startDrydock(opts: StartOptions = {}): Promise<Drydock> {
   return d;
 }
 
+/**
+ * `drydock db import` of the given feed paths into the data directory's database (the one
+ * `drydock serve --data dataDir` scans with); throws with the CLI's output when it fails.
+ */
+export async function importVulnDb(dataDir: string, ...feeds: string[]): Promise<void> {
+  const r = await run(process.execPath, [
+    join(repoRoot, "dist/cli/main.js"),
+    "db",
+    "import",
+    ...feeds,
+    "--db",
+    join(dataDir, "vulndb", "vulndb.sqlite"),
+  ]);
+  if (r.code !== 0) throw new Error(`drydock db import failed: ${r.stdout}${r.stderr}`);
+}
+
 /** skopeo with plain HTTP on both sides. */
 export function skopeo(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return run("skopeo", args, { env });

@@ -18,12 +18,11 @@ import { awsCli, awsEnv } from "./aws-cli.js";
 import {
   missingShared,
   ociLayout,
-  repoRoot,
-  run,
   sharedDir,
   skopeo,
   startDrydock,
   type Drydock,
+  importVulnDb,
 } from "./harness.js";
 
 /**
@@ -58,15 +57,7 @@ describe.skipIf(skip !== null)("Inspector2 access rules with a restricted caller
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "drydock-inspector2-access-"));
     const dataDir = join(work, "data");
-    const imp = await run(process.execPath, [
-      join(repoRoot, "dist/cli/main.js"),
-      "db",
-      "import",
-      join(sharedDir, "vulndata/osv/Go"),
-      "--db",
-      join(dataDir, "vulndb", "vulndb.sqlite"),
-    ]);
-    expect(imp.code, imp.stderr).toBe(0);
+    await importVulnDb(dataDir, join(sharedDir, "vulndata/osv/Go"));
     dd = await startDrydock({
       dataDir,
       config: {

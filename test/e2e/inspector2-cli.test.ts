@@ -19,6 +19,7 @@ import {
   skopeo,
   startDrydock,
   type Drydock,
+  importVulnDb,
 } from "./harness.js";
 
 /**
@@ -53,15 +54,7 @@ describe.skipIf(skip !== null)("Inspector2 API with the real AWS CLI and SDK", (
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "drydock-inspector2-e2e-"));
     const dataDir = join(work, "data");
-    const imp = await run(process.execPath, [
-      join(repoRoot, "dist/cli/main.js"),
-      "db",
-      "import",
-      join(sharedDir, "vulndata/osv/Go"),
-      "--db",
-      join(dataDir, "vulndb", "vulndb.sqlite"),
-    ]);
-    expect(imp.code, imp.stderr).toBe(0);
+    await importVulnDb(dataDir, join(sharedDir, "vulndata/osv/Go"));
     dd = await startDrydock({
       dataDir,
       config: {

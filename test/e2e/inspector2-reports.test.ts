@@ -21,12 +21,11 @@ import {
   manifestDigestOfLayout,
   missingShared,
   ociLayout,
-  repoRoot,
-  run,
   sharedDir,
   skopeo,
   startDrydock,
   type Drydock,
+  importVulnDb,
 } from "./harness.js";
 
 /**
@@ -96,15 +95,7 @@ describe.skipIf(skip !== null)("Inspector2 findings reports and SBOM exports (CL
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "drydock-inspector2-reports-"));
     const dataDir = join(work, "data");
-    const imp = await run(process.execPath, [
-      join(repoRoot, "dist/cli/main.js"),
-      "db",
-      "import",
-      join(sharedDir, "vulndata/osv/Go"),
-      "--db",
-      join(dataDir, "vulndb", "vulndb.sqlite"),
-    ]);
-    expect(imp.code, imp.stderr).toBe(0);
+    await importVulnDb(dataDir, join(sharedDir, "vulndata/osv/Go"));
     dd = await startDrydock({
       dataDir,
       config: {
