@@ -52,6 +52,8 @@ export function flattenEvent(event: unknown, wanted?: PathSet): FlatEvent {
     const keys = Object.keys(obj);
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i]!;
+      // Most keys of a large event are read by no pattern: ask before building their path.
+      if (wanted && !wanted.mayHaveChild(path, k)) continue;
       const p = path === "" ? k : `${path}.${k}`;
       if (wanted && !wanted.has(p)) continue;
       stack.push({ value: obj[k], path: p, membership });
@@ -89,6 +91,8 @@ export function flattenEvent(event: unknown, wanted?: PathSet): FlatEvent {
 export class PathSet {
   private readonly prefixes = new Set<string>();
   private readonly leaves = new Set<string>();
+  /** Per prefix, the next dotted segments. */
+  private readonly children = new Map<string, Set<string>>();
 
   constructor(paths: Iterable<string>) {
     for (const p of paths) this.add(p);
@@ -97,7 +101,26 @@ export class PathSet {
   add(path: string): void {
     this.leaves.add(path);
     this.prefixes.add(path);
-    for (let i = path.indexOf("."); i >= 0; i = path.indexOf(".", i + 1)) this.prefixes.add(path.slice(0, i));
+    let start = 0;
+    for (let i = path.indexOf("."); ; i = path.indexOf(".", i + 1)) {
+      const parent = start === 0 ? "" : path.slice(0, start - 1);
+      const segment = path.slice(start, i < 0 ? path.length : i);
+      let set = this.children.get(parent);
+      if (!set) this.children.set(parent, (set = new Set()));
+      set.add(segment);
+      if (i < 0) break;
+      this.prefixes.add(path.slice(0, i));
+      start = i + 1;
+    }
+  }
+
+  /**
+   * Can key `key` under `parent` lead to a wanted path? Exact for keys without a dot; a key with
+   * dots ("a.b", which stands for two levels) is left to has().
+   */
+  mayHaveChild(parent: string, key: string): boolean {
+    if (key.includes(".")) return true;
+    return this.children.get(parent)?.has(key) ?? false;
   }
 
   has(path: string): boolean {
