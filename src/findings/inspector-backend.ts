@@ -201,6 +201,11 @@ export class StoreInspector2Backend implements Inspector2Backend {
       critical: g.critical,
     });
     const out: { key: string; by: number; row: AggregationResponse }[] = [];
+    // AWS_ECR_CONTAINER: each row's image (its tags are read for the page's rows), and the
+    // groups an imageTags filter decides on.
+    const images = new Map<AggregationResponse, { repositoryId: number; digest: string }>();
+    const tagFiltered: { image: { repositoryId: number; digest: string }; id: string; g: AggregationRow }[] =
+      [];
     const by = (g: AggregationRow) =>
       r.sortBy === "AFFECTED_IMAGES"
         ? r.type === "REPOSITORY"
@@ -240,23 +245,10 @@ export class StoreInspector2Backend implements Inspector2Backend {
               !matchesDateFilters(g.lastPulledAt ? [g.lastPulledAt / 1000] : [], r.lastInUseAt))
           )
             break;
-          const tags = await this.meta.registry.tagsOf(g.repositoryId, g.digest!);
-          if (!sf(tags, r.imageTags)) break;
-          out.push({
-            key: id,
-            by: by(g),
-            row: {
-              awsEcrContainerAggregation: {
-                resourceId: id,
-                imageSha: g.digest!,
-                repository: g.repositoryName,
-                imageTags: tags,
-                accountId: acct,
-                severityCounts: counts(g),
-                ...(g.lastPulledAt ? { lastInUseAt: g.lastPulledAt } : {}),
-              },
-            },
-          });
+          // Tags are read for the images of the page only, unless a filter needs every image's.
+          const image = { repositoryId: g.repositoryId, digest: g.digest! };
+          if (r.imageTags) tagFiltered.push({ image, id, g });
+          else out.push({ key: id, by: by(g), row: this.imageAggregation(id, g, image, images) });
           break;
         }
         case "IMAGE_LAYER": {
@@ -331,7 +323,54 @@ export class StoreInspector2Backend implements Inspector2Backend {
         }
       }
     }
-    return aggregationPage(out, r.sortOrder, q);
+    if (tagFiltered.length && r.type === "AWS_ECR_CONTAINER") {
+      const tags = await this.tagsOf(tagFiltered.map((x) => x.image));
+      for (const { image, id, g } of tagFiltered)
+        if (sf(tags.get(`${image.repositoryId}@${image.digest}`) ?? [], r.imageTags))
+          out.push({ key: id, by: by(g), row: this.imageAggregation(id, g, image, images) });
+    }
+    const page = aggregationPage(out, r.sortOrder, q);
+    if (images.size) {
+      const tags = await this.tagsOf(page.items.flatMap((row) => images.get(row) ?? []));
+      for (const row of page.items) {
+        const image = images.get(row);
+        if (image && "awsEcrContainerAggregation" in row)
+          row.awsEcrContainerAggregation.imageTags = tags.get(`${image.repositoryId}@${image.digest}`) ?? [];
+      }
+    }
+    return page;
+  }
+
+  /** An image aggregation row (its tags filled in later), remembered with its image. */
+  private imageAggregation(
+    id: string,
+    g: AggregationRow,
+    image: { repositoryId: number; digest: string },
+    images: Map<AggregationResponse, { repositoryId: number; digest: string }>,
+  ): AggregationResponse {
+    const row: AggregationResponse = {
+      awsEcrContainerAggregation: {
+        resourceId: id,
+        imageSha: g.digest!,
+        repository: g.repositoryName,
+        imageTags: [],
+        accountId: this.registry.accountId,
+        severityCounts: { all: g.all, medium: g.medium, high: g.high, critical: g.critical },
+        ...(g.lastPulledAt ? { lastInUseAt: g.lastPulledAt } : {}),
+      },
+    };
+    images.set(row, image);
+    return row;
+  }
+
+  /** The tags of images, by `repositoryId@digest`, in a few queries. */
+  private async tagsOf(
+    images: readonly { repositoryId: number; digest: string }[],
+  ): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const c of await this.meta.findings.imageContexts(images))
+      out.set(`${c.repositoryId}@${c.digest}`, c.imageTags);
+    return out;
   }
 
   async findingDetails(

@@ -33,6 +33,8 @@ export interface FindingChange {
   state: FindingState;
   /** The finding document after the change (the last one known for a closed finding). */
   document: string;
+  /** The matched finding itself (not for a closed one): what the document is the JSON of. */
+  finding?: Finding;
 }
 
 export interface Reconciliation {
@@ -52,6 +54,11 @@ export interface ReconcileContext {
   severityOf: (f: Finding) => string;
   /** Whether a suppression rule hides this finding now (none: never). */
   suppressed?: (f: Finding) => boolean;
+  /**
+   * The stored parts of a matched finding (default: documentParts), for a caller that has them
+   * memoized: a re-match finds the same findings of a shared layer in thousands of images.
+   */
+  partsOf?: (f: Finding) => DocumentParts;
 }
 
 /** The identity of a matched finding in an image. */
@@ -87,7 +94,7 @@ export function reconcile(
     const id = findingId(identity);
     if (seen.has(id)) continue; // the matcher reports a (package instance, id) once; be safe
     seen.add(id);
-    const parts = documentParts(f);
+    const parts = ctx.partsOf ? ctx.partsOf(f) : documentParts(f);
     const status: FindingStatus = ctx.suppressed?.(f) ? "SUPPRESSED" : "ACTIVE";
     const fields = {
       severity: ctx.severityOf(f),
@@ -107,9 +114,8 @@ export function reconcile(
         closedAt: null,
         closedReason: null,
       };
-      const document = JSON.stringify(f);
-      out.writes.push({ identity, state, document, parts });
-      out.changes.push({ kind: "created", id, identity, state, document });
+      out.writes.push(lazyDocument({ identity, state, parts }, f));
+      out.changes.push(lazyDocument({ kind: "created" as const, id, identity, state, finding: f }, f));
       continue;
     }
     const reopened = prev.status === "CLOSED";
@@ -127,9 +133,13 @@ export function reconcile(
       closedAt: null,
       closedReason: null,
     };
-    const document = JSON.stringify(f);
-    out.writes.push({ identity, state, document, parts });
-    out.changes.push({ kind: reopened ? "reopened" : "updated", id, identity, state, document });
+    out.writes.push(lazyDocument({ identity, state, parts }, f));
+    out.changes.push(
+      lazyDocument(
+        { kind: reopened ? ("reopened" as const) : ("updated" as const), id, identity, state, finding: f },
+        f,
+      ),
+    );
   }
   for (const prev of previous) {
     if (seen.has(prev.id) || prev.status === "CLOSED") continue;
@@ -160,7 +170,8 @@ export function closeAll(
 }
 
 function closeRow(prev: StoredFindingRow, now: number, reason: ClosedReason): FindingWrite {
-  const { id: _id, document, ...rest } = prev;
+  // Not `...prev`: that reads its document, joined from the stored parts when first read.
+  const rest = prev;
   const identity: FindingIdentity = {
     repositoryId: rest.repositoryId,
     digest: rest.digest,
@@ -182,7 +193,26 @@ function closeRow(prev: StoredFindingRow, now: number, reason: ClosedReason): Fi
     closedAt: now,
     closedReason: reason,
   };
-  return { identity, state, document, ...(prev.parts ? { parts: prev.parts } : {}) };
+  const write = { identity, state, ...(prev.parts ? { parts: prev.parts } : {}) };
+  // The stored document is joined from its parts only if someone reads it (an event does).
+  return Object.defineProperty(write, "document", {
+    enumerable: true,
+    configurable: true,
+    get: () => prev.document,
+  }) as FindingWrite;
+}
+
+/**
+ * `o` with a `document` that is the JSON of `f`, made when first read: a write with its parts
+ * and a change whose event reads the finding itself never need it.
+ */
+function lazyDocument<T extends object>(o: T, f: Finding): T & { document: string } {
+  let document: string | undefined;
+  return Object.defineProperty(o, "document", {
+    enumerable: true,
+    configurable: true,
+    get: () => (document ??= JSON.stringify(f)),
+  }) as T & { document: string };
 }
 
 /**

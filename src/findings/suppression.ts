@@ -169,7 +169,10 @@ export async function appendFindingEventsOf(
   for (const c of enhanced) {
     const ctx = contexts.get(`${c.identity.repositoryId}@${c.identity.digest}`);
     if (!ctx) continue;
-    const rec = storedRecord(registry, { id: c.id, ...c.identity, ...c.state, document: c.document }, ctx);
+    // The matched finding itself when the change has it (its JSON is not parsed back).
+    const rec = c.finding
+      ? recordOf(registry, c.id, c.finding, c.state, ctx)
+      : storedRecord(registry, { id: c.id, ...c.identity, ...c.state, document: c.document }, ctx);
     events.push(inspectorFindingEvent(registry, toInspectorFinding(rec, registry), now));
   }
   await appendEvents(tx, events);

@@ -7,7 +7,7 @@ import { markPartialFixes, matchPackages } from "../match/matcher.js";
 import type { AdvisoryLookup } from "../match/types.js";
 import type { Advisory, Enrichment } from "../vulndb/types.js";
 import type { Finding } from "../findings/finding.js";
-import { packagePathOf } from "../storage/meta/finding-rows.js";
+import { documentParts, packagePathOf, type DocumentParts } from "../storage/meta/finding-rows.js";
 import type { FindingWrite, MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 import { reportedSeverity } from "./engine.js";
 import { decideRepository } from "./filters.js";
@@ -326,66 +326,96 @@ export async function commitChunk(
   );
   const todo = matches.filter((m) => present.has(imageKey(m)));
   if (!todo.length) return changes;
-  // The stored findings of the packages looked at (every finding of an image matched whole).
+  // The stored findings of the packages looked at (every finding of an image matched whole),
+  // and, for PARTIAL, which depends on the image's other findings of the same vulnerability,
+  // the open ones of the vulnerabilities matched again: one read.
   const whole = todo.filter((m) => m.everything);
   const partial = todo.filter((m) => !m.everything);
   const names = [
     ...new Set(partial.flatMap((m) => [...m.scope].map((s) => s.slice(0, s.indexOf("\u0000"))))),
   ];
+  const matchedIds = new Set(partial.flatMap((m) => m.findings.map((f) => f.vulnerabilityId)));
   const rows = [
     ...(whole.length ? await tx.findings.forImages(whole, "ENHANCED") : []),
-    ...(partial.length && names.length
-      ? await tx.findings.forImages(partial, "ENHANCED", { packageNames: names })
+    ...(partial.length && (names.length || matchedIds.size)
+      ? await tx.findings.forImages(partial, "ENHANCED", {
+          packageNames: names,
+          vulnerabilityIds: [...matchedIds],
+        })
       : []),
   ];
+  const inScope = (m: ImageMatch, f: StoredFindingRow) =>
+    m.everything === true || m.scope.has(scopeKey(f.packageName, f.packagePath));
+  // The vulnerabilities of stored findings in scope that were not matched again (they close):
+  // their open findings outside the scope are read as well.
+  const seen = new Set(rows.map((r) => r.id));
+  const partialKeys = new Map(partial.map((m) => [imageKey(m), m]));
+  const closing = new Set<string>();
+  for (const r of rows) {
+    const m = partialKeys.get(imageKey(r));
+    if (m && inScope(m, r) && !matchedIds.has(r.vulnerabilityId)) closing.add(r.vulnerabilityId);
+  }
+  if (closing.size)
+    for (const r of await tx.findings.forImages(partial, "ENHANCED", {
+      vulnerabilityIds: [...closing],
+      statuses: ["ACTIVE", "SUPPRESSED"],
+    }))
+      if (!seen.has(r.id)) rows.push(r);
   const byImage = new Map<string, StoredFindingRow[]>();
   for (const r of rows) {
     const list = byImage.get(imageKey(r)) ?? [];
     list.push(r);
     byImage.set(imageKey(r), list);
   }
-  // PARTIAL depends on the image's other findings of the same vulnerability: the open ones
-  // outside the scope, of the vulnerabilities re-matched or stored in the scope, are read too.
-  const previousOf = (m: ImageMatch) =>
-    (byImage.get(imageKey(m)) ?? []).filter(
-      (f) => m.everything || m.scope.has(scopeKey(f.packageName, f.packagePath)),
-    );
-  const vulnerabilities = new Set<string>();
-  for (const m of partial) {
-    for (const f of m.findings) vulnerabilities.add(f.vulnerabilityId);
-    for (const f of previousOf(m)) vulnerabilities.add(f.vulnerabilityId);
-  }
-  const keptRows = vulnerabilities.size
-    ? await tx.findings.forImages(partial, "ENHANCED", {
-        vulnerabilityIds: [...vulnerabilities],
-        statuses: ["ACTIVE", "SUPPRESSED"],
-      })
-    : [];
-  const keptByImage = new Map<string, StoredFindingRow[]>();
-  for (const r of keptRows) {
-    const list = keptByImage.get(imageKey(r)) ?? [];
-    list.push(r);
-    keptByImage.set(imageKey(r), list);
-  }
   const suppressedOf = aws ? await suppressedPredicates(tx, aws, todo, now) : undefined;
+  // The stored parts of matched findings, made once per finding of the chunk's matcher and fix
+  // availability: the findings of a shared layer are the same objects in all its images.
+  const templateOf = new WeakMap<Finding, Finding>();
+  const partsMemo = new WeakMap<Finding, Map<string, DocumentParts>>();
+  const partsOf = (f: Finding): DocumentParts => {
+    const t = templateOf.get(f);
+    if (!t) return documentParts(f);
+    let byFix = partsMemo.get(t);
+    if (!byFix) partsMemo.set(t, (byFix = new Map()));
+    let parts = byFix.get(f.fixAvailable);
+    if (!parts) byFix.set(f.fixAvailable, (parts = documentParts(f)));
+    return parts;
+  };
   const writes: FindingWrite[] = [];
   const observed: string[] = [];
   for (const m of todo) {
     const k = imageKey(m);
-    const previous = previousOf(m);
-    const kept = m.everything
-      ? []
-      : (keptByImage.get(k) ?? []).filter((f) => !m.scope.has(scopeKey(f.packageName, f.packagePath)));
-    const keptDocs = kept.map((f) => JSON.parse(f.document) as Finding);
-    const matched = m.findings.map((f) => ({ ...f }));
-    markPartialFixes([...matched, ...keptDocs]);
-    // A kept finding whose fix availability changes joins the reconciliation.
-    kept.forEach((f, i) => {
-      if (keptDocs[i]!.fixAvailable !== f.fixAvailable) {
-        previous.push(f);
-        matched.push(keptDocs[i]!);
-      }
+    const stored = byImage.get(k) ?? [];
+    const previous = stored.filter((f) => inScope(m, f));
+    // copies (PARTIAL is marked per image), each knowing the finding it copies
+    const matched = m.findings.map((f) => {
+      const copy = { ...f };
+      templateOf.set(copy, f);
+      return copy;
     });
+    // Open findings outside the scope, of a vulnerability matched again or stored in the scope:
+    // PARTIAL is recomputed over them and the matched ones, first on what their columns say
+    // (a fixed version exactly when YES); those whose fix availability changes are read whole
+    // and join the reconciliation.
+    const vulnerabilities = new Set([...matched, ...previous].map((f) => f.vulnerabilityId));
+    const kept = stored.filter(
+      (f) => f.status !== "CLOSED" && !inScope(m, f) && vulnerabilities.has(f.vulnerabilityId),
+    );
+    if (kept.length) {
+      const standIns = kept.map((f) => ({
+        vulnerabilityId: f.vulnerabilityId,
+        fixedVersion: f.fixAvailable === "YES" ? "yes" : undefined,
+        fixAvailable: f.fixAvailable,
+      }));
+      markPartialFixes([...matched, ...(standIns as unknown as Finding[])]);
+      kept.forEach((f, i) => {
+        if (standIns[i]!.fixAvailable === f.fixAvailable) return;
+        const doc = JSON.parse(f.document) as Finding;
+        doc.fixAvailable = standIns[i]!.fixAvailable as Finding["fixAvailable"];
+        previous.push(f);
+        matched.push(doc);
+      });
+    } else markPartialFixes(matched);
     const suppressed = suppressedOf?.get(k);
     const rec = reconcile(previous, matched, {
       repositoryId: m.repositoryId,
@@ -394,6 +424,7 @@ export async function commitChunk(
       now,
       severityOf: (f) => reportedSeverity(f.severity, "ENHANCED"),
       ...(suppressed ? { suppressed } : {}),
+      partsOf,
     });
     writes.push(...rec.writes);
     observed.push(...rec.observed);

@@ -90,6 +90,14 @@ const STRING_ORDER = new Set<FindingOrderField>([
   "vendor_severity",
 ]);
 
+/** Order fields whose value may be null (absent values sort last in both directions). */
+const NULLABLE_ORDER = new Set<FindingOrderField>([
+  "pushed_at",
+  "inspector_score",
+  "epss_score",
+  "vendor_severity",
+]);
+
 const SEVERITY_RANK = sql`case f.severity when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2 when 'INFORMATIONAL' then 1 when 'UNTRIAGED' then 0 else 6 end`;
 
 /** A text member of the finding's own JSON (`a.b`: nested). */
@@ -196,6 +204,9 @@ export async function listFindings(
   const id = idExpr(h);
   const where = conditions(q.narrowing);
   const byId = q.order.field === "id";
+  // An order value the narrowing fixes (sorted by severity, one severity asked for) orders
+  // nothing: the page is taken in id order, which an index gives without sorting every candidate.
+  const fixedValue = q.order.field === "severity_rank" && q.narrowing.severities?.length === 1;
   if (q.after) {
     const { value, id: afterId } = q.after;
     if (byId) where.push(sql<SqlBool>`${id} > ${afterId}`);
@@ -206,17 +217,38 @@ export async function listFindings(
     }
   }
   const dir = q.order.desc ? sql`desc` : sql`asc`;
+  const order = (v: RawBuilder<unknown>, i: RawBuilder<unknown>) =>
+    byId || fixedValue
+      ? sql`${i} asc`
+      : NULLABLE_ORDER.has(q.order.field)
+        ? sql`(case when ${v} is null then 1 else 0 end) asc, ${v} ${dir}, ${i} asc`
+        : // a column that is never null is ordered by itself, so that an index can give the order
+          sql`${v} ${dir}, ${i} asc`;
+  const pg = h.dialect === "postgres";
+  const ov = STRING_ORDER.has(q.order.field) && pg ? sql`(o.order_value collate "C")` : sql`o.order_value`;
+  const oid = pg ? sql`(o.id collate "C")` : sql`o.id`;
+  const manifests =
+    q.order.field === "pushed_at" || (q.narrowing.ranges ?? []).some((r) => r.column === "pushed_at");
+  // The page is chosen on the findings alone (with the repository, and the manifest when the
+  // order or a range needs it), then joined to what it shows: the joins are made for the page's
+  // rows, not for every candidate the order has to look at.
   const rows = await sql<RawListedRow>`
     select f.*, r.name as repository_name, m.created_at as pushed_at, m.last_pulled_at as last_pulled_at,
-      rs.tags as repository_tags, fd.json as details_json, ${e} as order_value
-    from findings f
+      rs.tags as repository_tags, fd.json as details_json, o.order_value as order_value
+    from (
+      select f.id as id, ${e} as order_value
+      from findings f
+      join repositories r on r.id = f.repository_id
+      ${manifests ? sql`left join manifests m on m.repository_id = f.repository_id and m.digest = f.digest` : sql``}
+      where ${sql.join(where, sql` and `)}
+      order by ${order(e, id)}
+      limit ${q.limit + 1}) o
+    join findings f on f.id = o.id
     join repositories r on r.id = f.repository_id
     left join manifests m on m.repository_id = f.repository_id and m.digest = f.digest
     left join repository_settings rs on rs.repository_id = f.repository_id
     left join finding_details fd on fd.hash = f.details_hash
-    where ${sql.join(where, sql` and `)}
-    order by ${byId ? sql`${id} asc` : sql`(case when ${e} is null then 1 else 0 end) asc, ${e} ${dir}, ${id} asc`}
-    limit ${q.limit + 1}`.execute(h.db);
+    order by ${order(ov, oid)}`.execute(h.db);
   const page = rows.rows.slice(0, q.limit);
   const tags = await imageTags(
     h,

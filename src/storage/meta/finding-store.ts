@@ -106,7 +106,7 @@ export class FindingStore {
     for (let i = 0; i < images.length; i += IMAGES) {
       const part = images.slice(i, i + IMAGES);
       // (repository IN, digest IN) is a superset of the pairs: the exact ones are kept below.
-      const select = async (column?: "package_name" | "vulnerability_id", values?: readonly string[]) => {
+      const select = async (n: readonly string[], v: readonly string[]) => {
         let q = this.h.db
           .selectFrom("findings")
           .selectAll()
@@ -114,16 +114,22 @@ export class FindingStore {
           .where("digest", "in", [...new Set(part.map((x) => x.digest))])
           .where("scan_type", "=", scanType);
         if (o.statuses) q = q.where("status", "in", [...o.statuses]);
-        if (column && values) q = q.where(column, "in", [...values]);
+        if (n.length && v.length)
+          q = q.where((eb) =>
+            eb.or([eb("package_name", "in", [...n]), eb("vulnerability_id", "in", [...v])]),
+          );
+        else if (n.length) q = q.where("package_name", "in", [...n]);
+        else if (v.length) q = q.where("vulnerability_id", "in", [...v]);
         for (const r of await q.execute())
           if (!seen.has(r.id) && wanted.has(`${r.repository_id}@${r.digest}`)) {
             seen.add(r.id);
             rows.push(r);
           }
       };
-      if (!filtered) await select();
-      for (let j = 0; j < names.length; j += BATCH) await select("package_name", names.slice(j, j + BATCH));
-      for (let j = 0; j < ids.length; j += BATCH) await select("vulnerability_id", ids.slice(j, j + BATCH));
+      if (!filtered) await select([], []);
+      // both lists in one statement (a row matching both is read once), BATCH values of each
+      for (let j = 0; j < Math.max(names.length, ids.length); j += BATCH)
+        await select(names.slice(j, j + BATCH), ids.slice(j, j + BATCH));
     }
     return this.withDocuments(rows);
   }
