@@ -216,7 +216,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     // another command) or older than the interval (a server stopped for a while catches up);
     // the lease keeps it to one run per interval across restarts and nodes.
     if (databaseDue(scan.vulndb.path, config.vulndb.updateIntervalHours * 3_600_000)) void update.tick();
-  } else if (background && !existsSync(scan.vulndb.path)) log.warn({}, vulndbHealth.advice());
+  } else if (background && !existsSync(scan.vulndb.path)) log.info({}, vulndbHealth.advice());
 
   // A new database build re-matches the stored inventories it concerns (scan/vulndb-change.ts),
   // planned by one node at a time; a new build seen by this node plans at once.
