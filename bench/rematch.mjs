@@ -9,7 +9,10 @@
 // cache of the fixtures and the synthetic registry are kept there between runs), BACKENDS
 // (default "sqlite,postgres": where the query mix runs), QUERY_ROUNDS (default 20),
 // DRYDOCK_FIXTURES (default /tmp/drydock-fixtures), DRYDOCK_SHARED (default ../shared),
-// PROFILE=1 (the re-match child writes a V8 CPU profile to the work directory).
+// PROFILE=1 (the re-match child writes a V8 CPU profile to the work directory), TIMINGS=1
+// (CPU time of the stores' methods in the re-match; one job at a time), SKIP_B=1 ((a) only),
+// DRAW=advisories (the 99 advisories drawn among all those of the keys present, not key by
+// key), REGISTRY=FILE (a registry an earlier run generated), DRYDOCK_DIST (another build).
 //
 // 1. The registry. The package population is the fixture images' (their OCI layouts analysed
 //    with Drydock's own analyser, as the e2e harness finds them): Debian 12's packages, npm,
@@ -69,7 +72,7 @@ import {
 
 const self = fileURLToPath(import.meta.url);
 const repoRoot = resolve(dirname(self), "..");
-const dist = join(repoRoot, "dist");
+const dist = process.env.DRYDOCK_DIST ? resolve(process.env.DRYDOCK_DIST) : join(repoRoot, "dist");
 const fixtures = resolve(process.env.DRYDOCK_FIXTURES ?? "/tmp/drydock-fixtures");
 const shared = resolve(process.env.DRYDOCK_SHARED ?? join(repoRoot, "../shared"));
 const vulndata = join(shared, "vulndata");
@@ -1045,7 +1048,11 @@ async function main() {
     )
     .digest("hex")
     .slice(0, 12);
-  const registryDb = join(WORK, `registry-${registryKey}-${stamp}.db`);
+  // REGISTRY=FILE: that registry (made by an earlier run with the same SCALE and SEED; the
+  // re-match migrates a copy of it when it opens it).
+  const registryDb = process.env.REGISTRY
+    ? resolve(process.env.REGISTRY)
+    : join(WORK, `registry-${registryKey}-${stamp}.db`);
   let setup;
   const setupFile = `${registryDb}.json`;
   if (existsSync(registryDb) && existsSync(setupFile)) {

@@ -79,9 +79,11 @@ export function diffVulnDbs(oldPath: string, newPath: string): VulnDbDiff {
     db.exec(`CREATE TEMP TABLE same AS
       SELECT n.seq AS nseq, p.seq AS oseq FROM main.feeds n
         JOIN o.feeds p ON p.id = n.id AND p.fingerprint = n.fingerprint AND p.imported_at = n.imported_at;
+      CREATE TEMP TABLE chn AS SELECT seq FROM main.feeds WHERE seq NOT IN (SELECT nseq FROM same);
+      CREATE TEMP TABLE cho AS SELECT seq FROM o.feeds WHERE seq NOT IN (SELECT oseq FROM same);
       CREATE TEMP TABLE cand AS
-        SELECT source, id FROM main.advisories WHERE feed NOT IN (SELECT nseq FROM same)
-        UNION SELECT source, id FROM o.advisories WHERE feed NOT IN (SELECT oseq FROM same);
+        SELECT source, id FROM main.advisories WHERE feed IN (SELECT seq FROM chn)
+        UNION SELECT source, id FROM o.advisories WHERE feed IN (SELECT seq FROM cho);
       CREATE UNIQUE INDEX temp.cand_key ON cand (source, id);`);
     // One (source, id) may be held by several feeds: compare the set of their record digests.
     for (const [t, schema] of [
@@ -135,12 +137,12 @@ export function diffVulnDbs(oldPath: string, newPath: string): VulnDbDiff {
         .prepare(
           `SELECT cve FROM (
              SELECT cve FROM (
-               SELECT cve, json FROM main.enrichment WHERE feed NOT IN (SELECT nseq FROM same)
-               EXCEPT SELECT cve, json FROM o.enrichment WHERE feed NOT IN (SELECT oseq FROM same))
+               SELECT cve, json FROM main.enrichment WHERE feed IN (SELECT seq FROM chn)
+               EXCEPT SELECT cve, json FROM o.enrichment WHERE feed IN (SELECT seq FROM cho))
              UNION ALL
              SELECT cve FROM (
-               SELECT cve, json FROM o.enrichment WHERE feed NOT IN (SELECT oseq FROM same)
-               EXCEPT SELECT cve, json FROM main.enrichment WHERE feed NOT IN (SELECT nseq FROM same)))
+               SELECT cve, json FROM o.enrichment WHERE feed IN (SELECT seq FROM cho)
+               EXCEPT SELECT cve, json FROM main.enrichment WHERE feed IN (SELECT seq FROM chn)))
            GROUP BY cve ORDER BY cve`,
         )
         .all() as { cve: string }[]

@@ -415,18 +415,21 @@ export async function aggregateFindings(
   group: AggregationGroup,
 ): Promise<AggregationRow[]> {
   const layer = jsonText(h, "package.layer");
+  // Grouped on the findings alone (the repository and manifest joined only where the narrowing
+  // needs them), then the groups joined to their repository and image: a million findings are
+  // not each joined to their repository and manifest to make a hundred thousand groups.
   const keys: Record<AggregationGroup, RawBuilder<unknown>[]> = {
-    repository: [sql`f.repository_id`, sql`r.name`],
-    image: [sql`f.repository_id`, sql`r.name`, sql`f.digest`, sql`m.created_at`, sql`m.last_pulled_at`],
-    layer: [sql`f.repository_id`, sql`r.name`, sql`f.digest`, layer],
+    repository: [sql`f.repository_id`],
+    image: [sql`f.repository_id`, sql`f.digest`],
+    layer: [sql`f.repository_id`, sql`f.digest`, layer],
     package: [sql`f.package_name`],
     title: [sql`f.vulnerability_id`, sql`f.package_name`],
     account: [],
   };
   const names: Record<AggregationGroup, string[]> = {
-    repository: ["repository_id", "repository_name"],
-    image: ["repository_id", "repository_name", "digest", "pushed_at", "last_pulled_at"],
-    layer: ["repository_id", "repository_name", "digest", "layer"],
+    repository: ["repository_id"],
+    image: ["repository_id", "digest"],
+    layer: ["repository_id", "digest", "layer"],
     package: ["package_name"],
     title: ["vulnerability_id", "package_name"],
     account: [],
@@ -434,7 +437,20 @@ export async function aggregateFindings(
   const k = keys[group];
   const selected = k.map((e, i) => sql`${e} as ${sql.ref(names[group][i]!)}`);
   const count = (cond: Expression<unknown>) => sql`sum(case when ${cond} then 1 else 0 end)`;
-  const rows = await sql<Record<string, unknown>>`
+  // Distinct images: one per image group, the digests within one repository's group.
+  const images =
+    group === "image" || group === "layer"
+      ? sql`1`
+      : group === "repository"
+        ? sql`count(distinct f.digest)`
+        : sql`count(distinct f.repository_id || '@' || f.digest)`;
+  const repositoryName = (narrowing.strings ?? []).some((x) => x.column === "repository_name");
+  // By repository or image: the findings counted from the image index alone, in image order
+  // (it holds every column counted; migration 0010). SQLite, which keeps no statistics, would
+  // otherwise take an index on the status and read every active finding's row in id order.
+  const coveringIndex = h.dialect === "sqlite" && (group === "repository" || group === "image");
+  const pushedAt = (narrowing.ranges ?? []).some((x) => x.column === "pushed_at");
+  const grouped = sql`
     select ${sql.join([
       ...selected,
       sql`count(*) as n_all`,
@@ -443,13 +459,23 @@ export async function aggregateFindings(
       sql`${count(sql`f.severity = 'CRITICAL'`)} as n_critical`,
       sql`${count(sql`f.fix_available = 'YES'`)} as n_fix`,
       sql`${count(sql`f.exploit_available = 1`)} as n_exploit`,
-      sql`count(distinct f.repository_id || '@' || f.digest) as n_images`,
+      sql`${images} as n_images`,
     ])}
-    from findings f
-    join repositories r on r.id = f.repository_id
-    left join manifests m on m.repository_id = f.repository_id and m.digest = f.digest
+    from findings f ${coveringIndex ? sql`indexed by findings_image` : sql``}
+    ${repositoryName ? sql`join repositories r on r.id = f.repository_id` : sql``}
+    ${pushedAt ? sql`left join manifests m on m.repository_id = f.repository_id and m.digest = f.digest` : sql``}
     where ${sql.join(conditions(narrowing), sql` and `)}
-    ${k.length ? sql`group by ${sql.join(k)}` : sql``}`.execute(h.db);
+    ${k.length ? sql`group by ${sql.join(k)}` : sql``}`;
+  const withRepository = group === "repository" || group === "image" || group === "layer";
+  const rows = await sql<Record<string, unknown>>`
+    select g.*
+      ${withRepository ? sql`, r.name as repository_name` : sql``}
+      ${group === "image" ? sql`, m.created_at as pushed_at, m.last_pulled_at as last_pulled_at` : sql``}
+    from (${grouped}) g
+    ${withRepository ? sql`join repositories r on r.id = g.repository_id` : sql``}
+    ${group === "image" ? sql`left join manifests m on m.repository_id = g.repository_id and m.digest = g.digest` : sql``}`.execute(
+    h.db,
+  );
   const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
   return rows.rows
     .filter((r) => num(r.n_all) > 0)

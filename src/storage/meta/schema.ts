@@ -45,6 +45,9 @@ import type { Generated } from "kysely";
  *                       long it is kept (src/findings/retention.ts): `fixed` (a match no longer
  *                       finds it: advisory withdrawn or corrected; 30 days), `deleted` (its image
  *                       was deleted) or `ineligible` (its image left the rescan window; both 3 days).
+ *                       Indexes (0010): by image (covering the counted columns), by package and by
+ *                       vulnerability each in last-observed and in severity order, by status and
+ *                       severity (with last_observed_at; and with id), by first observation.
  * finding_details       the vulnerability text of findings (title, description, CVSS, references),
  *                       stored once per distinct content (sha256 of the JSON): a CVE that hits
  *                       50,000 images is written once, not 50,000 times.
