@@ -74,6 +74,8 @@ export function endsWithIgnoreCase(alts: CaseAlternatives, value: string): boole
  * alternatives are single units folding to one key (`foldSafe`); others are not indexed by it.
  */
 export function foldKey(value: string): string {
+  // The common case, plain lower-case ASCII, is its own key.
+  if (!NEEDS_FOLDING.test(value)) return value;
   let out = "";
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -82,6 +84,8 @@ export function foldKey(value: string): string {
   }
   return out;
 }
+
+const NEEDS_FOLDING = /[A-Z\u0080-\uffff]/;
 
 const foldCache = new Map<string, string>();
 

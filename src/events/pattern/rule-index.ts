@@ -1,3 +1,4 @@
+import { AffixMap } from "./affix-map.js";
 import type { EventPattern, Matcher } from "./ast.js";
 import { EventView } from "./event-view.js";
 import { flattenEvent, PathSet, type Leaf } from "./flatten.js";
@@ -60,41 +61,27 @@ class PathIndex {
   readonly strings = new Map<string, number[]>();
   readonly numbers = new Map<number, number[]>();
   readonly ips = new Map<string, number[]>();
-  readonly prefixes = new Map<string, number[]>();
-  readonly suffixes = new Map<string, number[]>();
+  readonly prefixes = new AffixMap(false);
+  readonly suffixes = new AffixMap(true);
   readonly foldExact = new Map<string, number[]>();
-  readonly foldPrefixes = new Map<string, number[]>();
-  readonly foldSuffixes = new Map<string, number[]>();
+  readonly foldPrefixes = new AffixMap(false);
+  readonly foldSuffixes = new AffixMap(true);
   readonly true: number[] = [];
   readonly false: number[] = [];
   readonly null: number[] = [];
   readonly present: number[] = [];
-  prefixLengths: number[] = [];
-  suffixLengths: number[] = [];
-  foldPrefixLengths: number[] = [];
-  foldSuffixLengths: number[] = [];
-  folds = false;
+  private folds = false;
 
   file(e: Entry, branch: number): void {
     if (!("key" in e)) {
       this[e.map].push(branch);
       return;
     }
-    const map = this[e.map] as Map<string | number, number[]>;
-    const key: string | number = e.key;
-    const list = map.get(key);
-    if (list) list.push(branch);
-    else map.set(key, [branch]);
+    if (e.map === "numbers") return push(this.numbers, e.key, branch);
     if (e.map.startsWith("fold")) this.folds = true;
-  }
-
-  seal(): void {
-    const lengths = (m: Map<string, unknown>) =>
-      [...new Set([...m.keys()].map((k) => k.length))].sort((a, b) => a - b);
-    this.prefixLengths = lengths(this.prefixes);
-    this.suffixLengths = lengths(this.suffixes);
-    this.foldPrefixLengths = lengths(this.foldPrefixes);
-    this.foldSuffixLengths = lengths(this.foldSuffixes);
+    const target = this[e.map];
+    if (target instanceof AffixMap) target.add(e.key, branch);
+    else push(target, e.key, branch);
   }
 
   /** Branches this value may satisfy the anchor of. */
@@ -106,25 +93,13 @@ class PathIndex {
         const ip = leaf.ipAddress;
         if (ip) add(this.ips.get(`${ip.family}${ip.hex}`));
       }
-      for (const n of this.prefixLengths) {
-        if (n > v.length) break;
-        add(this.prefixes.get(v.slice(0, n)));
-      }
-      for (const n of this.suffixLengths) {
-        if (n > v.length) break;
-        add(this.suffixes.get(v.slice(v.length - n)));
-      }
+      this.prefixes.lookup(v, add);
+      this.suffixes.lookup(v, add);
       if (this.folds) {
         const f = foldKey(v);
         add(this.foldExact.get(f));
-        for (const n of this.foldPrefixLengths) {
-          if (n > f.length) break;
-          add(this.foldPrefixes.get(f.slice(0, n)));
-        }
-        for (const n of this.foldSuffixLengths) {
-          if (n > f.length) break;
-          add(this.foldSuffixes.get(f.slice(f.length - n)));
-        }
+        this.foldPrefixes.lookup(f, add);
+        this.foldSuffixes.lookup(f, add);
       }
     } else if (typeof v === "number") {
       add(this.numbers.get(v));
@@ -132,6 +107,12 @@ class PathIndex {
     else if (v === false) add(this.false);
     else add(this.null);
   }
+}
+
+function push<K>(map: Map<K, number[]>, key: K, branch: number): void {
+  const list = map.get(key);
+  if (list) list.push(branch);
+  else map.set(key, [branch]);
 }
 
 interface BranchRef {
@@ -191,7 +172,6 @@ class RuleIndex<Id> implements CompiledRules<Id> {
       if (best.kind === "present") idx.present.push(branch);
       else for (const e of best.entries) idx.file(e, branch);
     });
-    for (const idx of this.paths.values()) idx.seal();
     this.branchStamp = new Uint32Array(this.branches.length);
     this.ruleStamp = new Uint32Array(this.ids.length);
   }
