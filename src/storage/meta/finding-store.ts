@@ -107,20 +107,24 @@ export class FindingStore {
       const part = images.slice(i, i + IMAGES);
       // (repository IN, digest IN) is a superset of the pairs: the exact ones are kept below.
       const select = async (n: readonly string[], v: readonly string[]) => {
-        let q = this.h.db
-          .selectFrom("findings")
-          .selectAll()
-          .where("repository_id", "in", [...new Set(part.map((x) => x.repositoryId))])
-          .where("digest", "in", [...new Set(part.map((x) => x.digest))])
-          .where("scan_type", "=", scanType);
-        if (o.statuses) q = q.where("status", "in", [...o.statuses]);
+        const list = (values: readonly (string | number)[]) => sql.join(values.map((x) => sql`${x}`));
+        const where = [
+          sql`repository_id in (${list([...new Set(part.map((x) => x.repositoryId))])})`,
+          sql`digest in (${list([...new Set(part.map((x) => x.digest))])})`,
+          sql`scan_type = ${scanType}`,
+        ];
+        if (o.statuses) where.push(sql`status in (${list(o.statuses)})`);
         if (n.length && v.length)
-          q = q.where((eb) =>
-            eb.or([eb("package_name", "in", [...n]), eb("vulnerability_id", "in", [...v])]),
-          );
-        else if (n.length) q = q.where("package_name", "in", [...n]);
-        else if (v.length) q = q.where("vulnerability_id", "in", [...v]);
-        for (const r of await q.execute())
+          where.push(sql`(package_name in (${list(n)}) or vulnerability_id in (${list(v)}))`);
+        else if (n.length) where.push(sql`package_name in (${list(n)})`);
+        else if (v.length) where.push(sql`vulnerability_id in (${list(v)})`);
+        // The image index, named on SQLite: without statistics its planner weighed the IN lists
+        // of (repository, digest) above a lookup by scan type, and read every finding for each
+        // hundred images (1.8 s a statement at a million findings; 5 ms with it).
+        const read = await sql<Selectable<Database["findings"]>>`
+          select * from findings ${this.h.dialect === "sqlite" ? sql`indexed by findings_image` : sql``}
+          where ${sql.join(where, sql` and `)}`.execute(this.h.db);
+        for (const r of read.rows)
           if (!seen.has(r.id) && wanted.has(`${r.repository_id}@${r.digest}`)) {
             seen.add(r.id);
             rows.push(r);
