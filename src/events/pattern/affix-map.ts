@@ -4,8 +4,12 @@
  * only at the lengths some key has; a hash hit is confirmed by comparing the strings. With
  * thousands of rules this keeps a value's lookups free of allocation and of string hashing.
  */
+const FILTER_BITS = 1 << 16;
+
 export class AffixMap {
   private readonly byHash = new Map<number, { key: string; ids: number[] }[]>();
+  /** One bit per hash value modulo 2^16: most probes miss, and this small array says so first. */
+  private readonly filter = new Uint8Array(FILTER_BITS / 8);
   private lengths: number[] = [];
   private readonly lengthSet = new Set<number>();
 
@@ -17,6 +21,7 @@ export class AffixMap {
 
   add(key: string, id: number): void {
     const h = this.hashOf(key);
+    this.filter[(h & (FILTER_BITS - 1)) >>> 3]! |= 1 << (h & 7);
     let bucket = this.byHash.get(h);
     if (!bucket) this.byHash.set(h, (bucket = []));
     let entry = bucket.find((e) => e.key === key);
@@ -49,6 +54,7 @@ export class AffixMap {
   }
 
   private probe(h: number, value: string, len: number, found: (ids: readonly number[]) => void): void {
+    if ((this.filter[(h & (FILTER_BITS - 1)) >>> 3]! & (1 << (h & 7))) === 0) return;
     const bucket = this.byHash.get(h);
     if (!bucket) return;
     for (const e of bucket) {
