@@ -1,6 +1,7 @@
 import type { FindingRecord, InspectorSeverity, RegistryIdentity } from "../api/inspector2/finding.js";
 import { findingArnOf } from "../api/inspector2/finding.js";
 import type { Finding } from "./finding.js";
+import { parsedDocument } from "../storage/meta/finding-rows.js";
 import type { FindingState, ListedFinding, MetaStore, StoredFindingRow } from "../storage/meta/store.js";
 
 /**
@@ -82,7 +83,7 @@ export function recordOf(
 
 /** A listed finding (FindingStore.list) as a FindingRecord. */
 export function listedRecord(registry: RegistryIdentity, r: ListedFinding): FindingRecord {
-  return recordOf(registry, r.id, JSON.parse(r.document) as Finding, r, {
+  return recordOf(registry, r.id, parsedDocument(r) as Finding, r, {
     repositoryName: r.repositoryName,
     digest: r.digest,
     imageTags: r.imageTags,
@@ -98,5 +99,5 @@ export function storedRecord(
   r: StoredFindingRow,
   image: ImageContext,
 ): FindingRecord {
-  return recordOf(registry, r.id, JSON.parse(r.document) as Finding, r, image);
+  return recordOf(registry, r.id, parsedDocument(r) as Finding, r, image);
 }

@@ -257,15 +257,18 @@ export async function listFindings(
   const numeric = !STRING_ORDER.has(q.order.field);
   return {
     more: rows.rows.length > q.limit,
-    items: page.map((r) => ({
-      ...toStoredFinding(r, r.details_json ?? undefined),
-      repositoryName: r.repository_name,
-      pushedAt: r.pushed_at === null ? null : Number(r.pushed_at),
-      lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
-      repositoryTags: resourceTags(r.repository_tags),
-      imageTags: tags.get(`${Number(r.repository_id)}@${r.digest}`) ?? [],
-      orderValue: r.order_value === null ? null : numeric ? Number(r.order_value) : String(r.order_value),
-    })),
+    // Object.assign onto the stored finding, not a spread of it: its document is made only
+    // when read (records.ts parses the parts instead).
+    items: page.map((r) =>
+      Object.assign(toStoredFinding(r, r.details_json ?? undefined), {
+        repositoryName: r.repository_name,
+        pushedAt: r.pushed_at === null ? null : Number(r.pushed_at),
+        lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
+        repositoryTags: resourceTags(r.repository_tags),
+        imageTags: tags.get(`${Number(r.repository_id)}@${r.digest}`) ?? [],
+        orderValue: r.order_value === null ? null : numeric ? Number(r.order_value) : String(r.order_value),
+      }),
+    ),
   };
 }
 

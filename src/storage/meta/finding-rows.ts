@@ -128,6 +128,16 @@ export function findingRow(
   };
 }
 
+/**
+ * A stored finding's document as an object, parsed from its stored parts when the row has
+ * them (not joined into JSON and parsed again), else from its document.
+ */
+export function parsedDocument(r: { parts?: DocumentParts; document: string }): unknown {
+  if (!r.parts) return JSON.parse(r.document);
+  const own = JSON.parse(r.parts.own) as object;
+  return r.parts.details === "{}" ? own : { ...(JSON.parse(r.parts.details) as object), ...own };
+}
+
 /** The finding document back from its two parts. */
 function findingDocument(ownJson: string, detailsJson: string | undefined): string {
   if (!detailsJson || detailsJson === "{}") return ownJson;
