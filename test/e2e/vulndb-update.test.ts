@@ -40,18 +40,24 @@ const logLines = () =>
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as { msg: string; level: number; feeds?: Record<string, number> });
 
-async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => T | undefined,
+  server: Drydock | undefined = dd,
+  ms = 20_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = f();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${dd?.logs()}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${server?.logs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-function sql<T>(query: string, ...args: unknown[]): T[] {
-  const db = new Database(join(dd!.dataDir, "meta.db"));
+/** A statement on the server's SQLite metadata database (read rows, or run a write). */
+function sql<T>(server: Drydock, query: string, ...args: unknown[]): T[] {
+  const db = new Database(join(server.dataDir, "meta.db"));
   try {
     db.pragma("busy_timeout = 5000");
     const st = db.prepare(query);
@@ -64,6 +70,41 @@ function sql<T>(query: string, ...args: unknown[]): T[] {
     db.close();
   }
 }
+
+/** Scanning configured as ENHANCED with scan on push for every repository, then java-app (Go modules) pushed with skopeo; its digest. */
+async function pushScannedJavaApp(server: Drydock): Promise<string> {
+  sql(
+    server,
+    "INSERT INTO scan_settings (key, value, updated_at) VALUES ('registry', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    JSON.stringify({
+      scanType: "ENHANCED",
+      rules: [
+        { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+      ],
+    }),
+    Date.now(),
+  );
+  const push = await skopeo([
+    "copy",
+    "--dest-tls-verify=false",
+    `oci:${ociLayout("java-app")}`,
+    `docker://${server.addr}/team/java-app:v1`,
+  ]);
+  expect(push.code, push.stderr).toBe(0);
+  return manifestDigestOfLayout(ociLayout("java-app"));
+}
+
+/** The scan status of team/java-app@digest, or undefined before it has one. */
+const scanStatus = (server: Drydock, digest: string): string | undefined =>
+  sql<{ status: string }>(
+    server,
+    "SELECT s.status FROM image_scans s JOIN repositories r ON r.id = s.repository_id WHERE r.name = ? AND s.digest = ?",
+    "team/java-app",
+    digest,
+  )[0]?.status;
+
+const scanDone = (status: string | undefined) =>
+  status !== undefined && !["IN_PROGRESS", "PENDING"].includes(status) ? status : undefined;
 
 describe.skipIf(skip)("scheduled vulnerability database updates (drydock serve)", () => {
   beforeAll(async () => {
@@ -91,34 +132,10 @@ describe.skipIf(skip)("scheduled vulnerability database updates (drydock serve)"
     expect(existsSync(path)).toBe(true);
 
     // Scan on push of an image with Go modules: COMPLETE, with Go findings from the new database.
-    sql(
-      "INSERT INTO scan_settings (key, value, updated_at) VALUES ('registry', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      JSON.stringify({
-        scanType: "ENHANCED",
-        rules: [
-          { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
-        ],
-      }),
-      Date.now(),
-    );
-    const push = await skopeo([
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${ociLayout("java-app")}`,
-      `docker://${dd!.addr}/team/java-app:v1`,
-    ]);
-    expect(push.code, push.stderr).toBe(0);
-    const digest = manifestDigestOfLayout(ociLayout("java-app"));
-    const scan = await until("the scan", () => {
-      const s = sql<{ status: string }>(
-        "SELECT s.status FROM image_scans s JOIN repositories r ON r.id = s.repository_id WHERE r.name = ? AND s.digest = ?",
-        "team/java-app",
-        digest,
-      )[0];
-      return s && !["IN_PROGRESS", "PENDING"].includes(s.status) ? s : undefined;
-    });
-    expect(scan.status).toBe("COMPLETE");
+    const digest = await pushScannedJavaApp(dd!);
+    expect(await until("the scan", () => scanDone(scanStatus(dd!, digest)))).toBe("COMPLETE");
     const findings = sql<{ json: string }>(
+      dd!,
       "SELECT f.json FROM findings f JOIN repositories r ON r.id = f.repository_id WHERE r.name = ? AND f.digest = ? AND f.status = 'ACTIVE'",
       "team/java-app",
       digest,
@@ -185,43 +202,10 @@ describe.skipIf(skip)("a new server offline (drydock serve)", () => {
       /the server's last scheduled update failed at .*; import one with `drydock db import PATH`/,
     );
 
-    const sqlite = (q: string, ...a: unknown[]) => {
-      const db = new Database(join(d.dataDir, "meta.db"));
-      try {
-        db.pragma("busy_timeout = 5000");
-        const st = db.prepare(q);
-        return st.reader ? (st.all(...a) as Record<string, unknown>[]) : (st.run(...a), []);
-      } finally {
-        db.close();
-      }
-    };
-    sqlite(
-      "INSERT INTO scan_settings (key, value, updated_at) VALUES ('registry', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      JSON.stringify({
-        scanType: "ENHANCED",
-        rules: [
-          { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
-        ],
-      }),
-      Date.now(),
-    );
-    const push = await skopeo([
-      "copy",
-      "--dest-tls-verify=false",
-      `oci:${ociLayout("java-app")}`,
-      `docker://${d.addr}/team/java-app:v1`,
-    ]);
-    expect(push.code, push.stderr).toBe(0);
-    const digest = manifestDigestOfLayout(ociLayout("java-app"));
-    const status = () =>
-      sqlite(
-        "SELECT s.status FROM image_scans s JOIN repositories r ON r.id = s.repository_id WHERE r.name = ? AND s.digest = ?",
-        "team/java-app",
-        digest,
-      )[0]?.status;
+    const digest = await pushScannedJavaApp(d);
     // Waits rather than fails while there is no database.
     await new Promise((r) => setTimeout(r, 2000));
-    expect(status()).toBe("IN_PROGRESS");
+    expect(scanStatus(d, digest)).toBe("IN_PROGRESS");
 
     const imp = await run(process.execPath, [
       join(repoRoot, "dist/cli/main.js"),
@@ -233,8 +217,6 @@ describe.skipIf(skip)("a new server offline (drydock serve)", () => {
     ]);
     expect(imp.code, imp.stderr).toBe(0);
     expect((await health()).vulndb.status).toBe("ready");
-    const done = Date.now() + 40_000;
-    while (status() === "IN_PROGRESS" && Date.now() < done) await new Promise((r) => setTimeout(r, 250));
-    expect(status()).toBe("COMPLETE");
+    expect(await until("the scan", () => scanDone(scanStatus(d, digest)), d, 40_000)).toBe("COMPLETE");
   }, 120_000);
 });
