@@ -390,7 +390,9 @@ describe("Inspector2 API with real clients", () => {
       );
     });
 
-    it("filters, aggregations, configuration and activation", async () => {
+    // Three tests, not one: each spawns a handful of AWS CLI processes (about 1 s each, more on
+    // a loaded machine), well inside the per-test timeout.
+    it("a SUPPRESS filter: listed, suppressing, seen by aggregations, deleted", async () => {
       const c = await cli(
         OPS,
         "create-filter",
@@ -424,12 +426,31 @@ describe("Inspector2 API with real clients", () => {
       const agg = await cli(OPS, "list-finding-aggregations", "--aggregation-type", "AWS_ECR_CONTAINER");
       expect(agg.code, agg.stderr).toBe(0);
       expect(JSON.parse(agg.stdout).responses).toHaveLength(3);
+      expect((await cli(OPS, "delete-filter", "--arn", arn)).code).toBe(0);
+    });
+
+    it("filter tags: tag-resource, list-tags-for-resource, untag-resource", async () => {
+      const c = await cli(
+        OPS,
+        "create-filter",
+        "--name",
+        "tagged",
+        "--action",
+        "NONE",
+        "--filter-criteria",
+        '{"severity":[{"comparison":"EQUALS","value":"LOW"}]}',
+      );
+      expect(c.code, c.stderr).toBe(0);
+      const arn = JSON.parse(c.stdout).arn as string;
       expect((await cli(OPS, "tag-resource", "--resource-arn", arn, "--tags", "owner=ops")).code).toBe(0);
       expect(
         JSON.parse((await cli(OPS, "list-tags-for-resource", "--resource-arn", arn)).stdout).tags,
       ).toEqual({ owner: "ops" });
       expect((await cli(OPS, "untag-resource", "--resource-arn", arn, "--tag-keys", "owner")).code).toBe(0);
       expect((await cli(OPS, "delete-filter", "--arn", arn)).code).toBe(0);
+    });
+
+    it("configuration and activation", async () => {
       expect(
         (await cli(OPS, "update-configuration", "--ecr-configuration", "rescanDuration=DAYS_90")).code,
       ).toBe(0);
