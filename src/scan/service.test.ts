@@ -1,16 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  buildImage,
-  DEBIAN_OS_RELEASE,
-  dpkgStatus,
-  sha256,
-  tarball,
-  type BuiltImage,
-} from "../image/testdata/images.js";
+import { buildImage, sha256, tarball, type BuiltImage } from "../image/testdata/images.js";
+import { debianImage, pushImage } from "./testing.js";
 import type { AdvisoryLookup } from "../match/types.js";
 import { RegistryService } from "../registry/service.js";
 import { RepositorySettingsService } from "../settings/service.js";
@@ -133,22 +126,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function debianImage(version = "12.4"): BuiltImage {
-  const tar = tarball([
-    { name: "etc/os-release", body: DEBIAN_OS_RELEASE },
-    { name: "var/lib/dpkg/status", body: dpkgStatus([{ name: "base-files", version }]) },
-  ]);
-  return buildImage([{ tar }]);
-}
-
-async function push(repo: string, img: BuiltImage, tag = "latest"): Promise<string> {
-  for (const [d, b] of img.blobs) {
-    if (d === img.manifestDigest) continue;
-    await registry.monolithicUpload(repo, d, Readable.from([b]), b.length);
-  }
-  const r = await registry.putManifest(repo, tag, img.manifest, "application/vnd.oci.image.manifest.v1+json");
-  return r.digest;
-}
+const push = (repo: string, img: BuiltImage, tag?: string) => pushImage(registry, repo, img, tag);
 
 async function settle(repo: string, digest: string): Promise<string> {
   const end = Date.now() + 10_000;

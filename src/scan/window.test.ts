@@ -1,20 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AwsPrincipal } from "../api/access.js";
 import type { EcrConfiguration } from "../api/inspector2/shapes.js";
 import { readEvents } from "../events/log.js";
 import { StoreInspector2Backend } from "../findings/inspector-backend.js";
-import {
-  buildImage,
-  DEBIAN_OS_RELEASE,
-  dpkgStatus,
-  sha256,
-  tarball,
-  type BuiltImage,
-} from "../image/testdata/images.js";
+import { sha256, type BuiltImage } from "../image/testdata/images.js";
+import { debianImage, pushImage } from "./testing.js";
 import type { AdvisoryLookup } from "../match/types.js";
 import { RegistryService } from "../registry/service.js";
 import { RepositorySettingsService } from "../settings/service.js";
@@ -128,22 +121,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function debianImage(version = "12.4"): BuiltImage {
-  const tar = tarball([
-    { name: "etc/os-release", body: DEBIAN_OS_RELEASE },
-    { name: "var/lib/dpkg/status", body: dpkgStatus([{ name: "base-files", version }]) },
-  ]);
-  return buildImage([{ tar }]);
-}
-
-async function push(repo: string, img: BuiltImage, tag = "latest"): Promise<string> {
-  for (const [d, b] of img.blobs) {
-    if (d === img.manifestDigest) continue;
-    await registry.monolithicUpload(repo, d, Readable.from([b]), b.length);
-  }
-  return (await registry.putManifest(repo, tag, img.manifest, "application/vnd.oci.image.manifest.v1+json"))
-    .digest;
-}
+const push = (repo: string, img: BuiltImage, tag?: string) => pushImage(registry, repo, img, tag);
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
   const end = Date.now() + 10_000;
