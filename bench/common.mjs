@@ -203,6 +203,18 @@ export async function startCeph(dir, buckets = []) {
   };
 }
 
+/** A seeded PRNG (mulberry32): the same rules, events or registry for the same seed. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A gzip tar with one small file (a unique layer). */
 export function tinyLayer(name, content) {
   const body = Buffer.from(content);

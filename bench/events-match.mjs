@@ -19,7 +19,7 @@
 // Environment: EVENTS (2000), SECONDS (3), ROUNDS (5), SIZES ("10,1000,10000").
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { loadavg, log, median, table, writeResults } from "./common.mjs";
+import { loadavg, log, median, prng, table, writeResults } from "./common.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { compileRules, parseEventPattern } = await import(
@@ -32,18 +32,6 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SIZES = (process.env.SIZES ?? "10,1000,10000").split(",").map(Number);
 const POOL = 20_000;
 const ACCOUNT = "123456789012";
-
-// A small deterministic PRNG (mulberry32), so every run sees the same rules and events.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rule i: one of eight shapes, each naming repository i its own way. */
 function ruleText(i) {

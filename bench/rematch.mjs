@@ -68,6 +68,7 @@ import {
   startPostgres,
   table,
   writeResults,
+  prng,
 } from "./common.mjs";
 
 const self = fileURLToPath(import.meta.url);
@@ -110,18 +111,6 @@ const GENERATOR = 1;
 const registryKey = `s${SCALE}-seed${SEED}`;
 
 // ---- small helpers ------------------------------------------------------------------------
-
-/** A seeded PRNG (mulberry32): the same registry for the same SEED and SCALE. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha = (s) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 const pct = (xs, p) => {
