@@ -1,4 +1,6 @@
 import { Migrator, sql, type Kysely } from "kysely";
+import { BusStore } from "./bus-store.js";
+import { DeliveryStore } from "./delivery-store.js";
 import { EventStore } from "./event-store.js";
 import { FilterStore } from "./filter-store.js";
 import { FindingStore } from "./finding-store.js";
@@ -59,6 +61,28 @@ export type {
   StoredReportStatus,
 } from "./report-store.js";
 export type { StoredEvent } from "./event-store.js";
+export type {
+  ArchivedEvent,
+  ArchiveStats,
+  ConnectionAuthType,
+  ListPage,
+  ReplayState,
+  RuleState,
+  StoredApiDestination,
+  StoredArchive,
+  StoredBus,
+  StoredConnection,
+  StoredReplay,
+  StoredRule,
+  StoredTarget,
+} from "./bus-store.js";
+export type {
+  DeadLetterQuery,
+  NewDeadLetter,
+  NewDelivery,
+  StoredDeadLetter,
+  StoredDelivery,
+} from "./delivery-store.js";
 export type { Dialect } from "./handle.js";
 export {
   RegistryStore,
@@ -70,6 +94,8 @@ export {
   InventoryStore,
   JobStore,
   EventStore,
+  BusStore,
+  DeliveryStore,
   LeaseStore,
   LayerInventoryStore,
   ReportStore,
@@ -102,6 +128,14 @@ export class MetaStore {
   readonly inventories: InventoryStore;
   readonly jobs: JobStore;
   readonly events: EventStore;
+  readonly bus: BusStore;
+  readonly deliveries: DeliveryStore;
+  /**
+   * Caches that belong to this database within this process (the events router's compiled
+   * rules): one Map shared by the store and its transaction-bound copies, so a cache never
+   * mixes two databases opened by one process.
+   */
+  readonly processCache: Map<string, unknown>;
   readonly leases: LeaseStore;
   readonly layers: LayerInventoryStore;
   readonly reports: ReportStore;
@@ -109,8 +143,15 @@ export class MetaStore {
   readonly #root: Kysely<Database>;
 
   /** Use openSqliteMetaStore / openPostgresMetaStore (storage/open.ts chooses). */
-  constructor(root: Kysely<Database>, dialect: Dialect, now: () => number = Date.now, h?: Handle) {
+  constructor(
+    root: Kysely<Database>,
+    dialect: Dialect,
+    now: () => number = Date.now,
+    h?: Handle,
+    processCache: Map<string, unknown> = new Map(),
+  ) {
     this.#root = root;
+    this.processCache = processCache;
     this.#h = h ?? new Handle(root, dialect, now);
     this.registry = new RegistryStore(this.#h);
     this.settings = new SettingsStore(this.#h);
@@ -121,6 +162,8 @@ export class MetaStore {
     this.inventories = new InventoryStore(this.#h);
     this.jobs = new JobStore(this.#h);
     this.events = new EventStore(this.#h);
+    this.bus = new BusStore(this.#h);
+    this.deliveries = new DeliveryStore(this.#h);
     this.leases = new LeaseStore(this.#h);
     this.layers = new LayerInventoryStore(this.#h);
     this.reports = new ReportStore(this.#h);
@@ -135,7 +178,9 @@ export class MetaStore {
   }
 
   tx<T>(fn: (tx: MetaStore) => Promise<T>): Promise<T> {
-    return this.#h.tx((h) => fn(h === this.#h ? this : new MetaStore(this.#root, h.dialect, h.now, h)));
+    return this.#h.tx((h) =>
+      fn(h === this.#h ? this : new MetaStore(this.#root, h.dialect, h.now, h, this.processCache)),
+    );
   }
 
   async migrate(): Promise<string[]> {
