@@ -260,6 +260,37 @@ export const configSchema = z.object({
       historyDays: z.number().int().positive().default(400),
     })
     .prefault({}),
+  /** The event bus (`drydock serve`; docs/events.md): delivery of events to rule targets. */
+  events: z
+    .object({
+      /**
+       * Local command targets (`arn:drydock:command:<region>:<account>:<name>`): the program
+       * and its arguments, run with the event (or the target's input) on standard input, never
+       * through a shell; a non-zero exit or the timeout is a failed attempt (retried).
+       */
+      commands: z
+        .record(
+          z.string().regex(/^[.\-_A-Za-z0-9]{1,64}$/),
+          z.object({
+            argv: z.array(z.string()).min(1),
+            timeoutSeconds: z.number().positive().max(3600).default(30),
+          }),
+        )
+        .default({}),
+      /** Deliveries sent at the same time by one process. */
+      concurrency: z.number().int().positive().max(1000).default(64),
+      /** How often an idle delivery worker looks for deliveries written by another process. */
+      pollIntervalMs: z.number().int().positive().default(25),
+      /** The first retry's delay; doubled per attempt with full jitter, capped at maxBackoffSeconds. */
+      retryBaseMs: z.number().int().positive().default(1000),
+      /** The longest wait between two attempts (also the cap on a Retry-After). */
+      maxBackoffSeconds: z.number().positive().default(300),
+      /** An HTTP target's timeout per attempt (EventBridge API destinations: 5 s). */
+      httpTimeoutSeconds: z.number().positive().max(300).default(5),
+      /** A claimed delivery's lease: after it, a crashed process's deliveries are retried. */
+      leaseSeconds: z.number().positive().default(60),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
