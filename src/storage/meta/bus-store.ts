@@ -355,6 +355,24 @@ export class BusStore {
     return notYet(this.h);
   }
 
+  // --- schedules ---
+  /**
+   * The last time a scheduled rule fired (epoch ms; undefined: never). `markScheduleFired`
+   * moves it only forward, from `previous` to `at` (compare and set): of two schedulers that
+   * race for one firing, exactly one gets true and emits the event.
+   */
+  scheduleFiredAt(_bus: string, _rule: string): Promise<number | undefined> {
+    return notYet(this.h);
+  }
+  markScheduleFired(
+    _bus: string,
+    _rule: string,
+    _previous: number | undefined,
+    _at: number,
+  ): Promise<boolean> {
+    return notYet(this.h);
+  }
+
   /** counters('event_rules'): moves with every change that affects routing. */
   configVersion(): Promise<number> {
     return notYet(this.h);
