@@ -1,4 +1,6 @@
+import type { Selectable } from "kysely";
 import type { Handle } from "./handle.js";
+import type { Database } from "./schema.js";
 
 /** An event as the log keeps it: the EventBridge envelope's JSON and its position. */
 export interface StoredEvent {
@@ -8,7 +10,12 @@ export interface StoredEvent {
   source: string;
   detailType: string;
   json: string;
+  /** The event bus it was put on. */
+  bus: string;
 }
+
+/** What `append` takes: the bus defaults to `default`. */
+export type NewEvent = Omit<StoredEvent, "seq" | "bus"> & { bus?: string };
 
 /**
  * The durable event log (table event_log). Contract: `append` runs in the transaction of the
@@ -20,7 +27,7 @@ export interface StoredEvent {
 export class EventStore {
   constructor(private readonly h: Handle) {}
 
-  async append(e: Omit<StoredEvent, "seq">): Promise<number> {
+  async append(e: NewEvent): Promise<number> {
     return this.h.tx(async (t) => {
       const c = await t.db
         .updateTable("counters")
@@ -31,7 +38,15 @@ export class EventStore {
       const seq = Number(c.value);
       await t.db
         .insertInto("event_log")
-        .values({ seq, id: e.id, time: e.time, source: e.source, detail_type: e.detailType, json: e.json })
+        .values({
+          seq,
+          id: e.id,
+          time: e.time,
+          source: e.source,
+          detail_type: e.detailType,
+          json: e.json,
+          bus: e.bus ?? "default",
+        })
         .execute();
       return seq;
     });
@@ -41,7 +56,7 @@ export class EventStore {
    * Appends events in order, in the caller's transaction, as `append` does one: the counter
    * moves once for all of them (a re-match appends a hundred thousand). Returns the first seq.
    */
-  async appendMany(events: readonly Omit<StoredEvent, "seq">[]): Promise<number> {
+  async appendMany(events: readonly NewEvent[]): Promise<number> {
     if (!events.length) return 0;
     return this.h.tx(async (t) => {
       const c = await t.db
@@ -63,6 +78,7 @@ export class EventStore {
               source: e.source,
               detail_type: e.detailType,
               json: e.json,
+              bus: e.bus ?? "default",
             })),
           )
           .execute();
@@ -79,14 +95,24 @@ export class EventStore {
       .orderBy("seq")
       .limit(limit)
       .execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      id: r.id,
-      time: Number(r.time),
-      source: r.source,
-      detailType: r.detail_type,
-      json: r.json,
-    }));
+    return rows.map(toEvent);
+  }
+
+  /** The events of these seqs (any order, missing ones left out), in seq order. */
+  async bySeqs(seqs: readonly number[]): Promise<StoredEvent[]> {
+    const unique = [...new Set(seqs)];
+    const out: StoredEvent[] = [];
+    // Chunked: SQLite allows at most 32,766 bound parameters in one statement.
+    const CHUNK = 1000;
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = await this.h.db
+        .selectFrom("event_log")
+        .selectAll()
+        .where("seq", "in", unique.slice(i, i + CHUNK))
+        .execute();
+      out.push(...rows.map(toEvent));
+    }
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   /** The sequence number of the newest committed event (0 when the log is empty). */
@@ -97,4 +123,16 @@ export class EventStore {
       .executeTakeFirst();
     return Number(row?.seq ?? 0);
   }
+}
+
+function toEvent(r: Selectable<Database["event_log"]>): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    time: Number(r.time),
+    source: r.source,
+    detailType: r.detail_type,
+    json: r.json,
+    bus: r.bus,
+  };
 }

@@ -611,6 +611,187 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .execute();
       },
     },
+    /**
+     * The EventBridge-compatible bus (schema.ts; src/events, src/api/events): buses, rules,
+     * targets, connections, API destinations, archives, replays, tags, schedule state, pending
+     * deliveries and dead letters; the bus of each logged event; the routing config counter.
+     */
+    "0011_event_bus": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("event_buses")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("description", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("event_rules")
+          .addColumn("bus", "text", (c) => c.notNull())
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("event_pattern", "text")
+          .addColumn("schedule_expression", "text")
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("description", "text")
+          .addColumn("role_arn", "text")
+          .addColumn("created_by", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("event_rules_pk", ["bus", "name"])
+          .execute();
+        await db.schema
+          .createTable("event_targets")
+          .addColumn("bus", "text", (c) => c.notNull())
+          .addColumn("rule", "text", (c) => c.notNull())
+          .addColumn("id", "text", (c) => c.notNull())
+          .addColumn("arn", "text", (c) => c.notNull())
+          .addColumn("json", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("event_targets_pk", ["bus", "rule", "id"])
+          .execute();
+        // ListRuleNamesByTarget: the rules of a bus with a target of one ARN, in name order.
+        await db.schema
+          .createIndex("event_targets_arn")
+          .on("event_targets")
+          .columns(["arn", "bus", "rule"])
+          .execute();
+        await db.schema
+          .createTable("event_connections")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("description", "text")
+          .addColumn("authorization_type", "text", (c) => c.notNull())
+          .addColumn("auth_parameters", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("state_reason", "text")
+          .addColumn("signing_secret", "text", (c) => c.notNull())
+          .addColumn("previous_signing_secret", "text")
+          .addColumn("rotated_at", "bigint")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addColumn("last_authorized_at", "bigint")
+          .execute();
+        await db.schema
+          .createTable("event_api_destinations")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("description", "text")
+          .addColumn("connection_name", "text", (c) => c.notNull())
+          .addColumn("endpoint", "text", (c) => c.notNull())
+          .addColumn("http_method", "text", (c) => c.notNull())
+          .addColumn("invocation_rate_limit_per_second", "integer", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("event_archives")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("bus", "text", (c) => c.notNull())
+          .addColumn("description", "text")
+          .addColumn("event_pattern", "text")
+          .addColumn("retention_days", "integer", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("event_archive_events")
+          .addColumn("archive", "text", (c) => c.notNull())
+          .addColumn("seq", "bigint", (c) => c.notNull())
+          .addColumn("time", "bigint", (c) => c.notNull())
+          .addColumn("size", "integer", (c) => c.notNull())
+          .addPrimaryKeyConstraint("event_archive_events_pk", ["archive", "seq"])
+          .execute();
+        // Replays select a time range; the retention purge deletes by time.
+        await db.schema
+          .createIndex("event_archive_events_time")
+          .on("event_archive_events")
+          .columns(["archive", "time"])
+          .execute();
+        await db.schema
+          .createTable("event_replays")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("description", "text")
+          .addColumn("archive", "text", (c) => c.notNull())
+          .addColumn("destination", "text", (c) => c.notNull())
+          .addColumn("event_start_time", "bigint", (c) => c.notNull())
+          .addColumn("event_end_time", "bigint", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("state_reason", "text")
+          .addColumn("replay_start_time", "bigint")
+          .addColumn("replay_end_time", "bigint")
+          .addColumn("event_last_replayed_time", "bigint")
+          .addColumn("cursor", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("event_tags")
+          .addColumn("arn", "text", (c) => c.notNull())
+          .addColumn("key", "text", (c) => c.notNull())
+          .addColumn("value", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("event_tags_pk", ["arn", "key"])
+          .execute();
+        await db.schema
+          .createTable("event_schedules")
+          .addColumn("bus", "text", (c) => c.notNull())
+          .addColumn("rule", "text", (c) => c.notNull())
+          .addColumn("fired_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("event_schedules_pk", ["bus", "rule"])
+          .execute();
+        await db.schema
+          .createTable("event_deliveries")
+          // A plain rowid on SQLite (no AUTOINCREMENT bookkeeping per insert): thousands are
+          // written and deleted a second; a reused id is harmless, every write is token-fenced.
+          .addColumn("id", idType, (c) => c.primaryKey())
+          .addColumn("bus", "text", (c) => c.notNull())
+          .addColumn("rule", "text", (c) => c.notNull())
+          .addColumn("target_id", "text", (c) => c.notNull())
+          .addColumn("event_seq", "bigint", (c) => c.notNull())
+          .addColumn("event_json", "text")
+          .addColumn("event_time", "bigint", (c) => c.notNull())
+          .addColumn("run_after", "bigint", (c) => c.notNull())
+          .addColumn("attempts", "integer", (c) => c.notNull())
+          .addColumn("lease_until", "bigint")
+          .addColumn("lease_token", "text")
+          .addColumn("last_error", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        // The claim's order: a claim moves run_after to the lease's end, so `run_after <= now`
+        // alone finds both due and lease-expired rows, from the start of this index.
+        await db.schema
+          .createIndex("event_deliveries_due")
+          .on("event_deliveries")
+          .columns(["run_after", "id"])
+          .execute();
+        await db.schema
+          .createIndex("event_deliveries_target")
+          .on("event_deliveries")
+          .columns(["bus", "rule", "target_id"])
+          .execute();
+        await db.schema
+          .createTable("event_dead_letters")
+          .addColumn("id", idType, generated)
+          .addColumn("queue", "text", (c) => c.notNull())
+          .addColumn("bus", "text", (c) => c.notNull())
+          .addColumn("rule", "text", (c) => c.notNull())
+          .addColumn("target_id", "text", (c) => c.notNull())
+          .addColumn("target_arn", "text", (c) => c.notNull())
+          .addColumn("event_seq", "bigint", (c) => c.notNull())
+          .addColumn("event_json", "text", (c) => c.notNull())
+          .addColumn("event_time", "bigint", (c) => c.notNull())
+          .addColumn("attempts", "integer", (c) => c.notNull())
+          .addColumn("error_code", "text", (c) => c.notNull())
+          .addColumn("error_message", "text", (c) => c.notNull())
+          .addColumn("dead_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("event_dead_letters_rule")
+          .on("event_dead_letters")
+          .columns(["bus", "rule", "target_id", "id"])
+          .execute();
+        await db.schema
+          .alterTable("event_log")
+          .addColumn("bus", "text", (c) => c.notNull().defaultTo("default"))
+          .execute();
+        await db.insertInto("counters").values({ name: "event_rules", value: 0 }).execute();
+      },
+    },
   };
 };
 

@@ -86,8 +86,12 @@ import type { Generated } from "kysely";
  * event_log             the durable event log. `seq` is assigned from counters('event_log') in the
  *                       appending transaction, whose row lock serializes appenders: seq order is
  *                       commit order, so a reader's `seq > cursor` never skips a late commit.
+ *                       `bus` (0011) the event bus it was put on (`default` unless named).
  * counters              named monotonic counters (event_log; findings_daily: the last UTC day, in
- *                       days since the epoch, whose daily finding-retention pass ran).
+ *                       days since the epoch, whose daily finding-retention pass ran;
+ *                       event_rules (0011): moved by every change of the bus's rules, targets,
+ *                       archives, connections, API destinations or buses, so every process's
+ *                       compiled routing table notices a change made on any node).
  * leases                named leases held by one process at a time (singletons: GC, database
  *                       updates); `holder` is the process id, `expires_at` the end of the lease.
  * inspector_filters     Inspector2 filters (src/findings/inspector-backend.ts): `id` the 16 hex digits
@@ -110,6 +114,40 @@ import type { Generated } from "kysely";
  *                       index allows one FINDINGS report IN_PROGRESS at a time.
  * layer_inventories     the layer-inventory cache shared by every worker: key = sha256 of (diffID,
  *                       analyzer versions, limits), `json` the LayerInventory.
+ *
+ * The EventBridge-compatible bus (0011; BusStore and DeliveryStore, src/events):
+ * event_buses           named buses beside `default` (which is not stored): name, description.
+ * event_rules           rules, key (bus, name): `event_pattern` the pattern's JSON text as given
+ *                       (null: a schedule-only rule), `schedule_expression` rate(...)/cron(...),
+ *                       `state` ENABLED/DISABLED/..., description, role ARN, `created_by`.
+ * event_targets         the targets of a rule, key (bus, rule, id): `arn` (indexed with bus and
+ *                       rule, for ListRuleNamesByTarget) and `json` the whole AWS Target object.
+ * event_connections     connections by name: `authorization_type`, `auth_parameters` the
+ *                       AuthParameters JSON as given (secrets included), state and reason,
+ *                       `signing_secret` the Standard Webhooks `whsec_` secret, and the one
+ *                       before the last rotation (`previous_signing_secret`, `rotated_at`).
+ * event_api_destinations API destinations by name: connection, endpoint URL, HTTP method,
+ *                       `invocation_rate_limit_per_second`, state.
+ * event_archives        archives by name: the bus they keep, optional pattern, retention days
+ *                       (0 = forever), state.
+ * event_archive_events  what an archive holds: (archive, seq) → the event's time and size (the
+ *                       envelope stays in event_log); written in the event's transaction;
+ *                       indexed by (archive, time) for replays' ranges and the retention purge.
+ * event_replays         replays by name: archive, `destination` JSON ({Arn, FilterArns}), the
+ *                       event time range, state and reason, replay start/end, the last event
+ *                       replayed's time, and `cursor`, the seq of the last archived event replayed.
+ * event_tags            resource tags of the bus's resources: (arn, key) → value.
+ * event_schedules       scheduled rules' last firing, key (bus, rule): `fired_at`, moved by compare
+ *                       and set so that one of several schedulers emits each firing.
+ * event_deliveries      pending deliveries, one per (event, matched rule target): `event_seq` the
+ *                       event in event_log, `event_json` the envelope when it differs (a replay),
+ *                       `event_time`, `run_after` the next attempt's time, `attempts` (claims),
+ *                       `lease_token`/`lease_until` the worker holding it. A claim moves
+ *                       `run_after` to the lease's end, so the index (run_after, id) alone finds
+ *                       due and lease-expired rows. Deleted once delivered or dead-lettered.
+ * event_dead_letters    deliveries given up (AUTOINCREMENT id, pages go by it): `queue` the
+ *                       dead-letter store's name, bus, rule, target id and ARN, the event's seq,
+ *                       envelope and time, attempts, AWS's error code and message, `dead_at`.
  */
 export interface Database {
   repositories: {
@@ -288,6 +326,8 @@ export interface Database {
     detail_type: string;
     /** The whole EventBridge envelope as JSON. */
     json: string;
+    /** The event bus (0011). */
+    bus: Generated<string>;
   };
   counters: {
     name: string;
@@ -338,5 +378,124 @@ export interface Database {
     diff_id: string;
     json: string;
     created_at: number;
+  };
+  event_buses: {
+    name: string;
+    description: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  event_rules: {
+    bus: string;
+    name: string;
+    event_pattern: string | null;
+    schedule_expression: string | null;
+    state: string;
+    description: string | null;
+    role_arn: string | null;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+  };
+  event_targets: {
+    bus: string;
+    rule: string;
+    id: string;
+    arn: string;
+    json: string;
+  };
+  event_connections: {
+    name: string;
+    description: string | null;
+    authorization_type: string;
+    auth_parameters: string;
+    state: string;
+    state_reason: string | null;
+    signing_secret: string;
+    previous_signing_secret: string | null;
+    rotated_at: number | null;
+    created_at: number;
+    updated_at: number;
+    last_authorized_at: number | null;
+  };
+  event_api_destinations: {
+    name: string;
+    description: string | null;
+    connection_name: string;
+    endpoint: string;
+    http_method: string;
+    invocation_rate_limit_per_second: number;
+    state: string;
+    created_at: number;
+    updated_at: number;
+  };
+  event_archives: {
+    name: string;
+    bus: string;
+    description: string | null;
+    event_pattern: string | null;
+    retention_days: number;
+    state: string;
+    created_at: number;
+  };
+  event_archive_events: {
+    archive: string;
+    seq: number;
+    time: number;
+    size: number;
+  };
+  event_replays: {
+    name: string;
+    description: string | null;
+    archive: string;
+    destination: string;
+    event_start_time: number;
+    event_end_time: number;
+    state: string;
+    state_reason: string | null;
+    replay_start_time: number | null;
+    replay_end_time: number | null;
+    event_last_replayed_time: number | null;
+    cursor: number;
+  };
+  event_tags: {
+    arn: string;
+    key: string;
+    value: string;
+  };
+  event_schedules: {
+    bus: string;
+    rule: string;
+    fired_at: number;
+  };
+  event_deliveries: {
+    id: Generated<number>;
+    bus: string;
+    rule: string;
+    target_id: string;
+    event_seq: number;
+    event_json: string | null;
+    event_time: number;
+    run_after: number;
+    attempts: number;
+    lease_until: number | null;
+    lease_token: string | null;
+    last_error: string | null;
+    created_at: number;
+  };
+  event_dead_letters: {
+    id: Generated<number>;
+    queue: string;
+    bus: string;
+    rule: string;
+    target_id: string;
+    target_arn: string;
+    event_seq: number;
+    event_json: string;
+    event_time: number;
+    attempts: number;
+    error_code: string;
+    error_message: string;
+    dead_at: number;
   };
 }

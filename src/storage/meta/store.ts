@@ -60,7 +60,7 @@ export type {
   StoredReport,
   StoredReportStatus,
 } from "./report-store.js";
-export type { StoredEvent } from "./event-store.js";
+export type { NewEvent, StoredEvent } from "./event-store.js";
 export type {
   ArchivedEvent,
   ArchiveStats,

@@ -1094,6 +1094,45 @@ export function describeMetaStores(
       expect(await store.events.lastSeq()).toBe(s2);
     });
 
+    it("keeps each event's bus (default unless named) and reads events by seqs", async () => {
+      const s1 = await store.events.append(ev("a"));
+      const s2 = await store.events.append({ ...ev("b"), bus: "orders" });
+      const s3 = await store.events.appendMany([ev("c"), { ...ev("d"), bus: "orders" }]);
+      expect((await store.events.read(0)).map((e) => [e.id, e.bus])).toEqual([
+        ["a", "default"],
+        ["b", "orders"],
+        ["c", "default"],
+        ["d", "orders"],
+      ]);
+      const got = await store.events.bySeqs([s3 + 1, s1, 999_999, s1]);
+      expect(got).toEqual([
+        {
+          seq: s1,
+          id: "a",
+          time: 1,
+          source: "aws.ecr",
+          detailType: "ECR Image Action",
+          json: '{"id":"a"}',
+          bus: "default",
+        },
+        {
+          seq: s3 + 1,
+          id: "d",
+          time: 1,
+          source: "aws.ecr",
+          detailType: "ECR Image Action",
+          json: '{"id":"d"}',
+          bus: "orders",
+        },
+      ]);
+      expect(await store.events.bySeqs([])).toEqual([]);
+      expect((await store.events.bySeqs([s2])).map((e) => e.bus)).toEqual(["orders"]);
+      const many = await store.events.appendMany(Array.from({ length: 1500 }, (_, i) => ev(`m${i}`)));
+      const seqs = Array.from({ length: 1500 }, (_, i) => many + i);
+      const backwards = [...seqs].reverse();
+      expect((await store.events.bySeqs(backwards)).map((e) => e.seq)).toEqual(seqs);
+    });
+
     it("an event of a rolled-back transaction never appears", async () => {
       await expect(
         store.tx(async (tx) => {
