@@ -235,6 +235,7 @@ function record(v: unknown): Record<string, unknown> {
 function quote(body: Buffer, secrets: readonly string[]): string {
   if (body.length === 0) return "";
   const text = redact(body.toString("utf8"), secrets)
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
     .replace(/[\u0000-\u001f\u007f]+/g, " ")
     .trim();
   return text.length > QUOTED_BODY_CHARS ? `${text.slice(0, QUOTED_BODY_CHARS)}…` : text;
