@@ -154,6 +154,11 @@ describe.each(metaDrivers("BusStore"))("BusStore (%s)", (driver, open) => {
     expect(await store.bus.setRuleState("default", "missing", "DISABLED")).toBe(false);
     expect(await store.bus.getRule("default", "a")).toMatchObject({ state: "DISABLED", updatedAt: 3_000 });
     expect(await store.bus.getRule("default", "missing")).toBeUndefined();
+    // Byte order on both dialects, whatever PostgreSQL's database collation.
+    const odd = ["a_b", "a-b", "aB", "Ab", "a.b", "ab"];
+    for (const n of odd) await store.bus.putRule(rule(n, { bus: "odd" }));
+    const oddPages = await allPages((next) => store.bus.listRules({ bus: "odd", limit: 4, next }));
+    expect(oddPages.items.map((r) => r.name)).toEqual([...odd].sort());
   });
 
   it("targets: upsert by id, page by id, remove returns the ones that existed, deleteRule removes them", async () => {

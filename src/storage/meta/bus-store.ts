@@ -174,9 +174,9 @@ export class BusStore {
   async listBuses(q: { namePrefix?: string; limit: number; next?: string }): Promise<ListPage<StoredBus>> {
     let s = this.h.db.selectFrom("event_buses").selectAll();
     if (q.namePrefix) s = s.where(prefix("name", q.namePrefix));
-    if (q.next !== undefined) s = s.where("name", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "name"), ">", q.next);
     const rows = await s
-      .orderBy("name")
+      .orderBy(ordered(this.h, "name"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toBus), q.limit, (b) => b.name);
@@ -232,9 +232,9 @@ export class BusStore {
   }): Promise<ListPage<StoredRule>> {
     let s = this.h.db.selectFrom("event_rules").selectAll().where("bus", "=", q.bus);
     if (q.namePrefix) s = s.where(prefix("name", q.namePrefix));
-    if (q.next !== undefined) s = s.where("name", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "name"), ">", q.next);
     const rows = await s
-      .orderBy("name")
+      .orderBy(ordered(this.h, "name"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toRule), q.limit, (r) => r.name);
@@ -326,9 +326,9 @@ export class BusStore {
       .selectAll()
       .where("bus", "=", q.bus)
       .where("rule", "=", q.rule);
-    if (q.next !== undefined) s = s.where("id", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "id"), ">", q.next);
     const rows = await s
-      .orderBy("id")
+      .orderBy(ordered(this.h, "id"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toTarget), q.limit, (x) => x.id);
@@ -383,12 +383,13 @@ export class BusStore {
     let s = this.h.db
       .selectFrom("event_targets")
       .select("rule")
-      .distinct()
+      // Grouped rather than DISTINCT: PostgreSQL's DISTINCT cannot order by `rule collate "C"`.
+      .groupBy("rule")
       .where("arn", "=", q.arn)
       .where("bus", "=", q.bus);
-    if (q.next !== undefined) s = s.where("rule", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "rule"), ">", q.next);
     const rows = await s
-      .orderBy("rule")
+      .orderBy(ordered(this.h, "rule"))
       .limit(q.limit + 1)
       .execute();
     return page(
@@ -443,9 +444,9 @@ export class BusStore {
     let s = this.h.db.selectFrom("event_connections").selectAll();
     if (q.namePrefix) s = s.where(prefix("name", q.namePrefix));
     if (q.state !== undefined) s = s.where("state", "=", q.state);
-    if (q.next !== undefined) s = s.where("name", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "name"), ">", q.next);
     const rows = await s
-      .orderBy("name")
+      .orderBy(ordered(this.h, "name"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toConnection), q.limit, (c) => c.name);
@@ -524,9 +525,9 @@ export class BusStore {
     let s = this.h.db.selectFrom("event_api_destinations").selectAll();
     if (q.namePrefix) s = s.where(prefix("name", q.namePrefix));
     if (q.connectionName !== undefined) s = s.where("connection_name", "=", q.connectionName);
-    if (q.next !== undefined) s = s.where("name", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "name"), ">", q.next);
     const rows = await s
-      .orderBy("name")
+      .orderBy(ordered(this.h, "name"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toApiDestination), q.limit, (d) => d.name);
@@ -582,9 +583,9 @@ export class BusStore {
     if (q.namePrefix) s = s.where(prefix("name", q.namePrefix));
     if (q.bus !== undefined) s = s.where("bus", "=", q.bus);
     if (q.state !== undefined) s = s.where("state", "=", q.state);
-    if (q.next !== undefined) s = s.where("name", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "name"), ">", q.next);
     const rows = await s
-      .orderBy("name")
+      .orderBy(ordered(this.h, "name"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toArchive), q.limit, (a) => a.name);
@@ -716,9 +717,9 @@ export class BusStore {
     if (q.namePrefix) s = s.where(prefix("name", q.namePrefix));
     if (q.state !== undefined) s = s.where("state", "=", q.state);
     if (q.archive !== undefined) s = s.where("archive", "=", q.archive);
-    if (q.next !== undefined) s = s.where("name", ">", q.next);
+    if (q.next !== undefined) s = s.where(ordered(this.h, "name"), ">", q.next);
     const rows = await s
-      .orderBy("name")
+      .orderBy(ordered(this.h, "name"))
       .limit(q.limit + 1)
       .execute();
     return page(rows.map(toReplay), q.limit, (r) => r.name);
@@ -855,6 +856,17 @@ async function bump(t: Handle): Promise<void> {
  */
 function prefix(column: string, p: string) {
   return sql<boolean>`substr(${sql.ref(column)}, 1, ${p.length}) = ${p}`;
+}
+
+/**
+ * A name column as lists order and page it: byte order on both dialects (PostgreSQL's database
+ * collation, e.g. en_US, would order `a-b`, `a_b` and `aB` otherwise than SQLite). The paging
+ * comparison uses the same expression, so pages stay consistent whatever it is.
+ */
+function ordered(h: Handle, column: string) {
+  return h.dialect === "postgres"
+    ? sql<string>`${sql.ref(column)} collate "C"`
+    : sql<string>`${sql.ref(column)}`;
 }
 
 /** Keeps `limit` items; `next` is the last one's key when more follow. */
