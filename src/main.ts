@@ -13,6 +13,7 @@ import { ConfigError } from "./core/errors.js";
 import type { Digest } from "./core/digest.js";
 import type { Logger } from "./core/logger.js";
 import { Metrics } from "./core/metrics.js";
+import { startEventBus, type EventBusBackground } from "./events/background.js";
 import { Singleton } from "./jobs/singleton.js";
 import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
@@ -83,6 +84,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     findings: () => stores.meta.findings.countsByStatusSeverity(),
     images: () => stores.meta.scans.countsByStatus(),
     vulndbBuiltAt: () => scan.vulndb.builtAt(),
+    pendingDeliveries: () => stores.meta.deliveries.pending(),
+    deadLetters: () => stores.meta.deliveries.countDeadLetters(),
   });
   const scan = createScanService(config, stores, settings, log, metrics);
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
@@ -275,15 +278,29 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // After the scan service's start, which (embedded) re-queues every job a crash left running,
   // report jobs included.
   let reportWorker: JobWorker | undefined;
+  // The event bus: deliveries to rule targets, scheduled rules, archive retention; its replay
+  // jobs run on the report worker (src/events/background.ts).
+  let eventBus: EventBusBackground | undefined;
   if (background) {
-    reportWorker = new JobWorker(stores.meta, reports.jobHandlers(), {
-      concurrency: REPORT_CONCURRENCY,
-      maxAttempts: config.scan.maxAttempts,
-      retryBaseMs: config.scan.retryBaseMs,
-      leaseMs: config.scan.leaseSeconds * 1000,
-      pollIntervalMs: config.scan.pollIntervalMs,
+    eventBus = startEventBus(stores.meta, {
+      config,
+      holder: NODE_ID,
       log,
+      metrics,
+      userAgent: "Drydock-Events/1",
     });
+    reportWorker = new JobWorker(
+      stores.meta,
+      { ...reports.jobHandlers(), ...eventBus.jobHandlers },
+      {
+        concurrency: REPORT_CONCURRENCY,
+        maxAttempts: config.scan.maxAttempts,
+        retryBaseMs: config.scan.retryBaseMs,
+        leaseMs: config.scan.leaseSeconds * 1000,
+        pollIntervalMs: config.scan.pollIntervalMs,
+        log,
+      },
+    );
     reports.onQueued = () => reportWorker?.wake();
     await reportWorker.start(false);
   }
@@ -308,6 +325,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       for (const s of singletons) await s.stop();
       await vulndbSync?.stop();
       await reportWorker?.stop();
+      await eventBus?.stop();
       await scan.service.stop();
       scan.vulndb.close();
       await stores.close();

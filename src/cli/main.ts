@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { ConfigError } from "../core/errors.js";
 import { EXIT_USAGE, SBOM_FORMATS, SCAN_FORMATS, VERSION_SCHEME_IDS, exitFor } from "./common.js";
 import type * as Db from "./db.js";
+import type { DlqOptions } from "./events-dlq.js";
 import type { TailOptions } from "./events.js";
 import type { SbomOptions } from "./sbom.js";
 import type { ScanOptions } from "./scan.js";
@@ -224,6 +225,27 @@ export function buildCli(): Command {
     .option("-f, --follow", "keep printing new events as they are written")
     .option("--interval <ms>", "how often --follow looks for new events", "500")
     .action(async (opts: TailOptions) => (await import("./events.js")).tail(opts));
+  const dlq = events
+    .command("dlq")
+    .description("the dead-letter stores: deliveries whose target's retry policy gave up (docs/events.md)");
+  const dlqFilters = (c: Command) =>
+    c
+      .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+      .option("-d, --data <dir>", "data directory (default ./data)")
+      .option("--queue <name>", "one dead-letter store (the DeadLetterConfig ARN's name, or default)")
+      .option("--bus <name>", "the rule's event bus")
+      .option("--rule <name>", "one rule's dead letters")
+      .option("--target <id>", "one target's dead letters")
+      .option("--since <time>", "dead-lettered at or after this time (ISO 8601)");
+  dlqFilters(dlq.command("list").description("list dead letters, oldest first"))
+    .option("--limit <n>", "at most this many", "100")
+    .option("--json", "one JSON object per line, with the event")
+    .action(async (opts: DlqOptions) => (await import("./events-dlq.js")).dlqList(opts));
+  dlqFilters(
+    dlq
+      .command("redrive")
+      .description("queue the selected dead letters for delivery again (a running server sends them)"),
+  ).action(async (opts: DlqOptions) => (await import("./events-dlq.js")).dlqRedrive(opts));
 
   return program;
 }

@@ -15,6 +15,9 @@ export interface MetricsSources {
   images?: () => Promise<readonly { scanType: string; status: string; count: number }[]>;
   /** Build time (epoch ms) of the vulnerability database this node scans with; null without one. */
   vulndbBuiltAt?: () => number | null;
+  /** Event deliveries waiting (due or retrying later) and dead letters kept (DeliveryStore). */
+  pendingDeliveries?: () => Promise<number>;
+  deadLetters?: () => Promise<number>;
   now?: () => number;
 }
 
@@ -34,6 +37,8 @@ export class Metrics {
   readonly rematchFindingChanges: Counter<"change">;
   readonly rematchDuration: Histogram;
   readonly vulndbUpdateFailures: Counter;
+  readonly eventDeliveries: Counter<"outcome">;
+  readonly eventDeliveryLatency: Histogram;
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: "drydock_process_" });
@@ -120,8 +125,42 @@ export class Metrics {
       registers,
     });
 
+    // The event bus's deliveries (src/events/delivery): counters of this process.
+    this.eventDeliveries = new Counter({
+      name: "drydock_event_deliveries_total",
+      help: "Event delivery attempts by outcome: delivered, retried (failed, attempted again later), dead_lettered, dropped (target removed)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of ["delivered", "retried", "dead_lettered", "dropped"])
+      this.eventDeliveries.inc({ outcome }, 0);
+    this.eventDeliveryLatency = new Histogram({
+      name: "drydock_event_delivery_latency_seconds",
+      help: "From an event's commit to its target's acceptance (retries included)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10, 60, 600, 3600],
+      registers,
+    });
+
     // Gauges read at scrape time: the findings and images of the shared metadata database.
-    const { findings, images, vulndbBuiltAt } = sources;
+    const { findings, images, vulndbBuiltAt, pendingDeliveries, deadLetters } = sources;
+    if (pendingDeliveries)
+      new Gauge({
+        name: "drydock_event_deliveries_pending",
+        help: "Event deliveries waiting to be sent, due now or retrying later (the shared database)",
+        registers,
+        async collect() {
+          this.set(await pendingDeliveries());
+        },
+      });
+    if (deadLetters)
+      new Gauge({
+        name: "drydock_event_dead_letters",
+        help: "Event deliveries kept in the dead-letter stores (the shared database)",
+        registers,
+        async collect() {
+          this.set(await deadLetters());
+        },
+      });
     const now = sources.now ?? Date.now;
     if (findings)
       new Gauge({
@@ -174,5 +213,15 @@ export class Metrics {
     for (const c of changes) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + 1);
     for (const [change, n] of byKind) this.rematchFindingChanges.inc({ change }, n);
     this.rematchDuration.observe(seconds);
+  }
+
+  // The delivery worker's recorder (src/events/delivery DeliveryMetrics), structurally.
+
+  outcome(kind: string, n: number): void {
+    this.eventDeliveries.inc({ outcome: kind }, n);
+  }
+
+  latency(ms: number): void {
+    this.eventDeliveryLatency.observe(ms / 1000);
   }
 }
