@@ -1,8 +1,13 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { metaDrivers, type DriverFixture } from "../../storage/meta/drivers-testing.js";
+import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
 import type { MetaStore } from "../../storage/meta/store.js";
 import type { EventEnvelope } from "../envelope.js";
-import { parseScheduleExpression } from "./expression.js";
+import { nextFireTime, parseScheduleExpression } from "./expression.js";
 import { latestFiring, runSchedules } from "./runner.js";
 
 /**
@@ -194,5 +199,69 @@ describe("latestFiring", () => {
     expect(
       new Date(latestFiring(rate, anchor + 7 * MINUTE, anchor + 100 * MINUTE, anchor)).toISOString(),
     ).toBe(new Date(anchor + 98 * MINUTE).toISOString());
+  });
+});
+
+describe("property: with ticks at most a minute apart, every firing fires once, in order", () => {
+  it("on SQLite", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drydock-schedule-"));
+    try {
+      let n = 0;
+      let total = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(
+            "rate(1 minute)",
+            "rate(3 minutes)",
+            "rate(1 hour)",
+            "cron(0/7 * * * ? *)",
+            "cron(5,6,7 * * * ? *)",
+            "cron(* 10 ? * MON *)",
+            "cron(0 0 L * ? *)",
+          ),
+          fc.integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2030, 0, 1) }),
+          fc.array(fc.integer({ min: 1, max: 60_000 }), { minLength: 20, maxLength: 120 }),
+          async (expression, start, gaps) => {
+            let clock = start;
+            const meta = await openSqliteMetaStore(join(dir, `p${n++}.sqlite`), () => clock);
+            try {
+              await meta.bus.putRule({
+                bus: "default",
+                name: "r",
+                eventPattern: null,
+                scheduleExpression: expression,
+                state: "ENABLED",
+                description: null,
+                roleArn: null,
+                createdBy: ACCOUNT,
+              });
+              for (const gap of gaps) {
+                clock += gap;
+                await runSchedules(meta, { region: REGION, accountId: ACCOUNT, now: clock });
+              }
+              const s = parseScheduleExpression(expression);
+              const expected: string[] = [];
+              for (
+                let t = nextFireTime(s, start, start);
+                t !== undefined && t <= clock;
+                t = nextFireTime(s, t, start)
+              )
+                expected.push(new Date(t).toISOString().replace(".000Z", "Z"));
+              const got = (await meta.events.read(0, 10_000)).map(
+                (r) => (JSON.parse(r.json) as EventEnvelope).time,
+              );
+              expect(got).toEqual(expected);
+              total += got.length;
+            } finally {
+              await meta.close();
+            }
+          },
+        ),
+        { numRuns: 25 },
+      );
+      expect(total).toBeGreaterThan(20);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
