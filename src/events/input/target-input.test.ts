@@ -278,6 +278,13 @@ describe("InputTransformer, values and quoting", () => {
     expect(transform("x <> y", map, event)).toBe("x <> y");
   });
 
+  it("a placeholder right after a lone backslash in a string: not JSON, so plain text", () => {
+    expect(transform('"\\<n>n"', map, event)).toBe('"\\42.5n"');
+    expect(() => transform('{"a": "\\<n>"}', map, event)).toThrow(/not valid JSON once/);
+    // an escaped backslash before it is fine
+    expect(JSON.parse(transform('{"a": "\\\\<n>"}', map, event))).toEqual({ a: "\\42.5" });
+  });
+
   it("an array template", () => {
     expect(JSON.parse(transform('[<n>, "<n>", {"k": [<list>]}]', map, event))).toEqual([
       42.5,
@@ -521,7 +528,7 @@ describe("properties", () => {
           try {
             JSON.parse(
               tr.InputTemplate.replace(/<[A-Za-z0-9_.-]+>/g, (m, o: number, s: string) =>
-                inQuotes(s, o) ? "" : "null",
+                inQuotes(s, o) ? "a" : "null",
               ),
             );
           } catch {
