@@ -67,12 +67,13 @@ const FAILED = Symbol("not JSON");
 /**
  * Whether the template is JSON once filled. Every value fills a placeholder outside strings as a
  * JSON value and one inside a string as escaped string content, so a template that parses with
- * `null` and `a` stand-ins parses with any values.
+ * `null` and `x` stand-ins parses with any values.
  */
 export function compileTemplate(text: string): CompiledTemplate {
   const parts = scanTemplate(text);
-  // "a", not "": a placeholder right after a lone backslash (`"\<k>"`) must not pass as an escape
-  return { parts, json: parses(standIn(parts, "a")) !== FAILED };
+  // "x", not "" nor a hex digit: a placeholder that would end an escape the template leaves open
+  // (`"\<k>"`, `"\u00<k>"`) must not pass as one
+  return { parts, json: parses(standIn(parts, "x")) !== FAILED };
 }
 
 /** AWS's restriction on JSON object templates: a placeholder cannot be (part of) an object key. */
