@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
+import { setupEventsApi } from "./api/events/index.js";
 import { setupInspector2Api } from "./api/inspector2/index.js";
 import { StoreInspector2Backend } from "./findings/inspector-backend.js";
 import { InspectorReports } from "./findings/reports/service.js";
@@ -105,6 +106,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scan: scan.service,
     loginTokens: auth.loginTokens,
     log,
+    // EventBridge (AWSEvents.*) on the same POST / as ECR (docs/events.md).
+    extraServices: [setupEventsApi(config, { meta: stores.meta, log })],
   });
   // Findings reports and SBOM exports: jobs (the report worker below) writing through the blob
   // store, so that every node sees the same files (docs/inspector2-api.md).

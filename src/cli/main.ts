@@ -4,6 +4,7 @@ import { ConfigError } from "../core/errors.js";
 import { EXIT_USAGE, SBOM_FORMATS, SCAN_FORMATS, VERSION_SCHEME_IDS, exitFor } from "./common.js";
 import type * as Db from "./db.js";
 import type { DlqOptions } from "./events-dlq.js";
+import type { ConnectionSecretOptions } from "./events-connection.js";
 import type { TailOptions } from "./events.js";
 import type { SbomOptions } from "./sbom.js";
 import type { ScanOptions } from "./scan.js";
@@ -225,6 +226,18 @@ export function buildCli(): Command {
     .option("-f, --follow", "keep printing new events as they are written")
     .option("--interval <ms>", "how often --follow looks for new events", "500")
     .action(async (opts: TailOptions) => (await import("./events.js")).tail(opts));
+  events
+    .command("connection-secret")
+    .description(
+      "print a connection's Standard Webhooks signing secret (whsec_...), with which receivers verify deliveries",
+    )
+    .argument("<name>", "the connection's name (aws events create-connection --name)")
+    .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+    .option("-d, --data <dir>", "data directory (default ./data)")
+    .option("--rotate", "make a new secret (the previous one still signs deliveries for a day) and print it")
+    .action(async (name: string, opts: ConnectionSecretOptions) =>
+      (await import("./events-connection.js")).connectionSecret(name, opts),
+    );
   const dlq = events
     .command("dlq")
     .description("the dead-letter stores: deliveries whose target's retry policy gave up (docs/events.md)");

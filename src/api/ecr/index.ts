@@ -5,6 +5,7 @@ import { ConfigError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { RegistryService } from "../../registry/service.js";
 import type { ScanService } from "../../scan/types.js";
+import type { JsonService } from "../aws-json.js";
 import type { RepositorySettingsService } from "../../settings/service.js";
 import { awsAuth, registerEcrApi } from "./protocol.js";
 
@@ -20,6 +21,8 @@ export function setupEcrApi(
     scan?: ScanService;
     loginTokens: AwsLoginTokens;
     log: Logger;
+    /** Other JSON 1.1 services served on the same `POST /` (EventBridge). */
+    extraServices?: JsonService[];
   },
 ): (app: FastifyInstance) => void {
   const hasUsers = config.auth.users.length > 0;
@@ -49,5 +52,5 @@ export function setupEcrApi(
     users: config.auth.users,
     accountId: config.aws.accountId,
   });
-  return (app) => registerEcrApi(app, { deps, auth, log: o.log });
+  return (app) => registerEcrApi(app, { deps, auth, log: o.log, extraServices: o.extraServices });
 }

@@ -1,0 +1,193 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Fastify, { type FastifyInstance } from "fastify";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AccessRules } from "../../auth/rules.js";
+import { createLogger } from "../../core/logger.js";
+import { EventBusService } from "../../events/bus-service.js";
+import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
+import type { MetaStore } from "../../storage/meta/store.js";
+import { AwsPrincipal } from "../access.js";
+import { registerAwsJson } from "../aws-json.js";
+import { eventsService } from "./index.js";
+
+const ACCOUNT = "123456789012";
+const identity = { accountId: ACCOUNT, region: "us-east-1" };
+
+/** The EventBridge API over HTTP (JSON 1.1) on a real SQLite store; callers named by a header. */
+describe("EventBridge API (AWSEvents.*)", () => {
+  let dir: string;
+  let meta: MetaStore;
+  let app: FastifyInstance;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "drydock-events-api-"));
+    meta = await openSqliteMetaStore(join(dir, "meta.db"));
+    const log = createLogger("silent");
+    const bus = new EventBusService(meta, { identity, log });
+    app = Fastify();
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", (_r, _p, done) => done(null, undefined));
+    const reader = AwsPrincipal.user(
+      ACCOUNT,
+      "reader",
+      new AccessRules([{ repository: "**", actions: ["pull"] }]),
+    );
+    registerAwsJson(app, {
+      services: [eventsService(bus)],
+      log,
+      auth: {
+        mode: "open",
+        secretFor: () => undefined,
+        // The open mode passes no key: the test names its caller with a header instead.
+        principal: () => (currentUser === "reader" ? reader : AwsPrincipal.unrestricted(ACCOUNT)),
+      },
+    });
+    await app.ready();
+  });
+  afterEach(async () => {
+    await app.close();
+    await meta.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  let currentUser = "admin";
+  async function call(op: string, body: unknown, user = "admin") {
+    currentUser = user;
+    const res = await app.inject({
+      method: "POST",
+      url: "/",
+      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSEvents.${op}` },
+      payload: JSON.stringify(body),
+    });
+    return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+  }
+
+  it("PutRule → DescribeRule with AWS's member names; errors with __type and AWS's texts", async () => {
+    const pattern = '{"source":["my.app"]}';
+    const put = await call("PutRule", { Name: "r", EventPattern: pattern });
+    expect(put).toEqual({ status: 200, body: { RuleArn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/r` } });
+    expect((await call("DescribeRule", { Name: "r" })).body).toEqual({
+      Name: "r",
+      Arn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/r`,
+      EventPattern: pattern,
+      State: "ENABLED",
+      EventBusName: "default",
+      CreatedBy: ACCOUNT,
+    });
+    expect(await call("DescribeRule", { Name: "nope" })).toEqual({
+      status: 400,
+      body: { __type: "ResourceNotFoundException", message: "Rule nope does not exist on EventBus default." },
+    });
+    const bad = await call("PutRule", { Name: "bad", EventPattern: '{"source":[]}' });
+    expect(bad.body.__type).toBe("InvalidEventPatternException");
+    expect(bad.body.message).toMatch(/^Event pattern is not valid\. Reason: Empty arrays are not allowed/);
+  });
+
+  it("validates every member as AWS words it (all failures together) and stores nothing", async () => {
+    const long = "This should fail with two errors 123467890123412341234123412341234";
+    const r = await call("CreateConnection", {
+      Name: long,
+      AuthorizationType: "INVALID",
+      AuthParameters: { BasicAuthParameters: { Username: "u", Password: "p" } },
+    });
+    expect(r).toEqual({
+      status: 400,
+      body: {
+        __type: "ValidationException",
+        message: `3 validation errors detected: Value '${long}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+; Value '${long}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 64; Value 'INVALID' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY]`,
+      },
+    });
+    await call("PutRule", { Name: "r", EventPattern: '{"source":["a"]}' });
+    const ids = await call("PutTargets", { Rule: "r", Targets: [{ Id: "!@#$@!#$", Arn: "x" }] });
+    expect(ids.body.message).toBe(
+      "1 validation error detected: Value '!@#$@!#$' at 'targets.1.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+",
+    );
+    const retry = await call("PutTargets", {
+      Rule: "r",
+      Targets: [
+        { Id: "t", Arn: "x", RetryPolicy: { MaximumRetryAttempts: 186, MaximumEventAgeInSeconds: 59 } },
+      ],
+    });
+    expect(retry.body.message).toBe(
+      "2 validation errors detected: Value '186' at 'targets.1.member.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 185; Value '59' at 'targets.1.member.retryPolicy.maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 60",
+    );
+    expect((await call("ListRules", { Limit: 0 })).body.message).toBe(
+      "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+    );
+    expect((await call("PutRule", { EventPattern: "{}" })).body.message).toBe(
+      "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
+    );
+    expect((await call("PutRule", { Name: 5 })).body.__type).toBe("SerializationException");
+    expect((await call("ListConnections", {})).body).toEqual({ Connections: [] });
+    expect((await call("ListTargetsByRule", { Rule: "r" })).body).toEqual({ Targets: [] });
+  });
+
+  it("PutEvents: per-entry results with HTTP 200; more than 10 entries is a ValidationException", async () => {
+    const entry = { Source: "my.app", DetailType: "t", Detail: "{}" };
+    const ok = await call("PutEvents", { Entries: [entry, { ...entry, Detail: "[]" }] });
+    expect(ok.status).toBe(200);
+    expect(ok.body.FailedEntryCount).toBe(1);
+    expect((ok.body.Entries as object[])[1]).toEqual({
+      ErrorCode: "MalformedDetail",
+      ErrorMessage: "Detail is malformed.",
+    });
+    const many = await call("PutEvents", { Entries: Array.from({ length: 11 }, () => entry) });
+    expect(many.status).toBe(400);
+    expect(many.body.__type).toBe("ValidationException");
+    expect(many.body.message).toMatch(
+      /^1 validation error detected: Value '\[PutEventsRequestEntry\(time=null, source=my\.app, resources=null, detailType=t, detail=\{\}, eventBusName=null, traceHeader=null.*\)\]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10$/,
+    );
+  });
+
+  it("TestEventPattern answers Result; a caller without admin may read but not change", async () => {
+    const event = JSON.stringify({
+      id: "1",
+      account: ACCOUNT,
+      source: "my.app",
+      time: "2026-01-01T00:00:00Z",
+      region: "us-east-1",
+      "detail-type": "x",
+      detail: {},
+    });
+    expect(
+      (await call("TestEventPattern", { EventPattern: '{"source":["my.app"]}', Event: event }, "reader"))
+        .body,
+    ).toEqual({
+      Result: true,
+    });
+    const denied = await call("PutRule", { Name: "r", EventPattern: "{}" }, "reader");
+    expect(denied.body.__type).toBe("AccessDeniedException");
+    expect(denied.body.message).toMatch(
+      /^User: arn:aws:iam::123456789012:user\/reader is not authorized to perform: events:PutRule on resource: arn:aws:events:us-east-1:123456789012:rule\/r because/,
+    );
+    expect(
+      (await call("PutEvents", { Entries: [{ Source: "a", DetailType: "b", Detail: "{}" }] }, "reader")).body
+        .__type,
+    ).toBe("AccessDeniedException");
+    expect((await call("ListRules", {}, "reader")).body).toEqual({ Rules: [] });
+    expect((await call("ListEventBuses", {}, "reader")).body).toEqual({
+      EventBuses: [{ Name: "default", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` }],
+    });
+  });
+
+  it("DescribeConnection never shows a secret", async () => {
+    const created = await call("CreateConnection", {
+      Name: "c",
+      AuthorizationType: "API_KEY",
+      AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "topsecret" } },
+    });
+    expect(created.body).toMatchObject({ ConnectionState: "AUTHORIZED" });
+    const d = await call("DescribeConnection", { Name: "c" });
+    expect(d.body).toMatchObject({
+      Name: "c",
+      AuthorizationType: "API_KEY",
+      AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key" } },
+    });
+    expect(d.body.SecretArn).toMatch(
+      /^arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection\/c\//,
+    );
+    expect(JSON.stringify(d.body)).not.toMatch(/topsecret|whsec_/);
+  });
+});
