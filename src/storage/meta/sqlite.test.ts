@@ -134,6 +134,13 @@ describe("SQLite data directories of earlier versions", () => {
         expect(
           await store.events.append({ id: "e3", time: 2, source: "s", detailType: "d", json: "{}" }),
         ).toBe(3);
+        // Events logged before the bus existed (0011) are the default bus's.
+        expect((await store.events.read(0)).map((e) => [e.id, e.bus])).toEqual([
+          ["e1", "default"],
+          ["e2", "default"],
+          ["e3", "default"],
+        ]);
+        expect(await store.bus.configVersion()).toBe(0);
         const enhanced = await store.findings.forImage(1, "sha256:aa", "ENHANCED");
         expect(enhanced.map((f) => [f.vulnerabilityId, f.severity, f.status, f.firstObservedAt])).toEqual(
           expect.arrayContaining([
