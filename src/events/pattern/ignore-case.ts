@@ -89,7 +89,8 @@ const NEEDS_FOLDING = /[A-Z\u0080-\uffff]/;
 
 const foldCache = new Map<string, string>();
 
-function foldUnit(u: string): string {
+/** foldKey of one UTF-16 unit (always one unit). */
+export function foldUnit(u: string): string {
   let f = foldCache.get(u);
   if (f === undefined) {
     const up = u.toUpperCase();

@@ -1,9 +1,9 @@
-import { AffixMap } from "./affix-map.js";
 import type { EventPattern, Matcher } from "./ast.js";
 import { EventView } from "./event-view.js";
 import { flattenEvent, PathSet, type Leaf } from "./flatten.js";
-import { caseAlternatives, foldKey, foldSafe, patternFoldKey } from "./ignore-case.js";
+import { caseAlternatives, foldSafe, patternFoldKey } from "./ignore-case.js";
 import { looksLikeIp } from "./ip.js";
+import { foldCode, hashNumber, hashString, KIND, KeyTable, mixKey, step } from "./key-table.js";
 import { branchMatches, compilePattern } from "./match.js";
 import { parseEventPattern, type ParseOptions } from "./parse.js";
 import type { ConditionTest } from "./value-tests.js";
@@ -23,6 +23,12 @@ import { wildcardSegments } from "./wildcard.js";
  * values looked up in the index of its path, and only the branches found are checked in full,
  * by the same code as the single-pattern matcher: the two cannot disagree as long as the index
  * never misses a branch, which the differential property test checks.
+ *
+ * The index is one KeyTable of hashed (path, kind, value) keys: a value is hashed in one pass
+ * per direction, probed whole and at the prefix and suffix lengths its path's rules use. With
+ * thousands of rules the cost of matching is in cache misses more than in instructions, and a
+ * probe that misses reads one small integer array (see key-table.ts); a hash shared by two
+ * values only adds a candidate that the full check turns away.
  */
 
 export interface RuleInput<Id> {
@@ -57,62 +63,79 @@ type Entry =
   | { map: "numbers"; key: number }
   | { map: "true" | "false" | "null" };
 
-class PathIndex {
-  readonly strings = new Map<string, number[]>();
-  readonly numbers = new Map<number, number[]>();
-  readonly ips = new Map<string, number[]>();
-  readonly prefixes = new AffixMap(false);
-  readonly suffixes = new AffixMap(true);
-  readonly foldExact = new Map<string, number[]>();
-  readonly foldPrefixes = new AffixMap(false);
-  readonly foldSuffixes = new AffixMap(true);
-  readonly true: number[] = [];
-  readonly false: number[] = [];
-  readonly null: number[] = [];
-  readonly present: number[] = [];
-  private folds = false;
+/**
+ * What the index holds at one path: which kinds of keys (so that a value is hashed only the ways
+ * some rule asks for) and the lengths of its prefixes and suffixes (probed at those lengths
+ * only, as the value's rolling hash passes them). The keys themselves are in the index's one
+ * KeyTable.
+ */
+class PathPlan {
+  exact = false;
+  foldExact = false;
+  numbers = false;
+  ips = false;
+  literals = false;
+  prefixLengths: number[] = [];
+  suffixLengths: number[] = [];
+  foldPrefixLengths: number[] = [];
+  foldSuffixLengths: number[] = [];
+  /** Branches anchored on a value being present (numeric ranges, CIDR, anything-but, exists). */
+  present: number[] = [];
+  /** How far a value must be read from the start when no exact key needs all of it. */
+  forward = 0;
+  backward = 0;
+  fold = false;
 
-  file(e: Entry, branch: number): void {
-    if (!("key" in e)) {
-      this[e.map].push(branch);
-      return;
+  constructor(readonly id: number) {}
+
+  /** Records `e` and returns its key, or null for `present`. */
+  file(e: Entry): number {
+    switch (e.map) {
+      case "strings":
+        this.exact = true;
+        return mixKey(this.id, KIND.exact, hashString(e.key));
+      case "foldExact":
+        this.foldExact = true;
+        return mixKey(this.id, KIND.foldExact, hashString(e.key));
+      case "prefixes":
+        addLength(this.prefixLengths, e.key.length);
+        return mixKey(this.id, KIND.prefix, hashString(e.key));
+      case "foldPrefixes":
+        addLength(this.foldPrefixLengths, e.key.length);
+        return mixKey(this.id, KIND.foldPrefix, hashString(e.key));
+      case "suffixes":
+        addLength(this.suffixLengths, e.key.length);
+        return mixKey(this.id, KIND.suffix, hashString(e.key, true));
+      case "foldSuffixes":
+        addLength(this.foldSuffixLengths, e.key.length);
+        return mixKey(this.id, KIND.foldSuffix, hashString(e.key, true));
+      case "ips":
+        this.ips = true;
+        return mixKey(this.id, KIND.ip, hashString(e.key));
+      case "numbers":
+        this.numbers = true;
+        return mixKey(this.id, KIND.number, hashNumber(e.key));
+      default:
+        this.literals = true;
+        return mixKey(this.id, KIND[e.map], 0);
     }
-    if (e.map === "numbers") return push(this.numbers, e.key, branch);
-    if (e.map.startsWith("fold")) this.folds = true;
-    const target = this[e.map];
-    if (target instanceof AffixMap) target.add(e.key, branch);
-    else push(target, e.key, branch);
   }
 
-  /** Branches this value may satisfy the anchor of. */
-  lookup(leaf: Leaf, add: (ids: readonly number[] | undefined) => void): void {
-    const v = leaf.value;
-    if (typeof v === "string") {
-      add(this.strings.get(v));
-      if (this.ips.size > 0 && looksLikeIp(v)) {
-        const ip = leaf.ipAddress;
-        if (ip) add(this.ips.get(`${ip.family}${ip.hex}`));
-      }
-      this.prefixes.lookup(v, add);
-      this.suffixes.lookup(v, add);
-      if (this.folds) {
-        const f = foldKey(v);
-        add(this.foldExact.get(f));
-        this.foldPrefixes.lookup(f, add);
-        this.foldSuffixes.lookup(f, add);
-      }
-    } else if (typeof v === "number") {
-      add(this.numbers.get(v));
-    } else if (v === true) add(this.true);
-    else if (v === false) add(this.false);
-    else add(this.null);
+  freeze(): void {
+    for (const l of [this.prefixLengths, this.suffixLengths, this.foldPrefixLengths, this.foldSuffixLengths])
+      l.sort((a, b) => a - b);
+    const last = (l: number[]) => (l.length > 0 ? l[l.length - 1]! : 0);
+    this.forward =
+      this.exact || this.foldExact
+        ? Infinity
+        : Math.max(last(this.prefixLengths), last(this.foldPrefixLengths));
+    this.fold = this.foldExact || this.foldPrefixLengths.length > 0;
+    this.backward = Math.max(last(this.suffixLengths), last(this.foldSuffixLengths));
   }
 }
 
-function push<K>(map: Map<K, number[]>, key: K, branch: number): void {
-  const list = map.get(key);
-  if (list) list.push(branch);
-  else map.set(key, [branch]);
+function addLength(lengths: number[], n: number): void {
+  if (!lengths.includes(n)) lengths.push(n);
 }
 
 interface BranchRef {
@@ -123,12 +146,15 @@ interface BranchRef {
 class RuleIndex<Id> implements CompiledRules<Id> {
   private readonly ids: Id[] = [];
   private readonly branches: BranchRef[] = [];
-  private readonly paths = new Map<string, PathIndex>();
+  private readonly paths = new Map<string, PathPlan>();
+  private readonly table: KeyTable;
   private readonly always: number[] = [];
   private readonly wanted: PathSet;
   private readonly branchStamp: Uint32Array;
   private readonly ruleStamp: Uint32Array;
   private epoch = 0;
+  /** Reused by every call (matching is synchronous): no allocation for an event nothing matches. */
+  private readonly candidates: number[] = [];
 
   constructor(rules: Iterable<RuleInput<Id>>, options: ParseOptions) {
     const byId = new Map<Id, number>();
@@ -160,6 +186,7 @@ class RuleIndex<Id> implements CompiledRules<Id> {
       return loadKeys(a).reduce((sum, k) => sum + (load.get(k) ?? 0), 0) + (a.kind === "present" ? 0.5 : 0);
     };
 
+    const entries = new Map<number, number[]>();
     anchorsOf.forEach((anchors, branch) => {
       let best: Anchor = { kind: "always" };
       for (const a of anchors) if (cost(a) < cost(best)) best = a;
@@ -167,11 +194,13 @@ class RuleIndex<Id> implements CompiledRules<Id> {
         this.always.push(branch);
         return;
       }
-      let idx = this.paths.get(best.path);
-      if (!idx) this.paths.set(best.path, (idx = new PathIndex()));
-      if (best.kind === "present") idx.present.push(branch);
-      else for (const e of best.entries) idx.file(e, branch);
+      let plan = this.paths.get(best.path);
+      if (!plan) this.paths.set(best.path, (plan = new PathPlan(this.paths.size)));
+      if (best.kind === "present") plan.present.push(branch);
+      else for (const e of best.entries) push(entries, plan.file(e), branch);
     });
+    for (const plan of this.paths.values()) plan.freeze();
+    this.table = new KeyTable(entries);
     this.branchStamp = new Uint32Array(this.branches.length);
     this.ruleStamp = new Uint32Array(this.ids.length);
   }
@@ -183,24 +212,15 @@ class RuleIndex<Id> implements CompiledRules<Id> {
   matchingRules(event: unknown): Id[] {
     if (this.branches.length === 0) return [];
     const epoch = this.nextEpoch();
-    const candidates: number[] = [];
-    const stamp = this.branchStamp;
-    const add = (ids: readonly number[] | undefined) => {
-      if (!ids) return;
-      for (const b of ids) {
-        if (stamp[b] !== epoch) {
-          stamp[b] = epoch;
-          candidates.push(b);
-        }
-      }
-    };
-    add(this.always);
+    const candidates = this.candidates;
+    candidates.length = 0;
+    this.addAll(this.always, epoch);
     const flat = flattenEvent(event, this.wanted);
     for (const [path, leaves] of flat.leaves) {
-      const idx = this.paths.get(path);
-      if (!idx) continue;
-      if (leaves.length > 0) add(idx.present);
-      for (const leaf of leaves) idx.lookup(leaf, add);
+      const plan = this.paths.get(path);
+      if (!plan) continue;
+      if (leaves.length > 0) this.addAll(plan.present, epoch);
+      for (const leaf of leaves) this.lookup(plan, leaf, epoch);
     }
     if (candidates.length === 0) return [];
     const view = new EventView(flat);
@@ -213,8 +233,128 @@ class RuleIndex<Id> implements CompiledRules<Id> {
         matched.push(ref.rule);
       }
     }
-    matched.sort((a, b) => a - b);
+    if (matched.length > 1) matched.sort((a, b) => a - b);
     return matched.map((r) => this.ids[r]!);
+  }
+
+  /** Adds the branches whose anchor `leaf` may satisfy. */
+  private lookup(plan: PathPlan, leaf: Leaf, epoch: number): void {
+    const v = leaf.value;
+    const id = plan.id;
+    if (typeof v === "string") {
+      const n = v.length;
+      // One pass from the start: the hash of the whole value for exact keys, of its first units
+      // for prefixes (probed at the lengths rules use), the same over the case-folded units
+      // when some rule ignores case.
+      const pl = plan.prefixLengths;
+      const fl = plan.foldPrefixLengths;
+      const forward = Math.min(n, plan.forward);
+      if (forward > 0 || pl.length > 0 || fl.length > 0 || plan.exact || plan.foldExact) {
+        const fold = plan.fold;
+        let h = 0;
+        let hf = 0;
+        let pi = 0;
+        let fi = 0;
+        if (pl[0] === 0) {
+          this.probe(mixKey(id, KIND.prefix, 0), epoch);
+          pi = 1;
+        }
+        if (fl[0] === 0) {
+          this.probe(mixKey(id, KIND.foldPrefix, 0), epoch);
+          fi = 1;
+        }
+        for (let i = 0; i < forward; i++) {
+          const c = v.charCodeAt(i);
+          h = step(h, c);
+          if (fold) hf = step(hf, foldCode(c));
+          if (pi < pl.length && pl[pi] === i + 1) {
+            this.probe(mixKey(id, KIND.prefix, h), epoch);
+            pi++;
+          }
+          if (fi < fl.length && fl[fi] === i + 1) {
+            this.probe(mixKey(id, KIND.foldPrefix, hf), epoch);
+            fi++;
+          }
+        }
+        if (plan.exact) this.probe(mixKey(id, KIND.exact, h), epoch);
+        if (plan.foldExact) this.probe(mixKey(id, KIND.foldExact, hf), epoch);
+      }
+      const sl = plan.suffixLengths;
+      const gl = plan.foldSuffixLengths;
+      if (sl.length > 0 || gl.length > 0) {
+        const backward = Math.min(n, plan.backward);
+        let h = 0;
+        let hf = 0;
+        let si = 0;
+        let gi = 0;
+        if (sl[0] === 0) {
+          this.probe(mixKey(id, KIND.suffix, 0), epoch);
+          si = 1;
+        }
+        if (gl[0] === 0) {
+          this.probe(mixKey(id, KIND.foldSuffix, 0), epoch);
+          gi = 1;
+        }
+        for (let i = 0; i < backward; i++) {
+          const c = v.charCodeAt(n - 1 - i);
+          if (si < sl.length) {
+            h = step(h, c);
+            if (sl[si] === i + 1) {
+              this.probe(mixKey(id, KIND.suffix, h), epoch);
+              si++;
+            }
+          }
+          if (gi < gl.length) {
+            hf = step(hf, foldCode(c));
+            if (gl[gi] === i + 1) {
+              this.probe(mixKey(id, KIND.foldSuffix, hf), epoch);
+              gi++;
+            }
+          }
+        }
+      }
+      if (plan.ips && looksLikeIp(v)) {
+        const ip = leaf.ipAddress;
+        if (ip) this.probe(mixKey(id, KIND.ip, hashString(`${ip.family}${ip.hex}`)), epoch);
+      }
+    } else if (typeof v === "number") {
+      if (plan.numbers) this.probe(mixKey(id, KIND.number, hashNumber(v)), epoch);
+    } else if (plan.literals) {
+      this.probe(mixKey(id, v === true ? KIND.true : v === false ? KIND.false : KIND.null, 0), epoch);
+    }
+  }
+
+  private probe(key: number, epoch: number): void {
+    const table = this.table;
+    const slot = table.find(key);
+    if (slot < 0) return;
+    const stamp = this.branchStamp;
+    const one = table.single(slot);
+    if (one >= 0) {
+      if (stamp[one] !== epoch) {
+        stamp[one] = epoch;
+        this.candidates.push(one);
+      }
+      return;
+    }
+    const ids = table.ids;
+    for (let i = table.start(slot), end = table.end(slot); i < end; i++) {
+      const b = ids[i]!;
+      if (stamp[b] !== epoch) {
+        stamp[b] = epoch;
+        this.candidates.push(b);
+      }
+    }
+  }
+
+  private addAll(branches: readonly number[], epoch: number): void {
+    const stamp = this.branchStamp;
+    for (const b of branches) {
+      if (stamp[b] !== epoch) {
+        stamp[b] = epoch;
+        this.candidates.push(b);
+      }
+    }
   }
 
   private nextEpoch(): number {
@@ -226,6 +366,12 @@ class RuleIndex<Id> implements CompiledRules<Id> {
     }
     return this.epoch;
   }
+}
+
+function push(map: Map<number, number[]>, key: number, branch: number): void {
+  const list = map.get(key);
+  if (list) list.push(branch);
+  else map.set(key, [branch]);
 }
 
 /** The conditions of a branch that could anchor it (those an event must satisfy). */
