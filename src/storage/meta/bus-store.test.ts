@@ -177,6 +177,12 @@ describe.each(metaDrivers("BusStore"))("BusStore (%s)", (driver, open) => {
     await store.bus.putTargets("default", "r1", [t("t2", "arn:c", { InputPath: "$.detail" })]);
     await store.bus.putTargets("default", "r2", [t("t1", "arn:a")]);
     await store.bus.putTargets("default", "r2", []);
+    // The same id twice in one call: the last wins.
+    await store.bus.putTargets("default", "r3", [t("x", "arn:first"), t("x", "arn:last")]);
+    expect(
+      (await store.bus.listTargets({ bus: "default", rule: "r3", limit: 5 })).items.map((x) => x.arn),
+    ).toEqual(["arn:last"]);
+    await store.bus.removeTargets("default", "r3", ["x"]);
     expect(await store.bus.countTargets("default", "r1")).toBe(3);
     const { pages, items } = await allPages((next) =>
       store.bus.listTargets({ bus: "default", rule: "r1", limit: 2, next }),

@@ -293,11 +293,14 @@ export class BusStore {
   /** Upserts by (bus, rule, id): each target's `Id` and `Arn` members. */
   async putTargets(bus: string, rule: string, targets: Record<string, unknown>[]): Promise<void> {
     if (!targets.length) return;
+    // One row per id, the last given winning: PostgreSQL refuses an upsert that would update
+    // one row twice in a statement.
+    const unique = [...new Map(targets.map((x) => [String(x.Id), x])).values()];
     await this.h.tx(async (t) => {
       await t.db
         .insertInto("event_targets")
         .values(
-          targets.map((x) => ({
+          unique.map((x) => ({
             bus,
             rule,
             id: String(x.Id),
