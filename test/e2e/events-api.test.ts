@@ -370,8 +370,8 @@ describe("EventBridge API with the real AWS CLI and SDK", () => {
     });
   });
 
-  it("a caller without admin gets AccessDeniedException for put-rule and put-events but can list", async () => {
-    const [denied, ev, listed] = await Promise.all([
+  it("a caller without admin gets AccessDeniedException for put-rule, put-events and reading targets but can list rules", async () => {
+    const [denied, ev, listed, targets] = await Promise.all([
       reader("events", "put-rule", "--name", "mine", "--event-pattern", PATTERN),
       reader(
         "events",
@@ -380,12 +380,15 @@ describe("EventBridge API with the real AWS CLI and SDK", () => {
         JSON.stringify([{ Source: "a", DetailType: "b", Detail: "{}" }]),
       ),
       reader("events", "list-rules"),
+      reader("events", "list-targets-by-rule", "--rule", "tagged"),
     ]);
     expect(denied.code).toBe(254);
     expect(denied.stderr).toContain(
       `An error occurred (AccessDeniedException) when calling the PutRule operation: User: arn:aws:iam::${ACCOUNT}:user/viewer is not authorized to perform: events:PutRule`,
     );
     expect(ev.stderr).toContain("(AccessDeniedException)");
+    // Targets show where events go (endpoints are often secrets): admin only.
+    expect(targets.stderr).toContain("(AccessDeniedException)");
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.json().Rules.length).toBeGreaterThan(0);
     const readerSdk = new EventBridgeClient({

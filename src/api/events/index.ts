@@ -12,11 +12,14 @@ export const EVENTS_SIGNING_NAME = "events";
 export const EVENTS_IAM_PREFIX = "events";
 
 /**
- * Who may call which EventBridge operation (docs/events.md, "The EventBridge API"): reading
- * (List*, Describe*, TestEventPattern) is open to any authenticated caller; everything that
- * changes the bus (rules, targets, buses, connections, API destinations, archives, replays,
- * tags) and PutEvents need `admin`: a rule's target sends events anywhere, and PutEvents'
- * events reach every rule's targets. The resource named in an AccessDeniedException is the
+ * Who may call which EventBridge operation (docs/access.md, docs/events.md "The EventBridge
+ * API"): rules, buses, archives, replays, tags and TestEventPattern are open to any key (names,
+ * patterns and states hold no secret); everything that changes the bus (rules, targets, buses,
+ * connections, API destinations, archives, replays, tags) and PutEvents need `admin`, since a
+ * target sends events anywhere and a put event reaches every rule's targets. Reading targets,
+ * API destinations and connections needs `admin` too, as docs/access.md has it for event targets'
+ * endpoints: an endpoint URL is often a secret itself (a Slack incoming webhook's path), and
+ * targets' HttpParameters may carry tokens. The resource named in an AccessDeniedException is the
  * rule's ARN where the request names one, else `*`.
  */
 export function eventsAccess(r: { region: string; accountId: string }): AccessTable {
@@ -45,7 +48,7 @@ export function eventsAccess(r: { region: string; accountId: string }): AccessTa
     RemoveTargets: onRule("Rule"),
     DescribeRule: anyCaller,
     ListRules: anyCaller,
-    ListTargetsByRule: anyCaller,
+    ListTargetsByRule: admin,
     ListRuleNamesByTarget: anyCaller,
     PutEvents: admin,
     TestEventPattern: anyCaller,
@@ -56,13 +59,13 @@ export function eventsAccess(r: { region: string; accountId: string }): AccessTa
     CreateConnection: admin,
     UpdateConnection: admin,
     DeleteConnection: admin,
-    DescribeConnection: anyCaller,
-    ListConnections: anyCaller,
+    DescribeConnection: admin,
+    ListConnections: admin,
     CreateApiDestination: admin,
     UpdateApiDestination: admin,
     DeleteApiDestination: admin,
-    DescribeApiDestination: anyCaller,
-    ListApiDestinations: anyCaller,
+    DescribeApiDestination: admin,
+    ListApiDestinations: admin,
     CreateArchive: admin,
     UpdateArchive: admin,
     DeleteArchive: admin,

@@ -166,6 +166,15 @@ describe("EventBridge API (AWSEvents.*)", () => {
       (await call("PutEvents", { Entries: [{ Source: "a", DetailType: "b", Detail: "{}" }] }, "reader")).body
         .__type,
     ).toBe("AccessDeniedException");
+    // Targets, API destinations and connections show endpoints (often secrets themselves): admin.
+    for (const [op, body] of [
+      ["ListTargetsByRule", { Rule: "r" }],
+      ["ListApiDestinations", {}],
+      ["DescribeApiDestination", { Name: "d" }],
+      ["ListConnections", {}],
+      ["DescribeConnection", { Name: "c" }],
+    ] as const)
+      expect((await call(op, body, "reader")).body.__type, op).toBe("AccessDeniedException");
     expect((await call("ListRules", {}, "reader")).body).toEqual({ Rules: [] });
     expect((await call("ListEventBuses", {}, "reader")).body).toEqual({
       EventBuses: [{ Name: "default", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` }],
