@@ -20,7 +20,8 @@ interface PathInfo {
 }
 
 export class EventView {
-  private readonly info = new Map<string, PathInfo>();
+  /** Made on first use: most events' checks never ask (one array or none). */
+  private info: Map<string, PathInfo> | null = null;
 
   constructor(readonly flat: FlatEvent) {}
 
@@ -55,6 +56,7 @@ export class EventView {
   }
 
   private pathInfo(path: string): PathInfo {
+    this.info ??= new Map();
     let info = this.info.get(path);
     if (info) return info;
     const arrays = new Set<number>();

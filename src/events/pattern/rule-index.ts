@@ -1,12 +1,12 @@
-import type { EventPattern, Matcher } from "./ast.js";
+import type { Condition, EventPattern, Matcher } from "./ast.js";
 import { EventView } from "./event-view.js";
 import { flattenEvent, PathSet, type Leaf } from "./flatten.js";
 import { caseAlternatives, foldSafe, patternFoldKey } from "./ignore-case.js";
 import { looksLikeIp } from "./ip.js";
 import { foldCode, hashNumber, hashString, KIND, KeyTable, mixKey, step } from "./key-table.js";
-import { branchMatches, compilePattern } from "./match.js";
+import { branchMatches } from "./match.js";
 import { parseEventPattern, type ParseOptions } from "./parse.js";
-import type { ConditionTest } from "./value-tests.js";
+import { compileCondition, type ConditionTest } from "./value-tests.js";
 import { wildcardSegments } from "./wildcard.js";
 
 /**
@@ -159,6 +159,20 @@ class RuleIndex<Id> implements CompiledRules<Id> {
   constructor(rules: Iterable<RuleInput<Id>>, options: ParseOptions) {
     const byId = new Map<Id, number>();
     const anchorsOf: Anchor[][] = [];
+    // Identical conditions (source, detail-type, account ... are in most rules) are compiled
+    // once: checking a candidate then reads mostly objects that every event's checks keep in the
+    // CPU's caches, rather than thousands of copies each cold.
+    const tests = new Map<string, ConditionTest>();
+    const shared = (c: Condition): ConditionTest => {
+      // Numbers spelled out, so that no two values share a key (JSON would write -0 as 0 and
+      // Infinity as null).
+      const key = JSON.stringify(c, (_, v: unknown) =>
+        typeof v === "number" ? (Object.is(v, -0) ? "n-0" : `n${v}`) : v,
+      );
+      let t = tests.get(key);
+      if (!t) tests.set(key, (t = compileCondition(c)));
+      return t;
+    };
     const allPaths: string[] = [];
     for (const { id, pattern } of rules) {
       const parsed = typeof pattern === "string" ? parseEventPattern(pattern, options) : pattern;
@@ -168,12 +182,11 @@ class RuleIndex<Id> implements CompiledRules<Id> {
         byId.set(id, rule);
         this.ids.push(id);
       }
-      const compiled = compilePattern(parsed);
-      parsed.branches.forEach((b, i) => {
-        this.branches.push({ rule, conditions: compiled.branches[i]! });
+      for (const b of parsed.branches) {
+        this.branches.push({ rule, conditions: b.conditions.map((c) => shared(c)) });
         anchorsOf.push(candidateAnchors(b.conditions));
         for (const c of b.conditions) allPaths.push(c.path);
-      });
+      }
     }
     this.wanted = new PathSet(allPaths);
 
