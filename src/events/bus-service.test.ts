@@ -1,9 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../core/logger.js";
-import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
+import { metaDrivers, type DriverFixture } from "../storage/meta/drivers-testing.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { apiDestinationArn, busArn, connectionArn, ruleArn } from "./bus-arns.js";
 import { BusError, entrySize, EventBusService, MAX_PUT_EVENTS_BYTES } from "./bus-service.js";
@@ -12,15 +9,15 @@ import { readEvents } from "./log.js";
 const identity = { accountId: "123456789012", region: "eu-west-1" };
 const pattern = JSON.stringify({ source: ["my.app"], "detail-type": ["Order Placed"] });
 
-describe("EventBusService (SQLite)", () => {
-  let dir: string;
+describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, open) => {
+  let fixture: DriverFixture;
   let meta: MetaStore;
   let bus: EventBusService;
   let warnings: string[];
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "drydock-bus-"));
-    meta = await openSqliteMetaStore(join(dir, "meta.db"));
+    fixture = await open(Date.now);
+    meta = fixture.store;
     warnings = [];
     const log = createLogger("silent");
     log.warn = ((_o: unknown, msg: string) => void warnings.push(msg)) as typeof log.warn;
@@ -28,7 +25,7 @@ describe("EventBusService (SQLite)", () => {
   });
   afterEach(async () => {
     await meta.close();
-    await rm(dir, { recursive: true, force: true });
+    await fixture.cleanup();
   });
 
   /** Runs `p` and returns the BusError it failed with. */
