@@ -15,7 +15,12 @@ export type AwsCli = (...args: string[]) => Promise<RunResult & { json: () => Js
 export async function awsEnv(work: string, akid: string, secret: string): Promise<NodeJS.ProcessEnv> {
   const home = join(work, "home");
   await mkdir(join(home, ".aws"), { recursive: true });
-  await writeFile(join(home, ".aws", "config"), "[default]\nregion = us-east-1\n");
+  // cli_follow_urlparam: awscli 1.x fetches a parameter value that starts with http:// or
+  // https:// and sends the page instead (an API destination's --invocation-endpoint included).
+  await writeFile(
+    join(home, ".aws", "config"),
+    "[default]\nregion = us-east-1\ncli_follow_urlparam = false\n",
+  );
   return {
     HOME: home,
     AWS_CONFIG_FILE: join(home, ".aws", "config"),
