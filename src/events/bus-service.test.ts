@@ -191,15 +191,18 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
     it("refuses malformed ARNs, dead-letter ARNs and inputs; missing resources are failed entries", async () => {
       const dest = await destination();
       await bus.putRule({ name: "r", eventPattern: pattern });
-      expect(
-        (
-          await refused(
-            bus.putTargets("r", undefined, [
-              { Id: "a", Arn: "arn:aws:lambda:eu-west-1:123456789012:function:f" },
-            ]),
-          )
-        ).code,
-      ).toBe("ValidationException");
+      const lambda = await refused(
+        bus.putTargets("r", undefined, [
+          { Id: "a", Arn: "arn:aws:lambda:eu-west-1:123456789012:function:f" },
+        ]),
+      );
+      expect([lambda.code, lambda.message]).toEqual([
+        "ValidationException",
+        "Parameter arn:aws:lambda:eu-west-1:123456789012:function:f is not valid. Reason: target a: Drydock delivers to API destinations, event buses and command targets (arn:drydock:command:REGION:ACCOUNT:NAME), not to lambda.",
+      ]);
+      expect((await refused(bus.putTargets("r", undefined, [{ Id: "a", Arn: "notarn" }]))).message).toBe(
+        "Parameter notarn is not valid. Reason: Provided Arn is not in correct format.",
+      );
       expect(
         (
           await refused(
@@ -524,6 +527,22 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
       expect((await bus.describeReplay("again")).archive).toBe("all");
       const job = await meta.jobs.claim(["events-replay"], 60_000);
       expect(job).toMatchObject({ kind: "events-replay", key: "again", payload: { name: "again" } });
+      const replayOf = (name: string, archive: string, dest = "default") =>
+        bus.startReplay({
+          name,
+          eventSourceArn: `arn:aws:events:eu-west-1:123456789012:archive/${archive}`,
+          eventStartTime: now - 3_600_000,
+          eventEndTime: now - 1000,
+          destination: { Arn: busArn(identity, dest) },
+        });
+      expect((await refused(replayOf("again", "all"))).message).toBe("Replay again already exists.");
+      const missing = await refused(replayOf("x", "nope"));
+      expect([missing.code, missing.message]).toEqual([
+        "ValidationException",
+        "Parameter EventSourceArn is not valid. Reason: Archive nope does not exist.",
+      ]);
+      expect((await refused(replayOf("x", "all", "ghost"))).message).toBe("Event bus ghost does not exist.");
+      expect((await bus.listReplays({})).items.map((x) => x.name)).toEqual(["again"]);
       expect((await bus.cancelReplay("again")).state).toBe("CANCELLING");
       expect((await refused(bus.cancelReplay("again"))).code).toBe("IllegalStatusException");
       await bus.createEventBus({ name: "team" });

@@ -799,26 +799,28 @@ export class EventBusService {
    * job (`events-replay`, src/events) replays the archive's events in the range to the bus.
    */
   async startReplay(i: ReplayInput): Promise<StoredReplay & { arn: string }> {
-    const ref = parseEventsArn(this.identity, i.eventSourceArn);
-    if (ref?.kind !== "archive")
-      throw validation("Parameter EventSourceArn is not valid. Reason: it must be an archive ARN.");
-    const archive = await this.meta.bus.getArchive(ref.name);
-    if (!archive) throw notFound(`Archive ${ref.name} does not exist.`);
+    // AWS's order and texts (as recorded by localstack's AWS-validated tests).
+    if (await this.meta.bus.getReplay(i.name)) throw exists(`Replay ${i.name} already exists.`);
     if (i.eventStartTime >= i.eventEndTime)
       throw validation(
         "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.",
       );
-    if (i.eventEndTime > this.now())
+    const ref = parseEventsArn(this.identity, i.eventSourceArn);
+    const archive = ref?.kind === "archive" ? await this.meta.bus.getArchive(ref.name) : undefined;
+    if (!archive)
       throw validation(
-        "Parameter EventEndTime is not valid. Reason: EventEndTime must not be in the future.",
+        `Parameter EventSourceArn is not valid. Reason: Archive ${ref?.name ?? i.eventSourceArn.split("/").at(-1)} does not exist.`,
       );
     const dest = parseEventsArn(this.identity, i.destination.Arn);
     if (dest?.kind !== "event-bus")
       throw validation("Parameter Destination.Arn is not valid. Reason: it must be an event bus ARN.");
-    if (dest.name !== archive.bus)
+    if (dest.name !== archive.bus) {
+      if (dest.name !== "default" && !(await this.meta.bus.getBus(dest.name)))
+        throw notFound(`Event bus ${dest.name} does not exist.`);
       throw validation(
         "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.",
       );
+    }
     for (const f of i.destination.FilterArns ?? []) {
       const r = parseEventsArn(this.identity, f);
       if (r?.kind !== "rule" || r.bus !== archive.bus)
@@ -972,10 +974,16 @@ function checkPattern(pattern: string) {
 /** What refuses the whole PutTargets request: a malformed ARN, dead-letter ARN or input. */
 function checkTarget(t: Record<string, unknown>, index: number): void {
   const id = t.Id as string;
-  if (!parseTargetArn(t.Arn as string))
+  const arn = t.Arn as string;
+  if (!parseTargetArn(arn)) {
+    // AWS's text for what is not an ARN at all; Drydock's for an ARN of a kind it cannot deliver to.
+    const service = /^arn:[^:]+:([^:]+):[^:]*:[^:]*:./.exec(arn)?.[1];
     throw validation(
-      `Parameter(s) Arn of target ${id} is not valid: ${String(t.Arn)} is not an API destination, event bus or command ARN (arn:drydock:command:<region>:<account>:<name>).`,
+      service === undefined
+        ? `Parameter ${arn} is not valid. Reason: Provided Arn is not in correct format.`
+        : `Parameter ${arn} is not valid. Reason: target ${id}: Drydock delivers to API destinations, event buses and command targets (arn:drydock:command:REGION:ACCOUNT:NAME), not to ${service}.`,
     );
+  }
   const dlq = (t.DeadLetterConfig as { Arn?: string } | undefined)?.Arn;
   if (dlq !== undefined && parseDeadLetterArn(dlq) === undefined)
     throw validation(
