@@ -576,6 +576,18 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
       );
       await bus.untagResource(arn, ["team"]);
       expect(await bus.listTags(arn)).toEqual([{ Key: "env", Value: "prod" }]);
+      const dup = await refused(
+        bus.putRule({
+          name: "r2",
+          eventPattern: pattern,
+          tags: [
+            { Key: "a", Value: "1" },
+            { Key: "a", Value: "2" },
+          ],
+        }),
+      );
+      expect(dup.message).toBe("Invalid parameter: Duplicated keys are not allowed.");
+      expect((await refused(bus.describeRule("r2"))).code).toBe("ResourceNotFoundException");
       await bus.tagResource(busArn(identity, "default"), [{ Key: "k", Value: "v" }]);
       expect(await bus.listTags(busArn(identity, "default"))).toEqual([{ Key: "k", Value: "v" }]);
       expect((await refused(bus.listTags(ruleArn(identity, "default", "missing")))).code).toBe(

@@ -635,6 +635,9 @@ export class EventBusService {
   // --- API destinations ----------------------------------------------------------------
 
   async createApiDestination(i: ApiDestinationInput): Promise<StoredApiDestination & { arn: string }> {
+    // AWS's order: an existing name first, then the members, then the connection.
+    if (await this.meta.bus.getApiDestination(i.name))
+      throw exists(`An api-destination '${i.name}' already exists.`);
     checkEndpoint(i.invocationEndpoint);
     const connection = await this.requireConnection(i.connectionArn);
     const d = await this.meta.tx(async (tx) => {
@@ -1032,7 +1035,10 @@ export function entrySize(e: PutEventsEntry): number {
   return n;
 }
 
+/** Tags as stored; a key given twice is refused (AWS's text). */
 function tagMap(tags: Tags): Record<string, string> {
+  if (new Set(tags.map((t) => t.Key)).size < tags.length)
+    throw validation("Invalid parameter: Duplicated keys are not allowed.");
   return Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
 }
 

@@ -48,7 +48,14 @@ import {
 
 const ruleState = str({ enum: ["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"] });
 const authType = str({ enum: ["BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"] });
-const httpMethod = str({ enum: ["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"] });
+// AWS's order in its enum message.
+const httpMethod = str({ enum: ["HEAD", "POST", "PATCH", "DELETE", "PUT", "GET", "OPTIONS"] });
+/** The model's HttpsEndpoint pattern (it does not check the scheme: the service does). */
+const invocationEndpoint = str({
+  min: 1,
+  max: 2048,
+  pattern: "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@&=+$,A-Za-z0-9])+)([).!';/?:,])?$",
+});
 const connectionState = str({
   enum: ["CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED", "AUTHORIZING", "DEAUTHORIZING"],
 });
@@ -552,7 +559,7 @@ export function eventsOperations(bus: EventBusService): Record<string, Operation
           Name: req(name()),
           Description: description,
           ConnectionArn: req(arn),
-          InvocationEndpoint: req(str({ min: 1, max: 2048 })),
+          InvocationEndpoint: req(invocationEndpoint),
           HttpMethod: req(httpMethod),
           InvocationRateLimitPerSecond: int(1),
         },
@@ -612,7 +619,7 @@ export function eventsOperations(bus: EventBusService): Record<string, Operation
           Name: req(name()),
           Description: description,
           ConnectionArn: arn,
-          InvocationEndpoint: str({ min: 1, max: 2048 }),
+          InvocationEndpoint: invocationEndpoint,
           HttpMethod: httpMethod,
           InvocationRateLimitPerSecond: int(1),
         },

@@ -120,6 +120,15 @@ describe("EventBridge API (AWSEvents.*)", () => {
       "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
     );
     expect((await call("PutRule", { Name: 5 })).body.__type).toBe("SerializationException");
+    const endpoint = await call("CreateApiDestination", {
+      Name: "d",
+      ConnectionArn: "c",
+      InvocationEndpoint: "https://a/b c",
+      HttpMethod: "SEND",
+    });
+    expect(endpoint.body.message).toBe(
+      "2 validation errors detected: Value 'https://a/b c' at 'invocationEndpoint' failed to satisfy constraint: Member must satisfy regular expression pattern: ^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@&=+$,A-Za-z0-9])+)([).!';/?:,])?$; Value 'SEND' at 'httpMethod' failed to satisfy constraint: Member must satisfy enum value set: [HEAD, POST, PATCH, DELETE, PUT, GET, OPTIONS]",
+    );
     expect((await call("ListConnections", {})).body).toEqual({ Connections: [] });
     expect((await call("ListTargetsByRule", { Rule: "r" })).body).toEqual({ Targets: [] });
   });
