@@ -24,7 +24,8 @@
 //
 // Environment: SKIP_MATCH=1 / SKIP_DELIVERY=1 (one part only), DELIVERIES, CLIENTS,
 // LATENCY_EVENTS, INTERVAL_MS, DRYDOCK_ENTRY (dist/cli/main.js), BENCH_WORKDIR (a temporary
-// directory, removed afterwards), and events-match's EVENTS, SECONDS, ROUNDS, SIZES.
+// directory, removed afterwards), CPU_PROF_DIR (run the server with --cpu-prof there), and
+// events-match's EVENTS, SECONDS, ROUNDS, SIZES.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -186,6 +187,13 @@ async function startDrydock(work) {
   const child = spawn(
     process.execPath,
     [
+      ...(process.env.CPU_PROF_DIR
+        ? [
+            "--cpu-prof",
+            `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`,
+            "--cpu-prof-name=drydock-serve.cpuprofile",
+          ]
+        : []),
       cli,
       "serve",
       "--config",
