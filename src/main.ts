@@ -285,12 +285,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // jobs run on the report worker (src/events/background.ts).
   let eventBus: EventBusBackground | undefined;
   if (background) {
-    eventBus = startEventBus(stores.meta, {
+    eventBus = await startEventBus(stores.meta, {
       config,
       holder: NODE_ID,
       log,
       metrics,
       userAgent: "Drydock-Events/1",
+      embedded: !stores.shared,
     });
     reportWorker = new JobWorker(
       stores.meta,

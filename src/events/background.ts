@@ -5,6 +5,7 @@ import type { JobHandler } from "../jobs/worker.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import { Deliverer, type DeliveryMetrics } from "./delivery/deliverer.js";
 import { replayJobHandlers } from "./replay.js";
+import { closeSharedAgents } from "./targets/index.js";
 import { runSchedules } from "./schedule/runner.js";
 
 /**
@@ -24,7 +25,7 @@ export interface EventBusBackground {
   stop(): Promise<void>;
 }
 
-export function startEventBus(
+export async function startEventBus(
   meta: MetaStore,
   o: {
     config: Config;
@@ -32,8 +33,10 @@ export function startEventBus(
     log: Logger;
     metrics?: DeliveryMetrics;
     userAgent: string;
+    /** The embedded server (one process on its database): leased deliveries are sent at once. */
+    embedded: boolean;
   },
-): EventBusBackground {
+): Promise<EventBusBackground> {
   const aws = { region: o.config.aws.region, accountId: o.config.aws.accountId };
   const deliverer = new Deliverer(meta, {
     events: o.config.events,
@@ -42,7 +45,7 @@ export function startEventBus(
     log: o.log,
     metrics: o.metrics,
   });
-  deliverer.start();
+  await deliverer.start(o.embedded);
   const schedules = new Singleton(meta, {
     name: "events-schedules",
     holder: o.holder,
@@ -65,6 +68,7 @@ export function startEventBus(
       await schedules.stop();
       await retention.stop();
       await deliverer.stop();
+      closeSharedAgents();
     },
   };
 }

@@ -85,7 +85,7 @@ function worker(store: MetaStore = meta, events: Record<string, unknown> = {}): 
     },
   });
   workers.push(w);
-  w.start();
+  void w.start();
   return w;
 }
 

@@ -59,6 +59,8 @@ export class Deliverer {
   private readonly now: () => number;
   private readonly idle = new Set<() => void>();
   private claimErrorLoggedAt = 0;
+  /** Aborts the sends in flight when a stop's grace period is over. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly meta: MetaStore,
@@ -68,7 +70,16 @@ export class Deliverer {
     this.rate = new RateLimiter(this.now);
   }
 
-  start(): void {
+  /**
+   * Starts claiming. `releaseLeases`: every leased delivery belongs to a previous life of this
+   * process (only for the embedded server, the one process on its SQLite file), so it is sent
+   * again now rather than after its lease.
+   */
+  async start(releaseLeases = false): Promise<void> {
+    if (releaseLeases) {
+      const n = await this.meta.deliveries.releaseLeases();
+      if (n) this.o.log.info({ deliveries: n }, "event deliveries interrupted by a restart are due again");
+    }
     this.stopped = false;
     onDeliveriesQueued(this.meta, () => this.wake());
     this.timer = setInterval(() => this.wake(), this.o.events.pollIntervalMs);
@@ -76,11 +87,16 @@ export class Deliverer {
     this.wake();
   }
 
-  /** Stops claiming, waits for the deliveries in flight and records their outcomes. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, waits for the deliveries in flight (at most `graceMs`, then their sends are
+   * aborted: failed attempts, retried later) and records their outcomes.
+   */
+  async stop(graceMs = 2_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    const grace = setTimeout(() => this.abort.abort(), graceMs);
     while (this.inFlight > 0) await new Promise<void>((r) => this.idle.add(r));
+    clearTimeout(grace);
     await this.flush();
   }
 
@@ -201,14 +217,13 @@ export class Deliverer {
         oauth: this.oauth,
       });
       if (arn.kind === "api-destination") await this.throttle(arn.name, lookups);
-      const abort = new AbortController();
       result = await target.send(
         { body, event, deliveryId: `msg_${d.id}_${d.eventSeq}`, attempt: d.attempts },
-        abort.signal,
+        this.abort.signal,
       );
     } catch (err) {
       if (err instanceof TargetUnavailableError)
-        return this.giveUp(d, token, routed, event, "RESOURCE_NOT_FOUND", err.message);
+        return this.giveUp(d, token, routed, event, err.code, err.message);
       throw err;
     }
     if (result.ok) return this.record({ kind: "complete", d, token, latencyMs: this.now() - d.createdAt });

@@ -85,6 +85,21 @@ describe.each(metaDrivers("DeliveryStore"))("DeliveryStore (%s)", (driver, open)
     expect(seen.size).toBe(n);
   });
 
+  it("releaseLeases makes leased deliveries due now and voids their tokens (an embedded restart)", async () => {
+    await store.deliveries.enqueue([delivery(1), delivery(2), delivery(3, { runAfter: 9_000 })]);
+    const held = await store.deliveries.claim(10, 60_000);
+    expect(held).toHaveLength(2);
+    expect(await store.deliveries.releaseLeases()).toBe(2);
+    // The old token finishes nothing; the deliveries are claimable at once, attempt 2.
+    expect(await store.deliveries.complete([held[0]!.id], held[0]!.leaseToken!)).toEqual([]);
+    const again = await store.deliveries.claim(10, 60_000);
+    expect(again.map((d) => [d.eventSeq, d.attempts])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(await store.deliveries.pending()).toBe(3);
+  });
+
   it("claim leases each delivery once; an expired lease is claimable again; attempts count claims", async () => {
     await store.deliveries.enqueue([
       delivery(1, { eventJson: '{"replayed":true}' }),

@@ -142,6 +142,20 @@ export class DeliveryStore {
     return rows.map(toDelivery).sort((a, b) => a.id - b.id);
   }
 
+  /**
+   * Makes every leased delivery due now: only for the embedded server at start, the one process
+   * on its database, whose leases all belong to a previous life of it (a crash mid-send), so
+   * their deliveries go out at once instead of after the lease. Returns how many.
+   */
+  async releaseLeases(): Promise<number> {
+    const r = await this.h.db
+      .updateTable("event_deliveries")
+      .set({ lease_token: null, lease_until: null, run_after: this.h.now() })
+      .where("lease_token", "is not", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   /** Deletes delivered ones (while the token holds); returns their ids. */
   async complete(ids: readonly number[], token: string): Promise<number[]> {
     const done: number[] = [];
