@@ -144,9 +144,12 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
       const dest = await destination();
       await bus.putRule({ name: "r", eventPattern: pattern });
       expect(await bus.putTargets("r", undefined, [{ Id: "t1", Arn: dest }])).toEqual([]);
-      expect(await bus.putTargets("r", undefined, [{ Id: "t1", Arn: dest, InputPath: "$.detail" }])).toEqual(
-        [],
-      );
+      expect(
+        await bus.putTargets("r", undefined, [
+          { Id: "t1", Arn: dest, InputPath: "$.x" },
+          { Id: "t1", Arn: dest, InputPath: "$.detail" },
+        ]),
+      ).toEqual([]);
       expect((await bus.listTargetsByRule("r", undefined, {})).items).toEqual([
         { Id: "t1", Arn: dest, InputPath: "$.detail" },
       ]);
@@ -221,8 +224,9 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
         { Id: "gone", Arn: "arn:aws:events:eu-west-1:123456789012:api-destination/missing/abc" },
         { Id: "cmd", Arn: "arn:drydock:command:eu-west-1:123456789012:notify" },
         { Id: "nocmd", Arn: "arn:drydock:command:eu-west-1:123456789012:unset" },
+        { Id: "elsewhere", Arn: "arn:aws:events:us-east-1:123456789012:event-bus/default" },
       ]);
-      expect(failed.map((f) => f.TargetId)).toEqual(["gone", "nocmd"]);
+      expect(failed.map((f) => f.TargetId)).toEqual(["gone", "nocmd", "elsewhere"]);
       expect((await bus.listTargetsByRule("r", undefined, {})).items.map((t) => t.Id).sort()).toEqual([
         "cmd",
         "ok",

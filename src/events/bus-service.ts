@@ -356,12 +356,17 @@ export class EventBusService {
     targets: Record<string, unknown>[],
   ): Promise<FailedTarget[]> {
     const bus = await this.requireBus(busName);
+    if (!(await this.meta.bus.getRule(bus, ruleName))) throw ruleNotFound(ruleName, bus);
     targets.forEach((t, n) => checkTarget(t, n + 1));
-    const ids = targets.map((t) => t.Id as string);
-    if (new Set(ids).size !== ids.length) throw validation("The request contains a duplicate target Id.");
+    // An Id given twice in one request: the later target wins, as a second request's would.
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const t of targets) {
+      byId.delete(t.Id as string);
+      byId.set(t.Id as string, t);
+    }
     const failed: FailedTarget[] = [];
     const ok: Record<string, unknown>[] = [];
-    for (const t of targets) {
+    for (const t of byId.values()) {
       const problem = await this.targetProblem(t);
       if (problem)
         failed.push({ TargetId: t.Id as string, ErrorCode: "ValidationException", ErrorMessage: problem });
@@ -388,6 +393,9 @@ export class EventBusService {
 
   private async targetProblem(t: Record<string, unknown>): Promise<string | undefined> {
     const ref = parseTargetArn(t.Arn as string)!;
+    const { region, accountId } = this.identity;
+    if (ref.region !== region || ref.account !== accountId)
+      return `${String(t.Arn)} is not of this account and region (${accountId}, ${region}).`;
     switch (ref.kind) {
       case "api-destination": {
         const d = await this.meta.bus.getApiDestination(ref.name);
