@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { foldKey } from "./ignore-case.js";
 import { foldCode, hashNumber, hashString, KIND, KeyTable, mixKey, step } from "./key-table.js";
+import { matches } from "./match.js";
 import { compileRules } from "./rule-index.js";
 
 /** The branches a table holds under `key` (empty when it has none). */
@@ -143,5 +144,46 @@ describe("compileRules: keys that collide", () => {
     expect(index.matchingRules({ a: "x", b: "x" })).toEqual(["a", "b"]);
     expect(index.matchingRules({ a: [true, null, "x"] })).toEqual(["a", "t", "z"]);
     expect(index.matchingRules({ a: false })).toEqual([]);
+  });
+});
+
+describe("compileRules on colliding values (differential)", () => {
+  // "Aa" and "BB" share a hash, so do all strings of one length made of them: lookups find the
+  // rules of other values, and only the full check decides. "aA", "bb" and "AA" add values
+  // equal to those ignoring case.
+  const word = fc
+    .array(fc.constantFrom("Aa", "BB", "aA", "bb", "AA"), { minLength: 1, maxLength: 3 })
+    .map((a) => a.join(""));
+  const matcher = fc.oneof(
+    word,
+    word.map((w) => ({ prefix: w })),
+    word.map((w) => ({ suffix: w })),
+    word.map((w) => ({ "equals-ignore-case": w })),
+    word.map((w) => ({ prefix: { "equals-ignore-case": w } })),
+    word.map((w) => ({ suffix: { "equals-ignore-case": w } })),
+    word.map((w) => ({ wildcard: `${w}*` })),
+  );
+  const pattern = fc.record({ k: fc.array(matcher, { minLength: 1, maxLength: 2 }) });
+  const event = fc.record({ k: fc.oneof(word, fc.array(word, { maxLength: 3 })) });
+
+  it("the index agrees with matches", () => {
+    let hits = 0;
+    fc.assert(
+      fc.property(
+        fc.array(pattern, { minLength: 1, maxLength: 30 }),
+        fc.array(event, { maxLength: 10 }),
+        (ps, es) => {
+          const rules = ps.map((p, id) => ({ id, pattern: JSON.stringify(p) }));
+          const index = compileRules(rules);
+          for (const e of es) {
+            const expected = rules.filter((r) => matches(r.pattern, e)).map((r) => r.id);
+            hits += expected.length;
+            expect(index.matchingRules(e)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(hits).toBeGreaterThan(100);
   });
 });
