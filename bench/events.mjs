@@ -430,6 +430,14 @@ function deliveryReport({ reference, throughput: t, latency: l }) {
       "",
     ],
     [
+      // What the server would do with a core to itself (it shares two with this process and
+      // whatever else runs): the figure to compare with the goal on a loaded machine.
+      "deliveries per server CPU second",
+      Math.round(t.deliveries / t.serverCpuSeconds),
+      `server used ${((100 * t.serverCpuSeconds) / t.committedSeconds).toFixed(0)} % of a core`,
+      "",
+    ],
+    [
       "all received / all committed (s)",
       `${t.receivedSeconds.toFixed(2)} / ${t.committedSeconds.toFixed(2)}`,
       `put ${t.putSeconds.toFixed(2)} s`,
