@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +50,7 @@ const SECRET = "events-delivery-e2e-secret-0123456789";
 /** Retries in this test: 200 ms doubled, at most 1 s apart (the defaults are 1 s and 5 minutes). */
 const RETRY_BASE_MS = 200;
 const MAX_BACKOFF_S = 1;
+const RECORD_FILE = join(tmpdir(), `drydock-events-record-${process.pid}.jsonl`);
 
 describe.skipIf(skip)("event delivery end to end (aws events, a webhook receiver)", () => {
   let work: string;
@@ -60,7 +62,23 @@ describe.skipIf(skip)("event delivery end to end (aws events, a webhook receiver
   const receiver = new Receiver();
   const config = {
     aws: { accountId: "123456789012", credentials: [{ accessKeyId: AKID, secretAccessKey: SECRET }] },
-    events: { retryBaseMs: RETRY_BASE_MS, maxBackoffSeconds: MAX_BACKOFF_S, leaseSeconds: 5 },
+    events: {
+      retryBaseMs: RETRY_BASE_MS,
+      maxBackoffSeconds: MAX_BACKOFF_S,
+      leaseSeconds: 5,
+      // A command target: appends its standard input (the event) to the file named by its argument.
+      commands: {
+        record: {
+          argv: [
+            process.execPath,
+            "-e",
+            "process.stdin.pipe(require('fs').createWriteStream(process.argv[1], { flags: 'a' }))",
+            RECORD_FILE,
+          ],
+          timeoutSeconds: 10,
+        },
+      },
+    },
   };
 
   async function until<T>(
@@ -156,6 +174,7 @@ describe.skipIf(skip)("event delivery end to end (aws events, a webhook receiver
     await dd?.stop();
     await receiver.stop();
     if (work) await rm(work, { recursive: true, force: true });
+    rmSync(RECORD_FILE, { force: true });
   });
 
   it("BASIC: a push's ECR Image Scan event reaches the API destination, transformed and signed; the unmatched ECR Image Action does not", async () => {
@@ -397,6 +416,42 @@ describe.skipIf(skip)("event delivery end to end (aws events, a webhook receiver
     expect(redriven.sort()).toEqual([...ids].sort());
     expect((await drydock("events", "dlq", "list", "--queue", "down-dlq", "--json")).trim()).toBe("");
   }, 90_000);
+
+  it("a command target runs the configured program with the transformed event on its standard input", async () => {
+    await sdk.send(
+      new PutRuleCommand({ Name: "to-command", EventPattern: JSON.stringify({ source: ["my.cmd"] }) }),
+    );
+    const put = await sdk.send(
+      new PutTargetsCommand({
+        Rule: "to-command",
+        Targets: [
+          {
+            Id: "record",
+            Arn: "arn:drydock:command:us-east-1:123456789012:record",
+            InputTransformer: {
+              InputPathsMap: { n: "$.detail.n" },
+              InputTemplate: '{"n": <n>, "rule": "<aws.events.rule-name>"}',
+            },
+          },
+        ],
+      }),
+    );
+    expect(put.FailedEntryCount).toBe(0);
+    await sdk.send(
+      new PutEventsCommand({
+        Entries: [1, 2].map((n) => ({ Source: "my.cmd", DetailType: "Cmd", Detail: JSON.stringify({ n }) })),
+      }),
+    );
+    const lines = await until("both events in the command's file", () => {
+      const text = existsSync(RECORD_FILE) ? readFileSync(RECORD_FILE, "utf8") : "";
+      const got = text.match(/\{[^}]*\}/g) ?? [];
+      return got.length >= 2 ? got : undefined;
+    });
+    expect(lines.map((l) => JSON.parse(l) as Json).sort((a, b) => a.n - b.n)).toEqual([
+      { n: 1, rule: "to-command" },
+      { n: 2, rule: "to-command" },
+    ]);
+  }, 60_000);
 
   it("kill -9 with 1,000 deliveries pending: after the restart every event is delivered", async () => {
     await sdkRoute("bulk", "my.bulk");
