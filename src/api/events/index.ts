@@ -2,6 +2,7 @@ import type { JsonService } from "../aws-json.js";
 import { anyCaller, registryAdmin, type AccessTable, type OperationAccess } from "../access.js";
 import type { Config } from "../../config/schema.js";
 import type { Logger } from "../../core/logger.js";
+import { busNameOf, ruleArn } from "../../events/bus-arns.js";
 import { EventBusService } from "../../events/bus-service.js";
 import type { MetaStore } from "../../storage/meta/store.js";
 import { eventsOperations } from "./operations.js";
@@ -30,14 +31,9 @@ export function eventsAccess(r: { region: string; accountId: string }): AccessTa
       const rule = input[field];
       const bus = input.EventBusName;
       if (typeof rule !== "string") return admin(input);
-      const busName = typeof bus === "string" && !bus.startsWith("arn:") ? bus : "default";
-      const prefix = `arn:aws:events:${r.region}:${r.accountId}:rule/`;
-      return [
-        {
-          action: "admin",
-          resource: busName === "default" ? `${prefix}${rule}` : `${prefix}${busName}/${rule}`,
-        },
-      ];
+      // The rule's ARN as the service will write it (a bus named by ARN included).
+      const busName = (typeof bus === "string" ? busNameOf(r, bus) : undefined) ?? "default";
+      return [{ action: "admin", resource: ruleArn(r, busName, rule) }];
     };
   return {
     PutRule: onRule("Name"),

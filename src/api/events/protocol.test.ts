@@ -171,6 +171,14 @@ describe("EventBridge API (AWSEvents.*)", () => {
     expect(denied.body.message).toMatch(
       /^User: arn:aws:iam::123456789012:user\/reader is not authorized to perform: events:PutRule on resource: arn:aws:events:us-east-1:123456789012:rule\/r because/,
     );
+    const onBus = await call(
+      "PutRule",
+      { Name: "r", EventPattern: "{}", EventBusName: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/team` },
+      "reader",
+    );
+    expect(onBus.body.message).toContain(
+      `on resource: arn:aws:events:us-east-1:${ACCOUNT}:rule/team/r because`,
+    );
     expect(
       (await call("PutEvents", { Entries: [{ Source: "a", DetailType: "b", Detail: "{}" }] }, "reader")).body
         .__type,
