@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../core/logger.js";
 import { metaDrivers, type DriverFixture } from "../storage/meta/drivers-testing.js";
@@ -327,6 +328,40 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
         resources: ["arn:x"],
         detail: { id: 1 },
       });
+    });
+
+    it("any entries (property): one result per entry in order, an EventId or an error, and exactly the accepted ones logged", async () => {
+      const text = fc.oneof(fc.constant(undefined), fc.constant(""), fc.string({ maxLength: 20 }));
+      const detail = fc.oneof(
+        text,
+        fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+        fc
+          .dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }))
+          .map((v) => JSON.stringify(v)),
+      );
+      const entry = fc.record(
+        {
+          Source: text,
+          DetailType: text,
+          Detail: detail,
+          Resources: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }),
+        },
+        { requiredKeys: [] },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 10 }), async (entries) => {
+          const before = await meta.events.lastSeq();
+          const results = await bus.putEvents(entries);
+          expect(results).toHaveLength(entries.length);
+          const ids = results.flatMap((r) => ("EventId" in r ? [r.EventId] : []));
+          for (const r of results) expect("EventId" in r !== "ErrorCode" in r).toBe(true);
+          const logged = await readEvents(meta, before);
+          expect(logged.map((l) => l.event.id)).toEqual(ids);
+          for (const l of logged)
+            expect(typeof l.event.detail === "object" && !Array.isArray(l.event.detail)).toBe(true);
+        }),
+        { numRuns: 25 },
+      );
     });
 
     it("an entry for a bus that does not exist gets an EventId and is not stored (as AWS)", async () => {
