@@ -404,6 +404,9 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
       await bus.putRule({ name: "r", bus: "team", eventPattern: pattern });
       expect((await refused(bus.deleteEventBus("team"))).code).toBe("ValidationException");
       await bus.deleteRule("r", "team");
+      await bus.createArchive({ name: "a", eventSourceArn: busArn(identity, "team") });
+      expect((await refused(bus.deleteEventBus("team"))).message).toMatch(/while it has archives/);
+      await bus.deleteArchive("a");
       await bus.deleteEventBus("team");
       expect((await refused(bus.describeEventBus("team"))).message).toBe("Event bus team does not exist.");
       expect((await refused(bus.deleteEventBus("team"))).code).toBe("ResourceNotFoundException");

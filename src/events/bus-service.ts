@@ -262,6 +262,12 @@ export class EventBusService {
       if (!(await tx.bus.getBus(name))) throw notFound(`Event bus ${name} does not exist.`);
       if ((await tx.bus.countRules(name)) > 0)
         throw validation(`Cannot delete event bus ${name} while it has rules: delete its rules first.`);
+      // An archive is a rule of its bus on AWS (Events-Archive-NAME): it keeps the bus too.
+      const archives = await tx.bus.listArchives({ bus: name, limit: 1 });
+      if (archives.items.length)
+        throw validation(
+          `Cannot delete event bus ${name} while it has archives: delete archive ${archives.items[0]!.name} first.`,
+        );
       await tx.bus.deleteBus(name);
       await tx.bus.dropTags(busArn(this.identity, name));
     });
