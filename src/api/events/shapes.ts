@@ -75,6 +75,14 @@ function show(v: unknown, spec: Spec): string {
   return String(v);
 }
 
+/** Patterns compiled once (PutEvents checks one per entry on a hot path). */
+const compiled = new Map<string, RegExp>();
+function anchored(pattern: string): RegExp {
+  let re = compiled.get(pattern);
+  if (!re) compiled.set(pattern, (re = new RegExp(`^(?:${pattern})$`, "s")));
+  return re;
+}
+
 function serialization(path: string, expected: string): AwsError {
   return new AwsError(
     "SerializationException",
@@ -95,7 +103,7 @@ function check(v: unknown, spec: Member, path: string, errors: string[]): void {
     case "string": {
       if (typeof v !== "string") throw serialization(path, "a string");
       if (spec.enum && !spec.enum.includes(v)) fail(`satisfy enum value set: [${spec.enum.join(", ")}]`);
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, "s").test(v))
+      if (spec.pattern !== undefined && !anchored(spec.pattern).test(v))
         fail(`satisfy regular expression pattern: ${spec.pattern}`);
       const len = [...v].length;
       if (spec.min !== undefined && len < spec.min) fail(`have length greater than or equal to ${spec.min}`);
