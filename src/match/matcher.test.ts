@@ -499,3 +499,37 @@ describe("matchPackages: enrichment", () => {
     expect(f!.epss).toBeUndefined();
   });
 });
+
+describe("matchPackages: references", () => {
+  it("lists each reference URL once, in the feed's order (PYSEC-2023-87 names its fix commit as FIX and WEB)", () => {
+    const commit = "https://github.com/andialbrecht/sqlparse/commit/c457abd5f097dd13fb21543381e7cfafe7d31cfb";
+    const db = lookup([
+      adv("PYSEC-2023-87", [fixedAt("pypi", "sqlparse", "0.4.4")], {
+        references: [
+          { type: "FIX", url: commit },
+          {
+            type: "WEB",
+            url: "https://github.com/andialbrecht/sqlparse/security/advisories/GHSA-rrm6-wvj7-cwh2",
+          },
+          { type: "WEB", url: commit },
+        ],
+      }),
+    ]);
+    const [f] = matchPackages(
+      [
+        pkg({
+          name: "sqlparse",
+          version: "0.3.0",
+          ecosystem: "pypi",
+          path: "/usr/local/lib/python3.11/site-packages/sqlparse",
+        }),
+      ],
+      null,
+      db,
+    );
+    expect(f!.references).toEqual([
+      commit,
+      "https://github.com/andialbrecht/sqlparse/security/advisories/GHSA-rrm6-wvj7-cwh2",
+    ]);
+  });
+});

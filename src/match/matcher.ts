@@ -187,7 +187,9 @@ export function matchPackages(
             status,
             cvss: adv.cvss ?? [],
             kev: false,
-            references: (adv.references ?? []).map((r) => r.url),
+            // Feeds list a URL once per reference type (PYSEC-2023-87: the fix commit as FIX and
+            // as WEB); a finding lists each URL once, in the feed's order.
+            references: [...new Set((adv.references ?? []).map((r) => r.url))],
             source: adv.source,
             explanation: {
               advisory: adv.id,
