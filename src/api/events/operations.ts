@@ -171,10 +171,30 @@ function publicAuth(auth: Record<string, unknown>): Record<string, unknown> {
         ClientParameters: compact({ ClientID: o(oauth.ClientParameters)?.ClientID }),
         AuthorizationEndpoint: oauth.AuthorizationEndpoint,
         HttpMethod: oauth.HttpMethod,
-        OAuthHttpParameters: oauth.OAuthHttpParameters,
+        OAuthHttpParameters: hideSecretValues(oauth.OAuthHttpParameters),
       }),
-    InvocationHttpParameters: auth.InvocationHttpParameters,
+    InvocationHttpParameters: hideSecretValues(auth.InvocationHttpParameters),
   });
+}
+
+/**
+ * Connection HTTP parameters (`{HeaderParameters, QueryStringParameters, BodyParameters}`, lists
+ * of `{Key, Value, IsValueSecret}`) without the values marked secret, as AWS shows them.
+ */
+function hideSecretValues(p: unknown): unknown {
+  if (typeof p !== "object" || p === null) return p;
+  return Object.fromEntries(
+    Object.entries(p as Record<string, unknown>).map(([k, list]) => [
+      k,
+      Array.isArray(list)
+        ? list.map((e: unknown) => {
+            if (typeof e !== "object" || e === null) return e;
+            const { Value, ...rest } = e as Record<string, unknown>;
+            return rest.IsValueSecret === true ? rest : { ...rest, Value };
+          })
+        : list,
+    ]),
+  );
 }
 
 function apiDestinationShape(d: StoredApiDestination & { arn: string }, connectionArn: string) {

@@ -202,14 +202,30 @@ describe("EventBridge API (AWSEvents.*)", () => {
     const created = await call("CreateConnection", {
       Name: "c",
       AuthorizationType: "API_KEY",
-      AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "topsecret" } },
+      AuthParameters: {
+        ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "topsecret" },
+        InvocationHttpParameters: {
+          HeaderParameters: [
+            { Key: "x-team", Value: "platform", IsValueSecret: false },
+            { Key: "x-token", Value: "topsecret-too", IsValueSecret: true },
+          ],
+        },
+      },
     });
     expect(created.body).toMatchObject({ ConnectionState: "AUTHORIZED" });
     const d = await call("DescribeConnection", { Name: "c" });
     expect(d.body).toMatchObject({
       Name: "c",
       AuthorizationType: "API_KEY",
-      AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key" } },
+      AuthParameters: {
+        ApiKeyAuthParameters: { ApiKeyName: "x-api-key" },
+        InvocationHttpParameters: {
+          HeaderParameters: [
+            { Key: "x-team", Value: "platform", IsValueSecret: false },
+            { Key: "x-token", IsValueSecret: true },
+          ],
+        },
+      },
     });
     expect(d.body.SecretArn).toMatch(
       /^arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection\/c\//,
