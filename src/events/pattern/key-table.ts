@@ -7,7 +7,9 @@ import { foldUnit } from "./ignore-case.js";
  * entry, key string, value array); here a miss is one read of a small integer array and a hit
  * one more. Keys are hashes, so different values may share one: a lookup can then return
  * branches the value does not satisfy, which is harmless because every branch found is checked
- * in full; it can never miss a branch filed under the value's key.
+ * in full; it can never miss a branch filed under the value's key. (Colliding strings are easy to
+ * make, "Aa" and "BB" for one; a rule writer who made many would only slow the events carrying
+ * the colliding value, each by one check per such rule.)
  */
 export class KeyTable {
   /**

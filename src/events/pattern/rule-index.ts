@@ -81,14 +81,16 @@ class PathPlan {
   foldSuffixLengths: number[] = [];
   /** Branches anchored on a value being present (numeric ranges, CIDR, anything-but, exists). */
   present: number[] = [];
-  /** How far a value must be read from the start when no exact key needs all of it. */
+  /** Units of a value the forward pass reads: all for exact keys, else the longest prefix's. */
   forward = 0;
+  /** Units the backward pass reads: the longest suffix's. */
   backward = 0;
+  /** The forward pass also hashes the value's case-folded units. */
   fold = false;
 
   constructor(readonly id: number) {}
 
-  /** Records `e` and returns its key, or null for `present`. */
+  /** Notes what `e` asks of a value at this path and returns its key in the KeyTable. */
   file(e: Entry): number {
     switch (e.map) {
       case "strings":
@@ -262,7 +264,7 @@ class RuleIndex<Id> implements CompiledRules<Id> {
       const pl = plan.prefixLengths;
       const fl = plan.foldPrefixLengths;
       const forward = Math.min(n, plan.forward);
-      if (forward > 0 || pl.length > 0 || fl.length > 0 || plan.exact || plan.foldExact) {
+      if (pl.length > 0 || fl.length > 0 || plan.exact || plan.foldExact) {
         const fold = plan.fold;
         let h = 0;
         let hf = 0;
