@@ -587,9 +587,25 @@ export class RegistryService {
     return this.store.findImage(await this.repoForRead(name), id);
   }
 
-  /** Removes a repository and all it holds (its blobs are left to garbage collection). */
+  /**
+   * Removes a repository and all it holds (its blobs are left to garbage collection). Each of
+   * its images goes through the deletion hooks first, in the same transaction, as a manifest
+   * deletion would: its open findings are closed with their `Inspector2 Finding` events (rules on
+   * the event bus learn they are gone) and its queued scans dropped.
+   */
   async deleteRepository(name: string): Promise<void> {
-    await this.store.deleteRepository(await this.repoForRead(name));
+    const repo = await this.repoForRead(name);
+    await this.meta.tx(async (tx) => {
+      await tx.registry.lockRepository(repo);
+      for (let after: string | undefined; ; ) {
+        const page = await tx.registry.images(repo, { after, limit: 500 });
+        for (const image of page.items)
+          await this.hooks.manifestDeleted?.(tx, { repository: name, repositoryId: repo, digest: image.digest });
+        if (!page.more || !page.items.length) break;
+        after = page.items[page.items.length - 1]!.digest;
+      }
+      await tx.registry.deleteRepository(repo);
+    });
   }
 
   async catalog(n: number, last?: string): Promise<{ repositories: string[]; more: boolean }> {

@@ -403,6 +403,18 @@ describe("registry scan service", () => {
     expect(await scans.imageScanState("app", digest)).toBeNull();
   });
 
+  it("deleting a repository closes its images' findings with their events, then removes it", async () => {
+    await onPush("ENHANCED", "enh");
+    const digest = await push("enh", debianImage());
+    await scans.start();
+    expect(await settle("enh", digest)).toBe("COMPLETE");
+    const before = (await readEvents(meta, 0)).length;
+    await registry.deleteRepository("enh");
+    const events = (await readEvents(meta, 0)).map((e) => e.event).slice(before);
+    expect(events.map((e) => [e["detail-type"], e.detail.status])).toEqual([["Inspector2 Finding", "CLOSED"]]);
+    expect(await meta.registry.repositoryId("enh")).toBeNull();
+  });
+
   it("switching the scan type hides the other type's scans", async () => {
     await onPush("BASIC");
     const digest = await push("app", debianImage());
