@@ -111,6 +111,24 @@ const putEventsEntry = struct(
   "PutEventsRequestEntry",
 );
 
+/** A connection's HTTP parameters (ConnectionHttpParameters of the model). */
+const connectionParameter = (key: Member, value: Member) =>
+  list(struct({ Key: key, Value: value, IsValueSecret: bool }), 0, 100);
+const connectionHttpParameters = struct({
+  HeaderParameters: connectionParameter(
+    str({ max: 512, pattern: "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$" }),
+    str({
+      max: 512,
+      pattern: "^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$",
+      // The same strings (printable ASCII and tabs, one printable at least) without the
+      // pattern's nested repetition, which backtracks exponentially on a failing value.
+      test: (v) => /^[\t\x20-\x7E]*$/.test(v) && /[\x20-\x7E]/.test(v),
+    }),
+  ),
+  QueryStringParameters: connectionParameter(str({ max: 512 }), str({ max: 512 })),
+  BodyParameters: connectionParameter(str({ max: 512 }), str({ max: 512 })),
+});
+
 /** AuthParameters; `complete` false for UpdateConnection, whose members are all optional. */
 function authParameters(complete: boolean): Member {
   const r = (s: Member): Member => (complete ? req(s) : s);
@@ -120,10 +138,10 @@ function authParameters(complete: boolean): Member {
       ClientParameters: r(struct({ ClientID: r(secret), ClientSecret: r(secret) })),
       AuthorizationEndpoint: r(str({ min: 1, max: 2048 })),
       HttpMethod: r(str({ enum: ["GET", "POST", "PUT"] })),
-      OAuthHttpParameters: any,
+      OAuthHttpParameters: connectionHttpParameters,
     }),
     ApiKeyAuthParameters: struct({ ApiKeyName: r(secret), ApiKeyValue: r(secret) }),
-    InvocationHttpParameters: any,
+    InvocationHttpParameters: connectionHttpParameters,
   });
 }
 

@@ -120,6 +120,20 @@ describe("EventBridge API (AWSEvents.*)", () => {
       "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
     );
     expect((await call("PutRule", { Name: 5 })).body.__type).toBe("SerializationException");
+    // A header value the model's pattern refuses after exponential backtracking: answered at once.
+    const started = Date.now();
+    const header = await call("CreateConnection", {
+      Name: "h",
+      AuthorizationType: "API_KEY",
+      AuthParameters: {
+        ApiKeyAuthParameters: { ApiKeyName: "k", ApiKeyValue: "v" },
+        InvocationHttpParameters: { HeaderParameters: [{ Key: "x", Value: `${"a ".repeat(200)}\u0001` }] },
+      },
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(header.body.message).toBe(
+      `1 validation error detected: Value '${"a ".repeat(200)}\u0001' at 'authParameters.invocationHttpParameters.headerParameters.1.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$`,
+    );
     const endpoint = await call("CreateApiDestination", {
       Name: "d",
       ConnectionArn: "c",
