@@ -41,6 +41,11 @@ export interface DelivererOptions {
   random?: () => number;
 }
 
+interface LoadedEvent {
+  event: EventEnvelope;
+  json: string;
+}
+
 type Outcome =
   | { kind: "complete"; d: StoredDelivery; token: string; latencyMs?: number; dropped?: boolean }
   | { kind: "retry"; d: StoredDelivery; token: string; runAfter: number; error: string }
@@ -121,7 +126,7 @@ export class Deliverer {
     while (!this.stopped && this.inFlight < max) {
       let claimed: StoredDelivery[];
       let table: RoutingTable;
-      let events: Map<number, EventEnvelope>;
+      let events: Map<number, LoadedEvent>;
       try {
         claimed = await this.meta.deliveries.claim(max - this.inFlight, this.o.events.leaseSeconds * 1000);
         if (!claimed.length) return;
@@ -146,29 +151,36 @@ export class Deliverer {
             this.inFlight--;
             if (this.inFlight === 0) for (const r of this.idle) r();
             this.idle.clear();
-            this.wake();
+            // Refill in batches (a claim per finished delivery would be a transaction each).
+            if (this.inFlight <= max / 2) this.wake();
           });
       }
     }
   }
 
-  private async loadEvents(claimed: readonly StoredDelivery[]): Promise<Map<number, EventEnvelope>> {
+  /** The logged events of a batch, parsed once, with their JSON (the body when no input is set). */
+  private async loadEvents(claimed: readonly StoredDelivery[]): Promise<Map<number, LoadedEvent>> {
     const seqs = [...new Set(claimed.filter((d) => d.eventJson === null).map((d) => d.eventSeq))];
-    const out = new Map<number, EventEnvelope>();
+    const out = new Map<number, LoadedEvent>();
     if (!seqs.length) return out;
-    for (const e of await this.meta.events.bySeqs(seqs)) out.set(e.seq, JSON.parse(e.json) as EventEnvelope);
+    for (const e of await this.meta.events.bySeqs(seqs))
+      out.set(e.seq, { event: JSON.parse(e.json) as EventEnvelope, json: e.json });
     return out;
   }
 
   private async deliver(
     d: StoredDelivery,
     table: RoutingTable,
-    events: Map<number, EventEnvelope>,
+    events: Map<number, LoadedEvent>,
     lookups: Map<string, Promise<unknown>>,
   ): Promise<void> {
     const token = d.leaseToken!;
     const routed = table.target(d.bus, d.rule, d.targetId);
-    const event = d.eventJson !== null ? (JSON.parse(d.eventJson) as EventEnvelope) : events.get(d.eventSeq);
+    const loaded: LoadedEvent | undefined =
+      d.eventJson !== null
+        ? { event: JSON.parse(d.eventJson) as EventEnvelope, json: d.eventJson }
+        : events.get(d.eventSeq);
+    const event = loaded?.event;
     // The target or rule was removed after the event was routed (RemoveTargets also drops
     // pending deliveries; this covers the race), or the event is gone: nothing to deliver.
     if (!routed || !event) return this.record({ kind: "complete", d, token, dropped: true });
@@ -186,12 +198,16 @@ export class Deliverer {
     if (arn.kind === "event-bus") return this.forward(d, token, event, arn.name);
     const ruleArn = this.ruleArn(d.bus, d.rule);
     let body: string;
+    const t = routed.target.target;
     try {
-      body = renderTargetInput(routed.target.target, event, {
-        ruleArn,
-        ruleName: d.rule,
-        ingestionTime: isoSeconds(d.eventTime),
-      });
+      body =
+        t.Input === undefined && t.InputPath === undefined && t.InputTransformer === undefined
+          ? loaded!.json
+          : renderTargetInput(routed.target.target, event, {
+              ruleArn,
+              ruleName: d.rule,
+              ingestionTime: isoSeconds(d.eventTime),
+            });
     } catch (err) {
       return this.giveUp(
         d,
