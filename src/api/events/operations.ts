@@ -65,6 +65,15 @@ const archiveState = str({
 const replayState = str({ enum: ["STARTING", "RUNNING", "CANCELLING", "COMPLETED", "CANCELLED", "FAILED"] });
 const secret = str({ min: 1, max: 512 });
 const stringMap = map(str({ max: 512 }), str({ max: 512 }));
+/** An HTTP header's name and value as the model constrains them (targets' and connections'). */
+const headerKey = str({ max: 512, pattern: "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$" });
+const headerValue = str({
+  max: 512,
+  pattern: "^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$",
+  // The same strings (printable ASCII and tabs, one printable at least) without the pattern's
+  // nested repetition, which backtracks exponentially on a failing value.
+  test: (v) => /^[\t\x20-\x7E]*$/.test(v) && /[\x20-\x7E]/.test(v),
+});
 
 const target = struct(
   {
@@ -81,7 +90,7 @@ const target = struct(
     DeadLetterConfig: struct({ Arn: str({ min: 1, max: 1600 }) }),
     HttpParameters: struct({
       PathParameterValues: list(str()),
-      HeaderParameters: stringMap,
+      HeaderParameters: map(headerKey, headerValue),
       QueryStringParameters: stringMap,
     }),
     KinesisParameters: any,
@@ -115,16 +124,7 @@ const putEventsEntry = struct(
 const connectionParameter = (key: Member, value: Member) =>
   list(struct({ Key: key, Value: value, IsValueSecret: bool }), 0, 100);
 const connectionHttpParameters = struct({
-  HeaderParameters: connectionParameter(
-    str({ max: 512, pattern: "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$" }),
-    str({
-      max: 512,
-      pattern: "^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$",
-      // The same strings (printable ASCII and tabs, one printable at least) without the
-      // pattern's nested repetition, which backtracks exponentially on a failing value.
-      test: (v) => /^[\t\x20-\x7E]*$/.test(v) && /[\x20-\x7E]/.test(v),
-    }),
-  ),
+  HeaderParameters: connectionParameter(headerKey, headerValue),
   QueryStringParameters: connectionParameter(str({ max: 512 }), str({ max: 512 })),
   BodyParameters: connectionParameter(str({ max: 512 }), str({ max: 512 })),
 });
