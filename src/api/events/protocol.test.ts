@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AccessRules } from "../../auth/rules.js";
@@ -211,6 +212,67 @@ describe("EventBridge API (AWSEvents.*)", () => {
       EventBuses: [{ Name: "default", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` }],
     });
   });
+
+  it("any JSON to any operation (property): a result or a client error with AWS's __type, never a server error", async () => {
+    const ops = Object.keys(
+      eventsService(new EventBusService(meta, { identity, log: createLogger("silent") })).operations,
+    );
+    const members = [
+      "Name",
+      "Rule",
+      "EventBusName",
+      "EventPattern",
+      "ScheduleExpression",
+      "State",
+      "Targets",
+      "Ids",
+      "Entries",
+      "Event",
+      "AuthorizationType",
+      "AuthParameters",
+      "ConnectionArn",
+      "InvocationEndpoint",
+      "HttpMethod",
+      "ArchiveName",
+      "EventSourceArn",
+      "ReplayName",
+      "EventStartTime",
+      "EventEndTime",
+      "Destination",
+      "ResourceARN",
+      "Tags",
+      "TagKeys",
+      "Limit",
+      "NextToken",
+      "NamePrefix",
+      "TargetArn",
+      "RetentionDays",
+    ];
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.constantFrom(
+        "default",
+        "r",
+        `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+        '{"source":["a"]}',
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ops),
+        fc.dictionary(fc.constantFrom(...members), value),
+        async (op, body) => {
+          const r = await call(op, body);
+          if (r.status !== 200) {
+            expect(r.status, JSON.stringify(r.body)).toBe(400);
+            expect(typeof r.body.__type).toBe("string");
+            expect(r.body.__type).not.toBe("ServerException");
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  }, 60_000);
 
   it("DescribeConnection never shows a secret", async () => {
     const created = await call("CreateConnection", {
