@@ -116,16 +116,15 @@ export class RegistryService {
 
   async statBlob(name: string, digest: string): Promise<{ digest: Digest; size: number }> {
     const d = this.parseBlobDigest(digest);
-    const repo = await this.repoForRead(name).catch((e: unknown) => {
-      // For blobs, an unknown repository is reported as an unknown blob (what clients expect on HEAD).
-      if (e instanceof RegistryError && e.code === "NAME_UNKNOWN")
-        throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown`);
-      throw e;
-    });
-    const linked = await this.store.linkedBlob(repo, d);
-    if (!linked) throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown to repository ${name}`);
+    this.checkName(name);
+    // Perf: the repository and the link in one query (a round trip per blob of a pull).
+    const found = await this.store.repositoryBlob(name, d);
+    // For blobs, an unknown repository is reported as an unknown blob (what clients expect on HEAD).
+    if (!found) throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown`);
+    if (found.size === null)
+      throw new RegistryError("BLOB_UNKNOWN", `blob ${d} unknown to repository ${name}`);
     await this.touch(d);
-    return { digest: d, size: linked.size };
+    return { digest: d, size: found.size };
   }
 
   async openBlob(digest: Digest, range?: ByteRange): Promise<Readable> {

@@ -192,6 +192,30 @@ export class RegistryStore {
     return row ? { size: Number(row.size) } : null;
   }
 
+  /**
+   * A blob GET or HEAD's check in one statement (one round trip on PostgreSQL, per blob of a
+   * pull): the repository's id, and the blob's size when it is linked there (else null);
+   * null when there is no repository of that name.
+   */
+  async repositoryBlob(
+    name: string,
+    digest: string,
+  ): Promise<{ repositoryId: number; size: number | null } | null> {
+    const row = await this.h.db
+      .selectFrom("repositories")
+      .leftJoin("repository_blobs", (j) =>
+        j
+          .onRef("repository_blobs.repository_id", "=", "repositories.id")
+          .on("repository_blobs.digest", "=", digest),
+      )
+      .leftJoin("blobs", "blobs.digest", "repository_blobs.digest")
+      .select(["repositories.id", "blobs.size"])
+      .where("repositories.name", "=", name)
+      .executeTakeFirst();
+    if (!row) return null;
+    return { repositoryId: row.id, size: row.size === null ? null : Number(row.size) };
+  }
+
   async blob(digest: string): Promise<{ size: number; lastUsedAt: number } | null> {
     const row = await this.h.db
       .selectFrom("blobs")

@@ -105,6 +105,25 @@ export function describeMetaStores(
       expect(await reg.unlinkBlob(a, layer)).toBe(false);
     });
 
+    it("repositoryBlob answers a blob GET's repository and link check at once", async () => {
+      expect(await reg.repositoryBlob("a", layer)).toBeNull();
+      const a = await reg.ensureRepository("a");
+      const b = await reg.ensureRepository("team/b");
+      expect(await reg.repositoryBlob("a", layer)).toEqual({ repositoryId: a, size: null });
+      await reg.linkBlob(a, layer, 2 ** 40);
+      await reg.linkBlob(a, config, 6);
+      expect(await reg.repositoryBlob("a", layer)).toEqual({ repositoryId: a, size: 2 ** 40 });
+      expect(await reg.repositoryBlob("a", config)).toEqual({ repositoryId: a, size: 6 });
+      // linked elsewhere only, or to another name's repository: not linked here
+      expect(await reg.repositoryBlob("team/b", layer)).toEqual({ repositoryId: b, size: null });
+      expect(await reg.repositoryBlob("A", layer)).toBeNull();
+      expect(await reg.repositoryBlob("a", sha256("nothing"))).toEqual({ repositoryId: a, size: null });
+      await reg.unlinkBlob(a, layer);
+      expect(await reg.repositoryBlob("a", layer)).toEqual({ repositoryId: a, size: null });
+      await reg.deleteRepository(a);
+      expect(await reg.repositoryBlob("a", config)).toBeNull();
+    });
+
     it("tags paginate in lexical order", async () => {
       const a = await reg.ensureRepository("a");
       await reg.linkBlob(a, config, 6);
