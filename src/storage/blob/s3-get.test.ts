@@ -2,8 +2,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ObjectGetError, openObject, UnsupportedFraming } from "./s3-get.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  closeIdleObjectConnections,
+  idleObjectConnections,
+  ObjectGetError,
+  openObject,
+  UnsupportedFraming,
+} from "./s3-get.js";
 
 /** A TCP server answering each connection with what `reply` says (the object store's side). */
 let answer: (socket: Socket) => void = (s) => s.end();
@@ -113,5 +119,190 @@ describe("openObject (GET on its own socket)", () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+/**
+ * An object store that answers every request of a connection (keep-alive) with what
+ * `reply(n)` says for the connection's n-th request (0-based); `null` closes the socket
+ * without answering. Counts connections and requests.
+ */
+async function keepAliveServer(reply: (n: number, s: Socket) => Buffer | string | null) {
+  const stats = { connections: 0, requests: 0 };
+  const srv = createServer((s) => {
+    stats.connections++;
+    let n = 0;
+    let buf = "";
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      // one answer per whole request head
+      for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
+        buf = buf.slice(end + 4);
+        stats.requests++;
+        const r = reply(n++, s);
+        if (r === null) s.destroy();
+        else s.write(r);
+      }
+    });
+    s.on("error", () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const at = new URL(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/b/k?X-Amz-Signature=x`);
+  return {
+    stats,
+    url: at,
+    close: () => {
+      closeIdleObjectConnections();
+      return new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
+}
+
+const ok = (body: string, extra = "") =>
+  `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+
+async function getText(u: URL, as: "write" | "read" = "write"): Promise<string> {
+  const o = await openObject(u);
+  if (as === "read") {
+    const parts: Buffer[] = [];
+    for await (const c of o) parts.push(c as Buffer);
+    return Buffer.concat(parts).toString();
+  }
+  const { w, bytes } = sink();
+  await o.writeTo(w);
+  return bytes().toString();
+}
+
+describe("openObject keeps sockets alive", () => {
+  beforeEach(() => closeIdleObjectConnections());
+  afterAll(() => closeIdleObjectConnections());
+
+  it("reuses one socket for GETs one after another, read either way", async () => {
+    const big = "z".repeat(600_000); // several reads of the 256 KiB buffer
+    const srv = await keepAliveServer((n) => ok(n === 1 ? big : `body ${n}`));
+    try {
+      expect(await getText(srv.url)).toBe("body 0");
+      expect(idleObjectConnections()).toBe(1);
+      expect(await getText(srv.url, "read")).toBe(big);
+      expect(await getText(srv.url)).toBe("body 2");
+      expect(await getText(srv.url, "read")).toBe("body 3");
+      expect(srv.stats).toEqual({ connections: 1, requests: 4 });
+      // concurrent GETs each take their own socket; all go back to the pool
+      const all = await Promise.all([0, 1, 2].map(() => getText(srv.url)));
+      expect(all).toHaveLength(3);
+      expect(srv.stats.connections).toBe(3);
+      expect(idleObjectConnections()).toBe(3);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("a socket the server closed while idle leaves the pool; one closed as the GET is sent is retried once", async () => {
+    // closes each connection 30 ms after its first answer
+    const idleClose = await keepAliveServer((_n, s) => {
+      setTimeout(() => s.destroy(), 30);
+      return ok("a");
+    });
+    // takes one request per connection: a second request on it meets a closed socket
+    const oneShot = await keepAliveServer((n) => (n === 0 ? ok("b") : null));
+    try {
+      expect(await getText(idleClose.url)).toBe("a");
+      await new Promise((r) => setTimeout(r, 80));
+      expect(idleObjectConnections()).toBe(0);
+      expect(await getText(idleClose.url)).toBe("a");
+      expect(idleClose.stats).toEqual({ connections: 2, requests: 2 });
+
+      expect(await getText(oneShot.url)).toBe("b");
+      expect(await getText(oneShot.url)).toBe("b");
+      expect(await getText(oneShot.url, "read")).toBe("b");
+      // each reuse: the request on the old socket, then again on a new one
+      expect(oneShot.stats).toEqual({ connections: 3, requests: 5 });
+    } finally {
+      await idleClose.close();
+      await oneShot.close();
+    }
+  });
+
+  it("only a whole answer the server keeps open goes back: not a partial read, an overrun, Connection: close, HTTP/1.0, an error status", async () => {
+    const replies = [
+      ok("x".repeat(1_000_000)), // read partly, then destroyed
+      ok("y") + "surplus", // bytes past the length
+      ok("c", "Connection: close\r\n"),
+      "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nd",
+      "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+      ok("e", "Keep-Alive: timeout=1\r\n"), // the server's limit leaves no margin
+    ];
+    const srv = await keepAliveServer(() => null);
+    const one = async (reply: string, use: (u: URL) => Promise<unknown>) => {
+      const s = await keepAliveServer(() => reply);
+      try {
+        await use(s.url);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(idleObjectConnections()).toBe(0);
+        expect(s.stats.connections).toBe(1);
+      } finally {
+        await s.close();
+      }
+    };
+    try {
+      await one(replies[0]!, async (u) => {
+        const o = await openObject(u);
+        for await (const c of o) {
+          expect((c as Buffer).length).toBeGreaterThan(0);
+          break; // leaves the loop: the stream is destroyed mid-body
+        }
+      });
+      await one(replies[1]!, async (u) => expect(await getText(u)).toBe("y"));
+      await one(replies[2]!, async (u) => expect(await getText(u)).toBe("c"));
+      await one(replies[3]!, async (u) => expect(await getText(u, "read")).toBe("d"));
+      await one(replies[4]!, (u) => expect(openObject(u)).rejects.toMatchObject({ status: 404 }));
+      await one(replies[5]!, async (u) => expect(await getText(u)).toBe("e"));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("a reused socket that fails after answering some bytes is an error, not a retry", async () => {
+    // second request on a connection: half a head, then the socket closes
+    const srv = await keepAliveServer((n, s) => {
+      if (n === 0) return ok("f");
+      setTimeout(() => s.destroy(), 10);
+      return "HTTP/1.1 200 OK\r\nContent-Le";
+    });
+    try {
+      expect(await getText(srv.url)).toBe("f");
+      await expect(openObject(srv.url)).rejects.toThrow(/closed/);
+      expect(srv.stats).toEqual({ connections: 1, requests: 2 });
+      // a body cut short on a reused socket fails the transfer too
+      const cut = await keepAliveServer((n, s) => {
+        if (n === 0) return ok("g");
+        setTimeout(() => s.destroy(), 10);
+        return "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+      });
+      try {
+        expect(await getText(cut.url)).toBe("g");
+        await expect(getText(cut.url)).rejects.toThrow(/closed early/);
+        expect(cut.stats).toEqual({ connections: 1, requests: 2 });
+        expect(idleObjectConnections()).toBe(0);
+      } finally {
+        await cut.close();
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("an idle socket is closed after the server's keep-alive timeout less a second", async () => {
+    const srv = await keepAliveServer(() => ok("h", "Keep-Alive: timeout=2\r\n"));
+    try {
+      expect(await getText(srv.url)).toBe("h");
+      expect(idleObjectConnections()).toBe(1);
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(idleObjectConnections()).toBe(0);
+      expect(await getText(srv.url)).toBe("h");
+      expect(srv.stats.connections).toBe(2);
+    } finally {
+      await srv.close();
+    }
   });
 });
