@@ -20,11 +20,27 @@ export class KeyTable {
   private readonly slots: Int32Array;
   readonly ids: Int32Array;
   private readonly mask: number;
+  /**
+   * One bit per key's top bits, at least 16 bits per key (so at most about one probe in 16 for
+   * an absent key gets past it): most probes are for keys no rule has (a value's prefixes at
+   * every length some rule uses), and this array, a few KiB where the slots take megabytes, is
+   * what they read.
+   */
+  private readonly filter: Int32Array;
+  private readonly filterShift: number;
 
   constructor(entries: ReadonlyMap<number, readonly number[]>) {
     let size = 16;
     while (size < entries.size * 2) size *= 2;
     this.mask = size - 1;
+    let bits = 10;
+    while (bits < 24 && 1 << bits < entries.size * 16) bits++;
+    this.filter = new Int32Array((1 << bits) >>> 5);
+    this.filterShift = 32 - bits;
+    for (const key of entries.keys()) {
+      const f = key >>> this.filterShift;
+      this.filter[f >>> 5]! |= 1 << (f & 31);
+    }
     this.slots = new Int32Array(size * 4);
     let total = 0;
     for (const ids of entries.values()) if (ids.length > 1) total += ids.length;
@@ -46,6 +62,8 @@ export class KeyTable {
 
   /** The slot holding `key` (never 0: see mixKey), or -1. */
   find(key: number): number {
+    const f = key >>> this.filterShift;
+    if ((this.filter[f >>> 5]! & (1 << (f & 31))) === 0) return -1;
     const slots = this.slots;
     const mask = this.mask;
     for (let s = key & mask; ; s = (s + 1) & mask) {
