@@ -121,6 +121,11 @@ describe("EventBridge API (AWSEvents.*)", () => {
       "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
     );
     expect((await call("PutRule", { Name: 5 })).body.__type).toBe("SerializationException");
+    // JSON null is an absent member, in structures and lists alike.
+    expect((await call("DescribeEventBus", { Name: null })).body).toMatchObject({ Name: "default" });
+    expect((await call("ListTagsForResource", { ResourceARN: null })).body.message).toBe(
+      "1 validation error detected: Value null at 'resourceARN' failed to satisfy constraint: Member must not be null",
+    );
     // A header value the model's pattern refuses after exponential backtracking: answered at once.
     const started = Date.now();
     const header = await call("CreateConnection", {
@@ -270,7 +275,7 @@ describe("EventBridge API (AWSEvents.*)", () => {
           }
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
   }, 60_000);
 

@@ -136,6 +136,9 @@ function check(v: unknown, spec: Member, path: string, errors: string[]): void {
       return;
     case "list":
       if (!Array.isArray(v)) throw serialization(path, "a list");
+      // JSON nulls are absent values (as AWS's deserializer reads them): gone before anything
+      // downstream sees them, in lists, maps and structures alike.
+      for (let i = v.length - 1; i >= 0; i--) if (v[i] === null) v.splice(i, 1);
       if (spec.min !== undefined && v.length < spec.min)
         fail(`have length greater than or equal to ${spec.min}`);
       if (spec.max !== undefined && v.length > spec.max)
@@ -144,6 +147,8 @@ function check(v: unknown, spec: Member, path: string, errors: string[]): void {
       return;
     case "map":
       if (typeof v !== "object" || Array.isArray(v)) throw serialization(path, "a map");
+      for (const [k, x] of Object.entries(v as object))
+        if (x === null) delete (v as Record<string, unknown>)[k];
       if (spec.max !== undefined && Object.keys(v).length > spec.max)
         fail(`have length less than or equal to ${spec.max}`);
       for (const [k, x] of Object.entries(v as object)) {
@@ -153,6 +158,8 @@ function check(v: unknown, spec: Member, path: string, errors: string[]): void {
       return;
     case "struct":
       if (typeof v !== "object" || Array.isArray(v)) throw serialization(path, "a structure");
+      for (const [k, x] of Object.entries(v as object))
+        if (x === null) delete (v as Record<string, unknown>)[k];
       for (const [k, s] of Object.entries(spec.members))
         check((v as Record<string, unknown>)[k], s, path ? `${path}.${camel(k)}` : camel(k), errors);
       return;
