@@ -140,14 +140,11 @@ function addLength(lengths: number[], n: number): void {
   if (!lengths.includes(n)) lengths.push(n);
 }
 
-interface BranchRef {
-  rule: number;
-  conditions: ConditionTest[];
-}
-
 class RuleIndex<Id> implements CompiledRules<Id> {
   private readonly ids: Id[] = [];
-  private readonly branches: BranchRef[] = [];
+  /** Per branch: its conditions, and (branchRule, filled once all are known) its rule's number. */
+  private readonly branches: ConditionTest[][] = [];
+  private readonly branchRule: Int32Array;
   private readonly paths = new Map<string, PathPlan>();
   private readonly table: KeyTable;
   private readonly always: number[] = [];
@@ -161,6 +158,7 @@ class RuleIndex<Id> implements CompiledRules<Id> {
   constructor(rules: Iterable<RuleInput<Id>>, options: ParseOptions) {
     const byId = new Map<Id, number>();
     const anchorsOf: Anchor[][] = [];
+    const ruleOf: number[] = [];
     // Identical conditions (source, detail-type, account ... are in most rules) are compiled
     // once: checking a candidate then reads mostly objects that every event's checks keep in the
     // CPU's caches, rather than thousands of copies each cold.
@@ -185,7 +183,8 @@ class RuleIndex<Id> implements CompiledRules<Id> {
         this.ids.push(id);
       }
       for (const b of parsed.branches) {
-        this.branches.push({ rule, conditions: b.conditions.map((c) => shared(c)) });
+        this.branches.push(b.conditions.map((c) => shared(c)));
+        ruleOf.push(rule);
         anchorsOf.push(candidateAnchors(b.conditions));
         for (const c of b.conditions) allPaths.push(c.path);
       }
@@ -216,6 +215,8 @@ class RuleIndex<Id> implements CompiledRules<Id> {
     });
     for (const plan of this.paths.values()) plan.freeze();
     this.table = new KeyTable(entries);
+    // A typed array: a candidate's rule is read without touching a per-branch object.
+    this.branchRule = Int32Array.from(ruleOf);
     this.branchStamp = new Uint32Array(this.branches.length);
     this.ruleStamp = new Uint32Array(this.ids.length);
   }
@@ -241,11 +242,11 @@ class RuleIndex<Id> implements CompiledRules<Id> {
     const view = new EventView(flat);
     const matched: number[] = [];
     for (const b of candidates) {
-      const ref = this.branches[b]!;
-      if (this.ruleStamp[ref.rule] === epoch) continue;
-      if (branchMatches(ref.conditions, view)) {
-        this.ruleStamp[ref.rule] = epoch;
-        matched.push(ref.rule);
+      const rule = this.branchRule[b]!;
+      if (this.ruleStamp[rule] === epoch) continue;
+      if (branchMatches(this.branches[b]!, view)) {
+        this.ruleStamp[rule] = epoch;
+        matched.push(rule);
       }
     }
     if (matched.length > 1) matched.sort((a, b) => a - b);
