@@ -279,6 +279,65 @@ describe("EventBridge API (AWSEvents.*)", () => {
     );
   }, 60_000);
 
+  it("PutRule and PutTargets with well-formed but arbitrary members (property): never a server error", async () => {
+    await call("CreateEventBus", { Name: "team" });
+    const arnOf = fc.constantFrom(
+      `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+      `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/team`,
+      `arn:aws:events:us-east-1:${ACCOUNT}:api-destination/d/0000`,
+      `arn:drydock:command:us-east-1:${ACCOUNT}:c`,
+      "arn:aws:sqs:us-east-1:123456789012:q",
+      "nope",
+    );
+    const text = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+    );
+    const target = fc.record(
+      {
+        Id: fc.constantFrom("a", "b", "c"),
+        Arn: arnOf,
+        Input: text,
+        InputPath: fc.oneof(fc.constantFrom("$", "$.detail", "$.a[0]", "$..x"), fc.string({ maxLength: 10 })),
+        InputTransformer: fc.record(
+          {
+            InputPathsMap: fc.dictionary(
+              fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/),
+              fc.constantFrom("$.detail", "$.x", "bad"),
+            ),
+            InputTemplate: fc.oneof(text, fc.constantFrom('{"a": <k>}', "<aws.events.event>", "<x> and <y>")),
+          },
+          { requiredKeys: ["InputTemplate"] },
+        ),
+        RetryPolicy: fc.record({ MaximumRetryAttempts: fc.integer({ min: 0, max: 185 }) }),
+        DeadLetterConfig: fc.record({ Arn: arnOf }),
+      },
+      { requiredKeys: ["Id", "Arn"] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(text, { nil: undefined }),
+        fc.constantFrom(undefined, "default", "team"),
+        fc.array(target, { minLength: 1, maxLength: 7 }),
+        async (pattern, busName, targets) => {
+          const put = await call("PutRule", {
+            Name: "r",
+            EventPattern: pattern ?? '{"source":["x"]}',
+            EventBusName: busName,
+          });
+          expect(
+            put.status === 200 || put.body.__type === "InvalidEventPatternException",
+            JSON.stringify(put.body),
+          ).toBe(true);
+          const r = await call("PutTargets", { Rule: "r", EventBusName: busName, Targets: targets });
+          expect([200, 400], JSON.stringify(r.body)).toContain(r.status);
+          expect(r.body.__type).not.toBe("ServerException");
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+
   it("DescribeConnection never shows a secret", async () => {
     const created = await call("CreateConnection", {
       Name: "c",
