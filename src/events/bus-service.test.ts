@@ -401,6 +401,8 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
       const p2 = await bus.listEventBuses({ limit: 1, nextToken: p1.nextToken });
       expect(p2.items.map((b) => b.name)).toEqual(["team"]);
       expect((await refused(bus.deleteEventBus("default"))).message).toBe("Cannot delete event bus default.");
+      expect(p2.nextToken).toBeUndefined();
+      expect((await bus.listEventBuses({ limit: 1, namePrefix: "def" })).nextToken).toBeUndefined();
       await bus.putRule({ name: "r", bus: "team", eventPattern: pattern });
       expect((await refused(bus.deleteEventBus("team"))).code).toBe("ValidationException");
       await bus.deleteRule("r", "team");

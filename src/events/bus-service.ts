@@ -244,7 +244,12 @@ export class EventBusService {
     const withArn = (b: StoredBus) => ({ ...b, arn: busArn(this.identity, b.name) });
     const showDefault = !token.d && token.n === undefined && "default".startsWith(q.namePrefix ?? "");
     if (showDefault && limit === 1) {
-      return { items: [withArn(this.defaultBus())], nextToken: encodeToken({ d: true }) };
+      // A page of the default bus alone: a token only when a stored bus follows.
+      const more = (await this.meta.bus.listBuses({ namePrefix: q.namePrefix, limit: 1 })).items.length > 0;
+      return {
+        items: [withArn(this.defaultBus())],
+        ...(more ? { nextToken: encodeToken({ d: true }) } : {}),
+      };
     }
     const p = await this.meta.bus.listBuses({
       namePrefix: q.namePrefix,
