@@ -293,7 +293,12 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
         { ...entry, Detail: "{bad" },
         { ...entry, Source: "aws.ecr" },
         { ...entry, Time: 1_700_000_000, Resources: ["arn:x"] },
+        { ...entry, Time: 1e20 },
       ]);
+      expect(results[9]).toEqual({
+        ErrorCode: "InvalidArgument",
+        ErrorMessage: "Parameter Time is not valid. Reason: it must be between 1970 and 9999.",
+      });
       expect(results[0]).toHaveProperty("EventId");
       expect(results.slice(1, 8)).toEqual([
         {
@@ -345,6 +350,7 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
           DetailType: text,
           Detail: detail,
           Resources: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }),
+          Time: fc.oneof(fc.double(), fc.integer({ min: 0, max: 2_000_000_000 })),
         },
         { requiredKeys: [] },
       );

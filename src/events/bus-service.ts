@@ -63,6 +63,8 @@ const exists = (message: string) => new BusError("ResourceAlreadyExistsException
 export const MAX_TARGETS_PER_RULE = 5;
 /** PutEvents: the entries' total size (AWS's entry-size calculation) must stay within 256 KB. */
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+/** The last second of the year 9999: the latest PutEvents `Time` an ISO-8601 envelope can carry. */
+const MAX_EVENT_TIME_SECONDS = 253_402_300_799;
 /** An API destination's default invocation rate (AWS's default). */
 export const DEFAULT_INVOCATION_RATE = 300;
 
@@ -511,6 +513,14 @@ export class EventBusService {
       const detail = parseDetail(e.Detail!);
       if (!detail) {
         results.push({ ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." });
+        continue;
+      }
+      // An ISO-8601 time needs a year of four digits: Time past 9999 (or before 1970) is refused.
+      if (e.Time !== undefined && !(e.Time >= 0 && e.Time <= MAX_EVENT_TIME_SECONDS)) {
+        results.push({
+          ErrorCode: "InvalidArgument",
+          ErrorMessage: "Parameter Time is not valid. Reason: it must be between 1970 and 9999.",
+        });
         continue;
       }
       const bus = busNameOf(this.identity, e.EventBusName);
