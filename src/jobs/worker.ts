@@ -1,4 +1,5 @@
 import type { Logger } from "../core/logger.js";
+import { Pump } from "./pump.js";
 import type { JobRecord, MetaStore } from "../storage/meta/store.js";
 
 /**
@@ -78,8 +79,7 @@ export class JobWorker {
   private running = 0;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
-  private pumping = false;
-  private again = false;
+  private readonly pump = new Pump(() => this.fill());
   private readonly inFlight = new Set<Promise<void>>();
   private readonly now: () => number;
   private readonly kinds: string[];
@@ -119,22 +119,10 @@ export class JobWorker {
 
   /** Looks for work now (after a job was queued in this process). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    if (!this.stopped) this.pump.wake();
   }
 
-  private async pump(): Promise<void> {
+  private async fill(): Promise<void> {
     while (!this.stopped && this.running < this.opts.concurrency) {
       let job: JobRecord | null;
       try {

@@ -1,5 +1,6 @@
 import type { Config } from "../../config/schema.js";
 import type { Logger } from "../../core/logger.js";
+import { Pump } from "../../jobs/pump.js";
 import type { MetaStore, NewDeadLetter, StoredDelivery } from "../../storage/meta/store.js";
 import type { EventEnvelope } from "../envelope.js";
 import { isoSeconds } from "../envelope.js";
@@ -55,8 +56,7 @@ export class Deliverer {
   private stopped = true;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private pumping = false;
-  private again = false;
+  private readonly pump = new Pump(() => this.fill());
   private outcomes: Outcome[] = [];
   private flushing: Promise<void> | undefined;
   private readonly rate: RateLimiter;
@@ -106,22 +106,10 @@ export class Deliverer {
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    if (!this.stopped) this.pump.wake();
   }
 
-  private async pump(): Promise<void> {
+  private async fill(): Promise<void> {
     const max = this.o.events.concurrency;
     while (!this.stopped && this.inFlight < max) {
       let claimed: StoredDelivery[];
