@@ -586,6 +586,18 @@ describe.each(metaDrivers("EventBusService"))("EventBusService (%s)", (_driver, 
           destination: { Arn: busArn(identity, dest) },
         });
       expect((await refused(replayOf("again", "all"))).message).toBe("Replay again already exists.");
+      const far = await refused(
+        bus.startReplay({
+          name: "far",
+          eventSourceArn: a.arn,
+          eventStartTime: 0,
+          eventEndTime: 1e300,
+          destination: { Arn: busArn(identity, "default") },
+        }),
+      );
+      expect(far.message).toBe(
+        "Parameter EventEndTime is not valid. Reason: it must be between 1970 and 9999.",
+      );
       const missing = await refused(replayOf("x", "nope"));
       expect([missing.code, missing.message]).toEqual([
         "ValidationException",

@@ -833,6 +833,12 @@ export class EventBusService {
   async startReplay(i: ReplayInput): Promise<StoredReplay & { arn: string }> {
     // AWS's order and texts (as recorded by localstack's AWS-validated tests).
     if (await this.meta.bus.getReplay(i.name)) throw exists(`Replay ${i.name} already exists.`);
+    for (const [member, ms] of [
+      ["EventStartTime", i.eventStartTime],
+      ["EventEndTime", i.eventEndTime],
+    ] as const)
+      if (!(ms >= 0 && ms <= MAX_EVENT_TIME_SECONDS * 1000))
+        throw validation(`Parameter ${member} is not valid. Reason: it must be between 1970 and 9999.`);
     if (i.eventStartTime >= i.eventEndTime)
       throw validation(
         "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.",

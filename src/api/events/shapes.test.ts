@@ -88,6 +88,9 @@ describe("EventBridge request validation (untrusted JSON)", () => {
       "1 validation error detected: Value null at 'rule' failed to satisfy constraint: Member must not be null",
     );
     expect(() => validate(shape, { Rule: "r", Targets: "x" })).toThrow(AwsError);
+    expect(() => validate(shape, { Rule: "r", Targets: [{ Id: "a", Arn: "b" }], Limit: 2 ** 31 })).toThrow(
+      "Unexpected value type at 'limit': expected an integer.",
+    );
     try {
       validate(shape, { Rule: ["r"], Targets: [] });
     } catch (e) {

@@ -123,7 +123,9 @@ function check(v: unknown, spec: Member, path: string, errors: string[]): void {
       return;
     }
     case "int":
-      if (typeof v !== "number" || !Number.isInteger(v)) throw serialization(path, "an integer");
+      // The model's integers are Java's (32 bits): a larger number does not deserialize.
+      if (typeof v !== "number" || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)
+        throw serialization(path, "an integer");
       if (spec.min !== undefined && v < spec.min) fail(`have value greater than or equal to ${spec.min}`);
       if (spec.max !== undefined && v > spec.max) fail(`have value less than or equal to ${spec.max}`);
       return;
