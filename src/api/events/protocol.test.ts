@@ -121,6 +121,11 @@ describe("EventBridge API (AWSEvents.*)", () => {
       "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
     );
     expect((await call("PutRule", { Name: 5 })).body.__type).toBe("SerializationException");
+    expect(
+      (await call("PutRule", { Name: "n", EventPattern: "{}", Description: "a\u0000b" })).body.message,
+    ).toBe(
+      "1 validation error detected: Value 'a\u0000b' at 'description' failed to satisfy constraint: Member must not contain the character U+0000",
+    );
     // JSON null is an absent member, in structures and lists alike.
     expect((await call("DescribeEventBus", { Name: null })).body).toMatchObject({ Name: "default" });
     expect((await call("ListTagsForResource", { ResourceARN: null })).body.message).toBe(

@@ -114,6 +114,8 @@ function check(v: unknown, spec: Member, path: string, errors: string[]): void {
   switch (spec.t) {
     case "string": {
       if (typeof v !== "string") throw serialization(path, "a string");
+      // PostgreSQL's text cannot hold U+0000 (Drydock's stores run on it): refused everywhere.
+      if (v.includes("\u0000")) fail("not contain the character U+0000");
       if (spec.enum && !spec.enum.includes(v)) fail(`satisfy enum value set: [${spec.enum.join(", ")}]`);
       if (spec.pattern !== undefined && !(spec.test ? spec.test(v) : anchored(spec.pattern).test(v)))
         fail(`satisfy regular expression pattern: ${spec.pattern}`);
