@@ -1,13 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AccessRules } from "../../auth/rules.js";
 import { createLogger } from "../../core/logger.js";
 import { EventBusService } from "../../events/bus-service.js";
-import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
+import { metaDrivers, type DriverFixture } from "../../storage/meta/drivers-testing.js";
 import type { MetaStore } from "../../storage/meta/store.js";
 import { AwsPrincipal } from "../access.js";
 import { registerAwsJson } from "../aws-json.js";
@@ -16,15 +13,15 @@ import { eventsService } from "./index.js";
 const ACCOUNT = "123456789012";
 const identity = { accountId: ACCOUNT, region: "us-east-1" };
 
-/** The EventBridge API over HTTP (JSON 1.1) on a real SQLite store; callers named by a header. */
-describe("EventBridge API (AWSEvents.*)", () => {
-  let dir: string;
+/** The EventBridge API over HTTP (JSON 1.1) on real stores (SQLite, PostgreSQL); callers named by a variable. */
+describe.each(metaDrivers("EventBridge API"))("EventBridge API (AWSEvents.*, %s)", (_driver, open) => {
+  let fixture: DriverFixture;
   let meta: MetaStore;
   let app: FastifyInstance;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "drydock-events-api-"));
-    meta = await openSqliteMetaStore(join(dir, "meta.db"));
+    fixture = await open(Date.now);
+    meta = fixture.store;
     const log = createLogger("silent");
     const bus = new EventBusService(meta, { identity, log });
     app = Fastify();
@@ -50,7 +47,7 @@ describe("EventBridge API (AWSEvents.*)", () => {
   afterEach(async () => {
     await app.close();
     await meta.close();
-    await rm(dir, { recursive: true, force: true });
+    await fixture.cleanup();
   });
 
   let currentUser = "admin";
