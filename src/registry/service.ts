@@ -596,10 +596,14 @@ export class RegistryService {
     const repo = await this.repoForRead(name);
     await this.meta.tx(async (tx) => {
       await tx.registry.lockRepository(repo);
-      for (let after: string | undefined; ; ) {
+      for (let after: string | undefined; ;) {
         const page = await tx.registry.images(repo, { after, limit: 500 });
         for (const image of page.items)
-          await this.hooks.manifestDeleted?.(tx, { repository: name, repositoryId: repo, digest: image.digest });
+          await this.hooks.manifestDeleted?.(tx, {
+            repository: name,
+            repositoryId: repo,
+            digest: image.digest,
+          });
         if (!page.more || !page.items.length) break;
         after = page.items[page.items.length - 1]!.digest;
       }

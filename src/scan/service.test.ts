@@ -411,7 +411,9 @@ describe("registry scan service", () => {
     const before = (await readEvents(meta, 0)).length;
     await registry.deleteRepository("enh");
     const events = (await readEvents(meta, 0)).map((e) => e.event).slice(before);
-    expect(events.map((e) => [e["detail-type"], e.detail.status])).toEqual([["Inspector2 Finding", "CLOSED"]]);
+    expect(events.map((e) => [e["detail-type"], e.detail.status])).toEqual([
+      ["Inspector2 Finding", "CLOSED"],
+    ]);
     expect(await meta.registry.repositoryId("enh")).toBeNull();
   });
 
