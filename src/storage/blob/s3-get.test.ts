@@ -205,6 +205,10 @@ describe("openObject keeps sockets alive", () => {
     });
     // takes one request per connection: a second request on it meets a closed socket
     const oneShot = await keepAliveServer((n) => (n === 0 ? ok("b") : null));
+    // or answers 408 to it
+    const timedOut = await keepAliveServer((n) =>
+      n === 0 ? ok("t") : "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
     try {
       expect(await getText(idleClose.url)).toBe("a");
       await new Promise((r) => setTimeout(r, 80));
@@ -217,7 +221,19 @@ describe("openObject keeps sockets alive", () => {
       expect(await getText(oneShot.url, "read")).toBe("b");
       // each reuse: the request on the old socket, then again on a new one
       expect(oneShot.stats).toEqual({ connections: 3, requests: 5 });
+
+      expect(await getText(timedOut.url)).toBe("t");
+      expect(await getText(timedOut.url)).toBe("t");
+      expect(timedOut.stats).toEqual({ connections: 2, requests: 3 });
+      // a 408 on a new socket is the server's answer, not a stale socket
+      const always408 = await keepAliveServer(
+        () => "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n",
+      );
+      await expect(openObject(always408.url)).rejects.toMatchObject({ status: 408 });
+      expect(always408.stats).toEqual({ connections: 1, requests: 1 });
+      await always408.close();
     } finally {
+      await timedOut.close();
       await idleClose.close();
       await oneShot.close();
     }

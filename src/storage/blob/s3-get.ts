@@ -361,6 +361,8 @@ function exchange(conn: Conn, reused: boolean, url: URL, range?: ByteRange): Pro
         const i = l.indexOf(":");
         if (i > 0) headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
       }
+      // A server may answer 408 on the idle socket it is closing: the GET was never served.
+      if (reused && status === 408) return failHead(new StaleSocket("408 on a reused socket"));
       if (status !== 200 && status !== 206) {
         failHead(new ObjectGetError(`GET ${url.pathname}: HTTP ${status || "(no status)"}`, status));
         return;
