@@ -340,6 +340,128 @@ describe.each(metaDrivers("EventBridge API"))("EventBridge API (AWSEvents.*, %s)
     );
   }, 60_000);
 
+  it("random sequences of well-formed calls on a few names (property): never a server error", async () => {
+    const n = fc.constantFrom("a", "b");
+    const arn = (kind: string) => n.map((x) => `arn:aws:events:us-east-1:${ACCOUNT}:${kind}/${x}`);
+    const busArnArb = fc
+      .constantFrom("default", "a", "b")
+      .map((x) => `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${x}`);
+    const auth = fc.constantFrom(
+      ["API_KEY", { ApiKeyAuthParameters: { ApiKeyName: "k", ApiKeyValue: "v" } }],
+      ["BASIC", { BasicAuthParameters: { Username: "u", Password: "p" } }],
+      [
+        "OAUTH_CLIENT_CREDENTIALS",
+        {
+          OAuthParameters: {
+            ClientParameters: { ClientID: "i", ClientSecret: "s" },
+            AuthorizationEndpoint: "https://idp.example/token",
+            HttpMethod: "POST",
+          },
+        },
+      ],
+      ["BASIC", { ApiKeyAuthParameters: { ApiKeyName: "k", ApiKeyValue: "v" } }],
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const call$ = fc.oneof(
+      fc.tuple(fc.constant("CreateEventBus"), fc.record({ Name: n })),
+      fc.tuple(fc.constant("DeleteEventBus"), fc.record({ Name: n })),
+      fc.tuple(
+        fc.constant("PutRule"),
+        fc.record({
+          Name: n,
+          EventBusName: fc.constantFrom("default", "a", "b"),
+          EventPattern: fc.constant('{"source":["x"]}'),
+        }),
+      ),
+      fc.tuple(
+        fc.constant("DeleteRule"),
+        fc.record({ Name: n, EventBusName: fc.constantFrom("default", "a"), Force: fc.boolean() }),
+      ),
+      fc.tuple(
+        fc.constant("CreateConnection"),
+        fc.tuple(n, auth).map(([Name, [t, p]]) => ({ Name, AuthorizationType: t, AuthParameters: p })),
+      ),
+      fc.tuple(
+        fc.constant("UpdateConnection"),
+        fc.tuple(n, auth).map(([Name, [t, p]]) => ({ Name, AuthorizationType: t, AuthParameters: p })),
+      ),
+      fc.tuple(fc.constant("DeleteConnection"), fc.record({ Name: n })),
+      fc.tuple(fc.constant("DescribeConnection"), fc.record({ Name: n })),
+      fc.tuple(
+        fc.constant("CreateApiDestination"),
+        fc.record({
+          Name: n,
+          ConnectionArn: n,
+          InvocationEndpoint: fc.constantFrom("https://h/x", "http://h/y", "ftp://h"),
+          HttpMethod: fc.constant("POST"),
+        }),
+      ),
+      fc.tuple(
+        fc.constant("UpdateApiDestination"),
+        fc.record({
+          Name: n,
+          ConnectionArn: n,
+          InvocationRateLimitPerSecond: fc.integer({ min: 1, max: 1000 }),
+        }),
+      ),
+      fc.tuple(fc.constant("DeleteApiDestination"), fc.record({ Name: n })),
+      fc.tuple(
+        fc.constant("ListApiDestinations"),
+        fc.record({ ConnectionArn: arn("connection") }, { requiredKeys: [] }),
+      ),
+      fc.tuple(
+        fc.constant("CreateArchive"),
+        fc.record({ ArchiveName: n, EventSourceArn: busArnArb, RetentionDays: fc.nat(100) }),
+      ),
+      fc.tuple(
+        fc.constant("UpdateArchive"),
+        fc.record({ ArchiveName: n, EventPattern: fc.constantFrom('{"a":["b"]}', "{") }),
+      ),
+      fc.tuple(fc.constant("DeleteArchive"), fc.record({ ArchiveName: n })),
+      fc.tuple(fc.constant("DescribeArchive"), fc.record({ ArchiveName: n })),
+      fc.tuple(fc.constant("ListArchives"), fc.record({ EventSourceArn: busArnArb }, { requiredKeys: [] })),
+      fc.tuple(
+        fc.constant("StartReplay"),
+        fc.record({
+          ReplayName: n,
+          EventSourceArn: arn("archive"),
+          EventStartTime: fc.constant(now - 3600),
+          EventEndTime: fc.constant(now - 1),
+          Destination: busArnArb.map((Arn) => ({ Arn })),
+        }),
+      ),
+      fc.tuple(fc.constant("CancelReplay"), fc.record({ ReplayName: n })),
+      fc.tuple(
+        fc.constant("ListReplays"),
+        fc.record({ EventSourceArn: arn("archive") }, { requiredKeys: [] }),
+      ),
+      fc.tuple(
+        fc.constant("TagResource"),
+        fc.record({
+          ResourceARN: fc.oneof(arn("rule"), busArnArb, arn("archive")),
+          Tags: fc.constant([{ Key: "k", Value: "v" }]),
+        }),
+      ),
+      fc.tuple(
+        fc.constant("ListTagsForResource"),
+        fc.record({ ResourceARN: fc.oneof(arn("rule"), busArnArb, arn("archive"), arn("replay")) }),
+      ),
+      fc.tuple(fc.constant("ListEventBuses"), fc.record({ Limit: fc.integer({ min: 1, max: 3 }) })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(call$, { minLength: 1, maxLength: 15 }), async (calls) => {
+        for (const [op, body] of calls) {
+          const r = await call(op, body);
+          expect(r.body.__type, `${op} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`).not.toBe(
+            "ServerException",
+          );
+          expect([200, 400]).toContain(r.status);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  }, 60_000);
+
   it("DescribeConnection never shows a secret", async () => {
     const created = await call("CreateConnection", {
       Name: "c",
