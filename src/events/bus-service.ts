@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type {
   ConnectionAuthType,
@@ -33,6 +33,7 @@ import {
   ScheduleExpressionError,
 } from "./schedule/index.js";
 import { parseDeadLetterArn, parseTargetArn } from "./targets/arn.js";
+import { newSigningSecret } from "./webhook-signature.js";
 
 /**
  * The EventBridge-compatible bus's control plane: what the EventBridge API (src/api/events)
@@ -154,11 +155,6 @@ export interface BusServiceOptions {
   /** The names of `events.commands` (command targets may name only these). */
   commands?: () => Iterable<string>;
   now?: () => number;
-}
-
-/** A new connection's Standard Webhooks signing secret. */
-export function newSigningSecret(): string {
-  return `whsec_${randomBytes(32).toString("base64")}`;
 }
 
 /** A page token: the store's opaque token (and whether the default bus was shown), wrapped. */
