@@ -222,7 +222,7 @@ export class Deliverer {
       });
       if (arn.kind === "api-destination") await this.throttle(arn.name, lookups);
       result = await target.send(
-        { body, event, deliveryId: `msg_${d.id}_${d.eventSeq}`, attempt: d.attempts },
+        { body, event, deliveryId: deliveryId(d), attempt: d.attempts },
         this.abort.signal,
       );
     } catch (err) {
@@ -381,6 +381,15 @@ export class Deliverer {
     const { region, accountId } = this.o.aws;
     return `arn:aws:events:${region}:${accountId}:rule/${bus === "default" ? rule : `${bus}/${rule}`}`;
   }
+}
+
+/**
+ * The delivery's `webhook-id`: the same for each attempt of it, different for every other
+ * delivery (a replay or a redrive is a new one). A row id alone could repeat: SQLite reuses
+ * the rowid of a deleted row.
+ */
+function deliveryId(d: StoredDelivery): string {
+  return `msg_${d.eventSeq}_${d.id}_${d.createdAt.toString(36)}`;
 }
 
 function memo<T>(cache: Map<string, Promise<unknown>>, key: string, load: () => Promise<T>): Promise<T> {
