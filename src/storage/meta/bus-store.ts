@@ -183,12 +183,7 @@ export class BusStore {
   }
 
   async deleteBus(name: string): Promise<boolean> {
-    return this.h.tx(async (t) => {
-      const r = await t.db.deleteFrom("event_buses").where("name", "=", name).executeTakeFirst();
-      const deleted = Number(r.numDeletedRows) === 1;
-      if (deleted) await bump(t);
-      return deleted;
-    });
+    return this.h.tx((t) => deleteNamed(t, "event_buses", name));
   }
 
   // --- rules ---
@@ -456,12 +451,7 @@ export class BusStore {
   }
 
   async deleteConnection(name: string): Promise<boolean> {
-    return this.h.tx(async (t) => {
-      const r = await t.db.deleteFrom("event_connections").where("name", "=", name).executeTakeFirst();
-      const deleted = Number(r.numDeletedRows) === 1;
-      if (deleted) await bump(t);
-      return deleted;
-    });
+    return this.h.tx((t) => deleteNamed(t, "event_connections", name));
   }
 
   /** Sets a new signing secret, keeping the current one as previous (rotatedAt = now). */
@@ -537,12 +527,7 @@ export class BusStore {
   }
 
   async deleteApiDestination(name: string): Promise<boolean> {
-    return this.h.tx(async (t) => {
-      const r = await t.db.deleteFrom("event_api_destinations").where("name", "=", name).executeTakeFirst();
-      const deleted = Number(r.numDeletedRows) === 1;
-      if (deleted) await bump(t);
-      return deleted;
-    });
+    return this.h.tx((t) => deleteNamed(t, "event_api_destinations", name));
   }
 
   // --- archives and replays ---
@@ -598,10 +583,7 @@ export class BusStore {
   async deleteArchive(name: string): Promise<boolean> {
     return this.h.tx(async (t) => {
       await t.db.deleteFrom("event_archive_events").where("archive", "=", name).execute();
-      const r = await t.db.deleteFrom("event_archives").where("name", "=", name).executeTakeFirst();
-      const deleted = Number(r.numDeletedRows) === 1;
-      if (deleted) await bump(t);
-      return deleted;
+      return deleteNamed(t, "event_archives", name);
     });
   }
 
@@ -845,6 +827,18 @@ export class BusStore {
 const DAY_MS = 86_400_000;
 
 /** Moves the routing configuration's version, in the transaction of the change. */
+/** Deletes the named row of a table keyed by name; the configuration version moves if it existed. */
+async function deleteNamed(
+  t: Handle,
+  table: "event_buses" | "event_connections" | "event_api_destinations" | "event_archives",
+  name: string,
+): Promise<boolean> {
+  const r = await t.db.deleteFrom(table).where("name", "=", name).executeTakeFirst();
+  const deleted = Number(r.numDeletedRows) === 1;
+  if (deleted) await bump(t);
+  return deleted;
+}
+
 async function bump(t: Handle): Promise<void> {
   await t.db
     .updateTable("counters")
