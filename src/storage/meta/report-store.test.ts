@@ -1,11 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openPostgresMetaStore } from "./postgres.js";
-import { freshPostgresDatabase, pgServerUrl, pgSkipReason } from "./postgres-testing.js";
-import { openSqliteMetaStore } from "./sqlite.js";
+import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import type { MetaStore, NewReport, ReportKind } from "./store.js";
 
 /**
@@ -14,42 +9,6 @@ import type { MetaStore, NewReport, ReportKind } from "./store.js";
  * racing, as two nodes would), and the IN_PROGRESS-only transitions that decide between a
  * worker's completion and a user's cancel.
  */
-
-interface Fixture {
-  store: MetaStore;
-  another: () => Promise<MetaStore>;
-  cleanup: () => Promise<void>;
-}
-
-const drivers: [string, (now: () => number) => Promise<Fixture>][] = [
-  [
-    "sqlite",
-    async (now) => {
-      const dir = await mkdtemp(join(tmpdir(), "drydock-reports-"));
-      const file = join(dir, "meta.sqlite");
-      const store = await openSqliteMetaStore(file, now);
-      await store.migrate();
-      return {
-        store,
-        another: () => openSqliteMetaStore(file, now),
-        cleanup: () => rm(dir, { recursive: true, force: true }),
-      };
-    },
-  ],
-];
-if (pgServerUrl)
-  drivers.push([
-    "postgres",
-    async (now) => {
-      const db = await freshPostgresDatabase();
-      return {
-        store: openPostgresMetaStore(db.url, { now }),
-        another: async () => openPostgresMetaStore(db.url, { now }),
-        cleanup: db.drop,
-      };
-    },
-  ]);
-else console.warn(`ReportStore on PostgreSQL skipped: ${pgSkipReason}`);
 
 const report = (kind: ReportKind, over: Partial<NewReport> = {}): NewReport => {
   const id = randomUUID();
@@ -67,8 +26,8 @@ const report = (kind: ReportKind, over: Partial<NewReport> = {}): NewReport => {
   };
 };
 
-describe.each(drivers)("ReportStore (%s)", (driver, open) => {
-  let f: Fixture;
+describe.each(metaDrivers("ReportStore"))("ReportStore (%s)", (driver, open) => {
+  let f: DriverFixture;
   let clock = 1_000;
   const others: MetaStore[] = [];
   beforeEach(async () => {
