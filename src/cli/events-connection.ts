@@ -1,8 +1,7 @@
-import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { createLogger } from "../core/logger.js";
 import { BusError, EventBusService } from "../events/bus-service.js";
-import { openMetaStore } from "../storage/open.js";
+import { withMetaStore } from "./meta.js";
 
 export interface ConnectionSecretOptions {
   config?: string;
@@ -18,12 +17,7 @@ export interface ConnectionSecretOptions {
  * Safe while the server runs: the secret is read from the shared database at each delivery.
  */
 export async function connectionSecret(name: string, opts: ConnectionSecretOptions): Promise<void> {
-  const config = loadConfig({
-    file: opts.config ?? process.env.DRYDOCK_CONFIG,
-    flags: { data: opts.data },
-  });
-  const meta = await openMetaStore(config, { schema: "refuse" });
-  try {
+  await withMetaStore(opts, async (meta, config) => {
     const bus = new EventBusService(meta, {
       identity: { accountId: config.aws.accountId, region: config.aws.region },
       log: createLogger("silent"),
@@ -35,7 +29,5 @@ export async function connectionSecret(name: string, opts: ConnectionSecretOptio
         throw new ConfigError(`no connection named ${name} (aws events list-connections shows them)`);
       throw e;
     }
-  } finally {
-    await meta.close();
-  }
+  });
 }

@@ -1,7 +1,6 @@
-import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
-import { openMetaStore } from "../storage/open.js";
 import type { DeadLetterQuery } from "../storage/meta/store.js";
+import { withMetaStore } from "./meta.js";
 
 /**
  * `drydock events dlq list|redrive` (options: main.ts): the dead-letter stores of the event bus,
@@ -23,7 +22,7 @@ export interface DlqOptions {
 }
 
 export async function dlqList(opts: DlqOptions): Promise<void> {
-  await withMeta(opts, async (meta) => {
+  await withMetaStore(opts, async (meta) => {
     const q = query(opts);
     const limit = opts.limit !== undefined ? positive(opts.limit, "--limit") : 100;
     const letters = await meta.deliveries.deadLetters({ ...q, limit });
@@ -61,7 +60,7 @@ export async function dlqList(opts: DlqOptions): Promise<void> {
 }
 
 export async function dlqRedrive(opts: DlqOptions): Promise<void> {
-  await withMeta(opts, async (meta) => {
+  await withMetaStore(opts, async (meta) => {
     const n = await meta.deliveries.redrive(query(opts));
     process.stdout.write(`${n} dead letter${n === 1 ? "" : "s"} queued for delivery again\n`);
   });
@@ -82,17 +81,4 @@ function positive(v: string, flag: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new ConfigError(`${flag} must be a whole number above 0, got ${v}`);
   return n;
-}
-
-async function withMeta(
-  opts: DlqOptions,
-  fn: (meta: Awaited<ReturnType<typeof openMetaStore>>) => Promise<void>,
-): Promise<void> {
-  const config = loadConfig({ file: opts.config ?? process.env.DRYDOCK_CONFIG, flags: { data: opts.data } });
-  const meta = await openMetaStore(config, { schema: "refuse" });
-  try {
-    await fn(meta);
-  } finally {
-    await meta.close();
-  }
 }

@@ -1,7 +1,6 @@
-import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { lastEventSeq, readEvents } from "../events/log.js";
-import { openMetaStore } from "../storage/open.js";
+import { withMetaStore } from "./meta.js";
 
 export interface TailOptions {
   config?: string;
@@ -14,12 +13,7 @@ export interface TailOptions {
 
 /** `drydock events tail` (options: main.ts): the event log of a data directory, one EventBridge envelope per line. */
 export async function tail(opts: TailOptions): Promise<void> {
-  const config = loadConfig({
-    file: opts.config ?? process.env.DRYDOCK_CONFIG,
-    flags: { data: opts.data },
-  });
-  const meta = await openMetaStore(config, { schema: "refuse" });
-  try {
+  await withMetaStore(opts, async (meta) => {
     const n = Number(opts.lines);
     if (!Number.isInteger(n) || n < 0)
       throw new ConfigError(`--lines must be a whole number, got ${opts.lines}`);
@@ -44,7 +38,5 @@ export async function tail(opts: TailOptions): Promise<void> {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
-  } finally {
-    await meta.close();
-  }
+  });
 }
