@@ -20,9 +20,8 @@ export interface RoutedTarget {
 }
 
 interface BusRoutes {
-  /** Pattern rules with targets, by rule name. */
+  /** Enabled pattern rules with targets, by rule name. */
   index: CompiledRules<string>;
-  targets: Map<string, RoutedTarget[]>;
   /** Archives with a pattern, compiled; and those without, which keep every event of the bus. */
   archives: CompiledRules<string>;
   archiveAll: string[];
@@ -30,7 +29,7 @@ interface BusRoutes {
 
 export class RoutingTable {
   private readonly buses = new Map<string, BusRoutes>();
-  private readonly rules = new Map<string, StoredRule>();
+  private readonly targetsByRule = new Map<string, RoutedTarget[]>();
   private readonly targetsByKey = new Map<string, RoutedTarget>();
 
   constructor(
@@ -39,15 +38,16 @@ export class RoutingTable {
     targets: readonly StoredTarget[],
     archives: readonly StoredArchive[],
   ) {
-    for (const r of rules) this.rules.set(ruleKey(r.bus, r.name), r);
-    const byRule = new Map<string, RoutedTarget[]>();
+    const ruleByKey = new Map(rules.map((r) => [ruleKey(r.bus, r.name), r]));
     for (const t of targets) {
-      const rule = this.rules.get(ruleKey(t.bus, t.rule));
+      const k = ruleKey(t.bus, t.rule);
+      const rule = ruleByKey.get(k);
       if (!rule) continue;
       const routed = { rule, target: t, toBus: parseTargetArn(t.arn)?.kind === "event-bus" };
       this.targetsByKey.set(targetKey(t.bus, t.rule, t.id), routed);
-      const k = ruleKey(t.bus, t.rule);
-      byRule.set(k, [...(byRule.get(k) ?? []), routed]);
+      const list = this.targetsByRule.get(k);
+      if (list) list.push(routed);
+      else this.targetsByRule.set(k, [routed]);
     }
     const busNames = new Set([...rules.map((r) => r.bus), ...archives.map((a) => a.bus)]);
     for (const bus of busNames) {
@@ -56,11 +56,10 @@ export class RoutingTable {
           r.bus === bus &&
           r.state !== "DISABLED" &&
           r.eventPattern !== null &&
-          byRule.has(ruleKey(bus, r.name)),
+          this.targetsByRule.has(ruleKey(bus, r.name)),
       );
       this.buses.set(bus, {
         index: compileRules(live.map((r) => ({ id: r.name, pattern: r.eventPattern! }))),
-        targets: new Map(live.map((r) => [r.name, byRule.get(ruleKey(bus, r.name))!])),
         archives: compileRules(
           archives
             .filter((a) => a.bus === bus && a.state !== "DISABLED" && a.eventPattern !== null)
@@ -80,14 +79,14 @@ export class RoutingTable {
     const out: RoutedTarget[] = [];
     for (const name of routes.index.matchingRules(event)) {
       if (onlyRules && !onlyRules.has(name)) continue;
-      out.push(...routes.targets.get(name)!);
+      out.push(...this.targetsOfRule(bus, name));
     }
     return out;
   }
 
   /** The targets of one rule (a scheduled rule's firing goes to these only). */
   targetsOfRule(bus: string, rule: string): RoutedTarget[] {
-    return [...this.targetsByKey.values()].filter((t) => t.rule.bus === bus && t.rule.name === rule);
+    return this.targetsByRule.get(ruleKey(bus, rule)) ?? [];
   }
 
   archivesFor(bus: string, event: EventEnvelope): string[] {
@@ -102,10 +101,6 @@ export class RoutingTable {
   hasRoutes(bus: string): boolean {
     const routes = this.buses.get(bus);
     return !!routes && (routes.index.size > 0 || routes.archives.size > 0 || routes.archiveAll.length > 0);
-  }
-
-  rule(bus: string, name: string): StoredRule | undefined {
-    return this.rules.get(ruleKey(bus, name));
   }
 
   target(bus: string, rule: string, id: string): RoutedTarget | undefined {

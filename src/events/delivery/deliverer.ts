@@ -328,7 +328,11 @@ export class Deliverer {
     this.flushing = undefined;
     if (!batch.length) return;
     const byToken = new Map<string, Outcome[]>();
-    for (const o of batch) byToken.set(o.token, [...(byToken.get(o.token) ?? []), o]);
+    for (const o of batch) {
+      const list = byToken.get(o.token);
+      if (list) list.push(o);
+      else byToken.set(o.token, [o]);
+    }
     try {
       await this.meta.tx(async (tx) => {
         for (const [token, os] of byToken) {
