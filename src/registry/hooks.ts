@@ -35,6 +35,8 @@ export interface ManifestDeleted {
  * request and stores nothing (a RegistryError reaches the client with its code).
  */
 export interface RegistryHooks {
+  /** A repository was just created by a push, in the creating transaction. */
+  repositoryCreated?(tx: MetaStore, e: { repository: string; repositoryId: number }): Promise<void>;
   /** Before a push moves an existing tag to another manifest (tag immutability). */
   beforeTagMove?(
     tx: MetaStore,
@@ -61,6 +63,7 @@ export function combineHooks(list: RegistryHooks[]): RegistryHooks {
       }
     };
   return {
+    repositoryCreated: each("repositoryCreated"),
     beforeTagMove: each("beforeTagMove"),
     beforeManifestServed: each("beforeManifestServed"),
     manifestStored: each("manifestStored"),

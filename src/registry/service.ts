@@ -101,8 +101,17 @@ export class RegistryService {
 
   private async repoForWrite(name: string): Promise<number> {
     this.checkName(name);
-    if (this.options.createRepositoryOnPush) return this.store.ensureRepository(name);
-    return this.repoForRead(name);
+    if (!this.options.createRepositoryOnPush) return this.repoForRead(name);
+    const existing = await this.store.repositoryId(name);
+    if (existing !== null) return existing;
+    // Created with its hooks in one transaction (the ECR Scan Resource Change of a new
+    // repository commits with it); a concurrent creator's row is simply used.
+    return this.meta.tx(async (tx) => {
+      const id = await tx.registry.insertRepository(name);
+      if (id === null) return (await tx.registry.repositoryId(name))!;
+      await this.hooks.repositoryCreated?.(tx, { repository: name, repositoryId: id });
+      return id;
+    });
   }
 
   // --- blobs ------------------------------------------------------------------------

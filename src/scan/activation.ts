@@ -93,6 +93,31 @@ export async function applyScanningConfiguration(
 }
 
 /**
+ * A repository just created (by a push, or ECR CreateRepository), in its creating transaction:
+ * under ENHANCED, when a rule gives it a scan frequency, ECR announces it with an
+ * `ECR Scan Resource Change` (its previous frequency MANUAL: it had none). Nothing to activate:
+ * it has no images yet.
+ */
+export async function repositoryCreated(
+  tx: MetaStore,
+  repositoryName: string,
+  o: { aws: RegistryIdentity; now: number },
+): Promise<void> {
+  const cfg = await readScanningConfiguration(tx);
+  if (cfg.scanType !== "ENHANCED") return; // (rules alone decide under ENHANCED)
+  const { scanFrequency } = decideRepository(cfg, repositoryName);
+  if (scanFrequency === "MANUAL") return;
+  await appendEvent(
+    tx,
+    scanResourceChangeEvent(
+      o.aws,
+      [{ repositoryName, scanFrequency, previousScanFrequency: "MANUAL" }],
+      o.now,
+    ),
+  );
+}
+
+/**
  * How an image of a repository that starts CONTINUOUS_SCAN is scanned, if at all: only inside
  * the rescan window; read in full when it has no ENHANCED result; matched again from its
  * stored inventory when it has a scan-on-push one (COMPLETE), so that it is monitored (ACTIVE)

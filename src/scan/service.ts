@@ -25,6 +25,7 @@ import {
   ACTIVATION_JOB,
   activationStep,
   applyScanningConfiguration,
+  repositoryCreated,
   type ActivationJob,
 } from "./activation.js";
 import { appendCoverageChange } from "../findings/coverage.js";
@@ -158,10 +159,16 @@ export class RegistryScanService implements ScanService {
   /** The registry hooks of scanning: scan on push, forget deleted images. */
   registryHooks(): RegistryHooks {
     return {
+      repositoryCreated: (tx, e) => this.repositoryCreated(tx, e.repository),
       manifestStored: (tx, e) => this.manifestStored(tx, e),
       manifestDeleted: (tx, e) => this.manifestDeleted(tx, e),
       manifestPulled: (tx, e) => this.manifestPulled(tx, e),
     };
+  }
+
+  /** A repository was created (push or ECR CreateRepository), in its creating transaction. */
+  repositoryCreated(tx: MetaStore, repositoryName: string): Promise<void> {
+    return repositoryCreated(tx, repositoryName, { aws: this.opts.aws, now: this.now() });
   }
 
   /** Starts the workers; `releaseRunning` re-queues jobs a crashed run of this process left running. */

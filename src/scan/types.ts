@@ -1,4 +1,5 @@
 import type { Finding, Severity } from "../findings/finding.js";
+import type { MetaStore } from "../storage/meta/store.js";
 
 /**
  * The seam between the control-plane APIs (ECR, later Inspector2) and the registry's scan
@@ -141,6 +142,8 @@ export interface ScanService {
   ): Promise<Map<string, ImageScanSummary>>;
   /** The last completed scan's findings (ScanNotFound when there is none). */
   imageScanFindings(repositoryName: string, imageDigest: string): Promise<ImageScanFindings>;
+  /** A repository was created (ECR CreateRepository), in its creating transaction. */
+  repositoryCreated(tx: MetaStore, repositoryName: string): Promise<void>;
   /** Called by the registry after a manifest is stored (scan on push / continuous decisions). */
   onManifestPushed(repositoryName: string, imageDigest: string, mediaType: string): Promise<void>;
 }

@@ -375,6 +375,47 @@ describe("the rescan window", () => {
 });
 
 describe("switching repositories to continuous scanning", () => {
+  it("a repository created under an ENHANCED rule is announced once, by a push or by CreateRepository", async () => {
+    await continuous("app");
+    const seq = await lastSeq();
+    await push("app", debianImage("12.1"), "one");
+    await push("app", debianImage("12.2"), "two");
+    await push("lib", debianImage("12.3"));
+    const resourceChanges = async (after: number) =>
+      (await eventsAfter(after)).filter((e) => e["detail-type"] === "ECR Scan Resource Change");
+    const pushed = await resourceChanges(seq);
+    expect(pushed.map((e) => e.detail)).toEqual([
+      {
+        "action-type": "SCAN_FREQUENCY_CHANGE",
+        repositories: [
+          {
+            "repository-name": "app",
+            "repository-arn": "arn:aws:ecr:eu-west-1:123456789012:repository/app",
+            "scan-frequency": "CONTINUOUS_SCAN",
+            "previous-scan-frequency": "MANUAL",
+          },
+        ],
+        "resource-type": "REPOSITORY",
+        "scan-type": "ENHANCED",
+      },
+    ]);
+    const before = await lastSeq();
+    expect(
+      await settings.createRepository("app-two", {}, (tx) => scans.repositoryCreated(tx, "app-two")),
+    ).toBe(true);
+    expect(
+      await settings.createRepository("app-two", {}, (tx) => scans.repositoryCreated(tx, "app-two")),
+    ).toBe(false);
+    expect((await resourceChanges(before)).map((e) => e.detail.repositories)).toEqual([
+      [expect.objectContaining({ "repository-name": "app-two", "previous-scan-frequency": "MANUAL" })],
+    ]);
+    // Under BASIC a new repository is no resource change.
+    await scans.putRegistryScanningConfiguration({ scanType: "BASIC", rules: [] });
+    const basic = await lastSeq();
+    await push("app-three", debianImage("12.4"));
+    expect(await resourceChanges(basic)).toEqual([]);
+  });
+
   it("one ECR Scan Resource Change event lists the changed repositories; images inside the window are scanned", async () => {
     await scans.putRegistryScanningConfiguration({ scanType: "BASIC", rules: [] });
     const old = await push("app", debianImage("12.1"), "old");

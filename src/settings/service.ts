@@ -21,9 +21,20 @@ export class RepositorySettingsService {
     return this.meta.settings.repositories(after, limit);
   }
 
-  /** Creates a repository with its settings; false when the name exists. */
-  createRepository(name: string, settings: SettingsUpdate): Promise<boolean> {
-    return this.meta.settings.createRepository(name, settings);
+  /**
+   * Creates a repository with its settings; false when the name exists. `created` runs in the
+   * creating transaction (the scan service announces the new repository there).
+   */
+  createRepository(
+    name: string,
+    settings: SettingsUpdate,
+    created?: (tx: MetaStore) => Promise<void>,
+  ): Promise<boolean> {
+    return this.meta.tx(async (tx) => {
+      const ok = await tx.settings.createRepository(name, settings);
+      if (ok && created) await created(tx);
+      return ok;
+    });
   }
 
   update(repositoryId: number, update: SettingsUpdate): Promise<void> {

@@ -29,6 +29,7 @@ function fakeScan(): ScanService {
   return {
     getRegistryScanningConfiguration: async () => config,
     putRegistryScanningConfiguration: async (c) => (config = c),
+    repositoryCreated: async () => {},
     repositoryScanningConfiguration: async (names) =>
       names.map((repositoryName) => ({
         repositoryName,

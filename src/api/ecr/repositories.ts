@@ -79,13 +79,17 @@ export function repositoryOperations(d: EcrDeps): Record<string, Operation> {
       checkRegistryId(d, input.registryId);
       const mutability = input.imageTagMutability ?? "MUTABLE";
       checkExclusions(mutability, input.imageTagMutabilityExclusionFilters);
-      const created = await d.settings.createRepository(input.repositoryName, {
-        scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
-        imageTagMutability: mutability,
-        tagMutabilityExclusions: input.imageTagMutabilityExclusionFilters ?? null,
-        encryption: input.encryptionConfiguration ?? null,
-        tags: input.tags?.length ? input.tags : null,
-      });
+      const created = await d.settings.createRepository(
+        input.repositoryName,
+        {
+          scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
+          imageTagMutability: mutability,
+          tagMutabilityExclusions: input.imageTagMutabilityExclusionFilters ?? null,
+          encryption: input.encryptionConfiguration ?? null,
+          tags: input.tags?.length ? input.tags : null,
+        },
+        async (tx) => d.scan?.repositoryCreated(tx, input.repositoryName),
+      );
       if (!created) {
         throw new AwsError(
           "RepositoryAlreadyExistsException",

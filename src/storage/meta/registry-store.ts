@@ -81,6 +81,20 @@ export class RegistryStore {
     return row?.id ?? null;
   }
 
+  /**
+   * Creates a repository; its id, or null when the name exists already (also when another
+   * transaction created it concurrently: the insert then waits for that one and does nothing).
+   */
+  async insertRepository(name: string): Promise<number | null> {
+    const r = await this.h.db
+      .insertInto("repositories")
+      .values({ name, created_at: this.h.now() })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return null;
+    return this.repositoryId(name);
+  }
+
   async ensureRepository(name: string): Promise<number> {
     const existing = await this.repositoryId(name);
     if (existing !== null) return existing;

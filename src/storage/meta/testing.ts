@@ -86,6 +86,14 @@ export function describeMetaStores(
       expect((await reg.listRepositories(undefined, 10)).items).toEqual(["team/app"]);
     });
 
+    it("inserts a repository only when its name is free", async () => {
+      const id = await reg.insertRepository("fresh/one");
+      expect(id).not.toBeNull();
+      expect(await reg.repositoryId("fresh/one")).toBe(id);
+      expect(await reg.insertRepository("fresh/one")).toBeNull();
+      expect(await reg.ensureRepository("fresh/one")).toBe(id);
+    });
+
     it("refuses a manifest whose blobs are not linked, writing nothing", async () => {
       const a = await reg.ensureRepository("a");
       await reg.linkBlob(a, config, 6);
