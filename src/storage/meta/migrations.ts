@@ -792,6 +792,19 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         await db.insertInto("counters").values({ name: "event_rules", value: 0 }).execute();
       },
     },
+    /** Policy documents (the pull policy set by `drydock policy set`; schema.ts). */
+    "0013_policy": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("policy_documents")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("json", "text", (c) => c.notNull())
+          .addColumn("version", "bigint", (c) => c.notNull())
+          .addColumn("updated_by", "text", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 };
 

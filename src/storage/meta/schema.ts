@@ -148,6 +148,12 @@ import type { Generated } from "kysely";
  * event_dead_letters    deliveries given up (AUTOINCREMENT id, pages go by it): `queue` the
  *                       dead-letter store's name, bus, rule, target id and ARN, the event's seq,
  *                       envelope and time, attempts, AWS's error code and message, `dead_at`.
+ *
+ * Policy (0013; PolicyStore, src/policy):
+ * policy_documents      named policy documents set at run time (`pull`: the pull policy of
+ *                       `drydock policy set`, which overrides the configuration's `policy`
+ *                       section once set): `json` the validated document, `version` moved by
+ *                       every put (processes cache the compiled policy by it), who and when.
  */
 export interface Database {
   repositories: {
@@ -497,5 +503,12 @@ export interface Database {
     error_code: string;
     error_message: string;
     dead_at: number;
+  };
+  policy_documents: {
+    name: string;
+    json: string;
+    version: number;
+    updated_by: string;
+    updated_at: number;
   };
 }

@@ -12,6 +12,7 @@ import { LayerInventoryStore } from "./layer-store.js";
 import { LeaseStore } from "./lease-store.js";
 import { MIGRATION_NAMES, migrationProvider } from "./migrations.js";
 import { RegistryStore } from "./registry-store.js";
+import { PolicyStore } from "./policy-store.js";
 import { ReportStore } from "./report-store.js";
 import { ScanStore } from "./scan-store.js";
 import type { Database } from "./schema.js";
@@ -84,6 +85,7 @@ export type {
   StoredDelivery,
 } from "./delivery-store.js";
 export type { Dialect } from "./handle.js";
+export type { PolicyDocumentRow } from "./policy-store.js";
 export {
   RegistryStore,
   SettingsStore,
@@ -99,6 +101,7 @@ export {
   LeaseStore,
   LayerInventoryStore,
   ReportStore,
+  PolicyStore,
 };
 
 /** Where the schema stands against the code: `behind` means `drydock migrate` must run first. */
@@ -139,6 +142,7 @@ export class MetaStore {
   readonly leases: LeaseStore;
   readonly layers: LayerInventoryStore;
   readonly reports: ReportStore;
+  readonly policies: PolicyStore;
   readonly #h: Handle;
   readonly #root: Kysely<Database>;
 
@@ -167,6 +171,7 @@ export class MetaStore {
     this.leases = new LeaseStore(this.#h);
     this.layers = new LayerInventoryStore(this.#h);
     this.reports = new ReportStore(this.#h);
+    this.policies = new PolicyStore(this.#h);
   }
 
   get dialect(): Dialect {
