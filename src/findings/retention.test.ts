@@ -248,4 +248,29 @@ describe("the daily pass", () => {
       2,
     );
   });
+
+  it("purges the records of reports finished more than 30 days ago, on the daily pass", async () => {
+    const report = (id: string) => ({
+      id,
+      kind: "SBOM" as const,
+      format: "CYCLONEDX_1_4",
+      criteria: null,
+      bucket: "b",
+      keyPrefix: null,
+      kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000",
+      location: `reports/b/${id}/`,
+      createdBy: "arn:aws:iam::123456789012:root",
+    });
+    await meta.reports.create(report("old"));
+    await meta.reports.finish("old", { status: "SUCCEEDED", items: 1 });
+    expect((await run()).reports).toBe(0);
+    clock = T0 + 29 * DAY_MS;
+    await meta.reports.create(report("new"));
+    await meta.reports.finish("new", { status: "SUCCEEDED", items: 1 });
+    expect((await run()).reports).toBe(0);
+    clock = T0 + 31 * DAY_MS;
+    expect((await run()).reports).toBe(1);
+    expect(await meta.reports.get("old")).toBeNull();
+    expect(await meta.reports.get("new")).not.toBeNull();
+  });
 });

@@ -12,7 +12,8 @@ import type { ClosedReason, MetaStore } from "../storage/meta/store.js";
  *   (finding_details) nothing references any more;
  * - the first run of each UTC day also takes the day's snapshot of counts (so a day's counts are
  *   those of its first hour), purges the history older than `findings.historyDays`, sweeps the
- *   finding texts, and purges the inventory segments no image has used for SEGMENT_GRACE_MS.
+ *   finding texts, purges the inventory segments no image has used for SEGMENT_GRACE_MS and
+ *   the records of reports finished more than REPORT_RECORD_RETENTION_DAYS ago.
  *
  * Every purge goes in bounded batches, each its own short transaction, yielding between them:
  * a registry with a million closed findings is never one giant transaction, and the embedded
@@ -28,6 +29,11 @@ export const GONE_RETENTION_DAYS = 3;
  * the inventories of deleted images go within a day.
  */
 export const SEGMENT_GRACE_MS = 3_600_000;
+/**
+ * How long the record of a finished findings report or SBOM export is kept (its status stays
+ * readable by GetFindingsReportStatus / GetSbomExport for this long; the files it wrote stay).
+ */
+export const REPORT_RECORD_RETENTION_DAYS = 30;
 /** How often the singleton runs (the daily part runs on the first run of each UTC day). */
 export const RETENTION_CHECK_MS = 3_600_000;
 
@@ -52,6 +58,8 @@ export interface RetentionRun {
   intervals: number;
   snapshots: number;
   segments: number;
+  /** Records of finished reports purged. */
+  reports: number;
   /** The details sweep gave up because writers kept the lock; the next run tries again. */
   detailsBusy: boolean;
 }
@@ -93,6 +101,7 @@ export async function runRetention(
     intervals: 0,
     snapshots: 0,
     segments: 0,
+    reports: 0,
     detailsBusy: false,
   };
   if (daily) {
@@ -138,9 +147,21 @@ export async function runRetention(
       () => meta.inventories.purgeUnusedSegments(now - SEGMENT_GRACE_MS, batch),
       batch,
     );
+    out.reports = await drain(
+      () => meta.reports.purgeFinished(now - REPORT_RECORD_RETENTION_DAYS * DAY_MS, batch),
+      batch,
+    );
     await meta.history.markDailyRun(today);
   }
-  if (out.findings || out.details || out.intervals || out.snapshots || out.segments || out.detailsBusy)
+  if (
+    out.findings ||
+    out.details ||
+    out.intervals ||
+    out.snapshots ||
+    out.segments ||
+    out.reports ||
+    out.detailsBusy
+  )
     o.log?.info({ task: "findings-retention", ...out }, "findings retention purged");
   return out;
 }

@@ -116,6 +116,27 @@ describe.each(metaDrivers("ReportStore"))("ReportStore (%s)", (driver, open) => 
     expect(await f.store.reports.latest("SBOM")).toBeNull();
   });
 
+  it("purges the records of reports that ended before a time, in batches, never one in progress", async () => {
+    const ended = [report("FINDINGS"), report("SBOM"), report("SBOM")];
+    for (const r of ended) {
+      await f.store.reports.create(r);
+      await f.store.reports.finish(r.id, { status: "SUCCEEDED", items: 1 });
+    }
+    clock = 2_000;
+    const running = report("FINDINGS");
+    await f.store.reports.create(running);
+    clock = 3_000;
+    const recent = report("SBOM");
+    await f.store.reports.create(recent);
+    await f.store.reports.finish(recent.id, { status: "FAILED" });
+    expect(await f.store.reports.purgeFinished(2_500, 2)).toBe(2);
+    expect(await f.store.reports.purgeFinished(2_500, 2)).toBe(1);
+    expect(await f.store.reports.purgeFinished(2_500, 2)).toBe(0);
+    for (const r of ended) expect(await f.store.reports.get(r.id)).toBeNull();
+    expect((await f.store.reports.get(running.id))?.status).toBe("IN_PROGRESS");
+    expect((await f.store.reports.get(recent.id))?.status).toBe("FAILED");
+  });
+
   it("latest: the newest of a kind", async () => {
     expect(await f.store.reports.latest("FINDINGS")).toBeNull();
     const a = report("FINDINGS", { keyPrefix: null, criteria: null });

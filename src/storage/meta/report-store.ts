@@ -132,6 +132,29 @@ export class ReportStore {
     return row ? toReport(row) : null;
   }
 
+  /**
+   * Deletes up to `limit` records of reports that ended (any status but IN_PROGRESS) before
+   * `completedBefore`; returns how many. The files they wrote are the user's and stay.
+   */
+  async purgeFinished(completedBefore: number, limit: number): Promise<number> {
+    const r = await this.h.db
+      .deleteFrom("inspector_reports")
+      .where((eb) =>
+        eb(
+          "id",
+          "in",
+          eb
+            .selectFrom("inspector_reports as r")
+            .select("r.id")
+            .where("r.status", "!=", "IN_PROGRESS")
+            .where("r.completed_at", "<", completedBefore)
+            .limit(limit),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Ends an IN_PROGRESS report; false when it was not in progress (finished or cancelled before). */
   async finish(id: string, o: ReportOutcome): Promise<boolean> {
     const now = this.h.now();
