@@ -805,6 +805,29 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .execute();
       },
     },
+    /** VEX documents pushed as referrers, per image (schema.ts; src/findings/vex). */
+    "0014_exceptions_vex": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("vex_documents")
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("referrer_digest", "text", (c) => c.notNull())
+          .addColumn("image_digest", "text", (c) => c.notNull())
+          .addColumn("subject_digest", "text", (c) => c.notNull())
+          .addColumn("format", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("error", "text")
+          .addColumn("statements", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("vex_documents_pk", ["repository_id", "referrer_digest", "image_digest"])
+          .execute();
+        await db.schema
+          .createIndex("vex_documents_image")
+          .on("vex_documents")
+          .columns(["repository_id", "image_digest"])
+          .execute();
+      },
+    },
   };
 };
 

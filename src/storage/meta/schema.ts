@@ -154,6 +154,16 @@ import type { Generated } from "kysely";
  *                       `drydock policy set`, which overrides the configuration's `policy`
  *                       section once set): `json` the validated document, `version` moved by
  *                       every put (processes cache the compiled policy by it), who and when.
+ *
+ * VEX (0014; VexStore, src/findings/vex, docs/vex-and-exceptions.md):
+ * vex_documents         the VEX documents pushed as referrers, one row per (repository, referrer
+ *                       digest, image digest): the image is the referrer's subject, and each
+ *                       platform manifest of a subject index. `format` openvex or cyclonedx,
+ *                       `status` APPLIED (its `statements` JSON, the normalized VexStatement[],
+ *                       decide the image's findings) or INVALID (stored by the push, never
+ *                       applied: `error` says why, `statements` null). Indexed by image; deleted
+ *                       with the referrer. Scoped exceptions are not a table: they are SUPPRESS
+ *                       filters (inspector_filters) with `drydock:*` tags (src/findings/exceptions.ts).
  */
 export interface Database {
   repositories: {
@@ -510,5 +520,16 @@ export interface Database {
     version: number;
     updated_by: string;
     updated_at: number;
+  };
+  vex_documents: {
+    repository_id: number;
+    referrer_digest: string;
+    image_digest: string;
+    subject_digest: string;
+    format: string;
+    status: string;
+    error: string | null;
+    statements: string | null;
+    created_at: number;
   };
 }

@@ -17,6 +17,7 @@ import { ReportStore } from "./report-store.js";
 import { ScanStore } from "./scan-store.js";
 import type { Database } from "./schema.js";
 import { SettingsStore } from "./settings-store.js";
+import { VexStore } from "./vex-store.js";
 
 export type {
   ImageRecord,
@@ -85,6 +86,7 @@ export type {
   StoredDelivery,
 } from "./delivery-store.js";
 export type { Dialect } from "./handle.js";
+export type { StoredVex } from "./vex-store.js";
 export type { PolicyDocumentRow } from "./policy-store.js";
 export {
   RegistryStore,
@@ -143,6 +145,8 @@ export class MetaStore {
   readonly layers: LayerInventoryStore;
   readonly reports: ReportStore;
   readonly policies: PolicyStore;
+  /** VEX documents pushed as referrers (src/findings/vex-referrers.ts). */
+  readonly vex: VexStore;
   readonly #h: Handle;
   readonly #root: Kysely<Database>;
 
@@ -172,6 +176,7 @@ export class MetaStore {
     this.layers = new LayerInventoryStore(this.#h);
     this.reports = new ReportStore(this.#h);
     this.policies = new PolicyStore(this.#h);
+    this.vex = new VexStore(this.#h);
   }
 
   get dialect(): Dialect {
