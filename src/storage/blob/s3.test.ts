@@ -321,6 +321,26 @@ describe.skipIf(skipS3Tests("S3 blob store tests") !== null)("S3BlobStore on Cep
     expect(await keys(prefix)).toEqual(["objects/reports/b/big.json", "objects/reports/b/small.csv"]);
   });
 
+  it("a named object's multipart upload left by a killed writer is aborted when a store opens, once old enough", async () => {
+    const { prefix, store } = await fresh();
+    // As left by a process killed while streaming a report (between two UploadParts).
+    await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${prefix}objects/reports/b/killed.csv` }),
+    );
+    await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${prefix}uploads/live-upload-01/data-1` }),
+    );
+    // A store opened now keeps it: it may be a write going on in another process.
+    await fresh({ prefix });
+    expect(await multipartUploads(`${prefix}objects/`)).toHaveLength(1);
+    // Once older than the margin, the next open aborts it; upload sessions are GC's, not touched.
+    await new Promise((r) => setTimeout(r, 1100));
+    await fresh({ prefix, abandonedObjectWriteMs: 1000 });
+    expect(await multipartUploads(`${prefix}objects/`)).toEqual([]);
+    expect(await multipartUploads(`${prefix}uploads/`)).toHaveLength(1);
+    await (await store.upload("live-upload-01")).cancel();
+  });
+
   it("GETs over its own socket send every byte, to a slow destination or as a stream, ranges included; the SDK's path gives the same", async () => {
     const { store, prefix } = await fresh();
     const data = randomBytes(3 * MiB + 12345);

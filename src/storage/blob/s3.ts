@@ -49,6 +49,9 @@ const MAX_RUNNING_HASHES = 10_000;
 /** totalBytes() lists the bucket at most this often; own writes adjust it in between. */
 const TOTAL_TTL_MS = 10 * 60 * 1000;
 
+/** A day, the margin after which a named object's multipart upload counts as abandoned. */
+const DAY_MS = 86_400_000;
+
 export interface S3BlobStoreOptions {
   bucket: string;
   /** Key prefix of every object this store writes, e.g. "drydock/" (a "/" is added if missing). */
@@ -78,6 +81,11 @@ export interface S3BlobStoreOptions {
    * default: when the endpoint is plain HTTP (a TLS socket cannot read into a given buffer).
    */
   directGets?: boolean;
+  /**
+   * Multipart uploads of named objects started longer ago than this (default a day) are
+   * aborted when the store is opened: the writes of a process killed while streaming a report.
+   */
+  abandonedObjectWriteMs?: number;
 }
 
 /**
@@ -121,7 +129,8 @@ interface RunningHash {
  *                                     object it becomes at commit (before the digest check)
  *   objects/<key>                     named objects (reports, exports): one PUT when the body
  *                                     fits in a part, else a multipart upload of the stream,
- *                                     visible only once completed
+ *                                     visible only once completed (one left by a killed
+ *                                     process is aborted at open, once a day old)
  *
  * An OCI upload session maps onto one S3 multipart upload: an append's bytes are cut into
  * parts as they stream in (the tail of the previous append first), and the bytes that do not
@@ -198,7 +207,23 @@ export class S3BlobStore implements BlobStore {
       if (status === 403) throw new ConfigError(`S3 ${where}: access denied (check the credentials)`);
       throw new ConfigError(`S3 ${where} is not reachable: ${name ?? String(e)}`);
     }
+    await store.abortObjectWrites(new Date(Date.now() - (options.abandonedObjectWriteMs ?? DAY_MS)));
     return store;
+  }
+
+  /**
+   * Aborts the multipart uploads of named objects started before `startedBefore` (a process
+   * killed mid-write leaves one, invisible but billed); returns how many. Like the filesystem
+   * store's object-tmp/ sweep, it runs at open, with a day's margin for writes still going on.
+   */
+  async abortObjectWrites(startedBefore: Date): Promise<number> {
+    let n = 0;
+    for await (const m of this.listMultipartUploads(`${this.prefix}objects/`)) {
+      if (m.initiated >= startedBefore) continue;
+      await this.abortQuietly(m.key, m.uploadId);
+      n++;
+    }
+    return n;
   }
 
   // --- keys ---------------------------------------------------------------------------
