@@ -792,6 +792,38 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
         await db.insertInto("counters").values({ name: "event_rules", value: 0 }).execute();
       },
     },
+    /** Lifecycle policies per repository, their previews and preview results (schema.ts; src/policy/lifecycle). */
+    "0012_lifecycle": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("lifecycle_policies")
+          .addColumn("repository_id", "integer", (c) => c.primaryKey())
+          .addColumn("policy_text", "text", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addColumn("last_evaluated_at", "bigint")
+          .execute();
+        await db.schema
+          .createTable("lifecycle_previews")
+          .addColumn("repository_id", "integer", (c) => c.primaryKey())
+          .addColumn("token", "text", (c) => c.notNull())
+          .addColumn("policy_text", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("error", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("lifecycle_preview_results")
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("digest", "text", (c) => c.notNull())
+          .addColumn("image_tags", "text", (c) => c.notNull())
+          .addColumn("tagged", "integer", (c) => c.notNull())
+          .addColumn("pushed_at", "bigint", (c) => c.notNull())
+          .addColumn("rule_priority", "integer", (c) => c.notNull())
+          .addPrimaryKeyConstraint("lifecycle_preview_results_pk", ["repository_id", "digest"])
+          .execute();
+      },
+    },
     /** Policy documents (the pull policy set by `drydock policy set`; schema.ts). */
     "0013_policy": {
       async up(db: AnyDb) {

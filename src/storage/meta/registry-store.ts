@@ -168,6 +168,9 @@ export class RegistryStore {
         "image_inventories",
         "image_scans",
         "repository_settings",
+        "lifecycle_policies",
+        "lifecycle_previews",
+        "lifecycle_preview_results",
       ] as const) {
         await t.db.deleteFrom(table).where("repository_id", "=", id).execute();
       }

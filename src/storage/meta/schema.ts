@@ -149,6 +149,18 @@ import type { Generated } from "kysely";
  *                       dead-letter store's name, bus, rule, target id and ARN, the event's seq,
  *                       envelope and time, attempts, AWS's error code and message, `dead_at`.
  *
+ * Lifecycle (0012; LifecycleStore, src/policy/lifecycle, docs/lifecycle.md):
+ * lifecycle_policies    the ECR lifecycle policy of a repository (PutLifecyclePolicy): `policy_text`
+ *                       as given (validated), `updated_at`, `last_evaluated_at` the end of the last
+ *                       run that evaluated it (null: never). Deleted with the repository.
+ * lifecycle_previews    the last preview of a repository (StartLifecyclePolicyPreview): the
+ *                       `policy_text` previewed, `status` IN_PROGRESS, COMPLETE or FAILED (`error`
+ *                       why), `token` naming this preview (the job that computes it writes its
+ *                       results only while the token is current), created/updated times.
+ * lifecycle_preview_results what the preview would expire: (repository, digest) → the image's
+ *                       tags (JSON array) and `tagged` (0/1, for the tagStatus filter), its push
+ *                       time and the rule (`rule_priority`). Replaced by each preview.
+ *
  * Policy (0013; PolicyStore, src/policy):
  * policy_documents      named policy documents set at run time (`pull`: the pull policy of
  *                       `drydock policy set`, which overrides the configuration's `policy`
@@ -513,6 +525,29 @@ export interface Database {
     error_code: string;
     error_message: string;
     dead_at: number;
+  };
+  lifecycle_policies: {
+    repository_id: number;
+    policy_text: string;
+    updated_at: number;
+    last_evaluated_at: number | null;
+  };
+  lifecycle_previews: {
+    repository_id: number;
+    token: string;
+    policy_text: string;
+    status: string;
+    error: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  lifecycle_preview_results: {
+    repository_id: number;
+    digest: string;
+    image_tags: string;
+    tagged: number;
+    pushed_at: number;
+    rule_priority: number;
   };
   policy_documents: {
     name: string;

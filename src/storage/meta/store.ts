@@ -10,6 +10,7 @@ import { HistoryStore } from "./history-store.js";
 import { JobStore } from "./job-store.js";
 import { LayerInventoryStore } from "./layer-store.js";
 import { LeaseStore } from "./lease-store.js";
+import { LifecycleStore } from "./lifecycle-store.js";
 import { MIGRATION_NAMES, migrationProvider } from "./migrations.js";
 import { RegistryStore } from "./registry-store.js";
 import { PolicyStore } from "./policy-store.js";
@@ -85,6 +86,13 @@ export type {
   StoredDeadLetter,
   StoredDelivery,
 } from "./delivery-store.js";
+export type {
+  LifecycleImageRow,
+  LifecyclePreviewResult,
+  LifecyclePreviewStatus,
+  StoredLifecyclePolicy,
+  StoredLifecyclePreview,
+} from "./lifecycle-store.js";
 export type { Dialect } from "./handle.js";
 export type { StoredVex } from "./vex-store.js";
 export type { PolicyDocumentRow } from "./policy-store.js";
@@ -144,6 +152,7 @@ export class MetaStore {
   readonly leases: LeaseStore;
   readonly layers: LayerInventoryStore;
   readonly reports: ReportStore;
+  readonly lifecycle: LifecycleStore;
   readonly policies: PolicyStore;
   /** VEX documents pushed as referrers (src/findings/vex-referrers.ts). */
   readonly vex: VexStore;
@@ -175,6 +184,7 @@ export class MetaStore {
     this.leases = new LeaseStore(this.#h);
     this.layers = new LayerInventoryStore(this.#h);
     this.reports = new ReportStore(this.#h);
+    this.lifecycle = new LifecycleStore(this.#h);
     this.policies = new PolicyStore(this.#h);
     this.vex = new VexStore(this.#h);
   }
