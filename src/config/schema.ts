@@ -113,6 +113,14 @@ export const configSchema = z.object({
         .default(24 * 60),
     })
     .prefault({}),
+  /** ECR lifecycle policies (docs/lifecycle.md): how often every repository's policy runs. */
+  lifecycle: z
+    .object({
+      /** Run the lifecycle policies every N hours (ECR: within 24 h); 0 disables the schedule. */
+      intervalHours: z.number().nonnegative().default(24),
+    })
+    .strict()
+    .prefault({}),
   /** Image analysis (inventories): limits that bound what a hostile layer can cost. */
   analysis: z
     .object({

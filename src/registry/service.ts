@@ -569,6 +569,42 @@ export class RegistryService {
       );
   }
 
+  /**
+   * Deletes manifests of a repository by digest in one transaction (lifecycle: an image with its
+   * referrers and index children), each as a DELETE by digest does it: its `ECR Image Action`
+   * DELETE event and the deletion hooks (findings closed, scans dropped); blobs are left to GC.
+   * All or nothing: a crash leaves the group whole or gone. `guard` runs first, in the
+   * transaction with the repository locked: false deletes nothing (the image changed since it
+   * was chosen). Digests already gone are skipped; returns those deleted.
+   */
+  async deleteManifests(
+    name: string,
+    digests: readonly string[],
+    guard?: (tx: MetaStore, repositoryId: number) => Promise<boolean>,
+  ): Promise<string[]> {
+    const repo = await this.repoForRead(name);
+    return this.meta.tx(async (tx) => {
+      await tx.registry.lockRepository(repo);
+      if (guard && !(await guard(tx, repo))) return [];
+      const deleted: string[] = [];
+      for (const digest of digests) {
+        if (!isDigest(digest) || !(await tx.registry.manifest(repo, digest))) continue;
+        const tag = (await tx.registry.tagsOf(repo, digest))[0];
+        await appendEvent(
+          tx,
+          imageActionEvent(
+            this.options.aws,
+            { repositoryName: name, digest, action: "DELETE", tag },
+            (this.options.now ?? Date.now)(),
+          ),
+        );
+        await this.hooks.manifestDeleted?.(tx, { repository: name, repositoryId: repo, digest });
+        if (await tx.registry.deleteManifest(repo, digest)) deleted.push(digest);
+      }
+      return deleted;
+    });
+  }
+
   // --- listings ---------------------------------------------------------------------
 
   async listTags(name: string, n: number, last?: string): Promise<{ tags: string[]; more: boolean }> {

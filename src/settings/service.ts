@@ -1,6 +1,12 @@
 import { RegistryError } from "../core/errors.js";
 import type { RegistryHooks } from "../registry/hooks.js";
-import type { MetaStore, RepositoryRecord, SettingsUpdate } from "../storage/meta/store.js";
+import { parseLifecyclePolicy } from "../policy/lifecycle/grammar.js";
+import type {
+  MetaStore,
+  RepositoryRecord,
+  SettingsUpdate,
+  StoredLifecyclePolicy,
+} from "../storage/meta/store.js";
 import { isImmutableTag } from "./tags.js";
 
 export type { RepositoryRecord, SettingsUpdate, TagMutability } from "../storage/meta/store.js";
@@ -39,6 +45,25 @@ export class RepositorySettingsService {
 
   update(repositoryId: number, update: SettingsUpdate): Promise<void> {
     return this.meta.settings.update(repositoryId, update);
+  }
+
+  /** The repository's lifecycle policy (GetLifecyclePolicy; src/policy/lifecycle), or null. */
+  lifecyclePolicy(repositoryId: number): Promise<StoredLifecyclePolicy | null> {
+    return this.meta.lifecycle.policy(repositoryId);
+  }
+
+  /**
+   * Validates a lifecycle policy text (LifecyclePolicyError, ECR's InvalidParameterException
+   * naming the rule and field) and stores it as the repository's policy.
+   */
+  async putLifecyclePolicy(repositoryId: number, text: string): Promise<void> {
+    parseLifecyclePolicy(text);
+    await this.meta.lifecycle.putPolicy(repositoryId, text);
+  }
+
+  /** Deletes the repository's lifecycle policy; returns it, or null when there was none. */
+  deleteLifecyclePolicy(repositoryId: number): Promise<StoredLifecyclePolicy | null> {
+    return this.meta.lifecycle.deletePolicy(repositoryId);
   }
 
   /** The repository-level scan-on-push flag (false when never set). */
