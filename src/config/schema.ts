@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { policySectionSchema } from "../policy/gate/document.js";
 
 /**
  * The one configuration schema: every option, its default and its meaning. Values come
@@ -267,6 +268,29 @@ export const configSchema = z.object({
        */
       historyDays: z.number().int().positive().default(400),
     })
+    .prefault({}),
+  /**
+   * Pull gates (docs/policy.md): rules per repository pattern, the first matching applies;
+   * `drydock policy set` stores a document of the same shape that overrides this one.
+   */
+  policy: policySectionSchema.prefault({}),
+  /** The Kubernetes admission webhook at /admission/v1/validate and /admission/v1/mutate (docs/policy.md). */
+  admission: z
+    .object({
+      /**
+       * Host names (with `:port` unless 443) under which images of this registry are referenced
+       * (`registry.example.com/prod/api:1`); publicUrl's host and the listen address are added.
+       */
+      registryHosts: z.array(z.string().min(1)).default([]),
+      /** Images of any other registry: allowed (the policy cannot judge them) or denied. */
+      otherRegistries: z.enum(["allow", "deny"]).default("allow"),
+      /**
+       * How long a review waits for the scan of an unscanned image (requireScan) before denying
+       * with "scan in progress" (the API server's webhook timeout is at most 30 s, 10 by default).
+       */
+      scanWaitSeconds: z.number().int().nonnegative().max(25).default(5),
+    })
+    .strict()
     .prefault({}),
   /** The event bus (`drydock serve`; docs/events.md): delivery of events to rule targets. */
   events: z

@@ -20,6 +20,22 @@ export interface ManifestPulled {
   at: number;
 }
 
+/** A manifest about to be served by GET or HEAD (or ECR BatchGetImage): what a pull gate decides on. */
+export interface ManifestServed {
+  repository: string;
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  /** The manifest's `subject` (a referrer), or null. */
+  subject: string | null;
+  /** The tag the request named; absent when it named the digest. */
+  tag?: string;
+  /** The authenticated registry user; null on an open registry, undefined when not a registry request. */
+  user?: string | null;
+  /** An image pull (GET, BatchGetImage), not a HEAD. */
+  pull: boolean;
+}
+
 /** A manifest (by digest) or only a tag (`tag` set) about to be deleted; its rows are still there. */
 export interface ManifestDeleted {
   repository: string;
@@ -43,7 +59,7 @@ export interface RegistryHooks {
     e: { repository: string; repositoryId: number; tag: string; current: string; next: string },
   ): Promise<void>;
   /** Before a manifest is served by GET or HEAD (pull gates); throw to refuse. */
-  beforeManifestServed?(e: { repository: string; repositoryId: number; digest: string }): Promise<void>;
+  beforeManifestServed?(e: ManifestServed): Promise<void>;
   /** After a manifest is stored, in its transaction. */
   manifestStored?(tx: MetaStore, e: ManifestStored): Promise<void>;
   /** Before a manifest or a tag is deleted, in the deleting transaction. */

@@ -122,7 +122,11 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       host: req.headers.host,
       protocol: req.protocol === "https" ? "https" : "http",
     } as const;
-    await auth.authorize(req.headers.authorization, requiredAccess(route, req.method), authCtx);
+    const principal = await auth.authorize(
+      req.headers.authorization,
+      requiredAccess(route, req.method),
+      authCtx,
+    );
     if (route.kind === "uploads" && query.mount && query.from) {
       // Mounting reads `from`: without pull there, fall back to a normal upload (spec: the
       // registry may ignore the mount), never reveal whether the blob exists there.
@@ -146,7 +150,7 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       case "tags":
         return tags(req, reply, route.name, query);
       case "manifest":
-        return manifest(req, reply, route.name, route.reference);
+        return manifest(req, reply, route.name, route.reference, principal.username);
       case "uploads":
         return startUpload(req, reply, route.name, query);
       case "upload":
@@ -195,7 +199,13 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
     return reply.code(200).header("Content-Type", "application/json").send({ name, tags: page.tags });
   }
 
-  async function manifest(req: FastifyRequest, reply: FastifyReply, name: string, reference: string) {
+  async function manifest(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    reference: string,
+    user: string | null,
+  ) {
     if (req.method === "PUT") {
       const body = await readBody(req.raw, opts.maxManifestBytes);
       opts.onBytes?.("in", "manifest", body.length);
@@ -208,7 +218,7 @@ export function registerRegistryRoutes(app: FastifyInstance, opts: RegistryRoute
       await service.deleteManifest(name, reference);
       return reply.code(202).header("Content-Length", "0").send();
     }
-    const m = await service.getManifest(name, reference, { pull: req.method === "GET" });
+    const m = await service.getManifest(name, reference, { pull: req.method === "GET", user });
     // Manifests are served byte for byte as pushed, never converted, so there is only one
     // representation. RFC 9110 lets a server disregard an Accept header none of whose types
     // it can offer; the spec requires 200 for an existing manifest, and the spec's

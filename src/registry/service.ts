@@ -18,7 +18,13 @@ import { isValidName, isValidTag } from "./grammar.js";
 import { combineHooks, type RegistryHooks } from "./hooks.js";
 import { MediaTypes, parseManifest } from "./manifest.js";
 
-export type { ManifestDeleted, ManifestPulled, ManifestStored, RegistryHooks } from "./hooks.js";
+export type {
+  ManifestDeleted,
+  ManifestPulled,
+  ManifestServed,
+  ManifestStored,
+  RegistryHooks,
+} from "./hooks.js";
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (the spec suggests at least 4 MiB). */
@@ -504,15 +510,29 @@ export class RegistryService {
 
   /**
    * A manifest by tag or digest. `pull`: this is an image pull (a GET, BatchGetImage; not a
-   * HEAD), recorded as the image's last pull at most once per PULL_RECORD_INTERVAL_MS.
+   * HEAD), recorded as the image's last pull at most once per PULL_RECORD_INTERVAL_MS. `user`:
+   * the authenticated registry user (the pull gate's bypass list).
    */
-  async getManifest(name: string, reference: string, o: { pull?: boolean } = {}): Promise<StoredManifest> {
+  async getManifest(
+    name: string,
+    reference: string,
+    o: { pull?: boolean; user?: string | null } = {},
+  ): Promise<StoredManifest> {
     const repo = await this.repoForRead(name);
     const digest = await this.resolveReference(repo, name, reference);
     const m = await this.store.manifest(repo, digest);
     if (!m)
       throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown to repository ${name}`);
-    await this.hooks.beforeManifestServed?.({ repository: name, repositoryId: repo, digest });
+    await this.hooks.beforeManifestServed?.({
+      repository: name,
+      repositoryId: repo,
+      digest,
+      mediaType: m.mediaType,
+      subject: m.subject,
+      ...(isDigest(reference) ? {} : { tag: reference }),
+      user: o.user,
+      pull: o.pull === true,
+    });
     if (o.pull) {
       const now = (this.options.now ?? Date.now)();
       if (m.lastPulledAt === null || now - m.lastPulledAt >= PULL_RECORD_INTERVAL_MS)

@@ -313,6 +313,25 @@ export class RegistryScanService implements ScanService {
     };
   }
 
+  /**
+   * Queues the scan of an image that has none of the configured scan type (the pull gate's
+   * requireScan, src/policy/gate), as a push would; nothing when it has one or one is under way.
+   * An image that left the rescan window is matched again from its stored inventory. Not under
+   * the manual scan quota: it queues at most once per image.
+   */
+  async scanForGate(repositoryId: number, digest: string, mediaType: string): Promise<void> {
+    const queued = await this.meta.tx(async (tx) => {
+      const config = await readScanningConfiguration(tx);
+      const prev = await tx.scans.get(repositoryId, digest);
+      const expired = prev?.scanType === "ENHANCED" && prev.status === EXPIRED;
+      if (prev && prev.scanType === config.scanType && !expired) return false;
+      const revive = expired ? { fromInventory: true, previous: EXPIRED } : {};
+      await this.queueScan(tx, repositoryId, digest, mediaType, config.scanType, "gate", this.now(), revive);
+      return true;
+    });
+    if (queued) this.wakeSoon();
+  }
+
   async onManifestPushed(repositoryName: string, imageDigest: string, mediaType: string): Promise<void> {
     const repositoryId = await this.repo(repositoryName);
     await this.meta.tx((tx) => this.scanOnPush(tx, repositoryName, repositoryId, imageDigest, mediaType));
