@@ -279,7 +279,15 @@ export function suppressionChangeEvent(
     change: "CREATED" | "UPDATED" | "DELETED" | "TAGGED" | "UNTAGGED" | "EXPIRED";
     /** Who: the caller's IAM-shaped ARN, or `drydock` for an expiry. */
     by: string;
-    filter: { arn: string; name: string; action: string; criteria: unknown; reason?: string | null };
+    filter: {
+      arn: string;
+      name: string;
+      action: string;
+      criteria: unknown;
+      reason?: string | null;
+      /** Its tags: an exception's owner, origin and repository patterns are `drydock:*` tags. */
+      tags?: Record<string, string>;
+    };
     /** Findings whose status changed because of it. */
     findingsChanged: number;
   },
@@ -294,6 +302,48 @@ export function suppressionChangeEvent(
       by: e.by,
       at: isoSeconds(now),
       filter: e.filter,
+      "findings-changed": e.findingsChanged,
+    },
+    now,
+    "drydock",
+  );
+}
+
+/**
+ * `Drydock VEX Change`: a VEX document pushed as a referrer was applied (APPLIED), refused as
+ * invalid (INVALID: stored by the registry, never applied; `error` says why) or deleted with
+ * its referrer (REMOVED). `resources` the subject image.
+ */
+export function vexChangeEvent(
+  id: AwsIdentity,
+  e: {
+    change: "APPLIED" | "INVALID" | "REMOVED";
+    repositoryName: string;
+    subjectDigest: string;
+    referrerDigest: string;
+    format: string;
+    statements?: number;
+    error?: string;
+    /** The images whose findings it speaks for (the subject, the platform manifests of an index). */
+    images: string[];
+    findingsChanged: number;
+  },
+  now: number,
+): EventEnvelope {
+  return envelope(
+    id,
+    "Drydock VEX Change",
+    [`${repositoryArn(id, e.repositoryName)}/${e.subjectDigest}`],
+    {
+      change: e.change,
+      at: isoSeconds(now),
+      "repository-name": e.repositoryName,
+      "subject-digest": e.subjectDigest,
+      "referrer-digest": e.referrerDigest,
+      format: e.format,
+      ...(e.statements !== undefined ? { statements: e.statements } : {}),
+      ...(e.error !== undefined ? { error: e.error } : {}),
+      images: e.images,
       "findings-changed": e.findingsChanged,
     },
     now,

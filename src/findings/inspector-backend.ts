@@ -67,7 +67,7 @@ import type {
 } from "../storage/meta/store.js";
 import { narrowingOf, orderOf } from "./narrowing.js";
 import { listedRecord } from "./records.js";
-import { reapplySuppression } from "./suppression.js";
+import { annotateRecords, reapplySuppression } from "./suppression.js";
 import type { InspectorReports } from "./reports/service.js";
 
 /**
@@ -143,6 +143,12 @@ export class StoreInspector2Backend implements Inspector2Backend {
     const ast = q.criteria ? criteriaAst(q.criteria) : [];
     const batch = Math.min(Math.max(q.maxResults + 1, 200), 1000);
     const items: FindingRecord[] = [];
+    // Why each is suppressed, what VEX says of it (Drydock's `drydock` member), for the page.
+    const noted: { rec: FindingRecord; repositoryId: number; digest: string }[] = [];
+    const annotated = async () => {
+      await annotateRecords(this.meta, this.registry, noted, this.now());
+      return items;
+    };
     let last: Position | undefined;
     let after = start ? { value: start.v, id: start.id } : undefined;
     for (;;) {
@@ -150,12 +156,14 @@ export class StoreInspector2Backend implements Inspector2Backend {
       for (const r of page.items) {
         const rec = listedRecord(this.registry, r);
         if (!matchesFilterCriteria(toInspectorFinding(rec, this.registry), ast)) continue;
-        if (items.length === q.maxResults) return { items, nextToken: encodePageToken("findings", last) };
+        if (items.length === q.maxResults)
+          return { items: await annotated(), nextToken: encodePageToken("findings", last) };
         items.push(rec);
+        noted.push({ rec, repositoryId: r.repositoryId, digest: r.digest });
         last = { v: r.orderValue, id: r.id };
       }
       const end = page.items.at(-1);
-      if (!page.more || !end) return { items };
+      if (!page.more || !end) return { items: await annotated() };
       after = { value: end.orderValue, id: end.id };
     }
   }
@@ -483,6 +491,7 @@ export class StoreInspector2Backend implements Inspector2Backend {
             action: f.action,
             criteria: JSON.parse(f.criteria) as unknown,
             reason: f.reason,
+            ...(Object.keys(f.tags).length ? { tags: f.tags } : {}),
           },
           findingsChanged: n,
         },

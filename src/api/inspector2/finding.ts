@@ -52,6 +52,45 @@ export interface FindingRecord extends Omit<Finding, "status"> {
   updatedAt: number;
   /** The matcher's verdict: affected, will_not_fix (no fix planned), undetermined. */
   matchStatus?: Finding["status"];
+  /** Why it is suppressed, and what VEX says of it (src/findings/suppression.ts), when known. */
+  drydock?: FindingNote;
+}
+
+/**
+ * Drydock's own member of a Finding (`drydock`), not one of Inspector's: why the finding is
+ * SUPPRESSED (the SUPPRESS filters and scoped exceptions that match it, or the VEX statement
+ * that says not_affected) and the VEX statement that speaks for it whatever its status. The
+ * AWS CLI and SDKs read only the members they know and drop it; raw JSON clients, the event
+ * log and `drydock` commands show it (docs/vex-and-exceptions.md).
+ */
+export interface FindingNote {
+  suppressedBy?: SuppressionNote[];
+  vex?: VexNote;
+}
+
+/** One reason a finding is suppressed. */
+export interface SuppressionNote {
+  /** filter: an Inspector SUPPRESS filter; exception: one made by `drydock exceptions` or the configuration; vex: a VEX statement. */
+  kind: "filter" | "exception" | "vex";
+  /** The filter's (exception's) name and ARN, or the VEX document (`referrer sha256:…`, a file). */
+  name: string;
+  arn?: string;
+  reason?: string;
+  owner?: string;
+  /** ISO 8601, when the filter or exception ends. */
+  expiresAt?: string;
+  /** For vex: the statement's justification. */
+  justification?: string;
+}
+
+/** The VEX statement that decides a finding. */
+export interface VexNote {
+  status: "not_affected" | "affected" | "fixed" | "under_investigation";
+  source: string;
+  format: "openvex" | "cyclonedx";
+  justification?: string;
+  detail?: string;
+  action?: string;
 }
 
 export interface VulnerablePackage {
@@ -138,6 +177,8 @@ export interface InspectorFinding {
   exploitAvailable?: "YES" | "NO";
   exploitabilityDetails?: { lastKnownExploitAt?: number };
   epss?: { score: number };
+  /** Drydock's member (FindingNote), only when there is something to say. */
+  drydock?: FindingNote;
 }
 
 export interface RegistryIdentity {
@@ -364,6 +405,7 @@ export function toInspectorFinding(rec: FindingRecord, r: RegistryIdentity): Ins
     fixAvailable: rec.fixAvailable,
     exploitAvailable: rec.kev ? "YES" : "NO",
     ...(rec.epss ? { epss: { score: rec.epss.score } } : {}),
+    ...(rec.drydock ? { drydock: rec.drydock } : {}),
   };
 }
 
