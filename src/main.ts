@@ -19,6 +19,7 @@ import { Singleton } from "./jobs/singleton.js";
 import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
+import { setupPolicy } from "./policy/setup.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
 import { StoreLayerCache } from "./scan/layer-cache.js";
@@ -89,6 +90,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     deadLetters: () => stores.meta.deliveries.countDeadLetters(),
   });
   const scan = createScanService(config, stores, settings, log, metrics);
+  const auth = await createAuth(config, dataPaths(config.data).root);
+  // Pull gates and the admission webhook (docs/policy.md).
+  const policy = setupPolicy(config, {
+    meta: stores.meta,
+    blobs: stores.blobs,
+    scanner: scan.service,
+    auth: auth.authorizer,
+    log,
+  });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
     dataDir: dataPaths(config.data).root,
@@ -97,9 +107,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     stores.meta,
     stores.blobs,
     { ...config.registry, aws: { accountId: config.aws.accountId, region: config.aws.region } },
-    [settings.registryHooks(), scan.service.registryHooks()],
+    [settings.registryHooks(), scan.service.registryHooks(), policy.hooks],
   );
-  const auth = await createAuth(config, dataPaths(config.data).root);
   const ecrRoutes = setupEcrApi(config, {
     registry: service,
     settings,
@@ -136,6 +145,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     extraRoutes: serveApi
       ? (a) => {
           auth.routes?.(a);
+          policy.routes(a);
           ecrRoutes(a);
           inspector2Routes(a);
         }
