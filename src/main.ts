@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
 import { setupEventsApi } from "./api/events/index.js";
 import { setupInspector2Api } from "./api/inspector2/index.js";
+import { VexReferrers } from "./findings/vex-referrers.js";
 import { StoreInspector2Backend } from "./findings/inspector-backend.js";
 import { InspectorReports } from "./findings/reports/service.js";
 import { createAuth } from "./auth/index.js";
@@ -19,7 +20,6 @@ import { Singleton } from "./jobs/singleton.js";
 import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
-import { setupPolicy } from "./policy/setup.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
 import { StoreLayerCache } from "./scan/layer-cache.js";
@@ -90,15 +90,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     deadLetters: () => stores.meta.deliveries.countDeadLetters(),
   });
   const scan = createScanService(config, stores, settings, log, metrics);
-  const auth = await createAuth(config, dataPaths(config.data).root);
-  // Pull gates and the admission webhook (docs/policy.md).
-  const policy = setupPolicy(config, {
-    meta: stores.meta,
-    blobs: stores.blobs,
-    scanner: scan.service,
-    auth: auth.authorizer,
-    log,
-  });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
     dataDir: dataPaths(config.data).root,
@@ -107,8 +98,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     stores.meta,
     stores.blobs,
     { ...config.registry, aws: { accountId: config.aws.accountId, region: config.aws.region } },
-    [settings.registryHooks(), scan.service.registryHooks(), policy.hooks],
+    [
+      settings.registryHooks(),
+      scan.service.registryHooks(),
+      // VEX referrers applied to their subject's findings in the push (src/findings/vex-referrers.ts).
+      new VexReferrers(stores.blobs, {
+        registry: { accountId: config.aws.accountId, region: config.aws.region },
+        log,
+      }).registryHooks(),
+    ],
   );
+  const auth = await createAuth(config, dataPaths(config.data).root);
   const ecrRoutes = setupEcrApi(config, {
     registry: service,
     settings,
@@ -145,7 +145,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     extraRoutes: serveApi
       ? (a) => {
           auth.routes?.(a);
-          policy.routes(a);
           ecrRoutes(a);
           inspector2Routes(a);
         }
