@@ -20,6 +20,8 @@ import { Singleton } from "./jobs/singleton.js";
 import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
+import { setupPolicy } from "./policy/setup.js";
+import { LifecycleService } from "./policy/lifecycle/service.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
 import { StoreLayerCache } from "./scan/layer-cache.js";
@@ -90,6 +92,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     deadLetters: () => stores.meta.deliveries.countDeadLetters(),
   });
   const scan = createScanService(config, stores, settings, log, metrics);
+  const auth = await createAuth(config, dataPaths(config.data).root);
+  // Pull gates and the admission webhook (docs/policy.md).
+  const policy = setupPolicy(config, {
+    meta: stores.meta,
+    blobs: stores.blobs,
+    scanner: scan.service,
+    auth: auth.authorizer,
+    log,
+  });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
     dataDir: dataPaths(config.data).root,
@@ -101,6 +112,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     [
       settings.registryHooks(),
       scan.service.registryHooks(),
+      policy.hooks,
       // VEX referrers applied to their subject's findings in the push (src/findings/vex-referrers.ts).
       new VexReferrers(stores.blobs, {
         registry: { accountId: config.aws.accountId, region: config.aws.region },
@@ -108,11 +120,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }).registryHooks(),
     ],
   );
-  const auth = await createAuth(config, dataPaths(config.data).root);
+  // ECR lifecycle policies: runs (scheduled below) and previews (jobs on the report worker).
+  const lifecycle = new LifecycleService(stores.meta, settings, { registry: service, log });
   const ecrRoutes = setupEcrApi(config, {
     registry: service,
     settings,
     scan: scan.service,
+    lifecycle,
     loginTokens: auth.loginTokens,
     log,
     // EventBridge (AWSEvents.*) on the same POST / as ECR (docs/events.md).
@@ -145,6 +159,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     extraRoutes: serveApi
       ? (a) => {
           auth.routes?.(a);
+          policy.routes(a);
           ecrRoutes(a);
           inspector2Routes(a);
         }
@@ -282,6 +297,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     window.start();
     singletons.push(window);
+    // Every repository's lifecycle policy, once per interval (docs/lifecycle.md).
+    if (config.lifecycle.intervalHours > 0) {
+      const lifecycleRun = new Singleton(stores.meta, {
+        name: "lifecycle",
+        holder: NODE_ID,
+        intervalMs: config.lifecycle.intervalHours * 3_600_000,
+        run: () => lifecycle.run(),
+        log,
+      });
+      lifecycleRun.start();
+      singletons.push(lifecycleRun);
+    }
   }
 
   // Only the embedded server (one process on its SQLite file) may take back running jobs at
@@ -304,7 +331,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     reportWorker = new JobWorker(
       stores.meta,
-      { ...reports.jobHandlers(), ...eventBus.jobHandlers },
+      { ...reports.jobHandlers(), ...eventBus.jobHandlers, ...lifecycle.jobHandlers() },
       {
         concurrency: REPORT_CONCURRENCY,
         maxAttempts: config.scan.maxAttempts,
@@ -315,6 +342,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
     );
     reports.onQueued = () => reportWorker?.wake();
+    lifecycle.onQueued = () => reportWorker?.wake();
     await reportWorker.start(false);
   }
   const address = await app.listen({ host, port });
