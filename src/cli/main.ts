@@ -6,8 +6,10 @@ import type * as Db from "./db.js";
 import type { DlqOptions } from "./events-dlq.js";
 import type { ConnectionSecretOptions } from "./events-connection.js";
 import type { TailOptions } from "./events.js";
+import type { PolicyOptions } from "./policy.js";
 import type { SbomOptions } from "./sbom.js";
 import type { ScanOptions } from "./scan.js";
+import type { LifecycleRunOptions } from "./lifecycle.js";
 import type { GcOptions, MigrateOptions, ServeOptions } from "./server.js";
 import type { CompareOptions } from "./version.js";
 
@@ -76,6 +78,21 @@ export function buildCli(): Command {
     .option("--dry-run", "report what would be deleted without deleting")
     .option("--grace-period <minutes>", "keep unreferenced blobs used within this many minutes", Number)
     .action(async (opts: GcOptions) => (await import("./server.js")).gc(opts));
+
+  const lifecycle = program
+    .command("lifecycle")
+    .description("ECR lifecycle policies (docs/lifecycle.md)");
+  lifecycle
+    .command("run")
+    .description(
+      "apply the repositories' lifecycle policies now (as the server's schedule does) and print what each rule expired",
+    )
+    .addOption(configOpt())
+    .addOption(dataOpt())
+    .option("--dry-run", "print what would expire without deleting anything")
+    .option("--repository <name>", "only this repository")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: LifecycleRunOptions) => (await import("./lifecycle.js")).lifecycleRun(opts));
 
   program
     .command("hash-password")
@@ -259,6 +276,37 @@ export function buildCli(): Command {
       .command("redrive")
       .description("queue the selected dead letters for delivery again (a running server sends them)"),
   ).action(async (opts: DlqOptions) => (await import("./events-dlq.js")).dlqRedrive(opts));
+
+  const policy = program
+    .command("policy")
+    .description("the pull policy of the registry's pull gate and admission webhook (docs/policy.md)");
+  const policyOpts = (c: Command) =>
+    c
+      .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+      .option("-d, --data <dir>", "data directory (default ./data)");
+  policyOpts(
+    policy
+      .command("get")
+      .description("print the effective pull policy (JSON): the stored one, else the configuration's"),
+  ).action(async (opts: PolicyOptions) => (await import("./policy.js")).policyGet(opts));
+  policyOpts(
+    policy
+      .command("set")
+      .description(
+        "validate a pull policy (JSON or YAML) and store it: it overrides the configuration's on every node",
+      )
+      .argument("[file]", "the policy document (default or -: standard input)"),
+  )
+    .option("--expected-version <n>", "store only over this version (0: only if none was set)")
+    .option("--by <name>", "who made the change, as recorded (default cli:<user>)")
+    .action(async (file: string | undefined, opts: PolicyOptions) =>
+      (await import("./policy.js")).policySet(file, opts),
+    );
+  policyOpts(
+    policy.command("reset").description("remove the stored pull policy: the configuration's applies again"),
+  )
+    .option("--by <name>", "who made the change, as recorded (default cli:<user>)")
+    .action(async (opts: PolicyOptions) => (await import("./policy.js")).policyReset(opts));
 
   return program;
 }
