@@ -45,7 +45,10 @@ export async function policySet(file: string | undefined, opts: PolicyOptions): 
     throw new ConfigError(`--expected-version must be a whole number, not ${opts.expectedVersion}`);
   await withMetaStore(opts, async (meta, config) => {
     const version = await storePolicy(meta, text, {
-      knownKeys: Object.keys(config.signatures.keys),
+      // signatures.keys: the key names a rule's requireSignature may name (src/policy/signatures).
+      knownKeys: Object.keys(
+        (config as { signatures?: { keys?: Record<string, unknown> } }).signatures?.keys ?? {},
+      ),
       by: opts.by ?? `cli:${userInfo().username}`,
       expectedVersion: expected,
     });
