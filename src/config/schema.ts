@@ -270,6 +270,40 @@ export const configSchema = z.object({
     })
     .prefault({}),
   /**
+   * Scoped exceptions (docs/vex-and-exceptions.md): findings accepted for a reason, by an owner,
+   * until a date, within a scope (at least one of repositories, imageDigest, package,
+   * vulnerability). `drydock serve` keeps them as the SUPPRESS filters `config/<name>`;
+   * `drydock scan` applies them and reports the expired ones.
+   */
+  exceptions: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9 _./:@-]{1,120}$/, "1-120 letters, digits, space and _ . / : @ -"),
+        reason: z.string().min(1, "every exception needs a reason").max(512),
+        owner: z.string().min(1, "every exception needs an owner").max(256),
+        /** A day (YYYY-MM-DD: it suppresses through that day, UTC) or an RFC 3339 time. */
+        expires: z
+          .union([z.string(), z.date()])
+          .transform((v) => (v instanceof Date ? v.toISOString().slice(0, 10) : v))
+          .refine(
+            (v) => !Number.isNaN(Date.parse(v)),
+            "expires must be a date (YYYY-MM-DD) or an RFC 3339 time",
+          ),
+        /** Repository names or patterns (`prod/**`, `team/*`). */
+        repositories: z.array(z.string().min(1)).optional(),
+        imageDigest: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>")
+          .optional(),
+        package: z.string().min(1).optional(),
+        /** As Inspector shows it (vulnerablePackages.version: no epoch, no release for deb/rpm/apk). */
+        packageVersion: z.string().min(1).optional(),
+        vulnerability: z.string().min(1).optional(),
+      }),
+    )
+    .default([])
+    .refine((l) => new Set(l.map((e) => e.name)).size === l.length, "exception names must be unique"),
+  /**
    * Pull gates (docs/policy.md): rules per repository pattern, the first matching applies;
    * `drydock policy set` stores a document of the same shape that overrides this one.
    */
