@@ -79,9 +79,7 @@ export function buildCli(): Command {
     .option("--grace-period <minutes>", "keep unreferenced blobs used within this many minutes", Number)
     .action(async (opts: GcOptions) => (await import("./server.js")).gc(opts));
 
-  const lifecycle = program
-    .command("lifecycle")
-    .description("ECR lifecycle policies (docs/lifecycle.md)");
+  const lifecycle = program.command("lifecycle").description("ECR lifecycle policies (docs/lifecycle.md)");
   lifecycle
     .command("run")
     .description(

@@ -1,4 +1,5 @@
 import type { AwsLoginTokens } from "../../auth/aws-login.js";
+import type { LifecycleService } from "../../policy/lifecycle/service.js";
 import type { RegistryService } from "../../registry/service.js";
 import type { ScanService } from "../../scan/types.js";
 import { AwsError } from "../aws-json.js";
@@ -12,6 +13,8 @@ export interface EcrDeps extends Registry {
   registry: RegistryService;
   /** The scan engine; undefined until it is wired in (scanning operations then fail clearly). */
   scan?: ScanService;
+  /** Lifecycle previews (src/policy/lifecycle); the policies themselves are settings. */
+  lifecycle?: LifecycleService;
   loginTokens: AwsLoginTokens;
   /** The registry endpoint returned by GetAuthorizationToken (publicUrl or from Host). */
   publicUrl?: string;

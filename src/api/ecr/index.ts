@@ -3,6 +3,7 @@ import type { AwsLoginTokens } from "../../auth/aws-login.js";
 import type { Config } from "../../config/schema.js";
 import { ConfigError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
+import type { LifecycleService } from "../../policy/lifecycle/service.js";
 import type { RegistryService } from "../../registry/service.js";
 import type { ScanService } from "../../scan/types.js";
 import type { JsonService } from "../aws-json.js";
@@ -19,6 +20,7 @@ export function setupEcrApi(
     registry: RegistryService;
     settings: RepositorySettingsService;
     scan?: ScanService;
+    lifecycle?: LifecycleService;
     loginTokens: AwsLoginTokens;
     log: Logger;
     /** Other JSON 1.1 services served on the same `POST /` (EventBridge). */
@@ -44,6 +46,7 @@ export function setupEcrApi(
     settings: o.settings,
     registry: o.registry,
     scan: o.scan,
+    lifecycle: o.lifecycle,
     loginTokens: o.loginTokens,
     publicUrl: config.publicUrl,
   };

@@ -6,6 +6,7 @@ import { AwsPrincipal, ecrAccess } from "../access.js";
 import { registerAwsJson, type AwsAuthOptions, type JsonService } from "../aws-json.js";
 import type { EcrDeps } from "./context.js";
 import { imageOperations } from "./images.js";
+import { lifecycleOperations } from "./lifecycle.js";
 import { registryOperations } from "./registry.js";
 import { repositoryOperations } from "./repositories.js";
 import { scanningOperations } from "./scanning.js";
@@ -27,6 +28,7 @@ export function ecrService(d: EcrDeps): JsonService {
       ...imageOperations(d),
       ...scanningOperations(d),
       ...registryOperations(d),
+      ...lifecycleOperations(d),
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from "../../core/logger.js";
 import type { Commit, Job, JobHandler } from "../../jobs/worker.js";
 import type { RegistryService } from "../../registry/service.js";
 import type { RepositorySettingsService } from "../../settings/service.js";
+import type { LifecycleStore } from "../../storage/meta/lifecycle-store.js";
 import type { MetaStore, RepositoryRecord, StoredLifecyclePreview } from "../../storage/meta/store.js";
 import { evaluateLifecyclePolicy, type LifecycleExpiry } from "./evaluate.js";
 import { parseLifecyclePolicy } from "./grammar.js";
@@ -151,6 +152,15 @@ export class LifecycleService {
 
   preview(repositoryId: number): Promise<StoredLifecyclePreview | null> {
     return this.meta.lifecycle.preview(repositoryId);
+  }
+
+  /** A page of the repository's preview results (GetLifecyclePolicyPreview). */
+  previewResults(repositoryId: number, o: Parameters<LifecycleStore["previewResults"]>[1]) {
+    return this.meta.lifecycle.previewResults(repositoryId, o);
+  }
+
+  countPreviewResults(repositoryId: number): Promise<number> {
+    return this.meta.lifecycle.countPreviewResults(repositoryId);
   }
 
   /** The job kinds of the preview (main.ts runs them on its job worker). */
