@@ -357,6 +357,67 @@ export const configSchema = z.object({
       leaseSeconds: z.number().positive().default(60),
     })
     .prefault({}),
+  /** Image signatures: trusted keys, trust per repository, Notation, attestations (docs/signatures.md). */
+  signatures: z
+    .object({
+      /**
+       * Named public keys (PEM SPKI "PUBLIC KEY": ECDSA P-256, Ed25519 or RSA), inline or a file
+       * path. A key that does not parse is a configuration error at start.
+       */
+      keys: z
+        .record(z.string().regex(/^[.\-_A-Za-z0-9]{1,64}$/), z.object({ publicKey: z.string().min(1) }))
+        .default({}),
+      /** Which keys a repository's signatures are checked against when a policy names none. */
+      trust: z
+        .array(
+          z.object({
+            repositories: z.array(z.string().min(1)).min(1),
+            keys: z.array(z.string()).default([]),
+          }),
+        )
+        .default([]),
+      /**
+       * cosign's `docker-reference` claim: `repository` (its path, host and tag ignored, must be the
+       * image's repository) or `ignore` (what `cosign verify` does).
+       */
+      identity: z.enum(["repository", "ignore"]).default("repository"),
+      /** Notation: X.509 trust stores (`ca:NAME`) and trust policies (trustpolicy.json's shape). */
+      notation: z
+        .object({
+          /** Named stores of CA certificates (PEM, inline or a file path; a file may hold several). */
+          trustStores: z
+            .record(z.string().regex(/^[.\-_A-Za-z0-9]{1,64}$/), z.array(z.string().min(1)).min(1))
+            .default({}),
+          trustPolicies: z
+            .array(
+              z.object({
+                name: z.string().regex(/^[.\-_A-Za-z0-9]{1,64}$/),
+                /** Repository patterns (`**`, `*`), or `*` alone for every repository. */
+                registryScopes: z.array(z.string().min(1)).min(1),
+                signatureVerification: z.object({ level: z.enum(["strict", "permissive", "audit", "skip"]) }),
+                trustStores: z.array(z.string().regex(/^ca:[.\-_A-Za-z0-9]{1,64}$/)).default([]),
+                /** `*`, or `x509.subject: C=US, O=Acme, CN=signer` (every listed attribute must match). */
+                trustedIdentities: z.array(z.string().min(1)).default([]),
+              }),
+            )
+            .default([]),
+        })
+        .prefault({}),
+      /** Verdicts are cached this long (a push through this process also drops them at once). */
+      cacheSeconds: z.number().nonnegative().max(3600).default(10),
+      /** Drydock signs each completed scan's result and attaches it as a referrer (in-toto, cosign vuln predicate). */
+      attest: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** The signing key: PKCS#8 PEM ("PRIVATE KEY", unencrypted; ECDSA P-256, Ed25519 or RSA), inline or a path. */
+          privateKey: z.string().min(1).optional(),
+        })
+        .refine((a) => !a.enabled || a.privateKey !== undefined, {
+          message: "signatures.attest.privateKey is required when attest is enabled",
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
