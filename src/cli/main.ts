@@ -4,6 +4,7 @@ import { ConfigError } from "../core/errors.js";
 import { EXIT_USAGE, SBOM_FORMATS, SCAN_FORMATS, VERSION_SCHEME_IDS, exitFor } from "./common.js";
 import type * as Db from "./db.js";
 import type { DlqOptions } from "./events-dlq.js";
+import type { AddOptions, ExceptionsOptions } from "./exceptions.js";
 import type { ConnectionSecretOptions } from "./events-connection.js";
 import type { TailOptions } from "./events.js";
 import type { PolicyOptions } from "./policy.js";
@@ -223,8 +224,69 @@ export function buildCli(): Command {
         "--max-db-age <hours>",
         "warn when the database is older than this (default vulndb.maxAgeHours, 24)",
       )
-      .option("-o, --output <file>", "write the report to a file instead of stdout"),
+      .option("-o, --output <file>", "write the report to a file instead of stdout")
+      .option(
+        "--vex <file>",
+        "OpenVEX or CycloneDX VEX document: not_affected findings are suppressed (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option("--repository <name>", "the image's repository, for exceptions scoped by repository"),
   ).action(async (reference: string, opts: ScanOptions) => (await import("./scan.js")).scan(reference, opts));
+
+  // Scoped exceptions: SUPPRESS filters with an owner, a reason and an expiry (docs/vex-and-exceptions.md).
+  const exceptions = program
+    .command("exceptions")
+    .description("scoped exceptions (accepted findings with reason, owner, expiry) and VEX referrers; admin");
+  const storeOptions = (c: Command) =>
+    c
+      .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+      .option("-d, --data <dir>", "data directory (default ./data)")
+      .option("--json", "JSON lines");
+  storeOptions(
+    exceptions
+      .command("add")
+      .description("accept findings in a scope until a date: they turn SUPPRESSED, with an audit event")
+      .option("--name <name>", "a unique name (default exception-<time>)")
+      .option("--reason <text>", "why the findings are accepted (required)")
+      .option("--owner <who>", "who answers for it (required)")
+      .option("--expires <date>", "YYYY-MM-DD (through that day, UTC) or an RFC 3339 time (required)")
+      .option(
+        "--repository <pattern>",
+        "repository name or pattern (** any segments, * within one); repeatable",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option("--image <digest>", "only this image (sha256:...)")
+      .option("--package <name>", "only this package")
+      .option(
+        "--package-version <version>",
+        "only this version (as Inspector shows it: no epoch, no release)",
+      )
+      .option("--vulnerability <id>", "only this vulnerability (CVE-..., GHSA-...)"),
+  ).action(async (opts: AddOptions) => (await import("./exceptions.js")).exceptionsAdd(opts));
+  storeOptions(
+    exceptions
+      .command("list")
+      .description("every exception and SUPPRESS filter, with scope, owner and expiry")
+      .option("--expired", "only those whose expiry has come (they no longer suppress)"),
+  ).action(async (opts: ExceptionsOptions & { expired?: boolean }) =>
+    (await import("./exceptions.js")).exceptionsList(opts),
+  );
+  storeOptions(
+    exceptions
+      .command("remove")
+      .description("remove an exception (its findings are ACTIVE again)")
+      .argument("<name>"),
+  ).action(async (name: string, opts: ExceptionsOptions) =>
+    (await import("./exceptions.js")).exceptionsRemove(name, opts),
+  );
+  storeOptions(
+    exceptions
+      .command("vex")
+      .description("the VEX documents pushed as referrers: APPLIED, or INVALID with the reason")
+      .option("--repository <name>", "only this repository"),
+  ).action(async (opts: ExceptionsOptions & { repository?: string }) =>
+    (await import("./exceptions.js")).exceptionsVex(opts),
+  );
 
   const events = program
     .command("events")

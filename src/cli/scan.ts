@@ -5,6 +5,13 @@ import { dataPaths } from "../storage/paths.js";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../core/errors.js";
 import { applyIgnores, readIgnoreFile, type IgnoreEntry } from "../findings/ignore.js";
+import {
+  applyCiSuppression,
+  readVexFiles,
+  suppressedLines,
+  type CiSuppression,
+} from "../findings/ci-suppression.js";
+import { exceptionOfConfig, type ExceptionInput } from "../findings/exceptions.js";
 import { renderTable, summaryCounts } from "../findings/formats/table.js";
 import { toSarif } from "../findings/formats/sarif.js";
 import { inventoriesOf } from "../image/analyze.js";
@@ -25,6 +32,10 @@ export interface ScanOptions extends ImageOptions {
   db?: string;
   output?: string;
   maxDbAge?: string;
+  /** OpenVEX / CycloneDX VEX files (`--vex`, repeatable). */
+  vex?: string[];
+  /** The repository the image is (or will be) in, for exceptions scoped by repository. */
+  repository?: string;
 }
 
 function parseSeverity(s: string, flag: string): Severity {
@@ -43,6 +54,8 @@ export interface ImageScan {
   inventory: ImageInventory;
   findings: Finding[];
   ignored: { finding: Finding; entry: IgnoreEntry }[];
+  /** Suppressed by VEX or the configuration's exceptions (not counted by --fail-on), and VEX notes. */
+  suppression: CiSuppression;
 }
 
 /** `drydock scan IMAGE` (options: main.ts); throws ScanGateFailed when the gate fails. */
@@ -82,6 +95,15 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
       );
     }
     const ignores = opts.ignoreFile ? await readIgnoreFile(opts.ignoreFile) : [];
+    const vex = await readVexFiles(opts.vex ?? []);
+    const nowMs = Date.now();
+    const exceptions = config.exceptions.map(exceptionOfConfig);
+    const inForce = exceptions.filter((e) => e.expiresAt > nowMs);
+    const expiredExceptions = exceptions.filter((e) => !(e.expiresAt > nowMs));
+    for (const e of expiredExceptions)
+      process.stderr.write(
+        `drydock: warning: exception ${e.name} (owner ${e.owner}) expired on ${new Date(e.expiresAt).toISOString()}: it no longer suppresses anything\n`,
+      );
     const doc = await inventoryFromCli(reference, opts);
     const scans: ImageScan[] = [];
     const now = new Date();
@@ -92,7 +114,15 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
       if (opts.ignoreUnfixed) findings = findings.filter((f) => f.fixedVersion);
       const r = applyIgnores(findings, ignores, now);
       expired = r.expired;
-      scans.push({ inventory: inv, findings: r.kept, ignored: r.ignored });
+      const suppression = applyCiSuppression(r.kept, {
+        vex,
+        exceptions: inForce,
+        digest: inv.image.manifestDigest,
+        ...((opts.repository ?? repositoryOf(inv.image.reference))
+          ? { repository: opts.repository ?? repositoryOf(inv.image.reference)! }
+          : {}),
+      });
+      scans.push({ inventory: inv, findings: suppression.kept, ignored: r.ignored, suppression });
     }
     for (const e of expired) {
       process.stderr.write(
@@ -104,7 +134,7 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
         process.stderr.write(`drydock: warning: ${p.path}: ${p.reason} (${p.source})\n`);
       }
     }
-    const text = await render(opts, scans, doc, { path: dbPath, ...status }, expired);
+    const text = await render(opts, scans, doc, { path: dbPath, ...status }, expired, expiredExceptions);
     if (opts.output) await writeFile(opts.output, text + "\n");
     else {
       // `drydock scan IMG | head`: a reader that stops early is not a failure of the scan,
@@ -135,9 +165,26 @@ function formatAge(hours: number): string {
   return `${(hours / 24).toFixed(1)} days`;
 }
 
+/**
+ * The repository of an image reference (`registry.example.com/prod/api:1` → `prod/api`), for
+ * exceptions scoped by repository; undefined for archives and layouts (`--repository` says it).
+ */
+export function repositoryOf(reference: string): string | undefined {
+  const ref = reference.startsWith("docker://") ? reference.slice("docker://".length) : reference;
+  // oci:, oci-archive:, docker-archive:, dir: (a host:port has digits after the colon).
+  if (/^[a-z][a-z-]*:(?!\d)/.test(ref)) return undefined;
+  const parts = ref.split("@")[0]!.split("/");
+  if (parts.length < 2) return undefined;
+  const first = parts[0]!;
+  const path = first.includes(".") || first.includes(":") || first === "localhost" ? parts.slice(1) : parts;
+  const last = path.pop()!.replace(/:[\w][\w.-]*$/, "");
+  return [...path, last].join("/") || undefined;
+}
+
 /** A finding as `--format json` writes it: absent facts are null, so every finding has the same keys. */
-function findingJson(f: Finding) {
-  return { ...f, fixedVersion: f.fixedVersion ?? null, epss: f.epss ?? null };
+function findingJson(f: Finding, vex?: CiSuppression["vex"]) {
+  const note = vex?.get(f);
+  return { ...f, fixedVersion: f.fixedVersion ?? null, epss: f.epss ?? null, ...(note ? { vex: note } : {}) };
 }
 
 async function render(
@@ -146,10 +193,15 @@ async function render(
   doc: Awaited<ReturnType<typeof inventoryFromCli>>,
   database: { path: string; builtAt: string; checkedAt: string },
   expired: IgnoreEntry[],
+  expiredExceptions: ExceptionInput[],
 ): Promise<string> {
   const one = (s: ImageScan) => ({
     ...s.inventory,
-    findings: s.findings.map(findingJson),
+    findings: s.findings.map((f) => findingJson(f, s.suppression.vex)),
+    suppressed: s.suppression.suppressed.map(({ finding, by }) => ({
+      ...findingJson(finding, s.suppression.vex),
+      suppressedBy: by,
+    })),
     summary: summaryCounts(s.findings),
     ignored: s.ignored.map((i) => ({
       vulnerabilityId: i.finding.vulnerabilityId,
@@ -160,7 +212,16 @@ async function render(
   });
   switch (opts.format) {
     case "json": {
-      const meta = { database, expiredIgnores: expired };
+      const meta = {
+        database,
+        expiredIgnores: expired,
+        expiredExceptions: expiredExceptions.map((e) => ({
+          name: e.name,
+          owner: e.owner,
+          reason: e.reason,
+          expires: new Date(e.expiresAt).toISOString(),
+        })),
+      };
       const body =
         "images" in doc
           ? { index: doc.index, images: scans.map(one), ...meta }
@@ -182,15 +243,27 @@ async function render(
       const { toCycloneDxJson } = await import("../sbom/cyclonedx.js");
       return toCycloneDxJson(inv, { vulnerabilities: scan.findings });
     }
-    default:
-      return scans
-        .map((s) =>
-          renderTable(s.findings, {
-            color: process.stdout.isTTY && !opts.output,
-            ignored: s.ignored.length,
-            title: `${s.inventory.image.reference} (${s.inventory.image.platform.os}/${s.inventory.image.platform.architecture}${s.inventory.distro ? `, ${s.inventory.distro.id} ${s.inventory.distro.versionId}` : ""})`,
-          }),
-        )
-        .join("\n\n");
+    default: {
+      const tables = scans.map((s) => {
+        const table = renderTable(s.findings, {
+          color: process.stdout.isTTY && !opts.output,
+          ignored: s.ignored.length,
+          suppressed: s.suppression.suppressed.length,
+          title: `${s.inventory.image.reference} (${s.inventory.image.platform.os}/${s.inventory.image.platform.architecture}${s.inventory.distro ? `, ${s.inventory.distro.id} ${s.inventory.distro.versionId}` : ""})`,
+        });
+        const lines = suppressedLines(s.suppression.suppressed);
+        return lines.length ? `${table}\n\nSuppressed (VEX, exceptions):\n${lines.join("\n")}` : table;
+      });
+      if (expiredExceptions.length)
+        tables.push(
+          `Expired exceptions (they no longer suppress anything):\n${expiredExceptions
+            .map(
+              (e) =>
+                `  ${e.name}  owner ${e.owner}  expired ${new Date(e.expiresAt).toISOString().slice(0, 10)}: ${e.reason}`,
+            )
+            .join("\n")}`,
+        );
+      return tables.join("\n\n");
+    }
   }
 }

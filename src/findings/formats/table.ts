@@ -8,6 +8,8 @@ export interface TableOptions {
   title?: string;
   /** Findings the ignore file suppressed: counted in the summary, not listed. */
   ignored?: number;
+  /** Findings VEX or an exception suppressed: counted in the summary, listed apart. */
+  suppressed?: number;
 }
 
 const HEADER = ["VULNERABILITY", "PACKAGE", "INSTALLED", "FIXED", "TYPE", "LOCATION", "TITLE"];
@@ -65,7 +67,15 @@ export function renderTable(findings: Finding[], opts: TableOptions = {}): strin
     for (const r of rows) lines.push(fmt(r));
     lines.push("");
   }
-  lines.push(summaryLine(summaryCounts(findings), findings.length, fixableCount(findings), opts.ignored));
+  lines.push(
+    summaryLine(
+      summaryCounts(findings),
+      findings.length,
+      fixableCount(findings),
+      opts.ignored,
+      opts.suppressed,
+    ),
+  );
   return lines.join("\n");
 }
 
@@ -90,11 +100,13 @@ export function summaryLine(
   total: number,
   fixable?: number,
   ignored?: number,
+  suppressed?: number,
 ): string {
   const parts = SEVERITY_ORDER.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s.toLowerCase()}`);
   let line = `Total: ${total} vulnerabilit${total === 1 ? "y" : "ies"}${parts.length ? ` (${parts.join(", ")})` : ""}`;
   if (fixable !== undefined && total > 0) line += `, ${fixable} with a fix`;
   if (ignored) line += `; ${ignored} ignored by the ignore file`;
+  if (suppressed) line += `; ${suppressed} suppressed by VEX or exceptions`;
   return line;
 }
 
