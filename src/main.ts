@@ -21,6 +21,7 @@ import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
 import { setupPolicy } from "./policy/setup.js";
+import { createSignatureVerifier } from "./policy/signatures/index.js";
 import { LifecycleService } from "./policy/lifecycle/service.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
@@ -93,6 +94,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const scan = createScanService(config, stores, settings, log, metrics);
   const auth = await createAuth(config, dataPaths(config.data).root);
+  // Signature verification for the gates (docs/signatures.md); bad keys fail the start here.
+  const signatures = createSignatureVerifier({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    config: config.signatures,
+  });
   // Pull gates and the admission webhook (docs/policy.md).
   const policy = setupPolicy(config, {
     meta: stores.meta,
@@ -100,6 +107,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scanner: scan.service,
     auth: auth.authorizer,
     log,
+    verifier: signatures,
   });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
@@ -113,6 +121,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       settings.registryHooks(),
       scan.service.registryHooks(),
       policy.hooks,
+      // A pushed or deleted signature drops its subject's cached verdicts.
+      signatures.hooks,
       // VEX referrers applied to their subject's findings in the push (src/findings/vex-referrers.ts).
       new VexReferrers(stores.blobs, {
         registry: { accountId: config.aws.accountId, region: config.aws.region },
