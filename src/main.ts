@@ -6,6 +6,7 @@ import { setupEcrApi } from "./api/ecr/index.js";
 import { setupEventsApi } from "./api/events/index.js";
 import { setupInspector2Api } from "./api/inspector2/index.js";
 import { VexReferrers } from "./findings/vex-referrers.js";
+import { applyConfigExceptions } from "./findings/exceptions.js";
 import { StoreInspector2Backend } from "./findings/inspector-backend.js";
 import { InspectorReports } from "./findings/reports/service.js";
 import { createAuth } from "./auth/index.js";
@@ -21,7 +22,6 @@ import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
 import { setupPolicy } from "./policy/setup.js";
-import { createSignatureVerifier } from "./policy/signatures/index.js";
 import { LifecycleService } from "./policy/lifecycle/service.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
@@ -94,12 +94,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const scan = createScanService(config, stores, settings, log, metrics);
   const auth = await createAuth(config, dataPaths(config.data).root);
-  // Signature verification for the gates (docs/signatures.md); bad keys fail the start here.
-  const signatures = createSignatureVerifier({
-    meta: stores.meta,
-    blobs: stores.blobs,
-    config: config.signatures,
-  });
   // Pull gates and the admission webhook (docs/policy.md).
   const policy = setupPolicy(config, {
     meta: stores.meta,
@@ -107,7 +101,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scanner: scan.service,
     auth: auth.authorizer,
     log,
-    verifier: signatures,
   });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
@@ -121,8 +114,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       settings.registryHooks(),
       scan.service.registryHooks(),
       policy.hooks,
-      // A pushed or deleted signature drops its subject's cached verdicts.
-      signatures.hooks,
       // VEX referrers applied to their subject's findings in the push (src/findings/vex-referrers.ts).
       new VexReferrers(stores.blobs, {
         registry: { accountId: config.aws.accountId, region: config.aws.region },
@@ -154,6 +145,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     onQueued: () => scan.service.queue.wake(),
   });
   const inspector2Routes = setupInspector2Api(config, { backend: inspector2, log });
+  // The configuration's scoped exceptions, kept as the SUPPRESS filters `config/<name>`.
+  await applyConfigExceptions(inspector2, config, log);
   const serveApi = role !== "worker";
   const { app } = buildServer({
     service,

@@ -1,8 +1,9 @@
-import type { AwsPrincipal } from "../api/access.js";
+import { AwsPrincipal } from "../api/access.js";
 import type { FilterInput, FilterRecord } from "../api/inspector2/backend.js";
 import { splitPackageVersion } from "../api/inspector2/finding.js";
 import type { FilterCriteria, StringFilter } from "../api/inspector2/shapes.js";
 import type { Config } from "../config/schema.js";
+import { ConfigError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { compileRepositoryPatterns } from "../policy/patterns.js";
 import { EXPIRES_AT_TAG, type StoreInspector2Backend } from "./inspector-backend.js";
@@ -312,4 +313,29 @@ export function exceptionOfConfig(e: Config["exceptions"][number]): ExceptionInp
     ...(e.packageVersion ? { packageVersion: e.packageVersion } : {}),
     ...(e.vulnerability ? { vulnerability: e.vulnerability } : {}),
   };
+}
+
+/**
+ * `drydock serve` at start: the configuration's exceptions made current (syncConfigExceptions),
+ * audited as `drydock-config`; an invalid entry stops the start with a ConfigError.
+ */
+export async function applyConfigExceptions(
+  backend: StoreInspector2Backend,
+  config: Config,
+  log: Logger,
+): Promise<void> {
+  let r: Awaited<ReturnType<typeof syncConfigExceptions>>;
+  try {
+    r = await syncConfigExceptions(
+      backend,
+      config.exceptions.map(exceptionOfConfig),
+      AwsPrincipal.unrestricted(config.aws.accountId, undefined, "drydock-config"),
+      log,
+    );
+  } catch (e) {
+    if (e instanceof ExceptionError) throw new ConfigError(`exceptions: ${e.message}`);
+    throw e;
+  }
+  if (r.created.length + r.replaced.length + r.removed.length)
+    log.info(r, "configuration exceptions applied");
 }
