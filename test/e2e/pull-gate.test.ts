@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionReview, podSpec, workload } from "../../src/policy/admission/testing.js";
+import { awsCli, awsEnv } from "./aws-cli.js";
 import {
   clientsDir,
   importVulnDb,
@@ -34,6 +35,8 @@ const PASSWORD = "correct horse battery staple";
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString("base64")}`;
 const NODE_APP = ociLayout("node-app");
 const REASON = /NSWG-ECO-516 \(HIGH, lodash\)/;
+const AKID = "AKIAPULLGATE00000001";
+const SECRET = "pull-gate-secret-access-key-0001";
 
 describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)", () => {
   let dd: Drydock;
@@ -112,6 +115,7 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
           ],
         },
         scan: { pollIntervalMs: 100 },
+        aws: { credentials: [{ accessKeyId: AKID, secretAccessKey: SECRET, user: "admin" }] },
       },
     });
     // ENHANCED scanning without rules: nothing is scanned on push, language packages are read.
@@ -191,6 +195,32 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
       scanWaitSeconds: 30,
     });
   }, 30_000);
+
+  it("ECR BatchGetImage (the real AWS CLI) reports a gated image as a failure with the reason", async () => {
+    const aws = awsCli(dd.url, await awsEnv(work, AKID, SECRET));
+    const r = await aws(
+      "ecr",
+      "batch-get-image",
+      "--repository-name",
+      "prod/node-app",
+      "--image-ids",
+      "imageTag=1",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json();
+    expect(out.images).toEqual([]);
+    expect(out.failures[0].failureCode).toBe("UpstreamAccessDenied");
+    expect(out.failures[0].failureReason).toMatch(REASON);
+    const ok = await aws(
+      "ecr",
+      "batch-get-image",
+      "--repository-name",
+      "staging/node-app",
+      "--image-ids",
+      "imageTag=1",
+    );
+    expect(ok.json().images[0].imageId.imageDigest).toBe(digest);
+  }, 60_000);
 
   it("podman pull is refused with the reason", async () => {
     const root = join(work, "podman");

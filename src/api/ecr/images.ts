@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isDigest } from "../../core/digest.js";
+import { RegistryError } from "../../core/errors.js";
 import { AwsError, type Operation } from "../aws-json.js";
 import { findImage, requireRepository, type EcrDeps } from "./context.js";
 import {
@@ -212,7 +213,20 @@ export function imageOperations(d: EcrDeps): Record<string, Operation> {
           });
           continue;
         }
-        const m = await d.registry.getManifest(repo.name, img.digest, { pull: true });
+        let m;
+        try {
+          m = await d.registry.getManifest(repo.name, img.digest, { pull: true });
+        } catch (e) {
+          // The pull gate (docs/policy.md) refused or held the image: a failure of this image, with
+          // the gate's reason, in the closest of ECR's failure codes.
+          if (!(e instanceof RegistryError) || (e.code !== "DENIED" && e.code !== "TOOMANYREQUESTS")) throw e;
+          failures.push({
+            imageId: failureId(id),
+            failureCode: e.code === "DENIED" ? "UpstreamAccessDenied" : "UpstreamTooManyRequests",
+            failureReason: e.message,
+          });
+          continue;
+        }
         out.push({
           registryId: d.accountId,
           repositoryName: repo.name,
