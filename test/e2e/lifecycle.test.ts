@@ -178,20 +178,6 @@ describe.skipIf(skip !== null)(
         [images.v2!]: [1, "EXPIRE", ["v2"]],
         [images.untagged1!]: [2, "EXPIRE", []],
       });
-      const tagged = await aws(
-        "ecr",
-        "get-lifecycle-policy-preview",
-        "--repository-name",
-        REPO,
-        "--filter",
-        "tagStatus=TAGGED",
-      );
-      expect(
-        tagged
-          .json()
-          .previewResults.map((r: Json) => r.imageDigest)
-          .sort(),
-      ).toEqual([images.v1, images.v2].sort());
       for (const d of Object.values(images)) expect(await exists(d)).toBe(true);
     });
 
@@ -228,8 +214,6 @@ describe.skipIf(skip !== null)(
       const got = await aws("ecr", "get-lifecycle-policy", "--repository-name", REPO);
       // The CLI prints the epoch-seconds timestamp as a date.
       expect(Date.parse(got.json().lastEvaluatedAt)).toBeGreaterThan(Date.now() - 120_000);
-      const again = await drydock("lifecycle", "run");
-      expect(again.stdout).toContain(`${REPO}: 0 images expired`);
     });
 
     it("deletes the policy; then there is none", async () => {
