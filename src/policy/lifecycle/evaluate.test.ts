@@ -341,6 +341,72 @@ describe("edge cases", () => {
     );
   });
 
+  it("property: attachments and index children are never expired on their own, go with their image once, and only when nothing that stays needs them", () => {
+    const node = fc.record({
+      tags: fc.array(fc.constantFrom("v1", "v2", "x"), { maxLength: 2 }),
+      days: fc.integer({ min: 0, max: 20 }),
+      // Index of another image: this one is its referrer, or listed by it (an index), or neither.
+      link: fc.option(fc.record({ to: fc.nat(), kind: fc.constantFrom("subject", "child", "cosign") })),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(node, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 0, max: 3 }),
+        (nodes, count) => {
+          const digest = (i: number) => `sha256:${i.toString(16).padStart(64, "0")}`;
+          const images: LifecycleImage[] = nodes.map((x, i) =>
+            image(digest(i), [...new Set(x.tags)], x.days + i / 1000),
+          );
+          nodes.forEach((x, i) => {
+            if (!x.link) return;
+            const to = x.link.to % nodes.length;
+            if (to === i) return;
+            const img = images[i]!;
+            if (x.link.kind === "subject") img.subject = digest(to);
+            else if (x.link.kind === "cosign")
+              images[i] = { ...img, tags: [`sha256-${digest(to).slice(7)}.sig`] };
+            else images[to] = { ...images[to]!, children: [...(images[to]!.children ?? []), img.digest] };
+          });
+          const p = policy([
+            rule(1, {
+              tagStatus: "tagged",
+              tagPrefixList: ["v"],
+              countType: "imageCountMoreThan",
+              countNumber: Math.max(1, count),
+            }),
+            rule(2, { tagStatus: "any", countType: "sinceImagePushed", countUnit: "days", countNumber: 5 }),
+          ]);
+          const r = evaluateLifecyclePolicy(p, images, NOW);
+          const byDigest = new Map(images.map((i) => [i.digest, i]));
+          const belongs = (i: LifecycleImage) =>
+            !!i.subject ||
+            images.some((o) => o.digest !== i.digest && (o.children ?? []).includes(i.digest)) ||
+            (i.tags.length > 0 &&
+              i.tags.every(
+                (t) =>
+                  /^sha256-[0-9a-f]{64}\.sig$/.test(t) &&
+                  byDigest.has(`sha256:${t.slice(7, 71)}`) &&
+                  `sha256:${t.slice(7, 71)}` !== i.digest,
+              ));
+          const gone = new Set<string>();
+          for (const e of r) {
+            expect(belongs(byDigest.get(e.digest)!)).toBe(false);
+            for (const d of [e.digest, ...e.attached]) {
+              expect(gone.has(d)).toBe(false);
+              gone.add(d);
+            }
+          }
+          // Nothing that stays lists or is the subject of something gone with an image... and
+          // nothing gone is still needed: no surviving index lists a deleted child.
+          for (const i of images)
+            if (!gone.has(i.digest))
+              for (const c of i.children ?? []) if (c !== i.digest) expect(gone.has(c)).toBe(false);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("evaluates 100,000 images in well under 5 s", () => {
     const images: LifecycleImage[] = [];
     for (let i = 0; i < 100_000; i++)

@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { sha256 } from "../../core/digest.js";
 import { MediaTypes } from "../../core/media-types.js";
+import { Singleton } from "../../jobs/singleton.js";
 import { JobWorker } from "../../jobs/worker.js";
 import { RegistryService, type RegistryHooks } from "../../registry/service.js";
 import { RepositorySettingsService } from "../../settings/service.js";
@@ -289,6 +290,45 @@ describe("LifecycleService", () => {
     );
     expect(await digests("app")).toHaveLength(3);
     // The stored policy is the default text of a new preview.
+    expect(await svc.startPreview(repo)).toMatchObject({ ok: true });
+  });
+
+  it("runs on a schedule as a singleton: of two processes asking at once, one runs", async () => {
+    const old = await push("app", "v1");
+    clock += DAY;
+    const fresh = await push("app", "v2");
+    await put("app", [keepOne("tagged", { tagPrefixList: ["v"] })]);
+    let runs = 0;
+    const task = (holder: string) =>
+      new Singleton(meta, {
+        name: "lifecycle",
+        holder,
+        intervalMs: 3_600_000,
+        run: async () => {
+          runs++;
+          return svc.run();
+        },
+      });
+    const [a, b] = [task("node-a"), task("node-b")];
+    const ran = [await a.tick(), await b.tick()];
+    expect(ran.filter(Boolean)).toHaveLength(1);
+    expect(runs).toBe(1);
+    expect(await digests("app")).toEqual([fresh]);
+    expect(old).not.toBe(fresh);
+  });
+
+  it("a preview whose job fails for good is FAILED with the reason", async () => {
+    await push("app", "v1");
+    const repo = await put("app", [keepOne("tagged", { tagPrefixList: ["v"] })]);
+    expect(await svc.startPreview(repo)).toMatchObject({ ok: true });
+    const job = (await meta.jobs.claim(["lifecycle-preview"], 60_000))!;
+    const handler = svc.jobHandlers()["lifecycle-preview"]!;
+    await meta.tx((tx) => handler.failed(tx, { ...job, leaseToken: job.leaseToken! } as never, "disk full"));
+    expect(await svc.preview(repo.id)).toMatchObject({
+      status: "FAILED",
+      error: "The preview could not be computed: disk full",
+    });
+    // A failed preview does not block the next one.
     expect(await svc.startPreview(repo)).toMatchObject({ ok: true });
   });
 });
