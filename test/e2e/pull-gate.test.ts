@@ -1,9 +1,16 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionReview, podSpec, workload } from "../../src/policy/admission/testing.js";
+import {
+  cosignSignatureManifest,
+  sha256,
+  signBlob,
+  simpleSigningPayload,
+} from "../../src/policy/signatures/testing.js";
 import { awsCli, awsEnv } from "./aws-cli.js";
 import {
   clientsDir,
@@ -37,6 +44,7 @@ const NODE_APP = ociLayout("node-app");
 const REASON = /NSWG-ECO-516 \(HIGH, lodash\)/;
 const AKID = "AKIAPULLGATE00000001";
 const SECRET = "pull-gate-secret-access-key-0001";
+const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
 
 describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)", () => {
   let dd: Drydock;
@@ -59,7 +67,9 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
   }
 
   async function setPolicy(policy: object): Promise<void> {
-    const r = await run(process.execPath, [cli, "policy", "set", "-", "--data", data], {
+    // the server's configuration file (startDrydock writes it beside the data directory): its signature keys
+    const config = join(data, "..", `drydock-config-${dd.addr.split(":")[1]}.json`);
+    const r = await run(process.execPath, [cli, "policy", "set", "-", "--data", data, "--config", config], {
       input: JSON.stringify(policy),
     });
     expect(r.code, r.stderr).toBe(0);
@@ -116,12 +126,15 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
         },
         scan: { pollIntervalMs: 100 },
         aws: { credentials: [{ accessKeyId: AKID, secretAccessKey: SECRET, user: "admin" }] },
+        signatures: {
+          keys: { ci: { publicKey: signingKey.publicKey.export({ type: "spki", format: "pem" }) as string } },
+        },
       },
     });
     // ENHANCED scanning without rules: nothing is scanned on push, language packages are read.
     configureScanning({ scanType: "ENHANCED", rules: [] });
     digest = manifestDigestOfLayout(NODE_APP);
-    for (const dest of ["prod/node-app:1", "staging/node-app:1", "hold/node-app:1"]) {
+    for (const dest of ["prod/node-app:1", "staging/node-app:1", "hold/node-app:1", "signed/node-app:1"]) {
       const r = await push(dest);
       expect(r.code, r.stderr).toBe(0);
     }
@@ -130,6 +143,7 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
         { repositories: ["prod/**"], requireScan: true, blockSeverity: "HIGH", bypassUsers: ["deployer"] },
         { repositories: ["staging/**"], requireScan: true, blockSeverity: "CRITICAL" },
         { repositories: ["hold/**"], requireScan: true },
+        { repositories: ["signed/**"], requireSignature: { keys: ["ci"] } },
       ],
       scanWaitSeconds: 30,
     });
@@ -191,7 +205,10 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
     });
     expect(head.status).toBe(200);
     await setPolicy({
-      pull: [{ repositories: ["prod/**"], requireScan: true, blockSeverity: "HIGH" }],
+      pull: [
+        { repositories: ["prod/**"], requireScan: true, blockSeverity: "HIGH" },
+        { repositories: ["signed/**"], requireSignature: { keys: ["ci"] } },
+      ],
       scanWaitSeconds: 30,
     });
   }, 30_000);
@@ -221,6 +238,32 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
     );
     expect(ok.json().images[0].imageId.imageDigest).toBe(digest);
   }, 60_000);
+
+  it("requireSignature: refused until a cosign signature by the configured key is pushed", async () => {
+    const unsigned = await inspect("signed/node-app:1");
+    expect(unsigned.code).not.toBe(0);
+    expect(unsigned.stderr).toContain("no valid signature by key ci");
+    // a cosign simple-signing signature in tag form (sha256-<hex>.sig), pushed over HTTP
+    const payload = simpleSigningPayload(`${dd.addr}/signed/node-app`, digest);
+    const sig = cosignSignatureManifest([{ payload, signature: signBlob(signingKey.privateKey, payload) }]);
+    const auth = { authorization: basic("admin") };
+    for (const b of sig.blobs) {
+      const r = await fetch(`${dd.url}/v2/signed/node-app/blobs/uploads/?digest=${sha256(b)}`, {
+        method: "POST",
+        headers: auth,
+        body: b,
+      });
+      expect(r.status).toBe(201);
+    }
+    const put = await fetch(`${dd.url}/v2/signed/node-app/manifests/${digest.replace(":", "-")}.sig`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": sig.mediaType },
+      body: sig.manifest,
+    });
+    expect(put.status).toBe(201);
+    const signed = await inspect("signed/node-app:1");
+    expect(signed.code, signed.stderr).toBe(0);
+  }, 30_000);
 
   it("podman pull is refused with the reason", async () => {
     const root = join(work, "podman");
