@@ -441,7 +441,7 @@ describe("edge cases", () => {
     const r = evaluateLifecyclePolicy(p, images, NOW);
     const ms = performance.now() - t0;
     expect(r.length).toBeGreaterThan(50_000);
-    console.log(`evaluate 100k: ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(2_000);
+    // About 0.6 s on a shared 2-core machine (docs/benchmarks.md); the goal is 5 s.
+    expect(ms).toBeLessThan(4_000);
   });
 });
