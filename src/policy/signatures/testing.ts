@@ -147,3 +147,196 @@ export async function pushTestImage(
   });
   return { digest, size: manifest.length, mediaType: OCI_MANIFEST };
 }
+
+// --- Notation: certificates made with openssl, envelopes built to the Notary Project specification ---
+
+export interface TestPki {
+  dir: string;
+  caPem: string;
+  /** Leaf certificate and key (PEM), and the chain in DER, leaf first. */
+  leaf: { certPem: string; key: KeyObject; chain: Buffer[] };
+}
+
+/**
+ * A CA and a leaf certificate signed by it, made with the openssl CLI (node cannot issue
+ * certificates). `kind` is the leaf's key: ec (P-256) or rsa (2048).
+ */
+export async function makeTestPki(
+  dir: string,
+  o: { kind?: "ec" | "rsa"; subject?: string; caName?: string } = {},
+): Promise<TestPki> {
+  const { execFileSync } = await import("node:child_process");
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { createPrivateKey, X509Certificate } = await import("node:crypto");
+  const ca = o.caName ?? "ca";
+  const p = (f: string) => join(dir, f);
+  const ossl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  ossl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    p(`${ca}.key`),
+    "-out",
+    p(`${ca}.crt`),
+    "-days",
+    "30",
+    "-subj",
+    `/CN=${ca} root`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  );
+  const keyArgs =
+    o.kind === "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+  ossl(
+    "req",
+    ...keyArgs,
+    "-nodes",
+    "-keyout",
+    p(`${ca}-leaf.key`),
+    "-out",
+    p(`${ca}-leaf.csr`),
+    "-subj",
+    o.subject ?? "/C=US/O=Acme/CN=signer",
+  );
+  writeFileSync(
+    p(`${ca}-leaf.ext`),
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+  );
+  ossl(
+    "x509",
+    "-req",
+    "-in",
+    p(`${ca}-leaf.csr`),
+    "-CA",
+    p(`${ca}.crt`),
+    "-CAkey",
+    p(`${ca}.key`),
+    "-CAcreateserial",
+    "-out",
+    p(`${ca}-leaf.crt`),
+    "-days",
+    "10",
+    "-extfile",
+    p(`${ca}-leaf.ext`),
+  );
+  const certPem = readFileSync(p(`${ca}-leaf.crt`), "utf8");
+  const caPem = readFileSync(p(`${ca}.crt`), "utf8");
+  return {
+    dir,
+    caPem,
+    leaf: {
+      certPem,
+      key: createPrivateKey(readFileSync(p(`${ca}-leaf.key`))),
+      chain: [new X509Certificate(certPem).raw, new X509Certificate(caPem).raw],
+    },
+  };
+}
+
+const NOTARY_PAYLOAD = "application/vnd.cncf.notary.payload.v1+json";
+const SCHEME = "io.cncf.notary.signingScheme";
+
+function notationSign(key: KeyObject, alg: string, input: Buffer): Buffer {
+  const hash = `sha${alg.slice(2)}`;
+  return alg.startsWith("PS")
+    ? cryptoSign(hash, input, { key, padding: 6, saltLength: Number(alg.slice(2)) / 8 })
+    : cryptoSign(hash, input, { key, dsaEncoding: "ieee-p1363" });
+}
+
+/** A Notation JWS envelope (JSON serialization) for `target`. */
+export function jwsEnvelope(
+  target: { mediaType: string; digest: string; size: number },
+  leaf: { key: KeyObject; chain: Buffer[] },
+  o: { alg?: string; expiry?: Date; contentType?: string } = {},
+): Buffer {
+  const alg = o.alg ?? (leaf.key.asymmetricKeyType === "rsa" ? "PS256" : "ES256");
+  const protectedHeader = Buffer.from(
+    JSON.stringify({
+      alg,
+      crit: [SCHEME, ...(o.expiry ? ["io.cncf.notary.expiry"] : [])],
+      cty: o.contentType ?? NOTARY_PAYLOAD,
+      [SCHEME]: "notary.x509",
+      "io.cncf.notary.signingTime": new Date().toISOString(),
+      ...(o.expiry ? { "io.cncf.notary.expiry": o.expiry.toISOString() } : {}),
+    }),
+  ).toString("base64url");
+  const payload = Buffer.from(JSON.stringify({ targetArtifact: target })).toString("base64url");
+  const signature = notationSign(leaf.key, alg, Buffer.from(`${protectedHeader}.${payload}`)).toString(
+    "base64url",
+  );
+  return Buffer.from(
+    JSON.stringify({
+      payload,
+      protected: protectedHeader,
+      header: {
+        x5c: leaf.chain.map((c) => c.toString("base64")),
+        "io.cncf.notary.signingAgent": "drydock-test",
+      },
+      signature,
+    }),
+  );
+}
+
+/** A Notation COSE_Sign1 envelope (tag 18) for `target`. */
+export async function coseEnvelope(
+  target: { mediaType: string; digest: string; size: number },
+  leaf: { key: KeyObject; chain: Buffer[] },
+  o: { alg?: string } = {},
+): Promise<Buffer> {
+  const { CborTag, encodeCbor } = await import("./cbor.js");
+  const alg = o.alg ?? (leaf.key.asymmetricKeyType === "rsa" ? "PS256" : "ES256");
+  const algIds: Record<string, number> = {
+    ES256: -7,
+    ES384: -35,
+    ES512: -36,
+    PS256: -37,
+    PS384: -38,
+    PS512: -39,
+  };
+  const prot = encodeCbor(
+    new Map<import("./cbor.js").CborValue, import("./cbor.js").CborValue>([
+      [1, algIds[alg]!],
+      [2, [SCHEME]],
+      [3, NOTARY_PAYLOAD],
+      [SCHEME, "notary.x509"],
+      ["io.cncf.notary.signingTime", new CborTag(1, Math.floor(Date.now() / 1000))],
+    ]),
+  );
+  const payload = Buffer.from(JSON.stringify({ targetArtifact: target }));
+  const toSign = encodeCbor(["Signature1", prot, new Uint8Array(0), payload]);
+  const unprot = new Map<import("./cbor.js").CborValue, import("./cbor.js").CborValue>([
+    [33, leaf.chain.map((c) => new Uint8Array(c))],
+    ["io.cncf.notary.signingAgent", "drydock-test"],
+  ]);
+  return encodeCbor(new CborTag(18, [prot, unprot, payload, notationSign(leaf.key, alg, toSign)]));
+}
+
+/** The referrer manifest notation pushes for an envelope. */
+export function notationSignatureManifest(
+  envelope: Buffer,
+  envelopeMediaType: "application/jose+json" | "application/cose",
+  subject: { digest: string; size: number; mediaType: string },
+): BuiltArtifact {
+  const config = Buffer.from("{}");
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: "application/vnd.cncf.notary.signature",
+    config: { mediaType: OCI_EMPTY, digest: sha256(config), size: config.length },
+    layers: [{ mediaType: envelopeMediaType, digest: sha256(envelope), size: envelope.length }],
+    subject,
+    annotations: { "io.cncf.notary.x509chain.thumbprint#S256": "[]" },
+  };
+  return {
+    manifest: Buffer.from(JSON.stringify(manifest)),
+    mediaType: OCI_MANIFEST,
+    blobs: [config, envelope],
+  };
+}
