@@ -9,7 +9,7 @@ import { registerAdmissionRoutes } from "./admission/routes.js";
 import { AdmissionWebhook } from "./admission/webhook.js";
 import { PullGate, type GateScanner } from "./gate/gate.js";
 import { PolicySource } from "./gate/source.js";
-import { createSignatureVerifier, type SignatureVerifier } from "./signatures/index.js";
+import type { SignatureVerifier } from "./signatures/index.js";
 
 export interface PolicySetup {
   source: PolicySource;
@@ -33,7 +33,8 @@ export function setupPolicy(
     scanner: GateScanner;
     auth: Authorizer;
     log?: Logger;
-    verifier?: SignatureVerifier;
+    /** The signature verifier of `signatures.*` (createSignatureVerifier, made by main). */
+    verifier: SignatureVerifier;
   },
 ): PolicySetup {
   const source = new PolicySource(d.meta, config.policy);
@@ -42,7 +43,7 @@ export function setupPolicy(
     blobs: d.blobs,
     source,
     scanner: d.scanner,
-    verifier: d.verifier ?? createSignatureVerifier({ meta: d.meta, blobs: d.blobs }),
+    verifier: d.verifier,
     aws: { accountId: config.aws.accountId, region: config.aws.region },
     log: d.log,
   });
