@@ -251,14 +251,14 @@ describe.skipIf(skip !== null)("pull gate and admission webhook (drydock serve)"
       const r = await fetch(`${dd.url}/v2/signed/node-app/blobs/uploads/?digest=${sha256(b)}`, {
         method: "POST",
         headers: auth,
-        body: b,
+        body: new Uint8Array(b),
       });
       expect(r.status).toBe(201);
     }
     const put = await fetch(`${dd.url}/v2/signed/node-app/manifests/${digest.replace(":", "-")}.sig`, {
       method: "PUT",
       headers: { ...auth, "content-type": sig.mediaType },
-      body: sig.manifest,
+      body: new Uint8Array(sig.manifest),
     });
     expect(put.status).toBe(201);
     const signed = await inspect("signed/node-app:1");
