@@ -12,7 +12,7 @@ import { debianImage, pushImage } from "../scan/testing.js";
 import { RegistryScanService } from "../scan/service.js";
 import { RepositorySettingsService } from "../settings/service.js";
 import { FsBlobStore } from "../storage/blob/fs.js";
-import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
+import { metaDrivers, type DriverFixture } from "../storage/meta/drivers-testing.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import type { Advisory } from "../vulndb/types.js";
 import { StoreInspector2Backend } from "./inspector-backend.js";
@@ -52,261 +52,268 @@ const fakeDb: AdvisoryLookup = {
   enrichment: () => new Map(),
 };
 
-let dir: string;
-let meta: MetaStore;
-let registry: RegistryService;
-let scans: RegistryScanService;
-let inspector: StoreInspector2Backend;
-let clock: number;
-const admin = AwsPrincipal.unrestricted(ACCOUNT);
+describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
+  let dir: string;
+  let fixture: DriverFixture;
+  let meta: MetaStore;
+  let registry: RegistryService;
+  let scans: RegistryScanService;
+  let inspector: StoreInspector2Backend;
+  let clock: number;
+  const admin = AwsPrincipal.unrestricted(ACCOUNT);
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "drydock-vex-"));
-  clock = Date.parse("2026-01-01T00:00:00Z");
-  meta = await openSqliteMetaStore(join(dir, "meta.db"), () => clock);
-  const blobs = await FsBlobStore.open(dir);
-  const settings = new RepositorySettingsService(meta);
-  scans = new RegistryScanService(
-    meta,
-    blobs,
-    { acquire: () => ({ db: fakeDb, builtAt: 1, release: () => undefined }) },
-    settings,
-    {
-      aws: { accountId: ACCOUNT, region: REGION },
-      engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
-      queue: { concurrency: 1, maxAttempts: 2, retryBaseMs: 10, leaseMs: 5000, pollIntervalMs: 20 },
-      now: () => clock,
-    },
-  );
-  registry = new RegistryService(
-    meta,
-    blobs,
-    {
-      maxManifestBytes: 4 << 20,
-      createRepositoryOnPush: true,
-      aws: { accountId: ACCOUNT, region: REGION },
-      now: () => clock,
-    },
-    [
-      scans.registryHooks(),
-      new VexReferrers(blobs, {
-        registry: { accountId: ACCOUNT, region: REGION },
-        now: () => clock,
-      }).registryHooks(),
-    ],
-  );
-  inspector = new StoreInspector2Backend(meta, {
-    registry: { accountId: ACCOUNT, region: REGION },
-    now: () => clock,
-  });
-  await scans.putRegistryScanningConfiguration({
-    scanType: "ENHANCED",
-    rules: [{ scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] }],
-  });
-});
-afterEach(async () => {
-  await scans.stop();
-  await meta.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function scanned(repo: string, digest: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const s = await scans.imageScanState(repo, digest);
-    if (s && !["IN_PROGRESS", "PENDING"].includes(s.status)) return;
-    if (Date.now() > end) throw new Error(`scan of ${digest} did not finish`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Pushes `doc` as a referrer of `subject` the way `oras attach --artifact-type` does; its digest. */
-async function attach(repo: string, subject: string, doc: string, artifactType: string): Promise<string> {
-  const layer = Buffer.from(doc);
-  const config = Buffer.from("{}");
-  await registry.monolithicUpload(repo, sha(layer), Readable.from([layer]), layer.length);
-  await registry.monolithicUpload(repo, sha(config), Readable.from([config]), config.length);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      artifactType,
-      config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha(config), size: config.length },
-      layers: [{ mediaType: artifactType, digest: sha(layer), size: layer.length }],
-      subject: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: subject, size: 1 },
-    }),
-  );
-  const r = await registry.putManifest(
-    repo,
-    sha(manifest),
-    manifest,
-    "application/vnd.oci.image.manifest.v1+json",
-  );
-  return r.digest;
-}
-
-const openvex = (statements: unknown[]) =>
-  JSON.stringify({
-    "@context": "https://openvex.dev/ns/v0.2.0",
-    "@id": "https://example.com/vex/1",
-    author: "security@example.com",
-    timestamp: "2026-01-01T00:00:00Z",
-    version: 1,
-    statements,
-  });
-const notAffected = (id: string) => ({
-  vulnerability: { name: id },
-  products: [{ "@id": "pkg:deb/debian/base-files" }],
-  status: "not_affected",
-  justification: "vulnerable_code_not_in_execute_path",
-  impact_statement: "base-files ships no code",
-});
-
-async function statuses(repo: string, digest: string): Promise<Record<string, string>> {
-  const id = (await meta.registry.repositoryId(repo))!;
-  return Object.fromEntries(
-    (await meta.findings.forImage(id, digest, "ENHANCED")).map((f) => [f.vulnerabilityId, f.status]),
-  );
-}
-
-describe("VEX referrers", () => {
-  it("not_affected suppresses the finding (with why), deleting the referrer revives it", async () => {
-    const digest = await pushImage(registry, "app", debianImage());
-    await scans.start();
-    await scanned("app", digest);
-    expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
-    const seq = (await readEvents(meta, 0)).at(-1)!.seq;
-
-    clock += 1000;
-    const vex = await attach(
-      "app",
-      digest,
-      openvex([notAffected("CVE-2099-0001")]),
-      "application/openvex+json",
-    );
-    expect(await statuses("app", digest)).toEqual({
-      "CVE-2099-0001": "SUPPRESSED",
-      "CVE-2099-0002": "ACTIVE",
-    });
-    const events = (await readEvents(meta, seq)).map((e) => e.event);
-    expect(events.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
-      ["ECR Image Action", undefined],
-      ["Inspector2 Finding", "SUPPRESSED"],
-      ["Drydock VEX Change", "APPLIED"],
-    ]);
-    expect(events[1]!.detail.drydock).toEqual({
-      suppressedBy: [
-        {
-          kind: "vex",
-          name: `referrer ${vex}`,
-          justification: "vulnerable_code_not_in_execute_path",
-          reason: "base-files ships no code",
-        },
-      ],
-      vex: {
-        status: "not_affected",
-        source: `referrer ${vex}`,
-        format: "openvex",
-        justification: "vulnerable_code_not_in_execute_path",
-        detail: "base-files ships no code",
-      },
-    });
-    expect(events[2]!.detail).toMatchObject({ "findings-changed": 1, statements: 1, images: [digest] });
-    // ListFindings shows the note (Drydock's `drydock` member).
-    const listed = await inspector.listFindings(
-      { sort: { field: "SEVERITY", sortOrder: "DESC" }, maxResults: 10 } as never,
-      admin,
-    );
-    const suppressed = listed.items.find((f) => f.status === "SUPPRESSED")!;
-    expect(suppressed.vulnerabilityId).toBe("CVE-2099-0001");
-    expect(suppressed.drydock?.suppressedBy?.[0]?.kind).toBe("vex");
-    expect(listed.items.find((f) => f.status === "ACTIVE")!.drydock).toBeUndefined();
-
-    // A filter change re-evaluates every finding: VEX suppression stays.
-    await inspector.createFilter(
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "drydock-vex-"));
+    clock = Date.parse("2026-01-01T00:00:00Z");
+    fixture = await open(() => clock);
+    meta = fixture.store;
+    const blobs = await FsBlobStore.open(dir);
+    const settings = new RepositorySettingsService(meta);
+    scans = new RegistryScanService(
+      meta,
+      blobs,
+      { acquire: () => ({ db: fakeDb, builtAt: 1, release: () => undefined }) },
+      settings,
       {
-        name: "unrelated",
-        action: "SUPPRESS",
-        criteria: { vulnerabilityId: [{ comparison: "EQUALS", value: "CVE-1" }] },
+        aws: { accountId: ACCOUNT, region: REGION },
+        engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
+        queue: { concurrency: 1, maxAttempts: 2, retryBaseMs: 10, leaseMs: 5000, pollIntervalMs: 20 },
+        now: () => clock,
       },
-      admin,
     );
-    expect(await statuses("app", digest)).toEqual({
-      "CVE-2099-0001": "SUPPRESSED",
-      "CVE-2099-0002": "ACTIVE",
+    registry = new RegistryService(
+      meta,
+      blobs,
+      {
+        maxManifestBytes: 4 << 20,
+        createRepositoryOnPush: true,
+        aws: { accountId: ACCOUNT, region: REGION },
+        now: () => clock,
+      },
+      [
+        scans.registryHooks(),
+        new VexReferrers(blobs, {
+          registry: { accountId: ACCOUNT, region: REGION },
+          now: () => clock,
+        }).registryHooks(),
+      ],
+    );
+    inspector = new StoreInspector2Backend(meta, {
+      registry: { accountId: ACCOUNT, region: REGION },
+      now: () => clock,
     });
-
-    // Deleting the referrer: ACTIVE again, with its event.
-    await registry.deleteManifest("app", vex);
-    expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
-    const last = (await readEvents(meta, seq)).map((e) => e.event).slice(-3);
-    expect(last.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
-      ["ECR Image Action", undefined],
-      ["Inspector2 Finding", "ACTIVE"],
-      ["Drydock VEX Change", "REMOVED"],
-    ]);
-    expect(await meta.vex.list({ limit: 10 })).toEqual([]);
+    await scans.putRegistryScanningConfiguration({
+      scanType: "ENHANCED",
+      rules: [
+        { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
+      ],
+    });
+  });
+  afterEach(async () => {
+    await scans.stop();
+    await meta.close();
+    await fixture.cleanup();
+    await rm(dir, { recursive: true, force: true });
   });
 
-  it("a VEX pushed before the scan applies to the findings the scan creates; CycloneDX too", async () => {
-    const digest = await pushImage(registry, "app", debianImage());
-    const cdx = JSON.stringify({
-      bomFormat: "CycloneDX",
-      specVersion: "1.6",
+  async function scanned(repo: string, digest: string): Promise<void> {
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const s = await scans.imageScanState(repo, digest);
+      if (s && !["IN_PROGRESS", "PENDING"].includes(s.status)) return;
+      if (Date.now() > end) throw new Error(`scan of ${digest} did not finish`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Pushes `doc` as a referrer of `subject` the way `oras attach --artifact-type` does; its digest. */
+  async function attach(repo: string, subject: string, doc: string, artifactType: string): Promise<string> {
+    const layer = Buffer.from(doc);
+    const config = Buffer.from("{}");
+    await registry.monolithicUpload(repo, sha(layer), Readable.from([layer]), layer.length);
+    await registry.monolithicUpload(repo, sha(config), Readable.from([config]), config.length);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType,
+        config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha(config), size: config.length },
+        layers: [{ mediaType: artifactType, digest: sha(layer), size: layer.length }],
+        subject: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: subject, size: 1 },
+      }),
+    );
+    const r = await registry.putManifest(
+      repo,
+      sha(manifest),
+      manifest,
+      "application/vnd.oci.image.manifest.v1+json",
+    );
+    return r.digest;
+  }
+
+  const openvex = (statements: unknown[]) =>
+    JSON.stringify({
+      "@context": "https://openvex.dev/ns/v0.2.0",
+      "@id": "https://example.com/vex/1",
+      author: "security@example.com",
+      timestamp: "2026-01-01T00:00:00Z",
       version: 1,
-      components: [
-        { type: "library", "bom-ref": "bf", name: "base-files", purl: "pkg:deb/debian/base-files@12.4" },
-      ],
-      vulnerabilities: [
-        {
-          id: "CVE-2099-0002",
-          analysis: { state: "false_positive", detail: "not this package" },
-          affects: [{ ref: "bf" }],
-        },
-        { id: "CVE-2099-0001", analysis: { state: "exploitable" }, affects: [{ ref: "bf" }] },
-      ],
+      statements,
     });
-    await attach("app", digest, cdx, "application/vnd.cyclonedx+json");
-    await scans.start();
-    await scanned("app", digest);
-    expect(await statuses("app", digest)).toEqual({
-      "CVE-2099-0001": "ACTIVE",
-      "CVE-2099-0002": "SUPPRESSED",
-    });
-    // The affected statement is recorded and shown, not suppressing.
-    const listed = await inspector.listFindings(
-      { sort: { field: "SEVERITY", sortOrder: "DESC" }, maxResults: 10 } as never,
-      admin,
-    );
-    const active = listed.items.find((f) => f.vulnerabilityId === "CVE-2099-0001")!;
-    expect(active.drydock).toEqual({
-      vex: expect.objectContaining({ status: "affected", format: "cyclonedx" }),
-    });
+  const notAffected = (id: string) => ({
+    vulnerability: { name: id },
+    products: [{ "@id": "pkg:deb/debian/base-files" }],
+    status: "not_affected",
+    justification: "vulnerable_code_not_in_execute_path",
+    impact_statement: "base-files ships no code",
   });
 
-  it("a bad VEX is stored by the registry, recorded INVALID with the reason, and changes nothing", async () => {
-    const digest = await pushImage(registry, "app", debianImage());
-    await scans.start();
-    await scanned("app", digest);
-    const bad = await attach(
-      "app",
-      digest,
-      openvex([{ vulnerability: { name: "CVE-2099-0001" }, status: "not_affected" }]),
-      "application/vnd.openvex+json",
+  async function statuses(repo: string, digest: string): Promise<Record<string, string>> {
+    const id = (await meta.registry.repositoryId(repo))!;
+    return Object.fromEntries(
+      (await meta.findings.forImage(id, digest, "ENHANCED")).map((f) => [f.vulnerabilityId, f.status]),
     );
-    expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
-    expect(await meta.registry.manifest((await meta.registry.repositoryId("app"))!, bad)).not.toBeNull();
-    expect(await meta.vex.list({ limit: 10 })).toMatchObject([
-      { referrerDigest: bad, status: "INVALID", error: expect.stringMatching(/needs a justification/) },
-    ]);
-    const last = (await readEvents(meta, 0)).at(-1)!.event;
-    expect(last).toMatchObject({
-      "detail-type": "Drydock VEX Change",
-      source: "drydock",
-      detail: { change: "INVALID" },
+  }
+
+  describe("VEX referrers", () => {
+    it("not_affected suppresses the finding (with why), deleting the referrer revives it", async () => {
+      const digest = await pushImage(registry, "app", debianImage());
+      await scans.start();
+      await scanned("app", digest);
+      expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
+      const seq = (await readEvents(meta, 0)).at(-1)!.seq;
+
+      clock += 1000;
+      const vex = await attach(
+        "app",
+        digest,
+        openvex([notAffected("CVE-2099-0001")]),
+        "application/openvex+json",
+      );
+      expect(await statuses("app", digest)).toEqual({
+        "CVE-2099-0001": "SUPPRESSED",
+        "CVE-2099-0002": "ACTIVE",
+      });
+      const events = (await readEvents(meta, seq)).map((e) => e.event);
+      expect(events.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
+        ["ECR Image Action", undefined],
+        ["Inspector2 Finding", "SUPPRESSED"],
+        ["Drydock VEX Change", "APPLIED"],
+      ]);
+      expect(events[1]!.detail.drydock).toEqual({
+        suppressedBy: [
+          {
+            kind: "vex",
+            name: `referrer ${vex}`,
+            justification: "vulnerable_code_not_in_execute_path",
+            reason: "base-files ships no code",
+          },
+        ],
+        vex: {
+          status: "not_affected",
+          source: `referrer ${vex}`,
+          format: "openvex",
+          justification: "vulnerable_code_not_in_execute_path",
+          detail: "base-files ships no code",
+        },
+      });
+      expect(events[2]!.detail).toMatchObject({ "findings-changed": 1, statements: 1, images: [digest] });
+      // ListFindings shows the note (Drydock's `drydock` member).
+      const listed = await inspector.listFindings(
+        { sort: { field: "SEVERITY", sortOrder: "DESC" }, maxResults: 10 } as never,
+        admin,
+      );
+      const suppressed = listed.items.find((f) => f.status === "SUPPRESSED")!;
+      expect(suppressed.vulnerabilityId).toBe("CVE-2099-0001");
+      expect(suppressed.drydock?.suppressedBy?.[0]?.kind).toBe("vex");
+      expect(listed.items.find((f) => f.status === "ACTIVE")!.drydock).toBeUndefined();
+
+      // A filter change re-evaluates every finding: VEX suppression stays.
+      await inspector.createFilter(
+        {
+          name: "unrelated",
+          action: "SUPPRESS",
+          criteria: { vulnerabilityId: [{ comparison: "EQUALS", value: "CVE-1" }] },
+        },
+        admin,
+      );
+      expect(await statuses("app", digest)).toEqual({
+        "CVE-2099-0001": "SUPPRESSED",
+        "CVE-2099-0002": "ACTIVE",
+      });
+
+      // Deleting the referrer: ACTIVE again, with its event.
+      await registry.deleteManifest("app", vex);
+      expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
+      const last = (await readEvents(meta, seq)).map((e) => e.event).slice(-3);
+      expect(last.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
+        ["ECR Image Action", undefined],
+        ["Inspector2 Finding", "ACTIVE"],
+        ["Drydock VEX Change", "REMOVED"],
+      ]);
+      expect(await meta.vex.list({ limit: 10 })).toEqual([]);
     });
-    // Another artifact type with a subject is not VEX: nothing recorded.
-    await attach("app", digest, "{}", "application/vnd.example.sbom+json");
-    expect(await meta.vex.list({ limit: 10 })).toHaveLength(1);
+
+    it("a VEX pushed before the scan applies to the findings the scan creates; CycloneDX too", async () => {
+      const digest = await pushImage(registry, "app", debianImage());
+      const cdx = JSON.stringify({
+        bomFormat: "CycloneDX",
+        specVersion: "1.6",
+        version: 1,
+        components: [
+          { type: "library", "bom-ref": "bf", name: "base-files", purl: "pkg:deb/debian/base-files@12.4" },
+        ],
+        vulnerabilities: [
+          {
+            id: "CVE-2099-0002",
+            analysis: { state: "false_positive", detail: "not this package" },
+            affects: [{ ref: "bf" }],
+          },
+          { id: "CVE-2099-0001", analysis: { state: "exploitable" }, affects: [{ ref: "bf" }] },
+        ],
+      });
+      await attach("app", digest, cdx, "application/vnd.cyclonedx+json");
+      await scans.start();
+      await scanned("app", digest);
+      expect(await statuses("app", digest)).toEqual({
+        "CVE-2099-0001": "ACTIVE",
+        "CVE-2099-0002": "SUPPRESSED",
+      });
+      // The affected statement is recorded and shown, not suppressing.
+      const listed = await inspector.listFindings(
+        { sort: { field: "SEVERITY", sortOrder: "DESC" }, maxResults: 10 } as never,
+        admin,
+      );
+      const active = listed.items.find((f) => f.vulnerabilityId === "CVE-2099-0001")!;
+      expect(active.drydock).toEqual({
+        vex: expect.objectContaining({ status: "affected", format: "cyclonedx" }),
+      });
+    });
+
+    it("a bad VEX is stored by the registry, recorded INVALID with the reason, and changes nothing", async () => {
+      const digest = await pushImage(registry, "app", debianImage());
+      await scans.start();
+      await scanned("app", digest);
+      const bad = await attach(
+        "app",
+        digest,
+        openvex([{ vulnerability: { name: "CVE-2099-0001" }, status: "not_affected" }]),
+        "application/vnd.openvex+json",
+      );
+      expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
+      expect(await meta.registry.manifest((await meta.registry.repositoryId("app"))!, bad)).not.toBeNull();
+      expect(await meta.vex.list({ limit: 10 })).toMatchObject([
+        { referrerDigest: bad, status: "INVALID", error: expect.stringMatching(/needs a justification/) },
+      ]);
+      const last = (await readEvents(meta, 0)).at(-1)!.event;
+      expect(last).toMatchObject({
+        "detail-type": "Drydock VEX Change",
+        source: "drydock",
+        detail: { change: "INVALID" },
+      });
+      // Another artifact type with a subject is not VEX: nothing recorded.
+      await attach("app", digest, "{}", "application/vnd.example.sbom+json");
+      expect(await meta.vex.list({ limit: 10 })).toHaveLength(1);
+    });
   });
 });
