@@ -319,6 +319,7 @@ describe("the ECR API as a user (Fastify inject)", () => {
         })),
       imageScanState: async () => null,
       imageScanSummaries: async () => new Map(),
+      repositoryCreated: async () => {},
     } as unknown as ScanService;
     // Requests act as `as`: the dispatch path after SigV4 (which sigv4.test.ts and e2e cover).
     const auth: AwsAuthOptions = { mode: "open", secretFor: () => undefined, principal: () => as };
