@@ -315,6 +315,8 @@ async function main() {
     await on.stop();
   }
 
+  results.inProcess = await inProcess(publicKey, privateKey);
+
   // Lifecycle (helper A's section).
   const lifecycle = join(repoRoot, "bench/policy-lifecycle.mjs");
   if (process.env.SKIP_LIFECYCLE) process.stdout.write("\nLifecycle: skipped (SKIP_LIFECYCLE)\n");
@@ -327,6 +329,172 @@ async function main() {
   }
   results.machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version };
   log(`results: ${writeResults("policy", results)}`);
+}
+
+/**
+ * The gate's own cost without HTTP or other processes' noise: RegistryService.getManifest (pull)
+ * of the same image with and without the gate's hook, in this process, over a SQLite store
+ * holding the image's completed scan and its cosign signature; every gate on, warm caches.
+ */
+async function inProcess(publicKey, privateKey) {
+  const load = (m) => import(pathToFileURL(join(repoRoot, "dist", m)).href);
+  const { openSqliteMetaStore } = await load("storage/meta/sqlite.js");
+  const { FsBlobStore } = await load("storage/blob/fs.js");
+  const { RegistryService } = await load("registry/service.js");
+  const { PullGate } = await load("policy/gate/gate.js");
+  const { PolicySource } = await load("policy/gate/source.js");
+  const { parsePolicyDocument } = await load("policy/gate/document.js");
+  const { createSignatureVerifier } = await load("policy/signatures/index.js");
+  const { configSchema } = await load("config/schema.js");
+  const dir = join(work, "in-process");
+  mkdirSync(dir, { recursive: true });
+  const meta = await openSqliteMetaStore(join(dir, "meta.db"));
+  const blobs = await FsBlobStore.open(join(dir, "blobs"));
+  const aws = { accountId: "123456789012", region: "us-east-1" };
+  const config = configSchema.parse({
+    signatures: { keys: { bench: { publicKey: publicKey.export({ type: "spki", format: "pem" }) } } },
+  });
+  const verifier = createSignatureVerifier({ meta, blobs, config: config.signatures });
+  const source = new PolicySource(
+    meta,
+    parsePolicyDocument({
+      pull: [
+        {
+          repositories: ["**"],
+          requireScan: true,
+          blockSeverity: "LOW",
+          requireSignature: { keys: ["bench"] },
+        },
+      ],
+    }),
+  );
+  const gate = new PullGate({
+    meta,
+    blobs,
+    source,
+    verifier,
+    aws,
+    scanner: { scanForGate: async () => Promise.reject(new Error("the image is scanned")) },
+  });
+  const opts = { maxManifestBytes: 4 << 20, createRepositoryOnPush: true, aws };
+  const plain = new RegistryService(meta, blobs, opts, [verifier.hooks]);
+  const gated = new RegistryService(meta, blobs, opts, [gate.registryHooks(), verifier.hooks]);
+  const addr = "registry.example.com";
+  // the same image as the servers hold, pushed through the service
+  const { Readable } = await import("node:stream");
+  const put = async (repo, ref, body, type) => (await plain.putManifest(repo, ref, body, type)).digest;
+  const repo = "bench/app";
+  const putBlobLocal = async (body) => {
+    const digest = sha256(body);
+    await plain.monolithicUpload(repo, digest, Readable.from([body]));
+    return { digest, size: body.length };
+  };
+  const os = tinyLayer("etc/os-release", 'ID=debian\nVERSION_ID="12"\n');
+  const c = await putBlobLocal(
+    Buffer.from(
+      JSON.stringify({
+        architecture: "amd64",
+        os: "linux",
+        rootfs: { type: "layers", diff_ids: [sha256(os.tar)] },
+        config: {},
+      }),
+    ),
+  );
+  const l = await putBlobLocal(os.gz);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...c },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...l }],
+    }),
+  );
+  const digest = await put(repo, "v1", manifest, OCI_MANIFEST);
+  const payload = Buffer.from(
+    JSON.stringify({
+      critical: {
+        identity: { "docker-reference": `${addr}/${repo}` },
+        image: { "docker-manifest-digest": digest },
+        type: "cosign container image signature",
+      },
+      optional: null,
+    }),
+  );
+  const sc = await putBlobLocal(
+    Buffer.from(
+      JSON.stringify({
+        architecture: "",
+        os: "",
+        rootfs: { type: "layers", diff_ids: [sha256(payload)] },
+        config: {},
+      }),
+    ),
+  );
+  const sp = await putBlobLocal(payload);
+  await put(
+    repo,
+    `${digest.replace(":", "-")}.sig`,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...sc },
+        layers: [
+          {
+            mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+            ...sp,
+            annotations: {
+              "dev.cosignproject.cosign/signature": sign("sha256", payload, {
+                key: privateKey,
+                dsaEncoding: "der",
+              }).toString("base64"),
+            },
+          },
+        ],
+      }),
+    ),
+    OCI_MANIFEST,
+  );
+  const id = await meta.registry.repositoryId(repo);
+  await meta.scans.markStarted(id, digest, "BASIC", "IN_PROGRESS");
+  await meta.scans.markCompleted(id, digest, {
+    status: "COMPLETE",
+    description: "done",
+    severityCounts: {},
+    vulnerabilitySourceUpdatedAt: Date.now(),
+  });
+  await gated.getManifest(repo, "v1", { pull: true }); // fails loudly if the gate refuses it
+  const N = 20_000;
+  const times = { off: [], on: [] };
+  for (let round = 0; round < 2; round++)
+    for (const [name, reg] of [
+      ["off", plain],
+      ["on", gated],
+    ])
+      for (let i = 0; i < N / 2; i++) {
+        const t = performance.now();
+        await reg.getManifest(repo, "v1", { pull: true });
+        if (round === 1) times[name].push(performance.now() - t);
+      }
+  await meta.close();
+  const us = (xs, p) => pct(xs, p) * 1000;
+  const out = {
+    calls: times.on.length,
+    offUs: { p50: us(times.off, 50), p95: us(times.off, 95) },
+    onUs: { p50: us(times.on, 50), p95: us(times.on, 95) },
+    addedUs: { p50: us(times.on, 50) - us(times.off, 50), p95: us(times.on, 95) - us(times.off, 95) },
+  };
+  process.stdout.write(
+    `\nIn process (RegistryService.getManifest, pull, ${out.calls} calls each after as many warm-up, every gate on):\n` +
+      table([
+        ["", "p50 µs", "p95 µs"],
+        ["gate off", out.offUs.p50.toFixed(1), out.offUs.p95.toFixed(1)],
+        ["gate on", out.onUs.p50.toFixed(1), out.onUs.p95.toFixed(1)],
+        ["added", out.addedUs.p50.toFixed(1), out.addedUs.p95.toFixed(1)],
+      ]) +
+      "\n",
+  );
+  return out;
 }
 
 /** An AdmissionReview v1 of a Pod with these images, as the API server sends it. */
