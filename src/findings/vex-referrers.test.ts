@@ -16,6 +16,8 @@ import { metaDrivers, type DriverFixture } from "../storage/meta/drivers-testing
 import type { MetaStore } from "../storage/meta/store.js";
 import type { Advisory } from "../vulndb/types.js";
 import { StoreInspector2Backend } from "./inspector-backend.js";
+import { suppressedPredicates } from "./suppression.js";
+import { testFinding } from "./testing.js";
 import { VexReferrers } from "./vex-referrers.js";
 
 /**
@@ -227,6 +229,33 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
       expect(suppressed.vulnerabilityId).toBe("CVE-2099-0001");
       expect(suppressed.drydock?.suppressedBy?.[0]?.kind).toBe("vex");
       expect(listed.items.find((f) => f.status === "ACTIVE")!.drydock).toBeUndefined();
+
+      // A re-match after a database change decides new and found-again findings by the same
+      // predicates (rematch.ts suppressedPredicates): VEX suppression stays.
+      const repositoryId = (await meta.registry.repositoryId("app"))!;
+      const preds = await suppressedPredicates(
+        meta,
+        { accountId: ACCOUNT, region: REGION },
+        [{ repositoryId, digest }],
+        clock,
+      );
+      const pred = preds?.get(`${repositoryId}@${digest}`);
+      const pkg = {
+        name: "base-files",
+        version: "12.4",
+        ecosystem: "deb" as const,
+        purl: "pkg:deb/debian/base-files@12.4?arch=amd64",
+      };
+      expect(pred?.(testFinding({ vulnerabilityId: "CVE-2099-0001", package: pkg }))).toBe(true);
+      expect(pred?.(testFinding({ vulnerabilityId: "CVE-2099-0002", package: pkg }))).toBe(false);
+      expect(
+        pred?.(
+          testFinding({
+            vulnerabilityId: "CVE-2099-0001",
+            package: { ...pkg, name: "openssl", purl: "pkg:deb/debian/openssl@3" },
+          }),
+        ),
+      ).toBe(false);
 
       // A filter change re-evaluates every finding: VEX suppression stays.
       await inspector.createFilter(
