@@ -102,7 +102,7 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
     const expiredExceptions = exceptions.filter((e) => !(e.expiresAt > nowMs));
     for (const e of expiredExceptions)
       process.stderr.write(
-        `drydock: warning: exception ${e.name} (owner ${e.owner}) expired on ${new Date(e.expiresAt).toISOString()}: it no longer suppresses anything\n`,
+        `drydock: warning: exception ${e.name} (owner ${e.owner}) expired on ${e.expires ?? new Date(e.expiresAt).toISOString()}: it no longer suppresses anything\n`,
       );
     const doc = await inventoryFromCli(reference, opts);
     const scans: ImageScan[] = [];
@@ -219,7 +219,7 @@ async function render(
           name: e.name,
           owner: e.owner,
           reason: e.reason,
-          expires: new Date(e.expiresAt).toISOString(),
+          expires: e.expires ?? new Date(e.expiresAt).toISOString(),
         })),
       };
       const body =
@@ -259,7 +259,7 @@ async function render(
           `Expired exceptions (they no longer suppress anything):\n${expiredExceptions
             .map(
               (e) =>
-                `  ${e.name}  owner ${e.owner}  expired ${new Date(e.expiresAt).toISOString().slice(0, 10)}: ${e.reason}`,
+                `  ${e.name}  owner ${e.owner}  expired ${e.expires ?? new Date(e.expiresAt).toISOString()}: ${e.reason}`,
             )
             .join("\n")}`,
         );

@@ -67,7 +67,7 @@ describe("drydock scan --vex and exceptions", () => {
     expect(r.vex.get(b)).toMatchObject({ status: "affected", action: "upgrade", source: path });
     expect(suppressedLines(r.suppressed)).toEqual([
       `  CVE-2023-0286  openssl 3.0.7-1  VEX not_affected (component_not_present) in ${path}`,
-      "  CVE-2024-0002  openssl 3.0.7-1  exception accept-c by alice until 2030-01-01: not reachable",
+      "  CVE-2024-0002  openssl 3.0.7-1  exception accept-c by alice until 2030-01-01T00:00:00.000Z: not reachable",
     ]);
   });
 

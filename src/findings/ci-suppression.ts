@@ -62,7 +62,7 @@ export function applyCiSuppression(
           name: e.name,
           reason: e.reason,
           owner: e.owner,
-          expiresAt: new Date(e.expiresAt).toISOString(),
+          expiresAt: e.expires ?? new Date(e.expiresAt).toISOString(),
         });
     const v = index.verdict(f);
     if (v) {
@@ -95,7 +95,7 @@ export function suppressedLines(s: CiSuppression["suppressed"]): string[] {
       .map((b) =>
         b.kind === "vex"
           ? `VEX not_affected${b.justification ? ` (${b.justification})` : ""} in ${b.name}`
-          : `exception ${b.name} by ${b.owner ?? "?"} until ${b.expiresAt?.slice(0, 10) ?? "?"}: ${b.reason ?? ""}`,
+          : `exception ${b.name} by ${b.owner ?? "?"} until ${b.expiresAt ?? "?"}: ${b.reason ?? ""}`,
       )
       .join("; ");
     return `  ${f.vulnerabilityId}  ${f.package.name} ${f.package.version}  ${why}`;

@@ -41,6 +41,8 @@ export interface ExceptionInput extends ExceptionScope {
   owner: string;
   /** Epoch ms: it stops suppressing then. */
   expiresAt: number;
+  /** The expiry as given (`2026-12-31`: through that day), for messages. */
+  expires?: string;
 }
 
 /** An exception as read back from its filter. */
@@ -307,6 +309,7 @@ export function exceptionOfConfig(e: Config["exceptions"][number]): ExceptionInp
     reason: e.reason,
     owner: e.owner,
     expiresAt: expiryOf(e.expires),
+    expires: e.expires,
     ...(e.repositories ? { repositories: e.repositories } : {}),
     ...(e.imageDigest ? { imageDigest: e.imageDigest } : {}),
     ...(e.package ? { package: e.package } : {}),
