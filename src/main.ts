@@ -22,6 +22,8 @@ import { JobWorker } from "./jobs/worker.js";
 import { collectGarbage } from "./registry/gc.js";
 import { RETENTION_CHECK_MS, runRetention } from "./findings/retention.js";
 import { setupPolicy } from "./policy/setup.js";
+import { ScanAttestor } from "./policy/signatures/attest.js";
+import { createSignatureVerifier } from "./policy/signatures/index.js";
 import { LifecycleService } from "./policy/lifecycle/service.js";
 import { RegistryService } from "./registry/service.js";
 import { warmUpRegistry } from "./registry/warmup.js";
@@ -93,7 +95,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     deadLetters: () => stores.meta.deliveries.countDeadLetters(),
   });
   const scan = createScanService(config, stores, settings, log, metrics);
+  // Drydock's signed scan results (docs/signatures.md): queued by each completed scan in its
+  // transaction, signed and pushed as referrers by the report worker.
+  const attestor = config.signatures.attest.enabled
+    ? new ScanAttestor(stores.meta, { privateKey: config.signatures.attest.privateKey! })
+    : undefined;
+  if (attestor) scan.service.onCompleted = (tx, e) => attestor.scanCompleted(tx, e);
   const auth = await createAuth(config, dataPaths(config.data).root);
+  // Signature verification for the gates (docs/signatures.md); bad keys fail the start here.
+  const signatures = createSignatureVerifier({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    config: config.signatures,
+  });
   // Pull gates and the admission webhook (docs/policy.md).
   const policy = setupPolicy(config, {
     meta: stores.meta,
@@ -101,6 +115,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scanner: scan.service,
     auth: auth.authorizer,
     log,
+    verifier: signatures,
   });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,
@@ -114,6 +129,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       settings.registryHooks(),
       scan.service.registryHooks(),
       policy.hooks,
+      // A pushed or deleted signature drops its subject's cached verdicts.
+      signatures.hooks,
       // VEX referrers applied to their subject's findings in the push (src/findings/vex-referrers.ts).
       new VexReferrers(stores.blobs, {
         registry: { accountId: config.aws.accountId, region: config.aws.region },
@@ -121,6 +138,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }).registryHooks(),
     ],
   );
+  if (attestor) attestor.target = service;
   // ECR lifecycle policies: runs (scheduled below) and previews (jobs on the report worker).
   const lifecycle = new LifecycleService(stores.meta, settings, { registry: service, log });
   const ecrRoutes = setupEcrApi(config, {
@@ -334,7 +352,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     reportWorker = new JobWorker(
       stores.meta,
-      { ...reports.jobHandlers(), ...eventBus.jobHandlers, ...lifecycle.jobHandlers() },
+      {
+        ...reports.jobHandlers(),
+        ...eventBus.jobHandlers,
+        ...lifecycle.jobHandlers(),
+        ...(attestor?.jobHandlers() ?? {}),
+      },
       {
         concurrency: REPORT_CONCURRENCY,
         maxAttempts: config.scan.maxAttempts,
@@ -346,6 +369,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     );
     reports.onQueued = () => reportWorker?.wake();
     lifecycle.onQueued = () => reportWorker?.wake();
+    if (attestor) attestor.onQueued = () => reportWorker?.wake();
     await reportWorker.start(false);
   }
   const address = await app.listen({ host, port });

@@ -92,6 +92,19 @@ export interface ScanJob {
 }
 
 export const SCAN_JOB = "scan";
+
+/** A scan that completed (findings recorded), for what follows one: Drydock's signed attestation. */
+export interface ScanCompleted {
+  repository: string;
+  repositoryId: number;
+  digest: string;
+  scanType: string;
+  startedAt: number;
+  finishedAt: number;
+  severityCounts: Record<string, number>;
+  /** When the vulnerability database used was built (0: unknown). */
+  databaseBuiltAt: number;
+}
 /** How long a re-match waits for this worker's database to reach the build it needs. */
 const REMATCH_WAIT_MS = 15_000;
 const scanKey = (repositoryId: number, digest: string) => `${repositoryId}@${digest}`;
@@ -110,6 +123,11 @@ export interface VulnDbSource {
 export class RegistryScanService implements ScanService {
   readonly queue: JobWorker;
   private readonly now: () => number;
+  /**
+   * Called in the transaction that records a completed scan (src/policy/signatures/attest.ts
+   * queues its attestation there); set after construction, like the services it feeds.
+   */
+  onCompleted?: (tx: MetaStore, e: ScanCompleted) => Promise<void>;
 
   constructor(
     private readonly meta: MetaStore,
@@ -538,6 +556,16 @@ export class RegistryScanService implements ScanService {
           description: COMPLETE_DESCRIPTION,
           severityCounts: counts,
           vulnerabilitySourceUpdatedAt: builtAt,
+        });
+        await this.onCompleted?.(tx, {
+          repository: name,
+          repositoryId: job.repositoryId,
+          digest: job.digest,
+          scanType: job.scanType,
+          startedAt: row.lastScanAt,
+          finishedAt: this.now(),
+          severityCounts: counts,
+          databaseBuiltAt: builtAt,
         });
         // Watched continuously, and a database change was planned while this scan ran.
         if (status === "ACTIVE" && (await rematchIfStale(tx, job, builtAt))) this.wakeSoon();

@@ -16,14 +16,7 @@ export const OCI_EMPTY = "application/vnd.oci.empty.v1+json";
 export const sha256 = (b: Uint8Array | string): string =>
   `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-/** A signature as cosign and sigstore signers make one (ECDSA DER over SHA-256, Ed25519, RSA PKCS#1 v1.5). */
-export function signBlob(key: KeyObject, data: Uint8Array, o: { pss?: boolean } = {}): Buffer {
-  if (key.asymmetricKeyType === "ed25519") return cryptoSign(null, data, key);
-  if (key.asymmetricKeyType === "ec") return cryptoSign("sha256", data, { key, dsaEncoding: "der" });
-  return o.pss
-    ? cryptoSign("sha256", data, { key, padding: 6, saltLength: 32 })
-    : cryptoSign("sha256", data, key);
-}
+export { signBlob } from "./sign.js";
 
 export function simpleSigningPayload(
   dockerReference: string,
