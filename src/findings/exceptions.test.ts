@@ -184,6 +184,27 @@ describe("exceptions on the registry (SUPPRESS filters)", () => {
     expect(last.detail).toMatchObject({ change: "EXPIRED", by: "drydock", "findings-changed": 2 });
   });
 
+  it("tagging a filter with drydock:repository-pattern (or removing it) re-decides its findings at once", async () => {
+    const prod = await pushImage(w.registry, "prod/api", debianImage());
+    await w.scanned("prod/api", prod);
+    const dev = await pushImage(w.registry, "dev/api", debianImage());
+    await w.scanned("dev/api", dev);
+    const f = await w.inspector.createFilter(
+      {
+        name: "api-made",
+        action: "SUPPRESS",
+        criteria: { vulnerabilityId: [{ comparison: "EQUALS", value: "CVE-2099-0002" }] },
+      },
+      admin,
+    );
+    expect((await w.statuses("dev/api", dev))["CVE-2099-0002"]).toBe("SUPPRESSED");
+    await w.inspector.tagResource(f.arn, { "drydock:repository-pattern": "prod/*" }, admin);
+    expect((await w.statuses("dev/api", dev))["CVE-2099-0002"]).toBe("ACTIVE");
+    expect((await w.statuses("prod/api", prod))["CVE-2099-0002"]).toBe("SUPPRESSED");
+    await w.inspector.untagResource(f.arn, ["drydock:repository-pattern"], admin);
+    expect((await w.statuses("dev/api", dev))["CVE-2099-0002"]).toBe("SUPPRESSED");
+  });
+
   it("the configuration's exceptions are made, replaced when changed and removed when gone", async () => {
     const digest = await pushImage(w.registry, "prod/api", debianImage());
     await w.scanned("prod/api", digest);

@@ -67,7 +67,7 @@ import type {
 } from "../storage/meta/store.js";
 import { narrowingOf, orderOf } from "./narrowing.js";
 import { listedRecord } from "./records.js";
-import { annotateRecords, reapplySuppression } from "./suppression.js";
+import { annotateRecords, reapplySuppression, REPOSITORY_PATTERN_TAG } from "./suppression.js";
 import type { InspectorReports } from "./reports/service.js";
 
 /**
@@ -589,9 +589,14 @@ export class StoreInspector2Backend implements Inspector2Backend {
     await this.meta.tx(async (tx) => {
       const f = await this.existing(tx, resourceArn);
       await tx.filters.tag(f.id, tags);
-      if (expiresAt === undefined) return;
+      // The expiry and the repository patterns (src/findings/exceptions.ts) decide suppression.
+      if (expiresAt === undefined && !(REPOSITORY_PATTERN_TAG in tags)) return;
       const now = this.now();
-      await tx.filters.put({ ...f, expiresAt, expired: false, updatedAt: now });
+      await tx.filters.put({
+        ...f,
+        ...(expiresAt !== undefined ? { expiresAt, expired: false } : {}),
+        updatedAt: now,
+      });
       await this.changed(tx, "TAGGED", (await tx.filters.get(f.id))!, principal.arn, now);
     });
   }
@@ -600,9 +605,12 @@ export class StoreInspector2Backend implements Inspector2Backend {
     await this.meta.tx(async (tx) => {
       const f = await this.existing(tx, resourceArn);
       await tx.filters.untag(f.id, tagKeys);
-      if (!tagKeys.includes(EXPIRES_AT_TAG) || f.expiresAt === null) return;
+      const expiry = tagKeys.includes(EXPIRES_AT_TAG) && f.expiresAt !== null;
+      const pattern =
+        tagKeys.includes(REPOSITORY_PATTERN_TAG) && f.tags[REPOSITORY_PATTERN_TAG] !== undefined;
+      if (!expiry && !pattern) return;
       const now = this.now();
-      await tx.filters.put({ ...f, expiresAt: null, expired: false, updatedAt: now });
+      await tx.filters.put({ ...f, ...(expiry ? { expiresAt: null, expired: false } : {}), updatedAt: now });
       await this.changed(tx, "UNTAGGED", (await tx.filters.get(f.id))!, principal.arn, now);
     });
   }
