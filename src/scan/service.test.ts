@@ -14,7 +14,7 @@ import { readEvents } from "../events/log.js";
 import { AwsPrincipal } from "../api/access.js";
 import { StoreInspector2Backend } from "../findings/inspector-backend.js";
 import { REMATCH_JOB, planRematch } from "./rematch.js";
-import { MANUAL_SCAN_WINDOW_MS, RegistryScanService } from "./service.js";
+import { MANUAL_SCAN_WINDOW_MS, RegistryScanService, SCAN_JOB } from "./service.js";
 import { UNSUPPORTED_OS } from "./engine.js";
 import type { Advisory } from "../vulndb/types.js";
 import { VulnDbError } from "../vulndb/schema.js";
@@ -656,3 +656,19 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("scanForGate (the pull gate's requireScan)", () => {
+  it("queues one scan of an unscanned image, even asked twice at once, and none once it has one", async () => {
+    const digest = await push("gated", debianImage());
+    expect(await scans.imageScanState("gated", digest)).toBeNull();
+    const id = (await meta.registry.repositoryId("gated"))!;
+    const type = "application/vnd.oci.image.manifest.v1+json";
+    await Promise.all([scans.scanForGate(id, digest, type), scans.scanForGate(id, digest, type)]);
+    expect((await meta.jobs.list([SCAN_JOB])).map((j) => j.key)).toEqual([`${id}@${digest}`]);
+    expect((await scans.imageScanState("gated", digest))?.status).toBe("IN_PROGRESS");
+    await scans.start();
+    expect(await settle("gated", digest)).toBe("COMPLETE");
+    await scans.scanForGate(id, digest, type);
+    expect(await meta.jobs.depth([SCAN_JOB])).toEqual({ queued: 0, running: 0 });
+  });
+});

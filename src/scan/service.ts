@@ -339,6 +339,8 @@ export class RegistryScanService implements ScanService {
    */
   async scanForGate(repositoryId: number, digest: string, mediaType: string): Promise<void> {
     const queued = await this.meta.tx(async (tx) => {
+      // Pulls of the same unscanned image held on several nodes at once queue one scan.
+      await tx.registry.lockRepository(repositoryId);
       const config = await readScanningConfiguration(tx);
       const prev = await tx.scans.get(repositoryId, digest);
       const expired = prev?.scanType === "ENHANCED" && prev.status === EXPIRED;
