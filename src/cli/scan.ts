@@ -11,7 +11,7 @@ import {
   suppressedLines,
   type CiSuppression,
 } from "../findings/ci-suppression.js";
-import { exceptionOfConfig, type ExceptionInput } from "../findings/exceptions.js";
+import { exceptionOfConfig, validateException, type ExceptionInput } from "../findings/exceptions.js";
 import { renderTable, summaryCounts } from "../findings/formats/table.js";
 import { toSarif } from "../findings/formats/sarif.js";
 import { inventoriesOf } from "../image/analyze.js";
@@ -98,6 +98,13 @@ export async function scan(reference: string, opts: ScanOptions): Promise<void> 
     const vex = await readVexFiles(opts.vex ?? []);
     const nowMs = Date.now();
     const exceptions = config.exceptions.map(exceptionOfConfig);
+    for (const e of exceptions) {
+      try {
+        validateException(e, null);
+      } catch (err) {
+        throw new ConfigError(`exceptions: ${(err as Error).message}`);
+      }
+    }
     const inForce = exceptions.filter((e) => e.expiresAt > nowMs);
     const expiredExceptions = exceptions.filter((e) => !(e.expiresAt > nowMs));
     for (const e of expiredExceptions)
