@@ -241,6 +241,13 @@ describe("exceptions on the registry (SUPPRESS filters)", () => {
       removed: ["config/accept-0001"],
     });
     expect((await listExceptions(w.inspector, async () => false)).map((e) => e.name)).toEqual(["cli-one"]);
+    // Two nodes starting with the same configuration at once: one filter, neither start fails.
+    const both = await Promise.all([
+      syncConfigExceptions(w.inspector, [base({ name: "twin" })], cfg),
+      syncConfigExceptions(w.inspector, [base({ name: "twin" })], cfg),
+    ]);
+    expect(both.flatMap((r) => r.created)).toEqual(["config/twin"]);
+    expect(await syncConfigExceptions(w.inspector, [], cfg)).toMatchObject({ removed: ["config/twin"] });
     // Bad configuration entries are refused, nothing changed.
     await expect(
       syncConfigExceptions(w.inspector, [base({ vulnerability: undefined })], cfg),

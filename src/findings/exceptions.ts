@@ -1,5 +1,6 @@
 import { AwsPrincipal } from "../api/access.js";
 import type { FilterInput, FilterRecord } from "../api/inspector2/backend.js";
+import { Inspector2Error } from "../api/inspector2/errors.js";
 import { splitPackageVersion } from "../api/inspector2/finding.js";
 import type { FilterCriteria, StringFilter } from "../api/inspector2/shapes.js";
 import type { Config } from "../config/schema.js";
@@ -236,23 +237,26 @@ export async function syncConfigExceptions(
     nextToken = page.nextToken;
   } while (nextToken);
   const out = { created: [] as string[], replaced: [] as string[], removed: [] as string[] };
-  for (const [name, f] of have)
-    if (!want.has(name)) {
-      await backend.deleteFilter(f.arn, by);
-      out.removed.push(name);
+  // Another node starting with the same configuration may have made or removed it first: its
+  // refusal (a name in use, a filter gone) is that node's work done, not a failure of the start.
+  const raced = async (name: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      if (!(err instanceof Inspector2Error)) throw err;
+      log?.warn({ exception: name, err: err.message }, "configuration exception changed by another node");
+      return false;
     }
+  };
+  for (const [name, f] of have)
+    if (!want.has(name) && (await raced(name, () => backend.deleteFilter(f.arn, by)))) out.removed.push(name);
   for (const [name, input] of want) {
     const old = have.get(name);
     if (old && sameFilter(old, input)) continue;
-    if (old) await backend.deleteFilter(old.arn, by);
-    try {
-      await backend.createFilter(input, by);
-    } catch (err) {
-      // Another node starting with the same configuration made it first.
-      log?.warn({ exception: name, err: (err as Error).message }, "configuration exception not created");
-      continue;
-    }
-    (old ? out.replaced : out.created).push(name);
+    if (old) await raced(name, () => backend.deleteFilter(old.arn, by));
+    if (await raced(name, () => backend.createFilter(input, by)))
+      (old ? out.replaced : out.created).push(name);
   }
   return out;
 }
