@@ -116,6 +116,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     auth: auth.authorizer,
     log,
     verifier: signatures,
+    metrics,
   });
   const vulndbHealth = new VulnDbHealth(scan.vulndb.path, {
     updatesEnabled: role !== "api" && config.vulndb.updateIntervalHours > 0,

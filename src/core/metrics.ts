@@ -39,6 +39,7 @@ export class Metrics {
   readonly vulndbUpdateFailures: Counter;
   readonly eventDeliveries: Counter<"outcome">;
   readonly eventDeliveryLatency: Histogram;
+  readonly pullGateDecisions: Counter<"via" | "decision">;
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: "drydock_process_" });
@@ -140,6 +141,17 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10, 60, 600, 3600],
       registers,
     });
+
+    // The pull gate and the admission webhook (src/policy): decisions on gated images.
+    this.pullGateDecisions = new Counter({
+      name: "drydock_pull_gate_decisions_total",
+      help: "Pull policy decisions on images a rule matched, by where (registry, admission) and decision (allowed, denied, held, bypassed)",
+      labelNames: ["via", "decision"],
+      registers,
+    });
+    for (const via of ["registry", "admission"])
+      for (const decision of ["allowed", "denied", "held", "bypassed"])
+        this.pullGateDecisions.inc({ via, decision }, 0);
 
     // Gauges read at scrape time: the findings and images of the shared metadata database.
     const { findings, images, vulndbBuiltAt, pendingDeliveries, deadLetters } = sources;

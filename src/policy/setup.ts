@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Authorizer } from "../auth/types.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
+import type { Metrics } from "../core/metrics.js";
 import type { RegistryHooks } from "../registry/hooks.js";
 import type { BlobStore } from "../storage/blob/types.js";
 import type { MetaStore } from "../storage/meta/store.js";
@@ -35,6 +36,8 @@ export function setupPolicy(
     log?: Logger;
     /** The signature verifier of `signatures.*` (createSignatureVerifier, made by main). */
     verifier: SignatureVerifier;
+    /** The node's Prometheus metrics (drydock_pull_gate_decisions_total). */
+    metrics?: Pick<Metrics, "pullGateDecisions">;
   },
 ): PolicySetup {
   const source = new PolicySource(d.meta, config.policy);
@@ -46,6 +49,7 @@ export function setupPolicy(
     verifier: d.verifier,
     aws: { accountId: config.aws.accountId, region: config.aws.region },
     log: d.log,
+    metrics: d.metrics,
   });
   const webhook = new AdmissionWebhook({
     meta: d.meta,

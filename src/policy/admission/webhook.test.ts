@@ -129,12 +129,14 @@ describe("AdmissionWebhook", () => {
   let gate: PullGate;
   let source: PolicySource;
   let scanned: string[];
+  let counted: string[];
   const aws = { accountId: "123456789012", region: "eu-west-1" };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-admission-"));
     meta = await openSqliteMetaStore(join(dir, "meta.db"));
     scanned = [];
+    counted = [];
   });
   afterEach(async () => {
     await meta.close();
@@ -159,6 +161,11 @@ describe("AdmissionWebhook", () => {
       },
       verifier: { verifyImage: async () => ({ verified: true, by: [], reasons: [] }) },
       pollMs: 10,
+      metrics: {
+        pullGateDecisions: {
+          inc: (l: { via: string; decision: string }) => counted.push(`${l.via}:${l.decision}`),
+        },
+      },
     });
     reg = new RegistryService(meta, blobs, { maxManifestBytes: 4 << 20, createRepositoryOnPush: true, aws }, [
       gate.registryHooks(),
@@ -321,6 +328,7 @@ describe("AdmissionWebhook", () => {
     );
     expect(scanned).toEqual([d]);
     expect(await denials()).toEqual([]);
+    expect(counted).toEqual(["admission:held"]);
   });
 
   it("mutate pins tags of this registry to digests with a JSONPatch, and leaves the rest", async () => {

@@ -131,6 +131,7 @@ export class AdmissionWebhook {
       waitMs: this.d.scanWaitSeconds * 1000,
       startScans: !o.dryRun,
     });
+    this.d.gate.count("admission", v.kind === "allow" ? "allowed" : v.kind === "pending" ? "held" : "denied");
     if (v.kind === "allow") return resolved;
     const reasons = v.kind === "pending" ? [...v.reasons, "try again once the scan has finished"] : v.reasons;
     if (v.kind === "deny" && !o.dryRun)

@@ -30,6 +30,8 @@ describe("PullGate", () => {
   let finishScan: ((digest: string) => Promise<void>) | null;
   let verdict: SignatureVerdict;
   let verifyCalls: VerifyImageRequest[];
+  /** Decisions counted (drydock_pull_gate_decisions_total), `via:decision`. */
+  let counted: string[];
   const aws = { accountId: "123456789012", region: "eu-west-1" };
 
   const scanner: GateScanner = {
@@ -50,7 +52,12 @@ describe("PullGate", () => {
     const doc: PolicyDocument = parsePolicyDocument({ cacheSeconds: 0, ...(policy as object) });
     source = new PolicySource(meta, doc, { refreshMs: 0 });
     const blobs = await FsBlobStore.open(join(dir, "blobs"));
-    gate = new PullGate({ meta, blobs, source, scanner, verifier, aws, pollMs: 10 });
+    const metrics = {
+      pullGateDecisions: {
+        inc: (l: { via: string; decision: string }) => counted.push(`${l.via}:${l.decision}`),
+      },
+    };
+    gate = new PullGate({ meta, blobs, source, scanner, verifier, aws, pollMs: 10, metrics });
     reg = new RegistryService(meta, blobs, { maxManifestBytes: 4 << 20, createRepositoryOnPush: true, aws }, [
       gate.registryHooks(),
     ]);
@@ -63,6 +70,7 @@ describe("PullGate", () => {
     finishScan = null;
     verdict = { verified: true, by: [{ kind: "cosign", key: "ci", form: "tag" }], reasons: [] };
     verifyCalls = [];
+    counted = [];
   });
   afterEach(async () => {
     await meta.close();
@@ -246,6 +254,7 @@ describe("PullGate", () => {
     expect((await refusal(reg.getManifest("app", "latest", { pull: true }))).code).toBe("TOOMANYREQUESTS");
     expect(scanned).toEqual([digest]);
     expect(await gateEvents()).toHaveLength(0);
+    expect(counted).toEqual(["registry:held", "registry:held"]);
   });
 
   it("requireScan: onUnsupported and onFailed decide for images that cannot be scanned", async () => {
@@ -373,6 +382,12 @@ describe("PullGate", () => {
     });
     // anyone else is refused
     expect((await refusal(reg.getManifest("app", "old", { pull: true, user: "other" }))).code).toBe("DENIED");
+    expect(counted).toEqual([
+      "registry:bypassed",
+      "registry:bypassed",
+      "registry:allowed",
+      "registry:denied",
+    ]);
   });
 
   it("an index is decided by its platform manifests", async () => {

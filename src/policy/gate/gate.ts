@@ -29,7 +29,12 @@ export interface PullGateDeps {
   now?: () => number;
   /** How often a held pull looks at its image's scan state (default 200 ms). */
   pollMs?: number;
+  /** Counts decisions on images a rule matched (Metrics.pullGateDecisions). */
+  metrics?: { pullGateDecisions: { inc(labels: { via: string; decision: GateDecision }): void } };
 }
+
+/** A decision as counted: served, refused (403), held (429 or a waiting review), or a bypass user's. */
+export type GateDecision = "allowed" | "denied" | "held" | "bypassed";
 
 /** The image a decision is about. */
 export interface GateSubject {
@@ -168,6 +173,7 @@ export class PullGate {
     if (user !== null && rule.bypass.has(user)) {
       // No scan started and no wait for a bypass user: CI deploys must not be held.
       const v = await this.decide(subject, rule, { waitMs: 0, startScans: false });
+      this.count("registry", v.kind === "allow" ? "allowed" : "bypassed");
       if (v.kind !== "allow")
         await this.record("bypassed", {
           ...subject,
@@ -184,6 +190,7 @@ export class PullGate {
       waitMs: policy.document.scanWaitSeconds * 1000,
       startScans: true,
     });
+    this.count("registry", v.kind === "allow" ? "allowed" : v.kind === "pending" ? "held" : "denied");
     if (v.kind === "allow") return;
     if (v.kind === "pending") {
       const err = new RegistryError(
@@ -203,6 +210,11 @@ export class PullGate {
       via: "registry",
     });
     throw new RegistryError("DENIED", denialMessage(e.repository, rule, v.reasons));
+  }
+
+  /** Counts a decision (the admission webhook counts its own, per image). */
+  count(via: "registry" | "admission", decision: GateDecision): void {
+    this.d.metrics?.pullGateDecisions.inc({ via, decision });
   }
 
   /** Appends the `Drydock Pull Denied` or `Drydock Pull Gate Bypassed` event. */
