@@ -319,6 +319,41 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
       });
     });
 
+    it("a VEX about an image index speaks for each platform manifest it lists", async () => {
+      const a = debianImage("12.1");
+      const b = debianImage("12.2");
+      const da = await pushImage(registry, "multi", a, "a");
+      const db = await pushImage(registry, "multi", b, "b");
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          manifests: [
+            { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: da, size: a.manifest.length },
+            { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: db, size: b.manifest.length },
+          ],
+        }),
+      );
+      const { digest: di } = await registry.putManifest(
+        "multi",
+        "latest",
+        index,
+        "application/vnd.oci.image.index.v1+json",
+      );
+      await scans.start();
+      await scanned("multi", da);
+      await scanned("multi", db);
+      await attach("multi", di, openvex([notAffected("CVE-2099-0002")]), "application/openvex+json");
+      for (const d of [da, db])
+        expect(await statuses("multi", d)).toEqual({
+          "CVE-2099-0001": "ACTIVE",
+          "CVE-2099-0002": "SUPPRESSED",
+        });
+      expect((await meta.vex.list({ limit: 10 })).map((r) => r.imageDigest).sort()).toEqual(
+        [da, db, di].sort(),
+      );
+    });
+
     it("a bad VEX is stored by the registry, recorded INVALID with the reason, and changes nothing", async () => {
       const digest = await pushImage(registry, "app", debianImage());
       await scans.start();
