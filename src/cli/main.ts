@@ -5,6 +5,7 @@ import { EXIT_USAGE, SBOM_FORMATS, SCAN_FORMATS, VERSION_SCHEME_IDS, exitFor } f
 import type * as Db from "./db.js";
 import type { DlqOptions } from "./events-dlq.js";
 import type { AddOptions, ExceptionsOptions } from "./exceptions.js";
+import type { SignaturesOptions } from "./signatures.js";
 import type { ConnectionSecretOptions } from "./events-connection.js";
 import type { TailOptions } from "./events.js";
 import type { PolicyOptions } from "./policy.js";
@@ -232,6 +233,36 @@ export function buildCli(): Command {
       )
       .option("--repository <name>", "the image's repository, for exceptions scoped by repository"),
   ).action(async (reference: string, opts: ScanOptions) => (await import("./scan.js")).scan(reference, opts));
+
+  // Image signatures: what the gate decides, and Drydock's signed scan results (docs/signatures.md).
+  const signatures = program
+    .command("signatures")
+    .description("verify image signatures (cosign, Notation) and Drydock's scan attestations");
+  const signatureOptions = (c: Command) =>
+    c
+      .argument("<image>", "REPOSITORY:TAG or REPOSITORY@DIGEST (a registry host in front is ignored)")
+      .option("-c, --config <file>", "configuration file (YAML or JSON); also DRYDOCK_CONFIG")
+      .option("-d, --data <dir>", "data directory (default ./data)")
+      .option(
+        "--key <name>",
+        "accept only this key of signatures.keys or Notation trust policy; repeatable",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option("--json", "JSON output");
+  signatureOptions(
+    signatures
+      .command("verify")
+      .description("verify an image's signatures as the pull gate does (exit 0 verified, 1 not)"),
+  ).action(async (image: string, opts: SignaturesOptions) =>
+    (await import("./signatures.js")).signaturesVerify(image, opts),
+  );
+  signatureOptions(
+    signatures
+      .command("attestations")
+      .description("list Drydock's signed scan results of an image that verify with signatures.keys"),
+  ).action(async (image: string, opts: SignaturesOptions) =>
+    (await import("./signatures.js")).signaturesAttestations(image, opts),
+  );
 
   // Scoped exceptions: SUPPRESS filters with an owner, a reason and an expiry (docs/vex-and-exceptions.md).
   const exceptions = program
