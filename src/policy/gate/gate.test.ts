@@ -8,7 +8,7 @@ import { MediaTypes } from "../../registry/manifest.js";
 import { RegistryService } from "../../registry/service.js";
 import { debianImage, pushImage } from "../../scan/testing.js";
 import { FsBlobStore } from "../../storage/blob/fs.js";
-import { openSqliteMetaStore } from "../../storage/meta/sqlite.js";
+import { metaDrivers, type DriverFixture } from "../../storage/meta/drivers-testing.js";
 import type { MetaStore } from "../../storage/meta/store.js";
 import type { SignatureVerdict, SignatureVerifier, VerifyImageRequest } from "../signatures/index.js";
 import { parsePolicyDocument, type PolicyDocument } from "./document.js";
@@ -18,9 +18,13 @@ import { PolicySource, PULL_POLICY } from "./source.js";
 /**
  * The pull gate over a real registry service and SQLite store: scan states and findings are
  * written into the store as a scan would write them; the scanner and the signature verifier are
- * fakes (the scanner records what it was asked and can finish the scan after a delay).
+ * fakes (the scanner records what it was asked and can finish the scan after a delay). The flows
+ * that read the stores run on SQLite and PostgreSQL.
  */
-describe("PullGate", () => {
+describe.each(metaDrivers("PullGate"))("PullGate (%s)", (driver, open) => {
+  let f: DriverFixture;
+  /** PostgreSQL runs the flows that read findings, scan states, tags and policy documents; the rest is the gate's own logic. */
+  const sqliteOnly = driver === "sqlite" ? it : it.skip;
   let dir: string;
   let meta: MetaStore;
   let reg: RegistryService;
@@ -65,7 +69,8 @@ describe("PullGate", () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-gate-"));
-    meta = await openSqliteMetaStore(join(dir, "meta.db"));
+    f = await open(Date.now);
+    meta = f.store;
     scanned = [];
     finishScan = null;
     verdict = { verified: true, by: [{ kind: "cosign", key: "ci", form: "tag" }], reasons: [] };
@@ -74,6 +79,7 @@ describe("PullGate", () => {
   });
   afterEach(async () => {
     await meta.close();
+    await f.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -184,7 +190,7 @@ describe("PullGate", () => {
     await expect(reg.getManifest("dev/api", "1.0", { pull: true })).resolves.toMatchObject({ digest: other });
   });
 
-  it("passes an image whose findings are all below the threshold or suppressed", async () => {
+  sqliteOnly("passes an image whose findings are all below the threshold or suppressed", async () => {
     await setup({ pull: [{ repositories: ["**"], blockSeverity: "CRITICAL" }] });
     const digest = await pushImage(reg, "app", debianImage());
     await complete("app", digest, [
@@ -196,7 +202,7 @@ describe("PullGate", () => {
     expect(await gateEvents()).toHaveLength(0);
   });
 
-  it("the first matching rule applies", async () => {
+  sqliteOnly("the first matching rule applies", async () => {
     await setup({
       pull: [
         { repositories: ["prod/legacy"], blockSeverity: "CRITICAL" },
@@ -231,7 +237,7 @@ describe("PullGate", () => {
     expect(e.message).toContain("CVE-2024-1 (CRITICAL, pkg-cve-2024-1)");
   });
 
-  it("requireScan: an unscanned image that is clean once scanned is served", async () => {
+  sqliteOnly("requireScan: an unscanned image that is clean once scanned is served", async () => {
     await setup({ pull: [{ repositories: ["**"], requireScan: true }], scanWaitSeconds: 5 });
     const digest = await pushImage(reg, "app", debianImage());
     finishScan = async (d) => {
@@ -241,23 +247,26 @@ describe("PullGate", () => {
     await expect(reg.getManifest("app", "latest", { pull: true })).resolves.toMatchObject({ digest });
   });
 
-  it("requireScan: 429 TOOMANYREQUESTS with Retry-After when the scan outlasts scanWaitSeconds", async () => {
-    await setup({ pull: [{ repositories: ["**"], requireScan: true }], scanWaitSeconds: 0 });
-    const digest = await pushImage(reg, "app", debianImage());
-    const e = await refusal(reg.getManifest("app", "latest", { pull: true }));
-    expect(e.code).toBe("TOOMANYREQUESTS");
-    expect(e.status).toBe(429);
-    expect(e.headers?.["Retry-After"]).toBe("10");
-    expect(e.message).toContain(`the scan of ${digest} has not finished`);
-    expect(scanned).toEqual([digest]);
-    // asked again while the scan runs: not queued again, still held
-    expect((await refusal(reg.getManifest("app", "latest", { pull: true }))).code).toBe("TOOMANYREQUESTS");
-    expect(scanned).toEqual([digest]);
-    expect(await gateEvents()).toHaveLength(0);
-    expect(counted).toEqual(["registry:held", "registry:held"]);
-  });
+  sqliteOnly(
+    "requireScan: 429 TOOMANYREQUESTS with Retry-After when the scan outlasts scanWaitSeconds",
+    async () => {
+      await setup({ pull: [{ repositories: ["**"], requireScan: true }], scanWaitSeconds: 0 });
+      const digest = await pushImage(reg, "app", debianImage());
+      const e = await refusal(reg.getManifest("app", "latest", { pull: true }));
+      expect(e.code).toBe("TOOMANYREQUESTS");
+      expect(e.status).toBe(429);
+      expect(e.headers?.["Retry-After"]).toBe("10");
+      expect(e.message).toContain(`the scan of ${digest} has not finished`);
+      expect(scanned).toEqual([digest]);
+      // asked again while the scan runs: not queued again, still held
+      expect((await refusal(reg.getManifest("app", "latest", { pull: true }))).code).toBe("TOOMANYREQUESTS");
+      expect(scanned).toEqual([digest]);
+      expect(await gateEvents()).toHaveLength(0);
+      expect(counted).toEqual(["registry:held", "registry:held"]);
+    },
+  );
 
-  it("requireScan: onUnsupported and onFailed decide for images that cannot be scanned", async () => {
+  sqliteOnly("requireScan: onUnsupported and onFailed decide for images that cannot be scanned", async () => {
     await setup({
       pull: [
         { repositories: ["strict/**"], requireScan: true },
@@ -286,14 +295,14 @@ describe("PullGate", () => {
     expect(scanned).toEqual([]);
   });
 
-  it("without requireScan an unscanned image is served (nothing known blocks it)", async () => {
+  sqliteOnly("without requireScan an unscanned image is served (nothing known blocks it)", async () => {
     await setup({ pull: [{ repositories: ["**"], blockSeverity: "LOW" }] });
     await pushImage(reg, "app", debianImage());
     await expect(reg.getManifest("app", "latest", { pull: true })).resolves.toBeDefined();
     expect(scanned).toEqual([]);
   });
 
-  it("requireSignature asks the verifier with the rule's keys and names its reasons", async () => {
+  sqliteOnly("requireSignature asks the verifier with the rule's keys and names its reasons", async () => {
     await setup({ pull: [{ repositories: ["signed/**"], requireSignature: { keys: ["release"] } }] });
     const digest = await pushImage(reg, "signed/app", debianImage());
     await expect(reg.getManifest("signed/app", "latest", { pull: true })).resolves.toBeDefined();
@@ -304,7 +313,7 @@ describe("PullGate", () => {
     );
   });
 
-  it("never gates referrers or cosign attachment tags", async () => {
+  sqliteOnly("never gates referrers or cosign attachment tags", async () => {
     await setup({
       pull: [{ repositories: ["**"], requireSignature: {}, requireScan: true }],
       scanWaitSeconds: 0,
@@ -430,7 +439,7 @@ describe("PullGate", () => {
     const digest = await pushImage(reg, "app", debianImage());
     await complete("app", digest, [["CVE-1", "HIGH"]]);
     await expect(reg.getManifest("app", "latest", { pull: true })).resolves.toBeDefined();
-    const other = await openSqliteMetaStore(join(dir, "meta.db"));
+    const other = await f.another();
     try {
       await other.policies.put(
         PULL_POLICY,
@@ -449,7 +458,7 @@ describe("PullGate", () => {
     await expect(reg.getManifest("app", "latest", { pull: true })).resolves.toBeDefined();
   });
 
-  it("caches the policy version for refreshMs", async () => {
+  sqliteOnly("caches the policy version for refreshMs", async () => {
     let now = 1_000;
     const s = new PolicySource(meta, parsePolicyDocument({}), { refreshMs: 1000, now: () => now });
     expect((await s.current()).origin).toEqual({ kind: "config" });
@@ -465,7 +474,7 @@ describe("PullGate", () => {
     expect((await s.current()).ruleFor("y")).toBeNull();
   });
 
-  it("classifies every scan status", () => {
+  sqliteOnly("classifies every scan status", () => {
     expect(classifyScan(null, "BASIC")).toBe("unscanned");
     expect(classifyScan({ scanType: "ENHANCED", status: "ACTIVE" }, "BASIC")).toBe("unscanned");
     expect(classifyScan({ scanType: "ENHANCED", status: "ACTIVE" }, "ENHANCED")).toBe("scanned");
