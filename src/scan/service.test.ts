@@ -288,17 +288,19 @@ describe("registry scan service", () => {
     const events = (await readEvents(meta, 0)).map((e) => e.event);
     expect(events.map((e) => e["detail-type"])).toEqual([
       "Drydock Suppression Change",
+      // The push created the repository under a SCAN_ON_PUSH rule.
+      "ECR Scan Resource Change",
       "ECR Image Action",
       "Inspector2 Finding",
       "Inspector2 Scan",
       "Inspector2 Coverage",
     ]);
-    expect(events[2]).toMatchObject({
+    expect(events[3]).toMatchObject({
       source: "aws.inspector2",
       resources: [`arn:aws:ecr:eu-west-1:123456789012:repository/enh/${digest}`],
       detail: { status: "SUPPRESSED", packageVulnerabilityDetails: { vulnerabilityId: "CVE-2099-0001" } },
     });
-    expect(events[3]!.detail).toMatchObject({
+    expect(events[4]!.detail).toMatchObject({
       "scan-status": "INITIAL_SCAN_COMPLETE",
       "repository-name": "arn:aws:ecr:eu-west-1:123456789012:repository/enh",
       "finding-severity-counts": { UNTRIAGED: 1, TOTAL: 1 },
@@ -308,7 +310,7 @@ describe("registry scan service", () => {
     const [filter] = (await inspector.listFilters({ maxResults: 10 }, admin)).items;
     await inspector.deleteFilter(filter!.arn, admin);
     expect((await scans.imageScanFindings("enh", digest)).findings).toHaveLength(1);
-    const after = (await readEvents(meta, 0)).map((e) => e.event).slice(5);
+    const after = (await readEvents(meta, 0)).map((e) => e.event).slice(6);
     expect(after.map((e) => [e["detail-type"], e.detail.status ?? e.detail.change])).toEqual([
       ["Inspector2 Finding", "ACTIVE"],
       ["Drydock Suppression Change", "DELETED"],
