@@ -13,11 +13,15 @@ import {
   simpleSigningPayload,
   type BuiltArtifact,
 } from "../../src/policy/signatures/testing.js";
+import Database from "better-sqlite3";
 import {
   clientsDir,
+  manifestDigestOfLayout,
   missingShared,
+  ociLayout,
   repoRoot,
   run,
+  sharedDir,
   startDrydock,
   type Drydock,
   type RunResult,
@@ -41,6 +45,12 @@ const skip = missingShared();
 if (skip) console.warn(`signatures e2e skipped: ${skip}`);
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+
+interface VulnStatement {
+  predicateType: string;
+  subject: { digest: { sha256: string } }[];
+  predicate: { scanner: { result: { severityCounts: Record<string, number> } } };
+}
 const cli = join(repoRoot, "dist/cli/main.js");
 const spki = (k: KeyObject) => k.export({ format: "pem", type: "spki" }).toString();
 
@@ -51,6 +61,8 @@ describe.skipIf(skip !== null)("signatures made and carried by real clients", ()
   let http: Client;
   const release = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const stranger = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  /** Drydock's own attestation key. */
+  const attest = generateKeyPairSync("ed25519");
   let pki: Awaited<ReturnType<typeof makeTestPki>>;
   let tiny: { digest: string; size: number; mediaType: string };
   let podmanRun: (args: string[]) => Promise<RunResult>;
@@ -124,10 +136,27 @@ describe.skipIf(skip !== null)("signatures made and carried by real clients", ()
     work = await mkdtemp(join(tmpdir(), "drydock-signatures-"));
     pki = await makeTestPki(work, { caName: "acme" });
     await writeFile(join(work, "acme-ca.pem"), pki.caPem);
+    await writeFile(join(work, "attest.key"), attest.privateKey.export({ format: "pem", type: "pkcs8" }));
+    // A database for the attestation's scan (Debian advisories only: imported in about a second).
+    const data = join(work, "data");
+    const imp = await run(process.execPath, [
+      cli,
+      "db",
+      "import",
+      join(sharedDir, "vulndata/distro/debian"),
+      "--db",
+      join(data, "vulndb", "vulndb.sqlite"),
+    ]);
+    expect(imp.code, imp.stderr).toBe(0);
     dd = await startDrydock({
+      dataDir: data,
       config: {
         signatures: {
-          keys: { release: { publicKey: spki(release.publicKey) } },
+          attest: { enabled: true, privateKey: join(work, "attest.key") },
+          keys: {
+            release: { publicKey: spki(release.publicKey) },
+            drydock: { publicKey: spki(attest.publicKey) },
+          },
           trust: [{ repositories: ["signed/**"], keys: ["release"] }],
           notation: {
             trustStores: { acme: [join(work, "acme-ca.pem")] },
@@ -346,4 +375,75 @@ describe.skipIf(skip !== null)("signatures made and carried by real clients", ()
     }>();
     expect(idx.manifests.map((m) => m.artifactType)).toEqual(["application/vnd.cncf.notary.signature"]);
   });
+
+  it("attaches Drydock's signed scan result to a scanned image, itself never scanned", async () => {
+    const db = new Database(join(dd.dataDir, "meta.db"));
+    try {
+      db.pragma("busy_timeout = 5000");
+      db.prepare(
+        "INSERT INTO scan_settings (key, value, updated_at) VALUES ('registry', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ).run(
+        JSON.stringify({
+          scanType: "BASIC",
+          rules: [
+            {
+              scanFrequency: "SCAN_ON_PUSH",
+              repositoryFilters: [{ filter: "attested/*", filterType: "WILDCARD" }],
+            },
+          ],
+        }),
+        Date.now(),
+      );
+    } finally {
+      db.close();
+    }
+    const layout = ociLayout("debian-bookworm-minimal");
+    const c = await skopeo(
+      "copy",
+      "--dest-tls-verify=false",
+      "--preserve-digests",
+      `oci:${layout}`,
+      `docker://${dd.addr}/attested/debian:1`,
+    );
+    expect(c.code, c.stderr).toBe(0);
+    const digest = manifestDigestOfLayout(layout);
+    let a: RunResult | undefined;
+    for (const end = Date.now() + 60_000; Date.now() < end;) {
+      a = await run(process.execPath, [
+        cli,
+        "signatures",
+        "attestations",
+        "attested/debian:1",
+        "--key",
+        "drydock",
+        "--json",
+        "-c",
+        configFile,
+        "-d",
+        dd.dataDir,
+      ]);
+      if (a.code === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(a?.code, `${a?.stdout}${a?.stderr}\n${dd.logs()}`).toBe(0);
+    const st = (JSON.parse(a!.stdout.split("\n")[0]!) as { statement: VulnStatement }).statement;
+    expect(st.predicateType).toBe("https://cosign.sigstore.dev/attestation/vuln/v1");
+    expect(st.subject[0]!.digest.sha256).toBe(digest.slice(7));
+    // The image's scan only: the attestation referrer was not scanned.
+    const ro = new Database(join(dd.dataDir, "meta.db"), { readonly: true });
+    try {
+      const scanned = ro
+        .prepare(
+          "SELECT s.digest, s.status, s.severity_counts FROM image_scans s JOIN repositories r ON r.id = s.repository_id WHERE r.name = ?",
+        )
+        .all("attested/debian") as { digest: string; status: string; severity_counts: string | null }[];
+      expect(scanned.map((x) => [x.digest, x.status])).toEqual([[digest, "COMPLETE"]]);
+      // The attested counts are the scan's.
+      expect(st.predicate.scanner.result.severityCounts).toEqual(
+        JSON.parse(scanned[0]!.severity_counts ?? "{}"),
+      );
+    } finally {
+      ro.close();
+    }
+  }, 90_000);
 });
