@@ -16,6 +16,7 @@ import {
   skopeo,
   type Drydock,
 } from "./harness.js";
+import { admissionReview, podSpec, workload } from "../../src/policy/admission/testing.js";
 
 /**
  * `drydock serve` with tls.certFile and tls.keyFile: skopeo pushes and pulls over HTTPS,
@@ -56,6 +57,35 @@ async function httpsGet(url: string, caDir: string): Promise<{ status: number; b
     });
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** POST JSON over HTTPS trusting only the CA in `caDir` (as the API server calls a webhook with its caBundle). */
+async function httpsPostJson(
+  url: string,
+  caDir: string,
+  body: unknown,
+): Promise<{ status: number; body: string }> {
+  const ca = await readFile(join(caDir, "ca.crt"));
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        ca,
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": data.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(data);
   });
 }
 
@@ -168,6 +198,31 @@ describe.skipIf(skip !== null)("TLS on the listener", () => {
     ]);
     expect(pull.code, pull.stderr).toBe(0);
     expect(manifestDigestOfLayout(out)).toBe(expected);
+  });
+
+  it("the admission webhook answers over the listener's TLS: mutate pins the pushed tag to its digest", async () => {
+    const image = `${dd.addr}/tls/${IMAGE}:latest`;
+    const review = admissionReview("Pod", workload("Pod", podSpec({ containers: [image] })), {
+      uid: "tls-1",
+    });
+    const v = await httpsPostJson(`${dd.url}/admission/v1/validate`, first.caDir, review);
+    expect(v.status, v.body).toBe(200);
+    expect(JSON.parse(v.body)).toMatchObject({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: "tls-1", allowed: true },
+    });
+    const m = await httpsPostJson(`${dd.url}/admission/v1/mutate`, first.caDir, review);
+    expect(m.status, m.body).toBe(200);
+    const patch = (JSON.parse(m.body) as { response: { patch: string; patchType: string } }).response;
+    expect(patch.patchType).toBe("JSONPatch");
+    expect(JSON.parse(Buffer.from(patch.patch, "base64").toString("utf8"))).toEqual([
+      {
+        op: "replace",
+        path: "/spec/containers/0/image",
+        value: `${dd.addr}/tls/${IMAGE}@${manifestDigestOfLayout(ociLayout(IMAGE))}`,
+      },
+    ]);
   });
 
   it("a client that does not trust the certificate is refused by its own check", async () => {
