@@ -192,6 +192,18 @@ describe("cosign signatures", () => {
     expect((await v.verifyImage({ repository: repo, digest: img.digest })).verified).toBe(false);
   });
 
+  it("reuses a verdict for cacheSeconds when the push happened elsewhere (another node)", async () => {
+    const img = await pushTestImage(reg, repo, "1");
+    expect((await v.verifyImage({ repository: repo, digest: img.digest })).verified).toBe(false);
+    // The signature arrives through a registry without this verifier's hooks, as on another node.
+    const cached = v;
+    start();
+    await signTag(ec.privateKey, img.digest);
+    expect((await cached.verifyImage({ repository: repo, digest: img.digest })).verified).toBe(false);
+    cached.invalidate(repo, img.digest);
+    expect((await cached.verifyImage({ repository: repo, digest: img.digest })).verified).toBe(true);
+  });
+
   it("never reads through the pull gate (beforeManifestServed)", async () => {
     const img = await pushTestImage(reg, repo, "1");
     await signTag(ec.privateKey, img.digest);

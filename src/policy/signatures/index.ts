@@ -65,6 +65,7 @@ export interface DrydockSignatureVerifier extends SignatureVerifier {
   readonly hooks: RegistryHooks;
 }
 
+/** Verdicts kept per process; past it the cache starts over (a bound, not an LRU: misses only cost a read). */
 const MAX_CACHE_ENTRIES = 10_000;
 
 /** The verifier over the registry's stores; bad keys or trust configuration throw ConfigError. */
@@ -90,6 +91,9 @@ export function createSignatureVerifier(deps: SignatureVerifierDeps): DrydockSig
   const ttlMs = config.cacheSeconds * 1000;
   /** repository → digest → key-set → verdict. */
   const cache = new Map<string, Map<string, Map<string, { at: number; verdict: SignatureVerdict }>>>();
+  let cached = 0;
+  /** Moved by every invalidation: a verdict computed across one is not cached (it may predate the push). */
+  let generation = 0;
 
   function accepted(req: VerifyImageRequest): {
     cosign: PublicKey[];
@@ -158,6 +162,7 @@ export function createSignatureVerifier(deps: SignatureVerifierDeps): DrydockSig
   }
 
   const invalidate = (repository: string, digest?: string): void => {
+    generation++;
     if (digest === undefined) cache.delete(repository);
     else cache.get(repository)?.delete(digest);
   };
@@ -176,14 +181,19 @@ export function createSignatureVerifier(deps: SignatureVerifierDeps): DrydockSig
       const t = now();
       const hit = cache.get(req.repository)?.get(req.digest)?.get(keyId);
       if (hit && t - hit.at < ttlMs) return hit.verdict;
+      const before = generation;
       const verdict = await verify(req);
-      if (ttlMs > 0) {
+      if (ttlMs > 0 && generation === before) {
         let byDigest = cache.get(req.repository);
         if (!byDigest) cache.set(req.repository, (byDigest = new Map()));
         let byKeys = byDigest.get(req.digest);
         if (!byKeys) byDigest.set(req.digest, (byKeys = new Map()));
+        if (!byKeys.has(keyId) && ++cached > MAX_CACHE_ENTRIES) {
+          cache.clear();
+          cached = 1;
+          cache.set(req.repository, (byDigest = new Map([[req.digest, (byKeys = new Map())]])));
+        }
         byKeys.set(keyId, { at: t, verdict });
-        if (cache.size > MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
       }
       return verdict;
     },
