@@ -41,6 +41,36 @@ describe("signature keys", () => {
     ).toThrow(/attest: not a valid unencrypted PEM private key/);
   });
 
+  it("arbitrary PEM-looking text gives a key or a ConfigError, nothing else", () => {
+    const check = (text: string) => {
+      try {
+        parsePublicKey("k", text);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+      }
+    };
+    const body = fc.base64String({ maxLength: 400 });
+    fc.assert(
+      fc.property(body, fc.constantFrom("PUBLIC KEY", "CERTIFICATE", "EC PRIVATE KEY"), (b, label) =>
+        check(`-----BEGIN ${label}-----\n${b}\n-----END ${label}-----\n`),
+      ),
+      { numRuns: 300 },
+    );
+    // A real key's DER with bytes changed.
+    const der = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
+      format: "der",
+      type: "spki",
+    });
+    fc.assert(
+      fc.property(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 }), (i, v) => {
+        const b = Buffer.from(der);
+        b[i] = v;
+        check(`-----BEGIN PUBLIC KEY-----\n${b.toString("base64")}\n-----END PUBLIC KEY-----\n`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("verifyBlobSignature is false, never an exception, for arbitrary signature bytes", () => {
     const keys = [
       parsePublicKey("ec", spki(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey)),
