@@ -1,4 +1,5 @@
 import { purl } from "../catalog/purl.js";
+import { parseImageReference } from "../core/image-reference.js";
 import type { ImageInventory } from "../image/types.js";
 
 /**
@@ -24,38 +25,12 @@ export interface RegistryReference {
 /** Prefixes of the local image sources Drydock reads (as skopeo spells them). */
 const LOCAL_TRANSPORTS = ["oci:", "oci-archive:", "docker-archive:", "dir:"];
 
-// One repository path component of the distribution reference grammar (lower-case only).
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-
 /** Parses a registry reference; null when `ref` is not one (a path, a transport, garbage). */
 export function parseRegistryReference(ref: string): RegistryReference | null {
-  let rest = ref.startsWith("docker://") ? ref.slice("docker://".length) : ref;
+  const rest = ref.startsWith("docker://") ? ref.slice("docker://".length) : ref;
   if (LOCAL_TRANSPORTS.some((t) => rest.startsWith(t))) return null;
-
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) return null;
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) return null;
-  }
-
-  const parts = rest.split("/");
-  let registry = "docker.io";
-  // The first component is a registry host only if it looks like one (Docker's heuristic).
-  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!)) registry = parts.shift()!;
-  if (parts.length === 0 || !parts.every((p) => PATH_COMPONENT.test(p))) return null;
-  if (registry === "docker.io" && parts.length === 1) parts.unshift("library");
-  return { registry, repository: parts.join("/"), tag, digest };
+  const r = parseImageReference(rest);
+  return r && { registry: r.host, repository: r.repository, tag: r.tag, digest: r.digest };
 }
 
 /** A purl name for a local source: the file or directory name, without archive extensions. */

@@ -1,7 +1,7 @@
 import type { MetaStore } from "../../storage/meta/store.js";
 import type { PullGate } from "../gate/gate.js";
 import type { PolicySource } from "../gate/source.js";
-import { normalizeHost, parseImageReference } from "./reference.js";
+import { normalizeHost, parseImageReference } from "../../core/image-reference.js";
 import { containerImages, hasPodSpec, parseAdmissionReview, type ContainerImage } from "./review.js";
 
 export interface AdmissionWebhookDeps {

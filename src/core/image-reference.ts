@@ -1,5 +1,6 @@
 /**
- * Container image references as a Pod spec writes them (the distribution/reference grammar):
+ * Container image references as users write them (a Pod spec's `image`, `drydock scan`'s
+ * registry references; the distribution/reference grammar):
  * `[host[:port]/]path[:tag][@algorithm:hex]`. The first component is a host when it contains
  * `.` or `:` or is `localhost` (else the reference is Docker Hub's: `docker.io`, with
  * `library/` before a one-component path). Untrusted input: anything that does not fit is null.

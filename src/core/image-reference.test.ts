@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizeHost, parseImageReference } from "./reference.js";
+import { normalizeHost, parseImageReference } from "./image-reference.js";
 
 const D = `sha256:${"a".repeat(64)}`;
 
