@@ -4,6 +4,7 @@ import { ConfigError } from "../core/errors.js";
 import { exceptionCovers, type ExceptionInput } from "./exceptions.js";
 import type { Finding } from "./finding.js";
 import { parseVex, VexError, VexIndex, type AppliedVex } from "./vex/index.js";
+import { vexNote, vexSuppression } from "./vex-notes.js";
 
 /**
  * What `drydock scan` does with VEX files (`--vex FILE`) and the configuration's exceptions:
@@ -66,21 +67,9 @@ export function applyCiSuppression(
         });
     const v = index.verdict(f);
     if (v) {
-      out.vex.set(f, {
-        status: v.status,
-        source: v.source,
-        format: v.format,
-        ...(v.statement.justification ? { justification: v.statement.justification } : {}),
-        ...(v.statement.detail ? { detail: v.statement.detail } : {}),
-        ...(v.statement.action ? { action: v.statement.action } : {}),
-      });
-      if (v.status === "not_affected")
-        by.push({
-          kind: "vex",
-          name: v.source,
-          ...(v.statement.justification ? { justification: v.statement.justification } : {}),
-          ...(v.statement.detail ? { reason: v.statement.detail } : {}),
-        });
+      out.vex.set(f, vexNote(v));
+      const suppression = vexSuppression(v);
+      if (suppression) by.push(suppression);
     }
     if (by.length) out.suppressed.push({ finding: f, by });
     else out.kept.push(f);

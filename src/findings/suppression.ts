@@ -17,6 +17,7 @@ import type { MetaStore, StoredFilter, StoredVex } from "../storage/meta/store.j
 import { compileRepositoryPatterns } from "../policy/patterns.js";
 import { VexIndex, type AppliedVex, type VexStatement } from "./vex/index.js";
 import { identityOf, type FindingChange } from "./lifecycle.js";
+import { vexNote, vexSuppression } from "./vex-notes.js";
 import {
   imageContext,
   imageContexts,
@@ -158,27 +159,11 @@ export class Suppressor {
           by.push(this.ruleNote(r.filter));
     }
     const v = this.vex.get(imageKey(repositoryId, digest))?.verdict(rec);
-    if (v?.status === "not_affected")
-      by.push({
-        kind: "vex",
-        name: v.source,
-        ...(v.statement.justification ? { justification: v.statement.justification } : {}),
-        ...(v.statement.detail ? { reason: v.statement.detail } : {}),
-      });
+    const suppression = v && vexSuppression(v);
+    if (suppression) by.push(suppression);
     const note: FindingNote = {
       ...(by.length ? { suppressedBy: by } : {}),
-      ...(v
-        ? {
-            vex: {
-              status: v.status,
-              source: v.source,
-              format: v.format,
-              ...(v.statement.justification ? { justification: v.statement.justification } : {}),
-              ...(v.statement.detail ? { detail: v.statement.detail } : {}),
-              ...(v.statement.action ? { action: v.statement.action } : {}),
-            },
-          }
-        : {}),
+      ...(v ? { vex: vexNote(v) } : {}),
     };
     return { status: by.length ? "SUPPRESSED" : "ACTIVE", ...(by.length || v ? { note } : {}) };
   }
