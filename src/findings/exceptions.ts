@@ -183,6 +183,12 @@ export async function listExceptions(
   isExpired: (arn: string) => Promise<boolean>,
 ): Promise<ExceptionRecord[]> {
   const out: ExceptionRecord[] = [];
+  for await (const f of suppressFilters(backend)) out.push(exceptionOf(f, await isExpired(f.arn)));
+  return out;
+}
+
+/** Every SUPPRESS filter, page by page. */
+async function* suppressFilters(backend: StoreInspector2Backend): AsyncIterable<FilterRecord> {
   let nextToken: string | undefined;
   do {
     const page = await backend.listFilters({
@@ -190,10 +196,9 @@ export async function listExceptions(
       action: "SUPPRESS",
       ...(nextToken ? { nextToken } : {}),
     });
-    for (const f of page.items) out.push(exceptionOf(f, await isExpired(f.arn)));
+    yield* page.items;
     nextToken = page.nextToken;
   } while (nextToken);
-  return out;
 }
 
 /** Adds an exception (a SUPPRESS filter): findings re-evaluated, audit event, in one transaction. */
@@ -226,16 +231,7 @@ export async function syncConfigExceptions(
     entries.map((e) => [`config/${e.name}`, exceptionFilter({ ...e, name: `config/${e.name}` }, "config")]),
   );
   const have = new Map<string, FilterRecord>();
-  let nextToken: string | undefined;
-  do {
-    const page = await backend.listFilters({
-      maxResults: 100,
-      action: "SUPPRESS",
-      ...(nextToken ? { nextToken } : {}),
-    });
-    for (const f of page.items) if (f.tags[SOURCE_TAG] === "config") have.set(f.name, f);
-    nextToken = page.nextToken;
-  } while (nextToken);
+  for await (const f of suppressFilters(backend)) if (f.tags[SOURCE_TAG] === "config") have.set(f.name, f);
   const out = { created: [] as string[], replaced: [] as string[], removed: [] as string[] };
   // Another node starting with the same configuration may have made or removed it first: its
   // refusal (a name in use, a filter gone) is that node's work done, not a failure of the start.
