@@ -19,6 +19,7 @@ import { StoreInspector2Backend } from "./inspector-backend.js";
 import { suppressedPredicates } from "./suppression.js";
 import { testFinding } from "./testing.js";
 import { VexReferrers } from "./vex-referrers.js";
+import { VEX_LIMITS } from "./vex/index.js";
 
 /**
  * VEX referrers through the real registry and scan services on SQLite: an ENHANCED image with
@@ -62,10 +63,13 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
   let scans: RegistryScanService;
   let inspector: StoreInspector2Backend;
   let clock: number;
+  /** The blobs VexReferrers read whole. */
+  let vexReads: string[];
   const admin = AwsPrincipal.unrestricted(ACCOUNT);
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "drydock-vex-"));
+    vexReads = [];
     clock = Date.parse("2026-01-01T00:00:00Z");
     fixture = await open(() => clock);
     meta = fixture.store;
@@ -94,10 +98,15 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
       },
       [
         scans.registryHooks(),
-        new VexReferrers(blobs, {
-          registry: { accountId: ACCOUNT, region: REGION },
-          now: () => clock,
-        }).registryHooks(),
+        new VexReferrers(
+          Object.assign(Object.create(blobs) as FsBlobStore, {
+            read: (d: Parameters<FsBlobStore["read"]>[0]) => (vexReads.push(d), blobs.read(d)),
+          }),
+          {
+            registry: { accountId: ACCOUNT, region: REGION },
+            now: () => clock,
+          },
+        ).registryHooks(),
       ],
     );
     inspector = new StoreInspector2Backend(meta, {
@@ -129,7 +138,13 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
   }
 
   /** Pushes `doc` as a referrer of `subject` the way `oras attach --artifact-type` does; its digest. */
-  async function attach(repo: string, subject: string, doc: string, artifactType: string): Promise<string> {
+  async function attach(
+    repo: string,
+    subject: string,
+    doc: string,
+    artifactType: string,
+    declaredSize?: number,
+  ): Promise<string> {
     const layer = Buffer.from(doc);
     const config = Buffer.from("{}");
     await registry.monolithicUpload(repo, sha(layer), Readable.from([layer]), layer.length);
@@ -140,7 +155,7 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
         mediaType: "application/vnd.oci.image.manifest.v1+json",
         artifactType,
         config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha(config), size: config.length },
-        layers: [{ mediaType: artifactType, digest: sha(layer), size: layer.length }],
+        layers: [{ mediaType: artifactType, digest: sha(layer), size: declaredSize ?? layer.length }],
         subject: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: subject, size: 1 },
       }),
     );
@@ -378,6 +393,16 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
       // Another artifact type with a subject is not VEX: nothing recorded.
       await attach("app", digest, "{}", "application/vnd.example.sbom+json");
       expect(await meta.vex.list({ limit: 10 })).toHaveLength(1);
+      // A layer over the limit whose descriptor claims a small size is judged by the stored
+      // blob's size, never read whole.
+      const huge = openvex([notAffected("CVE-2099-0001")]) + " ".repeat(VEX_LIMITS.maxBytes);
+      const lying = await attach("app", digest, huge, "application/vnd.openvex+json", 100);
+      expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
+      expect(vexReads).not.toContain(sha(Buffer.from(huge)));
+      expect((await meta.vex.list({ limit: 10 })).find((r) => r.referrerDigest === lying)).toMatchObject({
+        status: "INVALID",
+        error: expect.stringMatching(/bytes \(at most 4194304\)/),
+      });
     });
   });
 });

@@ -185,8 +185,12 @@ export class VexReferrers {
       layers.find((l) => typeof l.mediaType === "string" && vexFormatOfMediaType(l.mediaType)) ?? layers[0];
     if (!layer || typeof layer.digest !== "string")
       throw new VexError("INVALID", "the VEX referrer has no layer holding the document");
-    if (typeof layer.size === "number" && layer.size > this.maxBytes)
-      throw new VexError("TOO_LARGE", `the VEX document is ${layer.size} bytes (at most ${this.maxBytes})`);
+    // The stored blob's own size, not the descriptor's (which the pusher wrote): a referrer
+    // naming a huge layer must not be read into memory.
+    const size = (await this.blobs.stat(layer.digest as Digest))?.size;
+    if (size === undefined) throw new VexError("INVALID", `the VEX layer ${layer.digest} is not stored`);
+    if (size > this.maxBytes)
+      throw new VexError("TOO_LARGE", `the VEX document is ${size} bytes (at most ${this.maxBytes})`);
     const bytes = await this.blobs.read(layer.digest as Digest);
     return parseVex(bytes, format, this.maxBytes);
   }
