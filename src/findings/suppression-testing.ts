@@ -7,6 +7,8 @@ import { RegistryService } from "../registry/service.js";
 import { RegistryScanService } from "../scan/service.js";
 import { RepositorySettingsService } from "../settings/service.js";
 import { FsBlobStore } from "../storage/blob/fs.js";
+import type { BlobStore } from "../storage/blob/types.js";
+import type { DriverFixture } from "../storage/meta/drivers-testing.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import type { Advisory } from "../vulndb/types.js";
@@ -15,7 +17,8 @@ import { VexReferrers } from "./vex-referrers.js";
 
 /**
  * A registry with ENHANCED scan on push for tests of suppression sources (VEX referrers, scoped
- * exceptions): real registry, scan and Inspector2 services on SQLite in a temporary directory,
+ * exceptions): real registry, scan and Inspector2 services on SQLite in a temporary directory
+ * (or another driver of metaDrivers),
  * a vulnerability database where base-files below 12.5 has CVE-2099-0001 and CVE-2099-0002.
  */
 
@@ -58,11 +61,21 @@ export interface SuppressionWorld {
   close(): Promise<void>;
 }
 
-export async function openSuppressionWorld(): Promise<SuppressionWorld> {
+export interface SuppressionWorldOptions {
+  /** The metadata store: a driver of metaDrivers (default SQLite in the world's directory). */
+  open?: (now: () => number) => Promise<DriverFixture>;
+  /** The blob store VexReferrers reads through (to observe its reads); default the world's. */
+  vexBlobs?: (blobs: FsBlobStore) => BlobStore;
+  /** Start the scan workers at once (default true); false: the test calls `scans.start()`. */
+  start?: boolean;
+}
+
+export async function openSuppressionWorld(o: SuppressionWorldOptions = {}): Promise<SuppressionWorld> {
   const dir = await mkdtemp(join(tmpdir(), "drydock-suppression-"));
   const clock = { now: Date.parse("2026-01-01T00:00:00Z") };
   const now = () => clock.now;
-  const meta = await openSqliteMetaStore(join(dir, "meta.db"), now);
+  const fixture = o.open ? await o.open(now) : null;
+  const meta = fixture ? fixture.store : await openSqliteMetaStore(join(dir, "meta.db"), now);
   const blobs = await FsBlobStore.open(dir);
   const settings = new RepositorySettingsService(meta);
   const aws = { accountId: ACCOUNT, region: REGION };
@@ -82,14 +95,17 @@ export async function openSuppressionWorld(): Promise<SuppressionWorld> {
     meta,
     blobs,
     { maxManifestBytes: 4 << 20, createRepositoryOnPush: true, aws, now },
-    [scans.registryHooks(), new VexReferrers(blobs, { registry: aws, now }).registryHooks()],
+    [
+      scans.registryHooks(),
+      new VexReferrers(o.vexBlobs ? o.vexBlobs(blobs) : blobs, { registry: aws, now }).registryHooks(),
+    ],
   );
   const inspector = new StoreInspector2Backend(meta, { registry: aws, now });
   await scans.putRegistryScanningConfiguration({
     scanType: "ENHANCED",
     rules: [{ scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] }],
   });
-  await scans.start();
+  if (o.start !== false) await scans.start();
   return {
     meta,
     registry,
@@ -114,6 +130,7 @@ export async function openSuppressionWorld(): Promise<SuppressionWorld> {
     async close() {
       await scans.stop();
       await meta.close();
+      await fixture?.cleanup();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,141 +1,61 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AwsPrincipal } from "../api/access.js";
 import { readEvents } from "../events/log.js";
-import type { AdvisoryLookup } from "../match/types.js";
-import { RegistryService } from "../registry/service.js";
+import type { RegistryService } from "../registry/service.js";
 import { debianImage, pushImage } from "../scan/testing.js";
-import { RegistryScanService } from "../scan/service.js";
-import { RepositorySettingsService } from "../settings/service.js";
-import { FsBlobStore } from "../storage/blob/fs.js";
-import { metaDrivers, type DriverFixture } from "../storage/meta/drivers-testing.js";
+import type { RegistryScanService } from "../scan/service.js";
+import type { FsBlobStore } from "../storage/blob/fs.js";
+import { metaDrivers } from "../storage/meta/drivers-testing.js";
 import type { MetaStore } from "../storage/meta/store.js";
-import type { Advisory } from "../vulndb/types.js";
-import { StoreInspector2Backend } from "./inspector-backend.js";
+import type { StoreInspector2Backend } from "./inspector-backend.js";
 import { suppressedPredicates } from "./suppression.js";
+import {
+  ACCOUNT,
+  admin,
+  openSuppressionWorld,
+  REGION,
+  type SuppressionWorld,
+} from "./suppression-testing.js";
 import { testFinding } from "./testing.js";
-import { VexReferrers } from "./vex-referrers.js";
 import { VEX_LIMITS } from "./vex/index.js";
 
 /**
- * VEX referrers through the real registry and scan services on SQLite: an ENHANCED image with
+ * VEX referrers through the real registry and scan services on SQLite and PostgreSQL: an ENHANCED image with
  * two findings; an OpenVEX referrer saying not_affected for one suppresses it (its note says
  * why, in ListFindings and in the event), deleting the referrer makes it ACTIVE again; a VEX
  * pushed before the scan applies to the findings the scan creates; a bad VEX is stored, marked
  * INVALID and changes nothing; the filters' re-evaluation keeps VEX suppression.
  */
 
-const ACCOUNT = "123456789012";
-const REGION = "eu-west-1";
 const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-const advisory = (id: string) =>
-  ({
-    id,
-    source: "test",
-    aliases: [],
-    modified: "2024-01-01T00:00:00Z",
-    affected: [
-      {
-        ecosystem: "debian:12",
-        package: "base-files",
-        ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "12.5" }] }],
-      },
-    ],
-  }) as unknown as Advisory;
-const fakeDb: AdvisoryLookup = {
-  advisoriesFor: (ecosystem, pkg) =>
-    ecosystem === "debian:12" && pkg === "base-files"
-      ? [advisory("CVE-2099-0001"), advisory("CVE-2099-0002")]
-      : [],
-  enrichment: () => new Map(),
-};
-
 describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
-  let dir: string;
-  let fixture: DriverFixture;
+  let w: SuppressionWorld;
   let meta: MetaStore;
   let registry: RegistryService;
   let scans: RegistryScanService;
   let inspector: StoreInspector2Backend;
-  let clock: number;
   /** The blobs VexReferrers read whole. */
   let vexReads: string[];
-  const admin = AwsPrincipal.unrestricted(ACCOUNT);
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "drydock-vex-"));
     vexReads = [];
-    clock = Date.parse("2026-01-01T00:00:00Z");
-    fixture = await open(() => clock);
-    meta = fixture.store;
-    const blobs = await FsBlobStore.open(dir);
-    const settings = new RepositorySettingsService(meta);
-    scans = new RegistryScanService(
-      meta,
-      blobs,
-      { acquire: () => ({ db: fakeDb, builtAt: 1, release: () => undefined }) },
-      settings,
-      {
-        aws: { accountId: ACCOUNT, region: REGION },
-        engine: { limits: { maxBytes: 1e8, maxEntries: 1e5, maxFileBytes: 1e7, maxNestedArchiveBytes: 1e7 } },
-        queue: { concurrency: 1, maxAttempts: 2, retryBaseMs: 10, leaseMs: 5000, pollIntervalMs: 20 },
-        now: () => clock,
-      },
-    );
-    registry = new RegistryService(
-      meta,
-      blobs,
-      {
-        maxManifestBytes: 4 << 20,
-        createRepositoryOnPush: true,
-        aws: { accountId: ACCOUNT, region: REGION },
-        now: () => clock,
-      },
-      [
-        scans.registryHooks(),
-        new VexReferrers(
-          Object.assign(Object.create(blobs) as FsBlobStore, {
-            read: (d: Parameters<FsBlobStore["read"]>[0]) => (vexReads.push(d), blobs.read(d)),
-          }),
-          {
-            registry: { accountId: ACCOUNT, region: REGION },
-            now: () => clock,
-          },
-        ).registryHooks(),
-      ],
-    );
-    inspector = new StoreInspector2Backend(meta, {
-      registry: { accountId: ACCOUNT, region: REGION },
-      now: () => clock,
+    w = await openSuppressionWorld({
+      open,
+      // Started by each test, after what it pushes first.
+      start: false,
+      vexBlobs: (blobs) =>
+        Object.assign(Object.create(blobs) as FsBlobStore, {
+          read: (d: Parameters<FsBlobStore["read"]>[0]) => (vexReads.push(d), blobs.read(d)),
+        }),
     });
-    await scans.putRegistryScanningConfiguration({
-      scanType: "ENHANCED",
-      rules: [
-        { scanFrequency: "SCAN_ON_PUSH", repositoryFilters: [{ filter: "*", filterType: "WILDCARD" }] },
-      ],
-    });
+    ({ meta, registry, scans, inspector } = w);
   });
-  afterEach(async () => {
-    await scans.stop();
-    await meta.close();
-    await fixture.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => w.close());
 
-  async function scanned(repo: string, digest: string): Promise<void> {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const s = await scans.imageScanState(repo, digest);
-      if (s && !["IN_PROGRESS", "PENDING"].includes(s.status)) return;
-      if (Date.now() > end) throw new Error(`scan of ${digest} did not finish`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const scanned = (repo: string, digest: string) => w.scanned(repo, digest);
+  const statuses = (repo: string, digest: string) => w.statuses(repo, digest);
 
   /** Pushes `doc` as a referrer of `subject` the way `oras attach --artifact-type` does; its digest. */
   async function attach(
@@ -185,13 +105,6 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
     impact_statement: "base-files ships no code",
   });
 
-  async function statuses(repo: string, digest: string): Promise<Record<string, string>> {
-    const id = (await meta.registry.repositoryId(repo))!;
-    return Object.fromEntries(
-      (await meta.findings.forImage(id, digest, "ENHANCED")).map((f) => [f.vulnerabilityId, f.status]),
-    );
-  }
-
   describe("VEX referrers", () => {
     it("not_affected suppresses the finding (with why), deleting the referrer revives it", async () => {
       const digest = await pushImage(registry, "app", debianImage());
@@ -200,7 +113,7 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
       expect(await statuses("app", digest)).toEqual({ "CVE-2099-0001": "ACTIVE", "CVE-2099-0002": "ACTIVE" });
       const seq = (await readEvents(meta, 0)).at(-1)!.seq;
 
-      clock += 1000;
+      w.clock.now += 1000;
       const vex = await attach(
         "app",
         digest,
@@ -252,7 +165,7 @@ describe.each(metaDrivers("VEX referrers"))("on %s", (_driver, open) => {
         meta,
         { accountId: ACCOUNT, region: REGION },
         [{ repositoryId, digest }],
-        clock,
+        w.clock.now,
       );
       const pred = preds?.get(`${repositoryId}@${digest}`);
       const pkg = {
