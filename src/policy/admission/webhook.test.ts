@@ -15,6 +15,7 @@ import type { MetaStore } from "../../storage/meta/store.js";
 import { parsePolicyDocument } from "../gate/document.js";
 import { PullGate } from "../gate/gate.js";
 import { PolicySource } from "../gate/source.js";
+import { completeTestScan, type TestImageFinding } from "../gate/testing.js";
 import { AdmissionError, containerImages, parseAdmissionReview } from "./review.js";
 import { registerAdmissionRoutes } from "./routes.js";
 import { admissionReview, podSpec, workload } from "./testing.js";
@@ -180,42 +181,8 @@ describe("AdmissionWebhook", () => {
     });
   }
 
-  async function scannedWith(repo: string, digest: string, findings: [string, string][]) {
-    const id = (await meta.registry.repositoryId(repo))!;
-    await meta.scans.markStarted(id, digest, "BASIC", "IN_PROGRESS");
-    const now = Date.now();
-    await meta.findings.put(
-      findings.map(([vulnerabilityId, severity]) => ({
-        identity: {
-          repositoryId: id,
-          digest,
-          scanType: "BASIC" as const,
-          vulnerabilityId,
-          packageName: "openssl",
-          packagePath: "/var/lib/dpkg/status",
-        },
-        state: {
-          status: "ACTIVE" as const,
-          severity,
-          fixAvailable: "NO",
-          inspectorScore: null,
-          epssScore: null,
-          exploitAvailable: false,
-          firstObservedAt: now,
-          lastObservedAt: now,
-          updatedAt: now,
-          closedAt: null,
-        },
-        document: JSON.stringify({ vulnerabilityId, title: "t", description: "d", cvss: [], references: [] }),
-      })),
-    );
-    await meta.scans.markCompleted(id, digest, {
-      status: "COMPLETE",
-      description: "done",
-      severityCounts: {},
-      vulnerabilitySourceUpdatedAt: now,
-    });
-  }
+  const scannedWith = (repo: string, digest: string, findings: TestImageFinding[]) =>
+    completeTestScan(meta, repo, digest, findings, () => "openssl");
 
   const denials = async () =>
     (await readEvents(meta, 0)).map((e) => e.event).filter((e) => e["detail-type"] === "Drydock Pull Denied");

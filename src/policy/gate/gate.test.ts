@@ -14,6 +14,7 @@ import type { SignatureVerdict, SignatureVerifier, VerifyImageRequest } from "..
 import { parsePolicyDocument, type PolicyDocument } from "./document.js";
 import { classifyScan, PullGate, type GateScanner } from "./gate.js";
 import { PolicySource, PULL_POLICY } from "./source.js";
+import { completeTestScan, type TestImageFinding } from "./testing.js";
 
 /**
  * The pull gate over a real registry service and SQLite store: scan states and findings are
@@ -83,53 +84,8 @@ describe.each(metaDrivers("PullGate"))("PullGate (%s)", (driver, open) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function complete(
-    repo: string,
-    digest: string,
-    findings: [string, string, string?][],
-  ): Promise<void> {
-    const id = (await meta.registry.repositoryId(repo))!;
-    await meta.scans.markStarted(id, digest, "BASIC", "IN_PROGRESS");
-    const now = Date.now();
-    await meta.findings.put(
-      findings.map(([vulnerabilityId, severity, status]) => ({
-        identity: {
-          repositoryId: id,
-          digest,
-          scanType: "BASIC" as const,
-          vulnerabilityId,
-          packageName: `pkg-${vulnerabilityId.toLowerCase()}`,
-          packagePath: "/var/lib/dpkg/status",
-        },
-        state: {
-          status: (status ?? "ACTIVE") as "ACTIVE" | "SUPPRESSED",
-          severity,
-          fixAvailable: "NO",
-          inspectorScore: null,
-          epssScore: null,
-          exploitAvailable: false,
-          firstObservedAt: now,
-          lastObservedAt: now,
-          updatedAt: now,
-          closedAt: null,
-        },
-        document: JSON.stringify({
-          vulnerabilityId,
-          severity,
-          title: "t",
-          description: "d",
-          cvss: [],
-          references: [],
-        }),
-      })),
-    );
-    await meta.scans.markCompleted(id, digest, {
-      status: "COMPLETE",
-      description: "The scan was completed successfully.",
-      severityCounts: {},
-      vulnerabilitySourceUpdatedAt: now,
-    });
-  }
+  const complete = (repo: string, digest: string, findings: TestImageFinding[]) =>
+    completeTestScan(meta, repo, digest, findings);
 
   async function refusal(p: Promise<unknown>): Promise<RegistryError> {
     try {
