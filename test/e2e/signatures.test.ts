@@ -9,6 +9,7 @@ import {
   jwsEnvelope,
   makeTestPki,
   notationSignatureManifest,
+  oneLayerImage,
   signBlob,
   simpleSigningPayload,
   type BuiltArtifact,
@@ -95,30 +96,17 @@ describe.skipIf(skip !== null)("signatures made and carried by real clients", ()
     ]);
     expect(tar.code, tar.stderr).toBe(0);
     const layer = await import("node:fs/promises").then((f) => f.readFile(join(work, "layer.tar")));
-    const config = Buffer.from(
-      JSON.stringify({
+    const image = oneLayerImage(
+      {
         architecture: "amd64",
         os: "linux",
         config: {},
         rootfs: { type: "layers", diff_ids: [sha256(layer)] },
-      }),
+      },
+      layer,
     );
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: {
-          mediaType: "application/vnd.oci.image.config.v1+json",
-          digest: sha256(config),
-          size: config.length,
-        },
-        layers: [
-          { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length },
-        ],
-      }),
-    );
-    const digest = await push(repo, "1", { manifest, mediaType: OCI_MANIFEST, blobs: [config, layer] });
-    return { digest, size: manifest.length, mediaType: OCI_MANIFEST };
+    const digest = await push(repo, "1", image);
+    return { digest, size: image.manifest.length, mediaType: OCI_MANIFEST };
   }
 
   /** cosign's `.sig` attachment of `digest` in `repo`, one layer per (key, repository the signature names). */

@@ -108,6 +108,26 @@ export async function pushArtifact(
   return (await reg.putManifest(repo, reference, a.manifest, a.mediaType)).digest;
 }
 
+/** An OCI image of one uncompressed layer with this config (its manifest and blobs). */
+export function oneLayerImage(config: object, layer: Buffer): BuiltArtifact {
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: sha256(configBytes),
+        size: configBytes.length,
+      },
+      layers: [
+        { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length },
+      ],
+    }),
+  );
+  return { manifest, mediaType: OCI_MANIFEST, blobs: [configBytes, layer] };
+}
+
 /** A small image (config and one layer) to sign; returns its descriptor. */
 export async function pushTestImage(
   reg: PushTarget,
@@ -115,30 +135,12 @@ export async function pushTestImage(
   tag: string,
   seed = "layer",
 ): Promise<{ digest: string; size: number; mediaType: string }> {
-  const config = Buffer.from(
-    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, seed }),
+  const image = oneLayerImage(
+    { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, seed },
+    Buffer.from(seed),
   );
-  const layer = Buffer.from(seed);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [
-        { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length },
-      ],
-    }),
-  );
-  const digest = await pushArtifact(reg, repo, tag, {
-    manifest,
-    mediaType: OCI_MANIFEST,
-    blobs: [config, layer],
-  });
-  return { digest, size: manifest.length, mediaType: OCI_MANIFEST };
+  const digest = await pushArtifact(reg, repo, tag, image);
+  return { digest, size: image.manifest.length, mediaType: OCI_MANIFEST };
 }
 
 // --- Notation: certificates made with openssl, envelopes built to the Notary Project specification ---
