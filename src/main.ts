@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
+import { setupConsole } from "./api/console/index.js";
 import { setupEventsApi } from "./api/events/index.js";
 import { setupInspector2Api } from "./api/inspector2/index.js";
 import { VexReferrers } from "./findings/vex-referrers.js";
@@ -164,6 +165,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     onQueued: () => scan.service.queue.wake(),
   });
   const inspector2Routes = setupInspector2Api(config, { backend: inspector2, log });
+  // The web console under /console/ and its API under /api/console/ (docs/console.md).
+  const consoleRoutes = await setupConsole(
+    {
+      config,
+      log,
+      meta: stores.meta,
+      blobs: stores.blobs,
+      registry: service,
+      settings,
+      scan: scan.service,
+      inspector2,
+      reports,
+      now: Date.now,
+    },
+    auth,
+    dataPaths(config.data).root,
+  );
   // The configuration's scoped exceptions, kept as the SUPPRESS filters `config/<name>`.
   await applyConfigExceptions(inspector2, config, log);
   const serveApi = role !== "worker";
@@ -184,6 +202,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           policy.routes(a);
           ecrRoutes(a);
           inspector2Routes(a);
+          consoleRoutes(a);
         }
       : undefined,
   });

@@ -16,6 +16,8 @@ export interface AuthSetup {
   routes?: (app: FastifyInstance) => void;
   /** Mints the passwords of ECR's GetAuthorizationToken, which the registry accepts for user AWS. */
   loginTokens: AwsLoginTokens;
+  /** The configured users (undefined when there are none): the console's sign-in checks them. */
+  users?: { checker: CredentialChecker; rulesFor(username: string): AccessRules };
 }
 
 /**
@@ -63,6 +65,7 @@ export async function createAuth(config: Config, dataDir: string): Promise<AuthS
   return {
     authorizer,
     loginTokens,
+    users: { checker, rulesFor },
     routes: (app) =>
       registerTokenRoutes(app, { checker, rules: rulesFor, tokens, service: config.auth.service }),
   };
