@@ -72,8 +72,23 @@ export interface DeadLetterQuery {
   targetId?: string;
   /** deadAt >= since (epoch ms). */
   since?: number;
+  /** Only these letters (the console redrives one letter, or a page it shows). */
+  ids?: readonly number[];
   afterId?: number;
   limit: number;
+  /** Rows skipped first (the console's numbered pages); with `newestFirst`, from the newest. */
+  offset?: number;
+  /** Newest first (the console shows the latest failures first); default oldest first. */
+  newestFirst?: boolean;
+}
+
+/** Which pending deliveries a listing shows (all when empty). */
+export interface DeliveryQuery {
+  bus?: string;
+  rule?: string;
+  targetId?: string;
+  limit: number;
+  offset?: number;
 }
 
 export class DeliveryStore {
@@ -248,15 +263,32 @@ export class DeliveryStore {
     return Number(r.numDeletedRows);
   }
 
-  /** Dead letters in id order (oldest first) after `afterId`. */
-  async deadLetters(q: DeadLetterQuery): Promise<StoredDeadLetter[]> {
-    let s = narrowLetters(this.h.db.selectFrom("event_dead_letters").selectAll(), q);
-    if (q.afterId !== undefined) s = s.where("id", ">", q.afterId);
-    const rows = await s.orderBy("id").limit(q.limit).execute();
-    return rows.map(toLetter);
+  /**
+   * Pending deliveries (due, waiting for a retry, or leased: being sent) in id order (oldest
+   * first), of one bus/rule/target or all: what the console lists with their attempts and last
+   * error. Delivered ones are gone (complete deletes them).
+   */
+  async list(q: DeliveryQuery): Promise<StoredDelivery[]> {
+    let s = this.h.db.selectFrom("event_deliveries").selectAll();
+    if (q.bus !== undefined) s = s.where("bus", "=", q.bus);
+    if (q.rule !== undefined) s = s.where("rule", "=", q.rule);
+    if (q.targetId !== undefined) s = s.where("target_id", "=", q.targetId);
+    s = s.orderBy("id").limit(q.limit);
+    if (q.offset) s = s.offset(q.offset);
+    return (await s.execute()).map(toDelivery);
   }
 
-  async countDeadLetters(q: Omit<DeadLetterQuery, "limit" | "afterId"> = {}): Promise<number> {
+  /** Dead letters in id order (oldest first, or newest first) after `afterId`. */
+  async deadLetters(q: DeadLetterQuery): Promise<StoredDeadLetter[]> {
+    let s = narrowLetters(this.h.db.selectFrom("event_dead_letters").selectAll(), q);
+    if (q.afterId !== undefined)
+      s = q.newestFirst ? s.where("id", "<", q.afterId) : s.where("id", ">", q.afterId);
+    s = s.orderBy("id", q.newestFirst ? "desc" : "asc").limit(q.limit);
+    if (q.offset) s = s.offset(q.offset);
+    return (await s.execute()).map(toLetter);
+  }
+
+  async countDeadLetters(q: LetterFilter = {}): Promise<number> {
     const r = await narrowLetters(
       this.h.db.selectFrom("event_dead_letters").select((eb) => eb.fn.countAll<number>().as("n")),
       q,
@@ -270,7 +302,7 @@ export class DeliveryStore {
    * and exactly those are inserted, so a letter written meanwhile (another node) is either moved
    * whole or left, never deleted unmoved.
    */
-  async redrive(q: Omit<DeadLetterQuery, "limit" | "afterId">): Promise<number> {
+  async redrive(q: LetterFilter): Promise<number> {
     return this.h.tx(async (t) => {
       const now = t.now();
       let moved = 0;
@@ -319,7 +351,7 @@ const INSERT_BATCH = 1000;
 /** Ids (or VALUES rows of 3) per statement. */
 const ID_BATCH = 1000;
 
-type LetterFilter = Omit<DeadLetterQuery, "limit" | "afterId">;
+type LetterFilter = Omit<DeadLetterQuery, "limit" | "afterId" | "offset" | "newestFirst">;
 
 function narrowLetters<Q extends SelectQueryBuilder<Database, "event_dead_letters", object>>(
   s: Q,
@@ -331,6 +363,9 @@ function narrowLetters<Q extends SelectQueryBuilder<Database, "event_dead_letter
   if (q.rule !== undefined) out = out.where("rule", "=", q.rule);
   if (q.targetId !== undefined) out = out.where("target_id", "=", q.targetId);
   if (q.since !== undefined) out = out.where("dead_at", ">=", q.since);
+  // An empty id list selects nothing (never "all": a redrive of no letters moves none).
+  if (q.ids !== undefined)
+    out = q.ids.length ? out.where("id", "in", [...q.ids]) : out.where(sql<boolean>`1 = 0`);
   return out as Q;
 }
 

@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from "kysely";
 import type { Handle } from "./handle.js";
 import type { Database } from "./schema.js";
 import { notReserved, type Page } from "./registry-store.js";
@@ -92,6 +93,53 @@ export class SettingsStore {
     return { items: rows.slice(0, limit).map((r) => SettingsStore.toRecord(r)), more: rows.length > limit };
   }
 
+  /**
+   * Repositories (name order, after `after`) whose names match any of `filters`: ECR registry
+   * scanning filters with the semantics of src/scan/filters.ts `filterMatches` (no `*`: the name
+   * contains the filter; with `*`: anchored, `*` any run of characters), decided in SQL (LIKE)
+   * so that the console's preview pages 100,000 repositories without reading them. No filters:
+   * nothing matches.
+   */
+  async repositoriesMatching(
+    filters: readonly string[],
+    o: { after?: string; limit: number },
+  ): Promise<Page<RepositoryRecord>> {
+    if (!filters.length) return { items: [], more: false };
+    let q = this.base()
+      .where(notReserved)
+      .where(anyFilter(filters))
+      .orderBy("repositories.name")
+      .limit(o.limit + 1);
+    if (o.after !== undefined) q = q.where("repositories.name", ">", o.after);
+    const rows = await q.execute();
+    return {
+      items: rows.slice(0, o.limit).map((r) => SettingsStore.toRecord(r)),
+      more: rows.length > o.limit,
+    };
+  }
+
+  /**
+   * How many repositories match each set of filters (a set matches a name when any of its
+   * filters does; an empty set matches none), all counted in one pass over the repositories.
+   */
+  async countMatching(sets: readonly (readonly string[])[]): Promise<number[]> {
+    if (!sets.length) return [];
+    const row = await this.h.db
+      .selectFrom("repositories")
+      .where(notReserved)
+      .select(
+        sets.map((f, i) =>
+          (f.length
+            ? sql<number>`coalesce(sum(case when ${anyFilter(f)} then 1 else 0 end), 0)`
+            : sql<number>`0`
+          ).as(`c${i}`),
+        ),
+      )
+      .executeTakeFirst();
+    const r = (row ?? {}) as Record<string, unknown>;
+    return sets.map((_, i) => Number(r[`c${i}`] ?? 0));
+  }
+
   /** Creates the repository row and its settings; false when the name exists. */
   async createRepository(name: string, settings: SettingsUpdate): Promise<boolean> {
     return this.h.tx(async (t) => {
@@ -159,4 +207,22 @@ export class SettingsStore {
       .onConflict((oc) => oc.column("key").doUpdateSet({ value: text, updated_at: now }))
       .execute();
   }
+}
+
+/**
+ * An ECR wildcard filter as a LIKE pattern (escape character `!`): `*` becomes `%`, and a
+ * filter without `*` is "contains" (`%filter%`), as src/scan/filters.ts filterMatches decides.
+ * `%`, `_` and `!` of the filter are literal. Repository names and valid filters are lower case,
+ * so SQLite's case-insensitive LIKE and PostgreSQL's case-sensitive one agree.
+ */
+export function wildcardLike(filter: string): string {
+  const literal = filter.replace(/[!%_]/g, "!$&");
+  return filter.includes("*") ? literal.replace(/\*/g, "%") : `%${literal}%`;
+}
+
+function anyFilter(filters: readonly string[]): RawBuilder<boolean> {
+  return sql<boolean>`(${sql.join(
+    filters.map((f) => sql`repositories.name like ${wildcardLike(f)} escape '!'`),
+    sql` or `,
+  )})`;
 }
