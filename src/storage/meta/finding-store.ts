@@ -20,6 +20,7 @@ import {
   type ImageContextRow,
   type ListedFinding,
 } from "./finding-query.js";
+import { applyCountDeltas, countDrift, lockCountedRows } from "./finding-counts.js";
 import type { Handle } from "./handle.js";
 import { closeIntervalsOf, recordIntervals } from "./history-store.js";
 import type { Database } from "./schema.js";
@@ -192,10 +193,29 @@ export class FindingStore {
           .values(all.slice(i, i + BATCH))
           .onConflict((oc) => oc.column("hash").doNothing())
           .execute();
-      for (let i = 0; i < rows.length; i += BATCH)
+      // The rows as they were, locked (counts: finding-counts.ts). A finding new to this writer
+      // is inserted first; one that another transaction inserted meanwhile is then locked and
+      // read as an old row, so that each change is counted once.
+      const ids = rows.map((r) => r.row.id);
+      const before = await lockCountedRows(t, ids);
+      const existing = new Set(before.map((r) => r.id));
+      const fresh = rows.filter((r) => !existing.has(r.row.id));
+      const inserted = new Set<string>();
+      for (let i = 0; i < fresh.length; i += BATCH)
+        for (const r of await t.db
+          .insertInto("findings")
+          .values(fresh.slice(i, i + BATCH).map((r) => r.row))
+          .onConflict((oc) => oc.column("id").doNothing())
+          .returning("id")
+          .execute())
+          inserted.add(r.id);
+      const raced = fresh.filter((r) => !inserted.has(r.row.id)).map((r) => r.row.id);
+      if (raced.length) before.push(...(await lockCountedRows(t, raced)));
+      const updates = rows.filter((r) => !inserted.has(r.row.id));
+      for (let i = 0; i < updates.length; i += BATCH)
         await t.db
           .insertInto("findings")
-          .values(rows.slice(i, i + BATCH).map((r) => r.row))
+          .values(updates.slice(i, i + BATCH).map((r) => r.row))
           .onConflict((oc) =>
             oc.column("id").doUpdateSet((eb) => ({
               status: eb.ref("excluded.status"),
@@ -214,6 +234,11 @@ export class FindingStore {
             })),
           )
           .execute();
+      await applyCountDeltas(
+        t,
+        before,
+        rows.map((r) => r.row),
+      );
       await recordIntervals(
         t,
         writes,
@@ -261,6 +286,63 @@ export class FindingStore {
   }
 
   /**
+   * The maintained counts (finding-counts.ts) of the open findings of one status (ACTIVE unless
+   * said) by severity, for each digest of a page: one primary-key lookup per image.
+   */
+  async imageCounts(
+    repositoryId: number,
+    digests: readonly string[],
+    scanType: "BASIC" | "ENHANCED",
+    status: "ACTIVE" | "SUPPRESSED" = "ACTIVE",
+  ): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    for (let i = 0; i < digests.length; i += BATCH)
+      for (const r of await this.h.db
+        .selectFrom("image_finding_counts")
+        .select(["digest", "severity", "count"])
+        .where("repository_id", "=", repositoryId)
+        .where("digest", "in", digests.slice(i, i + BATCH))
+        .where("scan_type", "=", scanType)
+        .where("status", "=", status)
+        .where("count", ">", 0)
+        .execute()) {
+        const counts = out.get(r.digest) ?? {};
+        counts[r.severity] = Number(r.count);
+        out.set(r.digest, counts);
+      }
+    return out;
+  }
+
+  /** The maintained counts of the open findings of one status by severity, for each repository given. */
+  async repositoryCounts(
+    repositoryIds: readonly number[],
+    scanType: "BASIC" | "ENHANCED",
+    status: "ACTIVE" | "SUPPRESSED" = "ACTIVE",
+  ): Promise<Map<number, Record<string, number>>> {
+    const out = new Map<number, Record<string, number>>();
+    for (let i = 0; i < repositoryIds.length; i += BATCH)
+      for (const r of await this.h.db
+        .selectFrom("repository_finding_counts")
+        .select(["repository_id", "severity", "count"])
+        .where("repository_id", "in", repositoryIds.slice(i, i + BATCH))
+        .where("scan_type", "=", scanType)
+        .where("status", "=", status)
+        .where("count", ">", 0)
+        .execute()) {
+        const id = Number(r.repository_id);
+        const counts = out.get(id) ?? {};
+        counts[r.severity] = Number(r.count);
+        out.set(id, counts);
+      }
+    return out;
+  }
+
+  /** Where the maintained counts differ from a recount of the findings (empty: nowhere). */
+  countDrift(): Promise<string[]> {
+    return countDrift(this.h);
+  }
+
+  /**
    * How many findings are stored, by status and severity, whatever image or scan type (the
    * `drydock_findings` gauge): one GROUP BY that the index findings(status, severity, …) covers.
    */
@@ -293,8 +375,17 @@ export class FindingStore {
   }
 
   /** Suppression applied or lifted: the status moves, and `updated_at`. */
-  setStatus(ids: readonly string[], status: "ACTIVE" | "SUPPRESSED", at: number): Promise<void> {
-    return setFindingStatus(this.h, ids, status, at);
+  async setStatus(ids: readonly string[], status: "ACTIVE" | "SUPPRESSED", at: number): Promise<void> {
+    if (!ids.length) return;
+    await this.h.tx(async (t) => {
+      const before = await lockCountedRows(t, ids);
+      await setFindingStatus(t, ids, status, at);
+      await applyCountDeltas(
+        t,
+        before,
+        before.map((r) => ({ ...r, status })),
+      );
+    });
   }
 
   /**
@@ -304,11 +395,13 @@ export class FindingStore {
   async forgetImage(repositoryId: number, digest: string): Promise<void> {
     await this.h.tx(async (t) => {
       await closeIntervalsOf(t, { repositoryId, digest }, t.now(), "deleted");
-      await t.db
+      const gone = await t.db
         .deleteFrom("findings")
         .where("repository_id", "=", repositoryId)
         .where("digest", "=", digest)
+        .returning(["repository_id", "digest", "scan_type", "status", "severity"])
         .execute();
+      await applyCountDeltas(t, gone, []);
     });
   }
 

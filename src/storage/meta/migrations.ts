@@ -860,6 +860,126 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .execute();
       },
     },
+    /**
+     * Maintained counts of open findings per image and per repository (schema.ts;
+     * storage/meta/finding-counts.ts), filled from the findings there are.
+     */
+    "0015_finding_counts": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("image_finding_counts")
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("digest", "text", (c) => c.notNull())
+          .addColumn("scan_type", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("severity", "text", (c) => c.notNull())
+          .addColumn("count", "integer", (c) => c.notNull())
+          .addPrimaryKeyConstraint("image_finding_counts_pk", [
+            "repository_id",
+            "digest",
+            "scan_type",
+            "status",
+            "severity",
+          ])
+          .execute();
+        await db.schema
+          .createTable("repository_finding_counts")
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("scan_type", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("severity", "text", (c) => c.notNull())
+          .addColumn("count", "integer", (c) => c.notNull())
+          .addPrimaryKeyConstraint("repository_finding_counts_pk", [
+            "repository_id",
+            "scan_type",
+            "status",
+            "severity",
+          ])
+          .execute();
+        // Repositories in order of one severity's count (the console's sort by critical, high...).
+        await db.schema
+          .createIndex("repository_finding_counts_order")
+          .on("repository_finding_counts")
+          .columns(["scan_type", "status", "severity", "count", "repository_id"])
+          .execute();
+        await sql`insert into image_finding_counts (repository_id, digest, scan_type, status, severity, count)
+          select repository_id, digest, scan_type, status, severity, count(*)
+          from findings where status in ('ACTIVE', 'SUPPRESSED')
+          group by repository_id, digest, scan_type, status, severity`.execute(db);
+        await sql`insert into repository_finding_counts (repository_id, scan_type, status, severity, count)
+          select repository_id, scan_type, status, severity, sum(count)
+          from image_finding_counts group by repository_id, scan_type, status, severity`.execute(db);
+      },
+    },
+    /**
+     * The console's maintained aggregates and report records (schema.ts; ConsoleStore,
+     * src/console): daily rollups of the finding history, per-vulnerability counts of open
+     * findings, and the scheduled reports, one per period.
+     */
+    "0016_console": {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable("console_daily")
+          .addColumn("day", "text", (c) => c.notNull())
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("scan_type", "text", (c) => c.notNull())
+          .addColumn("severity", "text", (c) => c.notNull())
+          .addColumn("snapshot", "integer", (c) => c.notNull())
+          .addColumn("active", "integer", (c) => c.notNull())
+          .addColumn("suppressed", "integer", (c) => c.notNull())
+          .addColumn("opened", "integer", (c) => c.notNull())
+          .addColumn("fixed", "integer", (c) => c.notNull())
+          .addColumn("fixed_ms", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("console_daily_pk", ["day", "repository_id", "scan_type", "severity"])
+          .execute();
+        await db.schema
+          .createTable("console_vulnerabilities")
+          .addColumn("vulnerability_id", "text", (c) => c.primaryKey())
+          .addColumn("images", "integer", (c) => c.notNull())
+          .addColumn("repositories", "integer", (c) => c.notNull())
+          .addColumn("findings", "integer", (c) => c.notNull())
+          .addColumn("severity", "text", (c) => c.notNull())
+          .addColumn("epss_score", "real")
+          .addColumn("kev", "integer", (c) => c.notNull())
+          .addColumn("priority", "real", (c) => c.notNull())
+          .addColumn("refreshed_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("console_vulnerabilities_images")
+          .on("console_vulnerabilities")
+          .columns(["images desc", "vulnerability_id"])
+          .execute();
+        await db.schema
+          .createIndex("console_vulnerabilities_priority")
+          .on("console_vulnerabilities")
+          .columns(["kev desc", "priority desc", "images desc", "vulnerability_id"])
+          .execute();
+        await db.schema
+          .createTable("console_reports")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("period", "text", (c) => c.notNull().unique())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("range_from", "bigint", (c) => c.notNull())
+          .addColumn("range_to", "bigint", (c) => c.notNull())
+          .addColumn("html_key", "text")
+          .addColumn("csv_key", "text")
+          .addColumn("html_bytes", "bigint")
+          .addColumn("csv_bytes", "bigint")
+          .addColumn("summary", "text")
+          .addColumn("error", "text")
+          .addColumn("created_by", "text", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .addColumn("completed_at", "bigint")
+          .execute();
+        await db.schema
+          .createIndex("console_reports_created")
+          .on("console_reports")
+          .columns(["created_at desc", "id"])
+          .execute();
+      },
+    },
   };
 };
 

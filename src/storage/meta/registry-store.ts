@@ -171,6 +171,8 @@ export class RegistryStore {
         "lifecycle_policies",
         "lifecycle_previews",
         "lifecycle_preview_results",
+        "image_finding_counts",
+        "repository_finding_counts",
       ] as const) {
         await t.db.deleteFrom(table).where("repository_id", "=", id).execute();
       }

@@ -176,6 +176,35 @@ import type { Generated } from "kysely";
  *                       applied: `error` says why, `statements` null). Indexed by image; deleted
  *                       with the referrer. Scoped exceptions are not a table: they are SUPPRESS
  *                       filters (inspector_filters) with `drydock:*` tags (src/findings/exceptions.ts).
+ *
+ * Finding counts (0015; storage/meta/finding-counts.ts, maintained by FindingStore):
+ * image_finding_counts  how many open findings (ACTIVE, SUPPRESSED; CLOSED are not counted) an
+ *                       image has, by (scan type, status, severity): key (repository, digest, scan
+ *                       type, status, severity) → `count`. Moved by every change of a finding in
+ *                       the change's transaction; a row may hold 0. Deleted with the repository.
+ * repository_finding_counts the same per repository (the sums of its images' rows), indexed by
+ *                       (scan type, status, severity, count) for the console's sort by severity.
+ *
+ * Console (0016; ConsoleStore, src/console, docs/console.md):
+ * console_daily         the dashboard's daily rollup of the finding history, one row per (UTC day,
+ *                       repository, scan type, severity); `repository_id` 0 is every repository.
+ *                       Rows of 0 carry the day's snapshot totals (`snapshot` 1 when the day has
+ *                       one; `active`, `suppressed`) and the day's flows summed; per-repository
+ *                       rows only the flows: `opened` (intervals opened that day), `fixed` (closed
+ *                       for a remediated reason, fixed or deleted) and `fixed_ms` (the sum of their
+ *                       open times, for the mean time to remediate). Rebuilt per day by the
+ *                       console-rollup singleton (src/console/rollup.ts); purged with the history.
+ * console_vulnerabilities per vulnerability id with ACTIVE findings: affected `images`,
+ *                       `repositories` and `findings`, the highest `severity`, EPSS, KEV (0/1) and
+ *                       `priority` (EPSS x severity weight), as of `refreshed_at` (the rollup
+ *                       rewrites them; rows it did not see again are deleted). Indexed for the
+ *                       top by images and the priority queue (KEV first).
+ * console_reports       the console's reports (src/console/reports): `period` unique
+ *                       (`daily:YYYY-MM-DD`, `weekly:YYYY-MM-DD` of the Monday, `manual:<id>`), so
+ *                       one node of a cluster writes each scheduled report; `kind` scheduled or
+ *                       manual, `status` IN_PROGRESS, SUCCEEDED or FAILED (`error`), the range
+ *                       reported, the blob-store keys and sizes of the HTML and CSV objects,
+ *                       `summary` JSON (counts shown in the list), who asked and when.
  */
 export interface Database {
   repositories: {
@@ -555,6 +584,62 @@ export interface Database {
     version: number;
     updated_by: string;
     updated_at: number;
+  };
+  image_finding_counts: {
+    repository_id: number;
+    digest: string;
+    scan_type: string;
+    status: string;
+    severity: string;
+    count: number;
+  };
+  repository_finding_counts: {
+    repository_id: number;
+    scan_type: string;
+    status: string;
+    severity: string;
+    count: number;
+  };
+  console_daily: {
+    day: string;
+    repository_id: number;
+    scan_type: string;
+    severity: string;
+    snapshot: number;
+    active: number;
+    suppressed: number;
+    opened: number;
+    fixed: number;
+    fixed_ms: number;
+  };
+  console_vulnerabilities: {
+    vulnerability_id: string;
+    images: number;
+    repositories: number;
+    findings: number;
+    severity: string;
+    epss_score: number | null;
+    kev: number;
+    priority: number;
+    refreshed_at: number;
+  };
+  console_reports: {
+    id: string;
+    period: string;
+    kind: string;
+    status: string;
+    range_from: number;
+    range_to: number;
+    html_key: string | null;
+    csv_key: string | null;
+    html_bytes: number | null;
+    csv_bytes: number | null;
+    summary: string | null;
+    error: string | null;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+    completed_at: number | null;
   };
   vex_documents: {
     repository_id: number;
