@@ -12,6 +12,16 @@ export default defineConfig({
         },
       },
       {
+        // The console's component tests (web/): React in jsdom.
+        esbuild: { jsx: "automatic" },
+        test: {
+          name: "web",
+          include: ["web/src/**/*.test.{ts,tsx}"],
+          environment: "jsdom",
+          setupFiles: ["web/src/test-setup.ts"],
+        },
+      },
+      {
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],

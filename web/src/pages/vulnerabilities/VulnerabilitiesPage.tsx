@@ -1,0 +1,6 @@
+import { PageHeader } from "../../components/Layout.js";
+
+/** Placeholder for the Vulnerabilities view (issue 14), being built. */
+export function VulnerabilitiesPage() {
+  return <PageHeader title="Vulnerabilities" />;
+}
