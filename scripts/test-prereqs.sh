@@ -6,7 +6,9 @@
 #     (via ../shared/tools/images/install-prereqs.sh plus the extras below), postgresql (the
 #     PostgreSQL 15 that the metadata tests start with ../shared/tools/postgres/pg-up.sh) and
 #     Ceph's mon, osd and radosgw (the S3 server of ../shared/tools/s3/ceph-up.sh), openssl
-#     (certificates the TLS, Notation and signature tests make)
+#     (certificates the TLS, Notation and signature tests make), chromium (Debian's Chromium,
+#     which test/e2e/browser.ts drives with playwright-core for the console's tests; nothing
+#     is downloaded by Playwright)
 #   - the images of ../shared/tools/images/build-images.sh in $DRYDOCK_FIXTURES
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +31,7 @@ need_root() {
   need_root "skopeo podman buildah umoci runc docker-registry awscli"
   exit 1
 }
-EXTRA=(docker.io curl openssl psmisc postgresql ceph-mon ceph-osd radosgw ceph-common uuid-runtime bc)
+EXTRA=(docker.io curl openssl psmisc postgresql ceph-mon ceph-osd radosgw ceph-common uuid-runtime bc chromium)
 missing=()
 for p in "${EXTRA[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
