@@ -50,6 +50,8 @@ const fakeDb: AdvisoryLookup = {
 
 export interface SuppressionWorld {
   meta: MetaStore;
+  blobs: FsBlobStore;
+  settings: RepositorySettingsService;
   registry: RegistryService;
   scans: RegistryScanService;
   inspector: StoreInspector2Backend;
@@ -108,6 +110,8 @@ export async function openSuppressionWorld(o: SuppressionWorldOptions = {}): Pro
   if (o.start !== false) await scans.start();
   return {
     meta,
+    blobs,
+    settings,
     registry,
     scans,
     inspector,

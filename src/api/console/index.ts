@@ -31,7 +31,7 @@ import { registerSuppressionRoutes } from "./suppression.js";
 import { registerVulnerabilityRoutes } from "./vulnerabilities.js";
 
 /** Every area of the console API, in one list (each registers its routes on ConsoleRoutes). */
-const AREAS: readonly ((r: ConsoleRoutes, deps: ConsoleDeps) => void)[] = [
+const AREAS: readonly ConsoleArea[] = [
   registerRepositoryRoutes,
   registerImageRoutes,
   registerVulnerabilityRoutes,
@@ -52,7 +52,11 @@ export interface ConsoleSetup {
   secure: boolean;
   /** Serve the built pages under /console/ (false in API tests). */
   pages?: boolean;
+  /** The area modules to register (default: every area; the plumbing's own tests give theirs). */
+  areas?: readonly ConsoleArea[];
 }
+
+export type ConsoleArea = (r: ConsoleRoutes, deps: ConsoleDeps) => void;
 
 /**
  * The console: its pages under /console/ (static.ts) and its JSON API under /api/console/
@@ -142,7 +146,7 @@ export function registerConsole(app: FastifyInstance, setup: ConsoleSetup): void
     patch: add("PATCH"),
     del: add("DELETE"),
   };
-  for (const area of AREAS) area(routes, deps);
+  for (const area of setup.areas ?? AREAS) area(routes, deps);
   app.all("/api/console/*", async (req, reply) =>
     sendError(noStore(reply), new ConsoleError(404, "NotFound", `no console API ${req.method} ${req.url}`)),
   );
