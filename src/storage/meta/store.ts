@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from "kysely";
 import { BusStore } from "./bus-store.js";
+import { ConsoleStore } from "./console-store.js";
 import { DeliveryStore } from "./delivery-store.js";
 import { EventStore } from "./event-store.js";
 import { FilterStore } from "./filter-store.js";
@@ -96,6 +97,15 @@ export type {
 } from "./lifecycle-store.js";
 export type { Dialect } from "./handle.js";
 export type { StoredVex } from "./vex-store.js";
+export type {
+  AffectedFindingRow,
+  ConsoleReportStatus,
+  DailyRow,
+  DailyRows,
+  NewConsoleReport,
+  StoredConsoleReport,
+  VulnerabilityStat,
+} from "./console-store.js";
 export type { PolicyDocumentRow } from "./policy-store.js";
 export {
   RegistryStore,
@@ -157,6 +167,8 @@ export class MetaStore {
   readonly policies: PolicyStore;
   /** VEX documents pushed as referrers (src/findings/vex-referrers.ts). */
   readonly vex: VexStore;
+  /** The console's rollups and report records (src/console). */
+  readonly console: ConsoleStore;
   readonly #h: Handle;
   readonly #root: Kysely<Database>;
 
@@ -188,6 +200,7 @@ export class MetaStore {
     this.lifecycle = new LifecycleStore(this.#h);
     this.policies = new PolicyStore(this.#h);
     this.vex = new VexStore(this.#h);
+    this.console = new ConsoleStore(this.#h);
   }
 
   get dialect(): Dialect {
