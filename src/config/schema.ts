@@ -251,6 +251,25 @@ export const configSchema = z.object({
       rematchChunkSize: z.number().int().positive().max(10_000).default(500),
     })
     .prefault({}),
+  /** The web console (docs/console.md). */
+  console: z
+    .object({
+      /**
+       * Scheduled reports of the dashboard and the open criticals, HTML and CSV through the blob
+       * store, each announced by a `Drydock Report Ready` event (docs/console.md, "Reports").
+       */
+      reports: z
+        .object({
+          /** `off`, `daily` (covering the previous day) or `weekly` (the previous ISO week, written on Mondays). */
+          schedule: z.enum(["off", "daily", "weekly"]).default("off"),
+          /** The UTC hour of the day from which the period's report is written (0-23). */
+          hourUtc: z.number().int().min(0).max(23).default(6),
+          /** Open criticals listed in the HTML report (the CSV lists them all). */
+          maxHtmlFindings: z.number().int().min(1).max(10_000).default(500),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** Finding retention and history (`drydock serve`; docs/scanning-server.md, src/findings/retention.ts). */
   findings: z
     .object({
