@@ -34,6 +34,15 @@ export function onDeliveriesQueued(meta: MetaStore, wake: () => void): void {
   meta.processCache.set(WAKE_KEY, wake);
 }
 
+/**
+ * Wakes this process's delivery workers after deliveries were queued outside routing (the
+ * console's redrive), once committed; without workers here (another node sends) the poll finds them.
+ */
+export function wakeDeliveries(meta: MetaStore): void {
+  const wake = meta.processCache.get(WAKE_KEY) as (() => void) | undefined;
+  if (wake) setTimeout(wake, 1).unref();
+}
+
 export async function appendEvent(tx: MetaStore, e: EventEnvelope, bus = DEFAULT_BUS): Promise<void> {
   await appendEvents(tx, [e], bus);
 }

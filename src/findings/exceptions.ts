@@ -20,12 +20,15 @@ import { OWNER_TAG, patternsOfTag, REPOSITORY_PATTERN_TAG, SOURCE_TAG } from "./
  * is Inspector criteria (ecrImageRepositoryName, ecrImageHash, vulnerablePackages name and
  * version, vulnerabilityId, all EQUALS) plus, for repository patterns with wildcards (which
  * Inspector's EQUALS/PREFIX cannot say), the `drydock:repository-pattern` tag; owner, origin
- * and expiry are the tags `drydock:owner`, `drydock:source` (cli or config) and
+ * and expiry are the tags `drydock:owner`, `drydock:source` (cli, config or console) and
  * `drydock:expires-at`. So `aws inspector2 list-filters` shows every exception, and an
  * exception can as well be made with `aws inspector2 create-filter --tags ...`.
  */
 
 export { EXPIRES_AT_TAG, OWNER_TAG, REPOSITORY_PATTERN_TAG, SOURCE_TAG };
+
+/** Where an exception was made (its `drydock:source` tag): `drydock exceptions`, the configuration, the console. */
+export type ExceptionSource = "cli" | "config" | "console";
 
 export interface ExceptionScope {
   /** Repository names or patterns (`**` any segments, `*` within one, exact otherwise). */
@@ -115,7 +118,7 @@ export function validateException(e: ExceptionInput, now: number | null): void {
 const eq = (value: string): StringFilter[] => [{ comparison: "EQUALS", value }];
 
 /** The SUPPRESS filter that is this exception. */
-export function exceptionFilter(e: ExceptionInput, source: "cli" | "config"): FilterInput {
+export function exceptionFilter(e: ExceptionInput, source: ExceptionSource): FilterInput {
   const criteria: FilterCriteria = {};
   const repos = e.repositories ?? [];
   const wildcard = repos.some((p) => p.includes("*"));
@@ -205,7 +208,7 @@ async function* suppressFilters(backend: StoreInspector2Backend): AsyncIterable<
 export async function addException(
   backend: StoreInspector2Backend,
   e: ExceptionInput,
-  source: "cli" | "config",
+  source: ExceptionSource,
   by: AwsPrincipal,
   now: number,
 ): Promise<FilterRecord> {

@@ -94,7 +94,7 @@ export class SettingsStore {
   }
 
   /**
-   * Repositories (name order, after `after`) whose names match any of `filters`: ECR registry
+   * Repositories (name order, after `after` and `offset` more) whose names match any of `filters`: ECR registry
    * scanning filters with the semantics of src/scan/filters.ts `filterMatches` (no `*`: the name
    * contains the filter; with `*`: anchored, `*` any run of characters), decided in SQL (LIKE)
    * so that the console's preview pages 100,000 repositories without reading them. No filters:
@@ -102,7 +102,7 @@ export class SettingsStore {
    */
   async repositoriesMatching(
     filters: readonly string[],
-    o: { after?: string; limit: number },
+    o: { after?: string; offset?: number; limit: number },
   ): Promise<Page<RepositoryRecord>> {
     if (!filters.length) return { items: [], more: false };
     let q = this.base()
@@ -111,6 +111,7 @@ export class SettingsStore {
       .orderBy("repositories.name")
       .limit(o.limit + 1);
     if (o.after !== undefined) q = q.where("repositories.name", ">", o.after);
+    if (o.offset) q = q.offset(o.offset);
     const rows = await q.execute();
     return {
       items: rows.slice(0, o.limit).map((r) => SettingsStore.toRecord(r)),
