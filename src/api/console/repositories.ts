@@ -15,7 +15,15 @@ import { notFound, type ConsoleRoutes } from "./router.js";
  */
 
 /** Sorts whose natural order is "most first". */
-const DESC_FIRST: ReadonlySet<string> = new Set(["images", "lastPush", "findings", "critical", "high", "medium", "low"]);
+const DESC_FIRST: ReadonlySet<string> = new Set([
+  "images",
+  "lastPush",
+  "findings",
+  "critical",
+  "high",
+  "medium",
+  "low",
+]);
 
 /**
  * The ids of the repositories the caller may pull (undefined: every one), as the Inspector2

@@ -613,6 +613,21 @@ export class RegistryStore {
     return img!;
   }
 
+  /** The images of these digests with their tags and sizes, in the order given (absent ones skipped). */
+  async imagesByDigest(repositoryId: number, digests: readonly string[]): Promise<ImageRecord[]> {
+    if (!digests.length) return [];
+    const rows = await this.h.db
+      .selectFrom("manifests")
+      .selectAll()
+      .where("repository_id", "=", repositoryId)
+      .where("digest", "in", [...digests])
+      .execute();
+    const byDigest = new Map(
+      (await this.withTagsAndSizes(repositoryId, rows)).map((i) => [i.digest, i] as const),
+    );
+    return digests.flatMap((d) => byDigest.get(d) ?? []);
+  }
+
   /** Number of manifests in a repository. */
   async countImages(repositoryId: number): Promise<number> {
     const row = await this.h.db

@@ -14,6 +14,7 @@ import { LeaseStore } from "./lease-store.js";
 import { LifecycleStore } from "./lifecycle-store.js";
 import { MIGRATION_NAMES, migrationProvider } from "./migrations.js";
 import { RegistryStore } from "./registry-store.js";
+import { RegistryViewStore } from "./registry-view-store.js";
 import { PolicyStore } from "./policy-store.js";
 import { ReportStore } from "./report-store.js";
 import { ScanStore } from "./scan-store.js";
@@ -167,6 +168,8 @@ export class MetaStore {
   readonly policies: PolicyStore;
   /** VEX documents pushed as referrers (src/findings/vex-referrers.ts). */
   readonly vex: VexStore;
+  /** The console's repository and image lists (src/api/console/repositories.ts, images.ts). */
+  readonly registryViews: RegistryViewStore;
   /** The console's rollups and report records (src/console). */
   readonly console: ConsoleStore;
   readonly #h: Handle;
@@ -200,6 +203,7 @@ export class MetaStore {
     this.lifecycle = new LifecycleStore(this.#h);
     this.policies = new PolicyStore(this.#h);
     this.vex = new VexStore(this.#h);
+    this.registryViews = new RegistryViewStore(this.#h);
     this.console = new ConsoleStore(this.#h);
   }
 
