@@ -198,15 +198,9 @@ export class VulnDb {
     return { builtAt, checkedAt: [builtAt, get("checked_at")].sort().pop()! };
   }
 
-  status(): VulnDbStatus {
-    const meta = new Map(
-      (this.db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[]).map((r) => [
-        r.key,
-        r.value,
-      ]),
-    );
-    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
-    const feeds = (
+  /** The feeds the database was built from: one small table, cheap enough for a health view. */
+  feeds(): FeedStatus[] {
+    return (
       this.db.prepare("SELECT * FROM feeds ORDER BY id").all() as Record<string, string | number | null>[]
     ).map((f): FeedStatus => ({
       id: String(f.id),
@@ -224,6 +218,29 @@ export class VulnDb {
       ...(f.etag ? { etag: String(f.etag) } : {}),
       ...(f.last_modified ? { lastModified: String(f.last_modified) } : {}),
     }));
+  }
+
+  /**
+   * Every advisory with this id, whatever importer produced it (the console's vulnerability
+   * page): one probe of the (source, id) index per importer the feeds name.
+   */
+  advisoriesWithId(id: string): Advisory[] {
+    const sources = [...new Set(this.feeds().map((f) => f.importer))].sort();
+    return sources.flatMap((source) => {
+      const a = this.advisory(source, id);
+      return a ? [a] : [];
+    });
+  }
+
+  status(): VulnDbStatus {
+    const meta = new Map(
+      (this.db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[]).map((r) => [
+        r.key,
+        r.value,
+      ]),
+    );
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const feeds = this.feeds();
     return {
       path: this.path,
       schemaVersion: Number(meta.get("schema_version")),

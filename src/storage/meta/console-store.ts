@@ -21,6 +21,7 @@ import type { Database } from "./schema.js";
 const BATCH = 200;
 /** Repository ids per IN list (well under both dialects' bound-parameter limits). */
 const IDS = 500;
+const ROLLUP_COUNTER = "console_rollup";
 /** Account-wide rows of console_daily. */
 export const EVERY_REPOSITORY = 0;
 
@@ -232,6 +233,25 @@ export class ConsoleStore {
       for (const part of chunks(values, BATCH)) await t.db.insertInto("console_daily").values(part).execute();
     });
     return values.length;
+  }
+
+  /** The last day (days since the epoch) rolled up after it ended, or null (counters('console_rollup')). */
+  async rolledThrough(): Promise<number | null> {
+    const row = await this.h.db
+      .selectFrom("counters")
+      .select("value")
+      .where("name", "=", ROLLUP_COUNTER)
+      .executeTakeFirst();
+    return row ? Number(row.value) : null;
+  }
+
+  /** Records that `day` was rolled up after it ended; never moves back. */
+  async markRolledThrough(day: number): Promise<void> {
+    await this.h.db
+      .insertInto("counters")
+      .values({ name: ROLLUP_COUNTER, value: day })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ value: day }).where("counters.value", "<", day))
+      .execute();
   }
 
   /** Deletes the rollup of the oldest day before `before`, if any; returns the rows deleted. */
@@ -668,6 +688,19 @@ export class ConsoleStore {
       .where("updated_at", "<", staleBefore)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** IN_PROGRESS records last touched before `staleBefore` (their writer stopped), oldest first. */
+  async staleReports(staleBefore: number, limit: number): Promise<StoredConsoleReport[]> {
+    const rows = await this.h.db
+      .selectFrom("console_reports")
+      .selectAll()
+      .where("status", "=", "IN_PROGRESS")
+      .where("updated_at", "<", staleBefore)
+      .orderBy("updated_at")
+      .limit(limit)
+      .execute();
+    return rows.map(toReport);
   }
 
   /** Ends an IN_PROGRESS record; false when it was not in progress. */

@@ -87,7 +87,9 @@ import type { Generated } from "kysely";
  *                       appending transaction, whose row lock serializes appenders: seq order is
  *                       commit order, so a reader's `seq > cursor` never skips a late commit.
  *                       `bus` (0011) the event bus it was put on (`default` unless named).
- * counters              named monotonic counters (event_log; findings_daily: the last UTC day, in
+ * counters              named monotonic counters (console_rollup (0016): the last UTC day, in days
+ *                       since the epoch, that the console's rollup summed after it ended; event_log;
+ *                       findings_daily: the last UTC day, in
  *                       days since the epoch, whose daily finding-retention pass ran;
  *                       event_rules (0011): moved by every change of the bus's rules, targets,
  *                       archives, connections, API destinations or buses, so every process's
@@ -193,7 +195,8 @@ import type { Generated } from "kysely";
  *                       rows only the flows: `opened` (intervals opened that day), `fixed` (closed
  *                       for a remediated reason, fixed or deleted) and `fixed_ms` (the sum of their
  *                       open times, for the mean time to remediate). Rebuilt per day by the
- *                       console-rollup singleton (src/console/rollup.ts); purged with the history.
+ *                       console-rollup singleton (src/console/rollup.ts), which purges days older than
+ *                       findings.historyDays.
  * console_vulnerabilities per vulnerability id with ACTIVE findings: affected `images`,
  *                       `repositories` and `findings`, the highest `severity`, EPSS, KEV (0/1) and
  *                       `priority` (EPSS x severity weight), as of `refreshed_at` (the rollup
