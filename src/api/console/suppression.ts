@@ -252,11 +252,12 @@ function hiddenOf(f: { findingArn: string } & Record<string, unknown>): HiddenFi
 async function hidden(
   deps: ConsoleDeps,
   principal: AwsPrincipal,
-  f: StoredFilter,
+  id: string,
   query: Record<string, string | undefined>,
 ): Promise<HiddenFindings> {
   const limit = intParam(query, "limit", { min: 1, max: 100 }) ?? 50;
   const offset = intParam(query, "offset", { min: 0, max: HIDDEN_MAX_OFFSET }) ?? 0;
+  const f = await requireFilter(deps, id);
   const now = deps.now();
   const rule = ruleView(deps, f, now);
   const empty = { rule, items: [], total: 0, limit, offset };
@@ -301,7 +302,7 @@ export function registerSuppressionRoutes(r: ConsoleRoutes, deps: ConsoleDeps): 
 
   r.get(
     "/suppression/:id/findings",
-    async (req) => hidden(deps, req.principal, await requireFilter(deps, req.params.id!), req.query),
+    async (req) => hidden(deps, req.principal, req.params.id!, req.query),
     admin,
   );
 
