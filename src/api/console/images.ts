@@ -84,9 +84,16 @@ function digestParam(req: ConsoleRequest): string {
   return d;
 }
 
+/** Config media types of runnable images (the registry records the config's type as artifact type). */
+const IMAGE_CONFIGS = new Set([
+  "application/vnd.oci.image.config.v1+json",
+  "application/vnd.docker.container.image.v1+json",
+]);
+
 function kindOf(img: Pick<ImageRecord, "mediaType" | "artifactType" | "subject">): ImageView["kind"] {
   if (/index|manifest\.list/.test(img.mediaType)) return "index";
-  if (img.artifactType !== null || img.subject !== null) return "artifact";
+  if (img.subject !== null || (img.artifactType !== null && !IMAGE_CONFIGS.has(img.artifactType)))
+    return "artifact";
   return "image";
 }
 

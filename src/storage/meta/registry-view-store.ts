@@ -185,7 +185,8 @@ export class RegistryViewStore {
         key = sql`coalesce(m.last_pulled_at, -1)`;
         break;
       case "digest":
-        key = sql`null`;
+        // (PostgreSQL refuses a constant in ORDER BY: the tie-breaker itself is the key)
+        key = this.text(sql`m.digest`);
         break;
       case "tag":
         // untagged images after (ascending) or before (descending) every tag
