@@ -298,7 +298,12 @@ export function registerScanningRoutes(r: ConsoleRoutes, deps: ConsoleDeps): voi
         if (e instanceof ScanError) throw badParameter(e.message);
         throw e;
       }
-      await deps.scan.putRegistryScanningConfiguration(next);
+      try {
+        await deps.scan.putRegistryScanningConfiguration(next);
+      } catch (e) {
+        if (e instanceof ScanError) throw badParameter(e.message);
+        throw e;
+      }
       if (input.rescanWindow) await deps.inspector2.updateConfiguration(input.rescanWindow, req.principal);
       return view(deps, req.principal);
     },

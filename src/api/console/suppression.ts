@@ -154,7 +154,7 @@ async function change<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** A create/edit body as an exception (400 naming what is wrong). */
-function readInput(body: unknown): ExceptionInput {
+export function readInput(body: unknown): ExceptionInput {
   const parsed = inputShape.safeParse(body);
   if (!parsed.success) throw badParameter(zodMessage(parsed.error));
   const b = parsed.data;
