@@ -167,6 +167,16 @@ describe("an answer given before the request body was read reaches the client", 
   });
 });
 
+describe("a request without a body keeps its connection", () => {
+  it("a GET of a route that never reads the request is answered keep-alive", async () => {
+    for (const path of ["/healthz", "/metrics", "/v2/"]) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      await res.arrayBuffer();
+      expect(res.headers.get("connection"), path).not.toBe("close");
+    }
+  });
+});
+
 describe("the discarded rest of a body is bounded", () => {
   /**
    * Sends a request head declaring `declared` bytes, then writes `body` over a raw socket

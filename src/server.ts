@@ -133,7 +133,13 @@ export function createHttpServer(log: Logger, tls?: TlsFiles): FastifyInstance {
   app.addHook("onSend", (req, reply, payload, done) => {
     const raw = req.raw;
     // raw.socket is a net.Socket (or TLSSocket) except under inject(), which has no connection.
-    if (!raw.complete && raw.socket instanceof Socket && !raw.socket.destroyed && !reply.raw.headersSent) {
+    if (
+      !raw.complete &&
+      hasBody(raw) &&
+      raw.socket instanceof Socket &&
+      !raw.socket.destroyed &&
+      !reply.raw.headersSent
+    ) {
       reply.header("Connection", "close");
       lingerBeforeClose(raw, raw.socket);
     }
@@ -165,6 +171,16 @@ export function createHttpServer(log: Logger, tls?: TlsFiles): FastifyInstance {
     return reply.code(500).send({ errors: [{ code: "UNKNOWN", message: "internal server error" }] });
   });
   return app;
+}
+
+/**
+ * Whether a request declares a body. A GET without one is not `complete` until its (empty)
+ * stream is read, which routes that never read it do not: such a request must keep its
+ * connection alive, not linger and close.
+ */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 /**
