@@ -372,46 +372,46 @@ export function RuleForm({
     }
   };
   return (
-    <form
-      className="panel"
-      role="dialog"
-      aria-labelledby="suppression-form-title"
-      data-testid="suppression-form"
-      onSubmit={(e) => void submit(e)}
-    >
-      <h2 id="suppression-form-title">{rule ? `Edit ${rule.name}` : "New exception"}</h2>
-      <p className="muted">
-        An exception suppresses the findings it covers until it expires: give at least one of vulnerability,
-        package, repositories or image.
-      </p>
-      {field("name", "Name", { required: true, placeholder: "accept-cve-2024-1234" })}
-      {field("reason", "Reason", { required: true, textarea: true })}
-      {field("owner", "Owner", { required: true, placeholder: "team@example.com" })}
-      {field("expires", "Expires", {
-        required: true,
-        placeholder: "2026-12-31 (through that day) or an ISO time",
-      })}
-      {field("vulnerability", "Vulnerability", { placeholder: "CVE-2024-1234" })}
-      {field("package", "Package", { placeholder: "openssl" })}
-      {field("packageVersion", "Package version")}
-      {field("repositories", "Repositories", {
-        placeholder: "team/app, prod/** (comma-separated; * and ** allowed)",
-      })}
-      {field("imageDigest", "Image digest", { placeholder: "sha256:…" })}
-      {error && (
-        <p role="alert" className="error" data-testid="suppression-form-error">
-          {error}
+    <section className="panel" role="dialog" aria-labelledby="suppression-form-title">
+      <form
+        aria-labelledby="suppression-form-title"
+        data-testid="suppression-form"
+        onSubmit={(e) => void submit(e)}
+      >
+        <h2 id="suppression-form-title">{rule ? `Edit ${rule.name}` : "New exception"}</h2>
+        <p className="muted">
+          An exception suppresses the findings it covers until it expires: give at least one of vulnerability,
+          package, repositories or image.
         </p>
-      )}
-      <div className="toolbar">
-        <button type="submit" className="primary" data-testid="suppression-form-save" disabled={saving}>
-          {saving ? "Saving…" : rule ? "Save changes" : "Create"}
-        </button>
-        <button type="button" className="ghost" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+        {field("name", "Name", { required: true, placeholder: "accept-cve-2024-1234" })}
+        {field("reason", "Reason", { required: true, textarea: true })}
+        {field("owner", "Owner", { required: true, placeholder: "team@example.com" })}
+        {field("expires", "Expires", {
+          required: true,
+          placeholder: "2026-12-31 (through that day) or an ISO time",
+        })}
+        {field("vulnerability", "Vulnerability", { placeholder: "CVE-2024-1234" })}
+        {field("package", "Package", { placeholder: "openssl" })}
+        {field("packageVersion", "Package version")}
+        {field("repositories", "Repositories", {
+          placeholder: "team/app, prod/** (comma-separated; * and ** allowed)",
+        })}
+        {field("imageDigest", "Image digest", { placeholder: "sha256:…" })}
+        {error && (
+          <p role="alert" className="error" data-testid="suppression-form-error">
+            {error}
+          </p>
+        )}
+        <div className="toolbar">
+          <button type="submit" className="primary" data-testid="suppression-form-save" disabled={saving}>
+            {saving ? "Saving…" : rule ? "Save changes" : "Create"}
+          </button>
+          <button type="button" className="ghost" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }
 
