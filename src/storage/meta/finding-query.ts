@@ -453,7 +453,9 @@ export async function aggregateFindings(
   // otherwise take an index on the status and read every active finding's row in id order.
   const coveringIndex = h.dialect === "sqlite" && (group === "repository" || group === "image");
   const pushedAt = (narrowing.ranges ?? []).some((x) => x.column === "pushed_at");
-  const grouped = sql`
+  const grouped = countsAnswer(narrowing, group)
+    ? groupedCounts(narrowing, group === "image")
+    : sql`
     select ${sql.join([
       ...selected,
       sql`count(*) as n_all`,
@@ -503,6 +505,51 @@ export async function aggregateFindings(
       fixAvailable: num(r.n_fix),
       exploitAvailable: num(r.n_exploit),
     }));
+}
+
+/**
+ * Whether the maintained counts (finding-counts.ts) answer an aggregation: by repository or by
+ * image, of one open status, narrowed by nothing but the repositories. The counts hold every
+ * column those groups need but the fix and exploit counts, which only the account's group reads.
+ */
+function countsAnswer(n: FindingNarrowing, group: AggregationGroup): boolean {
+  return (
+    (group === "repository" || group === "image") &&
+    n.statuses?.length === 1 &&
+    (n.statuses[0] === "ACTIVE" || n.statuses[0] === "SUPPRESSED") &&
+    !n.severities &&
+    !n.fixAvailable &&
+    !n.exploitAvailable &&
+    !n.strings?.length &&
+    !n.ranges?.length
+  );
+}
+
+/**
+ * The groups of aggregateFindings from image_finding_counts: a few rows per image instead of
+ * every finding (100,000 images with a million findings: about 300,000 small rows).
+ */
+function groupedCounts(n: FindingNarrowing, byImage: boolean): RawBuilder<unknown> {
+  const sum = (severity: string) => sql`sum(case when c.severity = ${severity} then c.count else 0 end)`;
+  const where: RawBuilder<SqlBool>[] = [
+    sql<SqlBool>`c.scan_type = ${n.scanType}`,
+    sql<SqlBool>`c.status = ${n.statuses![0]!}`,
+    sql<SqlBool>`c.count > 0`,
+  ];
+  if (n.repositoryIds)
+    where.push(
+      n.repositoryIds.length
+        ? sql<SqlBool>`c.repository_id in (${sql.join(n.repositoryIds)})`
+        : sql<SqlBool>`1 = 0`,
+    );
+  return sql`
+    select c.repository_id as repository_id, ${byImage ? sql`c.digest as digest,` : sql``}
+      sum(c.count) as n_all, ${sum("MEDIUM")} as n_medium, ${sum("HIGH")} as n_high,
+      ${sum("CRITICAL")} as n_critical, 0 as n_fix, 0 as n_exploit,
+      ${byImage ? sql`1` : sql`count(distinct c.digest)`} as n_images
+    from image_finding_counts c
+    where ${sql.join(where, sql` and `)}
+    group by c.repository_id${byImage ? sql`, c.digest` : sql``}`;
 }
 
 /** Sets the status of findings (suppression applied or lifted), moving `updated_at`. */
