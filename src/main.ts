@@ -4,6 +4,7 @@ import { availableParallelism, hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { setupEcrApi } from "./api/ecr/index.js";
 import { setupConsole } from "./api/console/index.js";
+import { startConsoleBackground } from "./console/background.js";
 import { setupEventsApi } from "./api/events/index.js";
 import { setupInspector2Api } from "./api/inspector2/index.js";
 import { VexReferrers } from "./findings/vex-referrers.js";
@@ -178,6 +179,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       inspector2,
       reports,
       now: Date.now,
+      vulndb: scan.vulndb,
+      vulndbHealth,
     },
     auth,
     dataPaths(config.data).root,
@@ -241,6 +244,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     void retention.tick();
     singletons.push(retention);
   }
+  // The console's dashboard rollups and scheduled reports (src/console, docs/console.md).
+  if (background)
+    singletons.push(
+      ...startConsoleBackground({
+        meta: stores.meta,
+        blobs: stores.blobs,
+        config,
+        holder: NODE_ID,
+        log,
+        vulndb: scan.vulndb,
+        vulndbHealth,
+      }),
+    );
 
   if (serveApi) {
     // Before listening, so that the first requests find the read path compiled (warmup.ts).

@@ -36,7 +36,7 @@ const CACHE_ENTRIES = 256;
 export interface DatabaseSource {
   /** When built and last confirmed current, and its feeds; null when there is no database. */
   info(): { builtAt: string; checkedAt: string; feeds: FeedStatus[] } | null;
-  health?(): VulnDbHealthReport;
+  health?(): VulnDbHealthReport | undefined;
 }
 
 export interface DashboardOptions {
@@ -64,18 +64,20 @@ export class DashboardService {
   ) {}
 
   /**
-   * The dashboard of the last `days` days. `scope`: undefined for the account, else the ids of
-   * the repositories the caller may pull and a key naming that set in the cache (the user).
+   * The dashboard of the last `days` days. `scope`: undefined for the account, else a key
+   * naming the caller in the cache (the user) and how to list the repositories they may pull
+   * (called only when the cache has no fresh answer: listing them walks every repository name).
    */
   async view(
     days: number,
-    scope?: { key: string; repositoryIds: readonly number[] },
+    scope?: { key: string; repositoryIds: () => Promise<readonly number[]> },
   ): Promise<DashboardView> {
     const now = this.o.now();
     const key = `${scope ? `u:${scope.key}` : "account"}|${days}`;
     const hit = this.cache.get(key);
     if (hit && now - hit.at < (this.o.ttlMs ?? DASHBOARD_TTL_MS)) return hit.view;
-    const view = await this.compute(days, now, scope?.repositoryIds);
+    const view = await this.compute(days, now, scope ? await scope.repositoryIds() : undefined);
+    this.cache.delete(key);
     if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { at: now, view });
     return view;

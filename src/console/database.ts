@@ -26,10 +26,19 @@ export function withDatabase<T>(handle: VulnDbHandle | undefined, fn: (db: VulnD
   }
 }
 
-/** The dashboard's view of the database: freshness and feeds (small tables), and /healthz's report. */
-export function databaseSource(handle: VulnDbHandle | undefined, health?: VulnDbHealth): DatabaseSource {
+/**
+ * The dashboard's view of the database: freshness and feeds (small tables), and /healthz's
+ * report. The handle is looked up at each read (`() => handle`): the console's dependencies may
+ * get their database after the routes are registered.
+ */
+export function databaseSource(
+  handle: VulnDbHandle | undefined | (() => VulnDbHandle | undefined),
+  health?: VulnDbHealth | (() => VulnDbHealth | undefined),
+): DatabaseSource {
+  const h = typeof handle === "function" ? handle : () => handle;
+  const hl = typeof health === "function" ? health : () => health;
   return {
-    info: () => withDatabase(handle, (db) => ({ ...db.freshness(), feeds: db.feeds() })),
-    ...(health ? { health: () => health.report() } : {}),
+    info: () => withDatabase(h(), (db) => ({ ...db.freshness(), feeds: db.feeds() })),
+    health: () => hl()?.report() ?? undefined,
   };
 }

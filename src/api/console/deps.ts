@@ -1,5 +1,7 @@
 import type { Config } from "../../config/schema.js";
 import type { Logger } from "../../core/logger.js";
+import type { VulnDbHandle } from "../../console/database.js";
+import type { VulnDbHealth } from "../../scan/vulndb-health.js";
 import type { InspectorReports } from "../../findings/reports/service.js";
 import type { StoreInspector2Backend } from "../../findings/inspector-backend.js";
 import type { RegistryService } from "../../registry/service.js";
@@ -20,4 +22,8 @@ export interface ConsoleDeps {
   inspector2: StoreInspector2Backend;
   reports: InspectorReports;
   now: () => number;
+  /** The vulnerability database in service (the vulnerability page, the dashboard's freshness); absent: none read. */
+  vulndb?: VulnDbHandle;
+  /** This node's view of the database's updates (/healthz's), for the dashboard's feed health. */
+  vulndbHealth?: VulnDbHealth;
 }
