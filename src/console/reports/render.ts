@@ -179,8 +179,8 @@ ${table(
   ]),
 )}
 <h2>Vulnerability database</h2>
-<p>Status ${esc(d.database.status)}; built ${esc(d.database.builtAt ?? "never")}; ${
-    d.database.ageHours === null ? "" : `${esc(d.database.ageHours)} hours since last confirmed current`
+<p>Status ${esc(d.database.status)}; built ${esc(d.database.builtAt ?? "never")}${
+    d.database.ageHours === null ? "" : `; ${esc(d.database.ageHours)} hours since last confirmed current`
   }${d.database.stale ? " (stale)" : ""}.</p>
 </body></html>
 `;
