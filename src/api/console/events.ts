@@ -21,9 +21,10 @@ import { badParameter, ConsoleError, notFound, type ConsoleRoutes } from "./rout
  * the same store call as `drydock events dlq redrive` (DeliveryStore.redrive: one transaction,
  * letters back to deliveries due now with a fresh retry budget; any node's deliverer sends them).
  *
- * Access: admin for everything, reads included: rules, targets and dead letters describe the
- * whole registry (events of every repository, webhook endpoints), as EventBridge's API needs
- * admin for them too (docs/access.md).
+ * Access, as EventBridge's access table (src/api/events/index.ts): the buses and their rules
+ * (patterns, states, counts) are readable by every signed-in user, as ListRules is; targets
+ * (webhook endpoints, inputs), deliveries and dead letters (events of every repository) need
+ * admin, as ListTargetsByRule does; every change needs admin (docs/access.md).
  */
 
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
@@ -149,50 +150,42 @@ export function registerEventRoutes(r: ConsoleRoutes, deps: ConsoleDeps): void {
     }));
   const identity = () => ({ accountId: deps.config.aws.accountId, region: deps.config.aws.region });
 
-  r.get(
-    "/events/buses",
-    async () => {
-      const names = [DEFAULT_BUS];
-      let next: string | undefined;
-      do {
-        const p = await deps.meta.bus.listBuses({ limit: BATCH, ...(next !== undefined ? { next } : {}) });
-        names.push(...p.items.map((b) => b.name).filter((n) => n !== DEFAULT_BUS));
-        next = p.next;
-      } while (next !== undefined);
-      return { items: names };
-    },
-    admin,
-  );
+  r.get("/events/buses", async () => {
+    const names = [DEFAULT_BUS];
+    let next: string | undefined;
+    do {
+      const p = await deps.meta.bus.listBuses({ limit: BATCH, ...(next !== undefined ? { next } : {}) });
+      names.push(...p.items.map((b) => b.name).filter((n) => n !== DEFAULT_BUS));
+      next = p.next;
+    } while (next !== undefined);
+    return { items: names };
+  });
 
-  r.get(
-    "/events/rules",
-    async (req): Promise<EventsPage<EventRuleView>> => {
-      const b = busParam(req.query);
-      const p = pageParams(req.query, { sorts: ["name"], defaultSort: "name", maxLimit: 100 });
-      const q = stringParam(req.query, "q", { maxLength: 64 })?.toLowerCase();
-      let rules = await allRules(deps, b);
-      if (q) rules = rules.filter((x) => x.name.toLowerCase().includes(q));
-      if (p.order === "desc") rules.reverse();
-      const page = rules.slice(p.offset, p.offset + p.limit);
-      const items: EventRuleView[] = [];
-      for (const x of page)
-        items.push({
-          bus: x.bus,
-          name: x.name,
-          arn: ruleArn(identity(), x.bus, x.name),
-          state: x.state,
-          eventPattern: x.eventPattern,
-          scheduleExpression: x.scheduleExpression,
-          description: x.description,
-          targets: await deps.meta.bus.countTargets(x.bus, x.name),
-          pending: await deps.meta.deliveries.pending({ bus: x.bus, rule: x.name }),
-          deadLetters: await deps.meta.deliveries.countDeadLetters({ bus: x.bus, rule: x.name }),
-          updatedAt: x.updatedAt,
-        });
-      return { items, total: rules.length, limit: p.limit, offset: p.offset };
-    },
-    admin,
-  );
+  r.get("/events/rules", async (req): Promise<EventsPage<EventRuleView>> => {
+    const b = busParam(req.query);
+    const p = pageParams(req.query, { sorts: ["name"], defaultSort: "name", maxLimit: 100 });
+    const q = stringParam(req.query, "q", { maxLength: 64 })?.toLowerCase();
+    let rules = await allRules(deps, b);
+    if (q) rules = rules.filter((x) => x.name.toLowerCase().includes(q));
+    if (p.order === "desc") rules.reverse();
+    const page = rules.slice(p.offset, p.offset + p.limit);
+    const items: EventRuleView[] = [];
+    for (const x of page)
+      items.push({
+        bus: x.bus,
+        name: x.name,
+        arn: ruleArn(identity(), x.bus, x.name),
+        state: x.state,
+        eventPattern: x.eventPattern,
+        scheduleExpression: x.scheduleExpression,
+        description: x.description,
+        targets: await deps.meta.bus.countTargets(x.bus, x.name),
+        pending: await deps.meta.deliveries.pending({ bus: x.bus, rule: x.name }),
+        deadLetters: await deps.meta.deliveries.countDeadLetters({ bus: x.bus, rule: x.name }),
+        updatedAt: x.updatedAt,
+      });
+    return { items, total: rules.length, limit: p.limit, offset: p.offset };
+  });
 
   r.post(
     "/events/rules/:name/state",

@@ -1,13 +1,14 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeadLetterView, EventRuleView } from "../../../../src/api/console/contract/events.js";
+import { SessionContext } from "../../session.js";
 import { mockApi } from "../scanning/fetch-testing.js";
 import { EventsPage } from "./EventsPage.js";
 
 /**
  * The events page against a stand-in API: tabs in the URL, rules with their counts leading to
  * the rule's dead letters, rule enable/disable, redrive of one letter and of a rule's letters,
- * and the administrators-only message.
+ * and what non-administrators see (the rules only).
  */
 
 const ruleRow: EventRuleView = {
@@ -40,15 +41,12 @@ const letter = (id: number): DeadLetterView => ({
 });
 
 let api: ReturnType<typeof mockApi>;
-let forbidden = false;
 let letters: DeadLetterView[];
 beforeEach(() => {
   window.history.replaceState(null, "", "/console/events");
-  forbidden = false;
   letters = [letter(2), letter(1)];
   api = mockApi((r) => {
     const p = r.url.pathname;
-    if (forbidden) return { status: 403, json: { error: { code: "Forbidden", message: "admin" } } };
     if (p === "/api/console/events/buses") return { json: { items: ["default", "audit"] } };
     if (p === "/api/console/events/rules")
       return { json: { items: [ruleRow], total: 1, limit: 50, offset: 0 } };
@@ -101,9 +99,19 @@ describe("EventsPage", () => {
     expect(calls("POST", "/events/dead-letters/redrive")[1]!.body).toEqual({ bus: "default", rule: "scans" });
   });
 
-  it("tells non-administrators the page is theirs to see", async () => {
-    forbidden = true;
-    render(<EventsPage />);
+  it("shows non-administrators the rules only: no changes, no targets, deliveries or dead letters", async () => {
+    const asDev = () => (
+      <SessionContext value={{ open: false, user: "dev", admin: false, csrfToken: "t" }}>
+        <EventsPage />
+      </SessionContext>
+    );
+    const { unmount } = render(asDev());
+    expect(await screen.findByTestId("events-rule-scans")).toBeTruthy();
+    expect(screen.queryByTestId("events-rule-scans-toggle")).toBeNull();
+    unmount();
+    window.history.replaceState(null, "", "/console/events?tab=dead-letters");
+    render(asDev());
     expect(await screen.findByTestId("events-forbidden")).toBeTruthy();
+    expect(calls("GET", "/events/dead-letters")).toHaveLength(0);
   });
 });

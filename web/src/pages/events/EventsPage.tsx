@@ -13,12 +13,14 @@ import { PageHeader } from "../../components/Layout.js";
 import { Tabs } from "../../components/Tabs.js";
 import { formatAgo, formatTime } from "../../format.js";
 import { setQuery, useQuery } from "../../router.js";
+import { useSession } from "../../session.js";
 
 /**
  * The event bus: its rules (enable/disable), their targets, the deliveries waiting (due,
  * retrying with their last error, or being sent) and the dead-letter store with redrive, as tabs
  * in the URL (`?tab=rules|targets|deliveries|dead-letters`, `?bus=`, `?rule=`, `?targetId=`).
- * Administrators only: the API answers 403 to others.
+ * Everyone signed in sees the rules (as EventBridge's ListRules); targets, deliveries and dead
+ * letters, and every change, are for administrators (the API answers 403 to others).
  */
 
 const TABS = [
@@ -33,15 +35,7 @@ export function EventsPage() {
   const tab = TABS.some((t) => t.id === q.tab) ? q.tab! : "rules";
   const bus = q.bus ?? "default";
   const buses = useApi<{ items: string[] }>("/events/buses");
-  if (buses.error?.status === 403)
-    return (
-      <>
-        <PageHeader title="Events" />
-        <p className="muted" data-testid="events-forbidden">
-          Event rules, targets and dead letters describe the whole registry: only administrators see them.
-        </p>
-      </>
-    );
+  const { admin } = useSession();
   return (
     <>
       <PageHeader title="Events" />
@@ -87,10 +81,16 @@ export function EventsPage() {
       </div>
       <Tabs tabs={TABS} current={tab} label="Events" />
       <div role="tabpanel" id={`tabpanel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === "rules" && <RulesTab bus={bus} />}
-        {tab === "targets" && <TargetsTab bus={bus} rule={q.rule} />}
-        {tab === "deliveries" && <DeliveriesTab bus={bus} rule={q.rule} targetId={q.targetId} />}
-        {tab === "dead-letters" && <DeadLettersTab bus={bus} rule={q.rule} targetId={q.targetId} />}
+        {tab === "rules" && <RulesTab bus={bus} admin={admin} />}
+        {tab !== "rules" && !admin && (
+          <p className="muted" data-testid="events-forbidden">
+            Targets, deliveries and dead letters carry webhook endpoints and events of every repository: only
+            administrators see them.
+          </p>
+        )}
+        {admin && tab === "targets" && <TargetsTab bus={bus} rule={q.rule} />}
+        {admin && tab === "deliveries" && <DeliveriesTab bus={bus} rule={q.rule} targetId={q.targetId} />}
+        {admin && tab === "dead-letters" && <DeadLettersTab bus={bus} rule={q.rule} targetId={q.targetId} />}
       </div>
     </>
   );
@@ -99,7 +99,7 @@ export function EventsPage() {
 const show = (tab: string, rule: string, targetId?: string) =>
   setQuery({ tab, rule, targetId, offset: undefined, sort: undefined, order: undefined }, { push: true });
 
-function RulesTab({ bus }: { bus: string }) {
+function RulesTab({ bus, admin }: { bus: string; admin: boolean }) {
   const table = useTableQuery({ sort: "name" });
   const list = useApi<Page<EventRuleView>>("/events/rules", {
     bus,
@@ -120,7 +120,7 @@ function RulesTab({ bus }: { bus: string }) {
       setError(e instanceof ApiError ? e.message : String(e));
     }
   };
-  const columns: Column<EventRuleView>[] = [
+  const all: Column<EventRuleView>[] = [
     {
       key: "name",
       header: "Rule",
@@ -183,6 +183,7 @@ function RulesTab({ bus }: { bus: string }) {
       ),
     },
   ];
+  const columns = all.filter((c) => admin || c.key !== "actions");
   return (
     <>
       {error && (
