@@ -196,7 +196,7 @@ export function byPriority(a: VulnerabilityStat, b: VulnerabilityStat): number {
   );
 }
 
-function topView(s: VulnerabilityStat): TopVulnerabilityView {
+export function topView(s: VulnerabilityStat): TopVulnerabilityView {
   return {
     id: s.vulnerabilityId,
     severity: s.severity,

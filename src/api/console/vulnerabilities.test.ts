@@ -5,7 +5,12 @@ import { consoleTestDatabase, KEV_DATE } from "../../console/testing.js";
 import { debianImage, pushImage } from "../../scan/testing.js";
 import type { VulnDbProvider } from "../../scan/vulndb-provider.js";
 import { metaDrivers } from "../../storage/meta/drivers-testing.js";
-import type { AffectedImagesPage, VulnerabilityView } from "./contract/vulnerabilities.js";
+import { runConsoleRollup } from "../../console/rollup.js";
+import type {
+  AffectedImagesPage,
+  VulnerabilityListPage,
+  VulnerabilityView,
+} from "./contract/vulnerabilities.js";
 import { ConsoleError } from "./router.js";
 import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
 import { VULNERABILITY_ID_RE, vulnerabilityIdParam } from "./vulnerabilities.js";
@@ -154,6 +159,23 @@ describe.each(metaDrivers("console vulnerabilities API"))(
       const active = await get<AffectedImagesPage>("/vulnerabilities/CVE-2099-0002/images?status=ACTIVE");
       expect(active.items.map((i) => [i.repository, i.status])).toEqual([["other/secret", "ACTIVE"]]);
       expect((await get<AffectedImagesPage>("/vulnerabilities/CVE-2000-0000/images")).total).toBe(0);
+    });
+
+    it("lists the open vulnerabilities by affected images, searchable, the caller's only", async () => {
+      await runConsoleRollup(w.meta, { historyDays: 30, now: () => w.clock.now });
+      const all = await get<VulnerabilityListPage>("/vulnerabilities");
+      expect(all).toMatchObject({ total: 3, limit: 50, offset: 0, refreshedAt: expect.any(Number) });
+      expect(all.items[0]).toMatchObject({ id: "CVE-2099-0001", images: 2, repositories: 2 });
+      expect(all.items.map((v) => v.id).sort()).toEqual(["CVE-2099-0001", "CVE-2099-0002", "CVE-2099-9999"]);
+      const found = await get<VulnerabilityListPage>(
+        "/vulnerabilities?search=cve-2099-999&sort=id&order=asc",
+      );
+      expect(found.items.map((v) => v.id)).toEqual(["CVE-2099-9999"]);
+      // dev: team/app only, where CVE-2099-0002 is suppressed (not open).
+      const mine = await get<VulnerabilityListPage>("/vulnerabilities?sort=priority", dev);
+      expect(mine).toMatchObject({ total: 1, items: [{ id: "CVE-2099-0001", images: 1 }] });
+      expect(await status("/vulnerabilities?sort=name")).toBe(400);
+      expect(await status(`/vulnerabilities?search=${"x".repeat(129)}`)).toBe(400);
     });
 
     it("answers 400 naming the parameter for bad ids, sorts, statuses and pages", async () => {

@@ -1,9 +1,16 @@
-import type { FindingStatus } from "../../storage/meta/store.js";
+import type { FindingStatus, VulnerabilityStat } from "../../storage/meta/store.js";
+import { byPriority, topView } from "../../console/dashboard.js";
 import { vulnerabilityView } from "../../console/vulnerability.js";
-import type { AffectedImagesPage, AffectedImageView, AffectedSort } from "./contract/vulnerabilities.js";
-import { AFFECTED_SORTS } from "./contract/vulnerabilities.js";
+import type {
+  AffectedImagesPage,
+  AffectedImageView,
+  AffectedSort,
+  VulnerabilityListPage,
+  VulnerabilityListSort,
+} from "./contract/vulnerabilities.js";
+import { AFFECTED_SORTS, VULNERABILITY_LIST_SORTS } from "./contract/vulnerabilities.js";
 import type { ConsoleDeps } from "./deps.js";
-import { enumListParam, pageParams } from "./params.js";
+import { enumListParam, pageParams, stringParam } from "./params.js";
 import { visibleRepositoryIds } from "./repositories.js";
 import { badParameter, notFound, type ConsoleRoutes } from "./router.js";
 
@@ -48,6 +55,61 @@ function versionsOf(json: string): { installed: string | null; fixed: string | n
 }
 
 export function registerVulnerabilityRoutes(r: ConsoleRoutes, deps: ConsoleDeps): void {
+  r.get("/vulnerabilities", async (req): Promise<VulnerabilityListPage> => {
+    const p = pageParams(req.query, {
+      sorts: VULNERABILITY_LIST_SORTS,
+      defaultSort: "images",
+      defaultOrder: "desc",
+      maxLimit: 200,
+    });
+    const search = stringParam(req.query, "search", { maxLength: 128 })?.toUpperCase();
+    const order = p.sort as VulnerabilityListSort;
+    const desc = p.order === "desc";
+    const refreshedAt = await deps.meta.console.vulnerabilitiesRefreshedAt();
+    const repositoryIds = await visibleRepositoryIds(deps, req.principal);
+    if (!repositoryIds) {
+      const page = await deps.meta.console.vulnerabilityPage({
+        order,
+        desc,
+        prefix: search,
+        limit: p.limit,
+        offset: p.offset,
+      });
+      return {
+        items: page.items.map(topView),
+        total: page.total,
+        limit: p.limit,
+        offset: p.offset,
+        refreshedAt,
+      };
+    }
+    // A restricted caller: their repositories' open findings counted now (bounded by what they
+    // may pull), ordered and paged here.
+    const all: VulnerabilityStat[] = [];
+    for (let after: string | undefined; ;) {
+      const part = await deps.meta.console.vulnerabilityCounts({ after, limit: 1000, repositoryIds });
+      all.push(...part);
+      if (part.length < 1000) break;
+      after = part.at(-1)!.vulnerabilityId;
+    }
+    const matching = search ? all.filter((v) => v.vulnerabilityId.startsWith(search)) : all;
+    const cmp =
+      order === "priority"
+        ? byPriority
+        : order === "images"
+          ? (a: VulnerabilityStat, b: VulnerabilityStat) =>
+              b.images - a.images || (a.vulnerabilityId < b.vulnerabilityId ? -1 : 1)
+          : (a: VulnerabilityStat, b: VulnerabilityStat) => (a.vulnerabilityId < b.vulnerabilityId ? 1 : -1);
+    matching.sort(desc ? cmp : (a, b) => cmp(b, a));
+    return {
+      items: matching.slice(p.offset, p.offset + p.limit).map(topView),
+      total: matching.length,
+      limit: p.limit,
+      offset: p.offset,
+      refreshedAt: null,
+    };
+  });
+
   r.get("/vulnerabilities/:id", async (req) => {
     const id = vulnerabilityIdParam(req.params.id);
     const repositoryIds = await visibleRepositoryIds(deps, req.principal);

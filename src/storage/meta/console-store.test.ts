@@ -163,6 +163,29 @@ describe.each(metaDrivers("ConsoleStore"))("ConsoleStore (%s)", (driver, open) =
       "CVE-C",
       "CVE-A",
     ]);
+    const page = await store.console.vulnerabilityPage({ order: "images", desc: true, limit: 2, offset: 0 });
+    expect(page).toMatchObject({
+      total: 3,
+      items: [{ vulnerabilityId: "CVE-A" }, { vulnerabilityId: "CVE-B" }],
+    });
+    expect(
+      (
+        await store.console.vulnerabilityPage({ order: "priority", desc: true, limit: 5, offset: 1 })
+      ).items.map((v) => v.vulnerabilityId),
+    ).toEqual(["CVE-C", "CVE-A"]);
+    expect(
+      await store.console.vulnerabilityPage({
+        order: "id",
+        desc: false,
+        prefix: "CVE-C",
+        limit: 5,
+        offset: 0,
+      }),
+    ).toMatchObject({ total: 1, items: [{ vulnerabilityId: "CVE-C" }] });
+    expect(
+      (await store.console.vulnerabilityPage({ order: "id", desc: true, limit: 5, offset: 0 })).items[0]!
+        .vulnerabilityId,
+    ).toBe("CVE-C");
     expect(await store.console.vulnerability("CVE-C")).toMatchObject({
       images: 1,
       kev: false,

@@ -486,6 +486,41 @@ export class ConsoleStore {
     return rows.map(toStat);
   }
 
+  /**
+   * A page of the open vulnerabilities (the maintained counts) in one of three orders, those
+   * whose id starts with `prefix` when given, and how many match.
+   */
+  async vulnerabilityPage(q: {
+    order: "images" | "priority" | "id";
+    desc: boolean;
+    prefix?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: VulnerabilityStat[]; total: number }> {
+    const d = q.desc ? "desc" : "asc";
+    const rev = q.desc ? "asc" : "desc";
+    let sel = this.h.db.selectFrom("console_vulnerabilities").selectAll();
+    let count = this.h.db
+      .selectFrom("console_vulnerabilities")
+      .select((eb) => eb.fn.countAll<number>().as("n"));
+    if (q.prefix) {
+      // Exact on both dialects whatever the collation (a key range is not, on PostgreSQL's
+      // linguistic collations); the table holds one row per open vulnerability, not per finding.
+      const starts = sql<SqlBool>`substr(vulnerability_id, 1, ${q.prefix.length}) = ${q.prefix}`;
+      sel = sel.where(starts);
+      count = count.where(starts);
+    }
+    sel =
+      q.order === "images"
+        ? sel.orderBy("images", d).orderBy("vulnerability_id", rev)
+        : q.order === "priority"
+          ? sel.orderBy("kev", d).orderBy("priority", d).orderBy("images", d).orderBy("vulnerability_id", rev)
+          : sel.orderBy("vulnerability_id", d);
+    const rows = await sel.limit(q.limit).offset(q.offset).execute();
+    const c = await count.executeTakeFirst();
+    return { items: rows.map(toStat), total: Number(c?.n ?? 0) };
+  }
+
   /** One vulnerability's maintained counts, or null. */
   async vulnerability(id: string): Promise<VulnerabilityStat | null> {
     const r = await this.h.db

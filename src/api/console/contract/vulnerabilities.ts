@@ -3,6 +3,20 @@
  * vulnerability id (CVE, GHSA, distro advisory) and every image it affects now.
  * Type-only: imported by src/api/console/vulnerabilities.ts and web/src/pages/vulnerabilities/.
  */
+import type { TopVulnerabilityView } from "./dashboard.js";
+
+export const VULNERABILITY_LIST_SORTS = ["images", "priority", "id"] as const;
+export type VulnerabilityListSort = (typeof VULNERABILITY_LIST_SORTS)[number];
+
+/** The open vulnerabilities (GET /api/console/vulnerabilities?search=&sort=&order=&limit=&offset=). */
+export interface VulnerabilityListPage {
+  items: TopVulnerabilityView[];
+  total: number;
+  limit: number;
+  offset: number;
+  /** When the counts were refreshed (the rollup, every 15 minutes; null: not yet). */
+  refreshedAt: number | null;
+}
 
 export interface CvssView {
   version: "2.0" | "3.x" | "4.0";
