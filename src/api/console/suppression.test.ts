@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addException } from "../../findings/exceptions.js";
+import { admin as unrestricted } from "../../findings/suppression-testing.js";
 import { debianImage, pushImage } from "../../scan/testing.js";
 import type { HiddenFindings, SuppressionList, SuppressionRuleView } from "./contract/suppression.js";
 import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
@@ -185,6 +187,27 @@ describe("suppression rules in the console", () => {
     expect((await statuses()).team["CVE-2099-0001"]).toBe("ACTIVE");
     expect((await call("GET", `/suppression/${id}`)).status).toBe(404);
     expect((await call("DELETE", `/suppression/${id}`)).status).toBe(404);
+  });
+
+  it("leaves the configuration's exceptions to the configuration: not editable here (409)", async () => {
+    const rec = await addException(
+      w.inspector,
+      { ...exception, name: "config/accept", expiresAt: Date.parse("2027-01-01") },
+      "config",
+      unrestricted,
+      w.clock.now,
+    );
+    const id = rec.arn.slice(rec.arn.lastIndexOf("/") + 1);
+    expect((await call("GET", `/suppression/${id}`)).json).toMatchObject({
+      source: "config",
+      editable: false,
+    });
+    const r = await call("PUT", `/suppression/${id}`, { body: { ...exception, name: "config/accept" } });
+    expect(r.status).toBe(409);
+    expect(r.json).toMatchObject({
+      error: { code: "Conflict", message: expect.stringContaining("configuration") },
+    });
+    expect((await call("DELETE", `/suppression/${id}`)).status).toBe(204);
   });
 
   it.each([

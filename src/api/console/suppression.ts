@@ -102,9 +102,11 @@ export function ruleView(deps: ConsoleDeps, f: StoredFilter, now: number): Suppr
   const e = exceptionOf(rec, isExpired(f, now));
   const scoped =
     (e.repositories?.length ?? 0) > 0 || e.imageDigest || e.package || e.vulnerability ? true : false;
-  // Editable here when the form's fields say all of it: rebuilding it from them gives its criteria.
+  // Editable here when the form's fields say all of it (rebuilding it from them gives its
+  // criteria), and when it is not the configuration's (its next start would put it back).
   const editable =
     scoped &&
+    f.tags[SOURCE_TAG] !== "config" &&
     JSON.stringify(
       exceptionFilter({ ...e, reason: "", owner: "", expiresAt: 0, name: e.name }, "console").criteria,
     ) === JSON.stringify(rec.criteria);
@@ -324,6 +326,12 @@ export function registerSuppressionRoutes(r: ConsoleRoutes, deps: ConsoleDeps): 
     async (req) => {
       const f = await requireFilter(deps, req.params.id!);
       const input = readInput(req.body);
+      if (f.tags[SOURCE_TAG] === "config")
+        throw new ConsoleError(
+          409,
+          "Conflict",
+          `${f.name} comes from the configuration file (exceptions:): change it there (a start makes the configuration's exceptions current again)`,
+        );
       await change(async () => validateException(input, deps.now()));
       // The filter keeps its ARN: its criteria, name and reason through UpdateFilter, its tags
       // (owner, expiry, repository patterns) through TagResource/UntagResource, each with its

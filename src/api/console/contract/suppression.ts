@@ -27,7 +27,10 @@ export interface SuppressionRuleView extends SuppressionScope {
   expiresAt: number | null;
   /** It no longer suppresses (its expiry came). */
   expired: boolean;
-  /** A scope the console's form can edit (a plain filter with other criteria cannot be edited here). */
+  /**
+   * The console's form can edit it: a plain filter with other criteria cannot be said by the form,
+   * and an exception of the configuration file is changed there.
+   */
   editable: boolean;
   /** The Inspector2 FilterCriteria, as stored (for plain filters). */
   criteria: Record<string, unknown>;
