@@ -151,17 +151,17 @@ async function preview(
 ): Promise<ScanningPreview> {
   const draft = readDraft(query);
   const p = pageParams(query, { sorts: ["name"], defaultSort: "name", maxLimit: 200 });
-  const ruleIx = intParam(query, "rule", { min: 0, max: Math.max(0, draft.rules.length - 1) });
+  // A rule or filter index must name one of the draft's (a draft without any has no index).
+  const index = (name: string, count: number, what: string): number | undefined => {
+    if (query[name] !== undefined && count === 0) throw badParameter(`${name}: the draft has no ${what}`);
+    return intParam(query, name, { min: 0, max: count - 1 });
+  };
+  const ruleIx = index("rule", draft.rules.length, "rules");
+  if (query.filter !== undefined && ruleIx === undefined) throw badParameter("filter: give rule too");
   const filterIx =
     ruleIx === undefined
       ? undefined
-      : intParam(query, "filter", {
-          min: 0,
-          max: Math.max(0, draft.rules[ruleIx]!.repositoryFilters.length - 1),
-        });
-  if (query.filter !== undefined && ruleIx === undefined) throw badParameter("filter: give rule too");
-  if (draft.rules.length === 0 && query.rule !== undefined)
-    throw badParameter("rule: the draft has no rules");
+      : index("filter", draft.rules[ruleIx]!.repositoryFilters.length, "filters in that rule");
 
   let error: string | undefined;
   try {
