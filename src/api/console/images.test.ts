@@ -143,8 +143,43 @@ describe.each(metaDrivers("console images API"))("console images API (%s)", (_dr
     const untagged = await get<Page<ImageView>>(`/api/console/images?${APP}&tagged=UNTAGGED`);
     expect(untagged.items.map((i) => i.digest)).toEqual([sbom]);
     expect((await get<Page<ImageView>>(`/api/console/images?${APP}&tagged=TAGGED`)).total).toBe(3);
-    const byFindings = await get<Page<ImageView>>(`/api/console/images?${APP}&sort=findings`);
-    expect(byFindings.items[0]!.digest).toBe(vulnerable);
+    // a CRITICAL finding of the clean image sorts it first by critical findings, until it closes
+    const repositoryId = (await w.meta.registry.repositoryId("team/app"))!;
+    const critical = {
+      identity: {
+        repositoryId,
+        digest: clean,
+        scanType: "ENHANCED" as const,
+        vulnerabilityId: "CVE-2099-9999",
+        packageName: "base-files",
+        packagePath: "/var/lib/dpkg/status",
+      },
+      state: {
+        status: "ACTIVE" as const,
+        severity: "CRITICAL",
+        fixAvailable: "NO",
+        inspectorScore: null,
+        epssScore: null,
+        exploitAvailable: false,
+        firstObservedAt: w.clock.now,
+        lastObservedAt: w.clock.now,
+        updatedAt: w.clock.now,
+        closedAt: null,
+      },
+      document: JSON.stringify({ vulnerabilityId: "CVE-2099-9999" }),
+    };
+    await w.meta.findings.put([critical]);
+    const byCritical = await get<Page<ImageView>>(`/api/console/images?${APP}&sort=critical`);
+    expect(byCritical.items[0]).toMatchObject({ digest: clean, findings: { CRITICAL: 1 } });
+    const ascending = await get<Page<ImageView>>(`/api/console/images?${APP}&sort=critical&order=asc`);
+    expect(ascending.items.at(-1)!.digest).toBe(clean);
+    await w.meta.findings.put([
+      { ...critical, state: { ...critical.state, status: "CLOSED", closedAt: w.clock.now } },
+    ]);
+    const closed = await get<Page<ImageView>>(`/api/console/images?${APP}&sort=critical`);
+    expect(closed.items.find((i) => i.digest === clean)!.findings).toEqual({});
+    // every image at 0 critical: the digest (in the same direction) decides
+    expect(closed.items.map((i) => i.digest)).toEqual([vulnerable, clean, signature, sbom].sort().reverse());
     const byDigest = await get<Page<ImageView>>(`/api/console/images?${APP}&sort=digest`);
     const sorted = [vulnerable, clean, signature, sbom].sort();
     expect(byDigest.items.map((i) => i.digest)).toEqual(sorted);

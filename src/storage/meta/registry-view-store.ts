@@ -40,7 +40,8 @@ export interface RepositoryViewRow {
   counts: Record<string, number>;
 }
 
-export type ImageViewSort = "pushedAt" | "lastPull" | "digest" | "tag" | "findings" | "critical" | "high";
+export type ImageViewSort =
+  "pushedAt" | "lastPull" | "digest" | "tag" | "critical" | "high" | "medium" | "low";
 
 export interface ImageViewQuery {
   tagStatus: "TAGGED" | "UNTAGGED" | "ANY";
@@ -177,6 +178,7 @@ export class RegistryViewStore {
     const cond = sql.join(where, sql` and `);
     const dir = q.order === "desc" ? sql`desc` : sql`asc`;
     let key: RawBuilder<unknown>;
+    let join = sql``;
     switch (q.sort) {
       case "pushedAt":
         key = sql`m.created_at`;
@@ -194,17 +196,14 @@ export class RegistryViewStore {
           sql`coalesce((select min(t.name) from tags t where t.repository_id = m.repository_id and t.digest = m.digest), '')`,
         );
         break;
-      case "findings":
-        key = sql`coalesce((select sum(c.count) from image_finding_counts c where c.repository_id = m.repository_id
-          and c.digest = m.digest and c.scan_type = ${q.scanType} and c.status = 'ACTIVE'), 0)`;
-        break;
       default:
-        key = sql`coalesce((select c.count from image_finding_counts c where c.repository_id = m.repository_id
+        join = sql`left join image_finding_counts c on c.repository_id = m.repository_id
           and c.digest = m.digest and c.scan_type = ${q.scanType} and c.status = 'ACTIVE'
-          and c.severity = ${SEVERITY[q.sort]!}), 0)`;
+          and c.severity = ${SEVERITY[q.sort]!}`;
+        key = sql`coalesce(c.count, 0)`;
     }
     const rows = await sql<{ digest: string }>`
-      select m.digest from manifests m where ${cond}
+      select m.digest from manifests m ${join} where ${cond}
       order by ${key} ${dir}, ${this.text(sql`m.digest`)} ${dir}
       limit ${q.limit} offset ${q.offset}`.execute(this.h.db);
     const total = await sql<{ n: number }>`select count(*) as n from manifests m where ${cond}`.execute(

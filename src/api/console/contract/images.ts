@@ -52,7 +52,21 @@ export interface ImageView {
   signed: boolean;
 }
 
-export const IMAGE_SORTS = ["pushedAt", "lastPull", "digest", "tag", "findings", "critical", "high"] as const;
+/**
+ * Sorts of a repository's images. By findings of one severity (the maintained counts); there is
+ * no sort by all findings together: summing each image's counts of a 100,000-image repository
+ * to sort them took over 300 ms.
+ */
+export const IMAGE_SORTS = [
+  "pushedAt",
+  "lastPull",
+  "digest",
+  "tag",
+  "critical",
+  "high",
+  "medium",
+  "low",
+] as const;
 export type ImageSort = (typeof IMAGE_SORTS)[number];
 export type TagFilter = "TAGGED" | "UNTAGGED" | "ANY";
 
