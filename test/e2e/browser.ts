@@ -67,6 +67,11 @@ export interface WatchedPage {
   expecting<T>(pattern: RegExp, fn: () => Promise<T>): Promise<T>;
   /** Throws when any unexpected problem was seen (then forgets them). */
   assertClean(where: string): void;
+  /**
+   * Resolves when no request has been in flight for `quietMs` (a client-side navigation's
+   * fetches answered and rendered; Playwright's load states only cover full page loads).
+   */
+  settled(opts?: { quietMs?: number; timeoutMs?: number }): Promise<void>;
 }
 
 /**
@@ -84,6 +89,8 @@ export async function watchedPage(
     colorScheme: opts.colorScheme ?? "light",
     reducedMotion: "reduce",
   });
+  // fail fast: a view that has not shown in 15 s will not (Playwright's default is 30 s per step)
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const problems: Problem[] = [];
   const allowed: RegExp[] = [];
@@ -94,6 +101,18 @@ export async function watchedPage(
     if (m.type() === "error") record({ kind: "console", text: `${m.text()} (${m.location().url})` });
   });
   page.on("pageerror", (e) => record({ kind: "pageerror", text: e.stack ?? e.message }));
+  let inFlight = 0;
+  let lastChange = Date.now();
+  const done = () => {
+    inFlight = Math.max(0, inFlight - 1);
+    lastChange = Date.now();
+  };
+  page.on("request", () => {
+    inFlight++;
+    lastChange = Date.now();
+  });
+  page.on("requestfinished", done);
+  page.on("requestfailed", done);
   page.on("requestfailed", (r) => {
     // a navigation away aborts what the previous view was still loading: not a failure
     const why = r.failure()?.errorText ?? "";
@@ -116,6 +135,13 @@ export async function watchedPage(
         // late console lines of the same failure arrive after the response
         await page.waitForTimeout(50);
         allowed.splice(allowed.indexOf(pattern), 1);
+      }
+    },
+    async settled({ quietMs = 250, timeoutMs = 15_000 } = {}) {
+      const end = Date.now() + timeoutMs;
+      while (inFlight > 0 || Date.now() - lastChange < quietMs) {
+        if (Date.now() > end) throw new Error(`requests still in flight after ${timeoutMs} ms`);
+        await page.waitForTimeout(50);
       }
     },
     assertClean(where) {
