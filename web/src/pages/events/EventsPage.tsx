@@ -14,6 +14,7 @@ import { Tabs } from "../../components/Tabs.js";
 import { formatAgo, formatTime } from "../../format.js";
 import { setQuery, useQuery } from "../../router.js";
 import { useSession } from "../../session.js";
+import "../scanning/settings-views.css";
 
 /**
  * The event bus: its rules (enable/disable), their targets, the deliveries waiting (due,
@@ -425,7 +426,7 @@ function DeadLettersTab({ bus, rule, targetId }: { bus: string; rule?: string; t
           aria-label="The event of the dead letter"
           data-testid="events-dead-letter-event"
         >
-          <pre className="mono">{JSON.stringify(shown.event, null, 2)}</pre>
+          <pre className="mono event-json">{JSON.stringify(shown.event, null, 2)}</pre>
         </section>
       )}
     </>

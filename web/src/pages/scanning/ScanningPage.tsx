@@ -12,6 +12,7 @@ import { PageHeader } from "../../components/Layout.js";
 import { Pagination } from "../../components/Pagination.js";
 import { formatCount, formatTime } from "../../format.js";
 import { repositoryPath, Link } from "../../router.js";
+import "./settings-views.css";
 
 /**
  * The scanning configuration (ECR's registry scanning configuration and Inspector's rescan
@@ -145,7 +146,7 @@ export function ScanningPage() {
       )}
       <div className="grid">
         <form
-          className="panel"
+          className="panel settings-form"
           data-testid="scanning-form"
           aria-label="Scanning configuration"
           onSubmit={(e) => {
@@ -156,7 +157,7 @@ export function ScanningPage() {
           <fieldset>
             <legend>Scan type</legend>
             {(["BASIC", "ENHANCED"] as const).map((t) => (
-              <label key={t}>
+              <label key={t} className="choice">
                 <input
                   type="radio"
                   name="scanType"
@@ -194,7 +195,7 @@ export function ScanningPage() {
               </p>
             )}
             {draft.rules.map((r, i) => (
-              <div key={i} className="panel" data-testid={`rule-${i}`}>
+              <div key={i} className="rule" data-testid={`rule-${i}`}>
                 <label>
                   Frequency{" "}
                   <select
@@ -212,7 +213,7 @@ export function ScanningPage() {
                   </select>
                 </label>
                 {r.filters.map((f, j) => (
-                  <div key={j} className="toolbar">
+                  <div key={j} className="filter-row">
                     <label>
                       Repository filter {j + 1}{" "}
                       <input
@@ -438,7 +439,7 @@ export function Preview({ draft }: { draft: Draft }) {
       )}
       {data && (
         <>
-          <ul>
+          <ul className="preview-list">
             <li>
               <button
                 type="button"

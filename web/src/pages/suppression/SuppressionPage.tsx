@@ -11,6 +11,7 @@ import { PageHeader } from "../../components/Layout.js";
 import { Pagination } from "../../components/Pagination.js";
 import { formatCount, formatTime, shortDigest } from "../../format.js";
 import { imagePath, Link, setQuery, useQuery, vulnerabilityPath } from "../../router.js";
+import "../scanning/settings-views.css";
 
 /**
  * Suppression rules and exceptions (Inspector2 SUPPRESS filters; exceptions are the scoped ones
@@ -383,20 +384,22 @@ export function RuleForm({
           An exception suppresses the findings it covers until it expires: give at least one of vulnerability,
           package, repositories or image.
         </p>
-        {field("name", "Name", { required: true, placeholder: "accept-cve-2024-1234" })}
-        {field("reason", "Reason", { required: true, textarea: true })}
-        {field("owner", "Owner", { required: true, placeholder: "team@example.com" })}
-        {field("expires", "Expires", {
-          required: true,
-          placeholder: "2026-12-31 (through that day) or an ISO time",
-        })}
-        {field("vulnerability", "Vulnerability", { placeholder: "CVE-2024-1234" })}
-        {field("package", "Package", { placeholder: "openssl" })}
-        {field("packageVersion", "Package version")}
-        {field("repositories", "Repositories", {
-          placeholder: "team/app, prod/** (comma-separated; * and ** allowed)",
-        })}
-        {field("imageDigest", "Image digest", { placeholder: "sha256:…" })}
+        <div className="fields">
+          {field("name", "Name", { required: true, placeholder: "accept-cve-2024-1234" })}
+          {field("reason", "Reason", { required: true, textarea: true })}
+          {field("owner", "Owner", { required: true, placeholder: "team@example.com" })}
+          {field("expires", "Expires", {
+            required: true,
+            placeholder: "2026-12-31 (through that day) or an ISO time",
+          })}
+          {field("vulnerability", "Vulnerability", { placeholder: "CVE-2024-1234" })}
+          {field("package", "Package", { placeholder: "openssl" })}
+          {field("packageVersion", "Package version")}
+          {field("repositories", "Repositories", {
+            placeholder: "team/app, prod/** (comma-separated; * and ** allowed)",
+          })}
+          {field("imageDigest", "Image digest", { placeholder: "sha256:…" })}
+        </div>
         {error && (
           <p role="alert" className="error" data-testid="suppression-form-error">
             {error}
