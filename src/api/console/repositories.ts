@@ -35,12 +35,12 @@ export async function visibleRepositoryIds(
 ): Promise<number[] | undefined> {
   if (principal.pullsEverything) return undefined;
   const ids: number[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const p = await deps.meta.settings.repositories(after, 1000);
-    for (const r of p.items) if (principal.may("pull", r.name)) ids.push(r.id);
-    if (!p.more || !p.items.length) return ids;
-    after = p.items.at(-1)!.name;
+  const PAGE = 10_000;
+  for (let after = 0; ;) {
+    const page = await deps.meta.registryViews.repositoryNames(after, PAGE);
+    for (const r of page) if (principal.may("pull", r.name)) ids.push(r.id);
+    if (page.length < PAGE) return ids;
+    after = page.at(-1)!.id;
   }
 }
 

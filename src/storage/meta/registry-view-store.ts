@@ -212,6 +212,22 @@ export class RegistryViewStore {
     return { digests: rows.rows.map((r) => r.digest), total: Number(total.rows[0]?.n ?? 0) };
   }
 
+  /**
+   * Every repository's id and name (reserved `_…` ones included), in pages by id: what a caller's
+   * access rules are tested against. Two columns of one table, read in large pages: 100,000
+   * repositories in a few tens of milliseconds.
+   */
+  async repositoryNames(afterId: number, limit: number): Promise<{ id: number; name: string }[]> {
+    const rows = await this.h.db
+      .selectFrom("repositories")
+      .select(["id", "name"])
+      .where("id", ">", afterId)
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), name: r.name }));
+  }
+
   /** Of these tag names, the ones the repository has. */
   async existingTags(repositoryId: number, names: readonly string[]): Promise<Set<string>> {
     if (!names.length) return new Set();
