@@ -137,7 +137,7 @@ export async function watchedPage(
         allowed.splice(allowed.indexOf(pattern), 1);
       }
     },
-    async settled({ quietMs = 250, timeoutMs = 15_000 } = {}) {
+    async settled({ quietMs = 150, timeoutMs = 15_000 } = {}) {
       const end = Date.now() + timeoutMs;
       while (inFlight > 0 || Date.now() - lastChange < quietMs) {
         if (Date.now() > end) throw new Error(`requests still in flight after ${timeoutMs} ms`);
