@@ -896,6 +896,12 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
             "severity",
           ])
           .execute();
+        // A repository's images in order of one severity's count, then digest (the console).
+        await db.schema
+          .createIndex("image_finding_counts_order")
+          .on("image_finding_counts")
+          .columns(["repository_id", "scan_type", "status", "severity", "count", "digest"])
+          .execute();
         // Repositories in order of one severity's count (the console's sort by critical, high...).
         await db.schema
           .createIndex("repository_finding_counts_order")

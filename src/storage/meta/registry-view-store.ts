@@ -178,7 +178,6 @@ export class RegistryViewStore {
     const cond = sql.join(where, sql` and `);
     const dir = q.order === "desc" ? sql`desc` : sql`asc`;
     let key: RawBuilder<unknown>;
-    let join = sql``;
     switch (q.sort) {
       case "pushedAt":
         key = sql`m.created_at`;
@@ -197,19 +196,68 @@ export class RegistryViewStore {
         );
         break;
       default:
-        join = sql`left join image_finding_counts c on c.repository_id = m.repository_id
-          and c.digest = m.digest and c.scan_type = ${q.scanType} and c.status = 'ACTIVE'
-          and c.severity = ${SEVERITY[q.sort]!}`;
-        key = sql`coalesce(c.count, 0)`;
+        return this.imagesBySeverity(repositoryId, q, cond);
     }
     const rows = await sql<{ digest: string }>`
-      select m.digest from manifests m ${join} where ${cond}
+      select m.digest from manifests m where ${cond}
       order by ${key} ${dir}, ${this.text(sql`m.digest`)} ${dir}
       limit ${q.limit} offset ${q.offset}`.execute(this.h.db);
     const total = await sql<{ n: number }>`select count(*) as n from manifests m where ${cond}`.execute(
       this.h.db,
     );
     return { digests: rows.rows.map((r) => r.digest), total: Number(total.rows[0]?.n ?? 0) };
+  }
+
+  /**
+   * Images by their count of one severity's ACTIVE findings, then digest, in two parts read in
+   * order from indexes, never sorted whole: the images with such findings (the index
+   * image_finding_counts_order gives them by count and digest) and the images without (the
+   * manifests' primary key gives them by digest, each checked against the counts). Descending,
+   * the counted ones come first; ascending, last. A 100,000-image repository sorted by joining
+   * every image to its count took 350 ms.
+   */
+  private async imagesBySeverity(
+    repositoryId: number,
+    q: ImageViewQuery,
+    cond: RawBuilder<unknown>,
+  ): Promise<{ digests: string[]; total: number }> {
+    const severity = SEVERITY[q.sort]!;
+    const desc = q.order === "desc";
+    const dir = desc ? sql`desc` : sql`asc`;
+    const counted = sql`c.repository_id = ${repositoryId} and c.scan_type = ${q.scanType}
+      and c.status = 'ACTIVE' and c.severity = ${severity} and c.count > 0`;
+    const nonzero = sql`from image_finding_counts c
+      join manifests m on m.repository_id = c.repository_id and m.digest = c.digest
+      where ${counted} and ${cond}`;
+    const zero = sql`from manifests m where ${cond} and not exists (select 1 from image_finding_counts c
+      where ${counted} and c.digest = m.digest)`;
+    const total = Number(
+      (await sql<{ n: number }>`select count(*) as n from manifests m where ${cond}`.execute(this.h.db))
+        .rows[0]?.n ?? 0,
+    );
+    const n = Number(
+      (await sql<{ n: number }>`select count(*) as n ${nonzero}`.execute(this.h.db)).rows[0]?.n ?? 0,
+    );
+    // positions [0, first) come from the first part, the rest from the second
+    const first = desc ? n : total - n;
+    const read = async (part: "nonzero" | "zero", offset: number, limit: number) => {
+      if (limit <= 0) return [];
+      const q2 =
+        part === "nonzero"
+          ? sql<{ digest: string }>`select m.digest ${nonzero}
+              order by c.count ${dir}, ${this.text(sql`c.digest`)} ${dir} limit ${limit} offset ${offset}`
+          : sql<{ digest: string }>`select m.digest ${zero}
+              order by ${this.text(sql`m.digest`)} ${dir} limit ${limit} offset ${offset}`;
+      return (await q2.execute(this.h.db)).rows.map((r) => r.digest);
+    };
+    const [partA, partB] = desc ? (["nonzero", "zero"] as const) : (["zero", "nonzero"] as const);
+    const fromA = await read(partA, q.offset, Math.min(q.limit, first - q.offset));
+    const fromB = await read(
+      partB,
+      Math.max(0, q.offset - first),
+      q.limit - fromA.length - Math.max(0, first - q.offset - fromA.length),
+    );
+    return { digests: [...fromA, ...fromB], total };
   }
 
   /**

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256 } from "../../core/digest.js";
+import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
+import type { FindingWrite, MetaStore } from "./store.js";
+
+/**
+ * RegistryViewStore on SQLite and PostgreSQL: a repository's images sorted by one severity's
+ * findings (two parts read from indexes, counted images then the others) give, for every page,
+ * exactly the slice of the order a full sort gives, in both directions and with the tag filter.
+ */
+describe.each(metaDrivers("registry views"))("RegistryViewStore (%s)", (_driver, open) => {
+  let f: DriverFixture;
+  let store: MetaStore;
+  let repositoryId: number;
+  /** digest → critical findings; tagged when the index is even. */
+  const critical = new Map<string, number>();
+  const digests = Array.from({ length: 9 }, (_, i) => sha256(`image ${i}`));
+
+  beforeAll(async () => {
+    f = await open(() => 1_000);
+    store = f.store;
+    repositoryId = await store.registry.ensureRepository("team/app");
+    const other = await store.registry.ensureRepository("team/other");
+    const counts = [0, 3, 1, 0, 3, 0, 2, 1, 0];
+    const writes: FindingWrite[] = [];
+    for (const [i, digest] of digests.entries()) {
+      const r = await store.registry.putManifest({
+        repositoryId,
+        digest,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType: null,
+        subject: null,
+        size: 100,
+        annotations: null,
+        references: [],
+        ...(i % 2 === 0 ? { tag: `v${i}` } : {}),
+      });
+      expect(r.ok).toBe(true);
+      critical.set(digest, counts[i]!);
+      for (let n = 0; n < counts[i]!; n++)
+        for (const [repo, severity] of [
+          [repositoryId, "CRITICAL"],
+          [repositoryId, "HIGH"],
+          [other, "CRITICAL"],
+        ] as const)
+          writes.push({
+            identity: {
+              repositoryId: repo,
+              digest,
+              scanType: "ENHANCED",
+              vulnerabilityId: `CVE-2026-${n}`,
+              packageName: severity,
+              packagePath: "/p",
+            },
+            state: {
+              status: "ACTIVE",
+              severity,
+              fixAvailable: "NO",
+              inspectorScore: null,
+              epssScore: null,
+              exploitAvailable: false,
+              firstObservedAt: 1,
+              lastObservedAt: 1,
+              updatedAt: 1,
+              closedAt: null,
+            },
+            document: "{}",
+          });
+    }
+    // a suppressed critical finding is not counted
+    writes.push({
+      ...writes[0]!,
+      identity: { ...writes[0]!.identity, vulnerabilityId: "CVE-S" },
+      state: { ...writes[0]!.state, status: "SUPPRESSED" },
+    });
+    await store.findings.put(writes);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await f?.cleanup();
+  });
+
+  for (const tagStatus of ["ANY", "TAGGED", "UNTAGGED"] as const)
+    for (const order of ["asc", "desc"] as const)
+      it(`pages by critical findings (${tagStatus}, ${order}) as a full sort would`, async () => {
+        const kept = digests.filter((_, i) =>
+          tagStatus === "ANY" ? true : tagStatus === "TAGGED" ? i % 2 === 0 : i % 2 === 1,
+        );
+        const sign = order === "desc" ? -1 : 1;
+        const expected = [...kept].sort(
+          (a, b) => sign * (critical.get(a)! - critical.get(b)!) || sign * (a < b ? -1 : a > b ? 1 : 0),
+        );
+        for (let offset = 0; offset <= expected.length + 1; offset++)
+          for (let limit = 1; limit <= 4; limit++) {
+            const page = await store.registryViews.images(repositoryId, {
+              tagStatus,
+              sort: "critical",
+              order,
+              limit,
+              offset,
+              scanType: "ENHANCED",
+            });
+            expect(page.total).toBe(expected.length);
+            expect(page.digests, `offset ${offset} limit ${limit}`).toEqual(
+              expected.slice(offset, offset + limit),
+            );
+          }
+      });
+});
