@@ -23,8 +23,8 @@ import type { FeedStatus } from "../vulndb/db.js";
  *
  * Access: a caller who may pull every repository sees the account (the account-wide rows); a
  * restricted caller sees the same figures computed for the repositories they may pull (the
- * per-repository rows of the rollup and of the daily snapshots, and their open findings per
- * vulnerability counted live), never the account's totals. Results are cached DASHBOARD_TTL_MS per
+ * per-repository rows of the rollup, of the daily snapshots and of the open findings per
+ * vulnerability), never the account's totals. Results are cached DASHBOARD_TTL_MS per
  * (caller scope, days): a dashboard opened by many people at once is computed once a minute.
  */
 
@@ -126,16 +126,9 @@ export class DashboardService {
     };
   }
 
-  /** A restricted caller's open vulnerabilities, counted on their repositories' findings. */
-  private async liveVulnerabilities(repositoryIds: readonly number[]): Promise<VulnerabilityStat[]> {
-    const out: VulnerabilityStat[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const part = await this.meta.console.vulnerabilityCounts({ after, limit: 1000, repositoryIds });
-      out.push(...part);
-      if (part.length < 1000) return out;
-      after = part.at(-1)!.vulnerabilityId;
-    }
+  /** A restricted caller's open vulnerabilities, from the maintained per-repository counts. */
+  private liveVulnerabilities(repositoryIds: readonly number[]): Promise<VulnerabilityStat[]> {
+    return this.meta.console.vulnerabilitiesOf(repositoryIds);
   }
 
   private database(now: number): DatabaseView {

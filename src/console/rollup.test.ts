@@ -59,6 +59,7 @@ describe.each(metaDrivers("console rollup"))("console rollup (%s)", (_driver, op
     expect(first.days).toHaveLength(FIRST_ROLLUP_DAYS + 1);
     expect(first.days.at(-1)).toBe(utcDay(T0));
     expect(first.vulnerabilities).toBe(2);
+    expect(first.repositories).toBe(1);
     expect(
       (await meta.console.topVulnerabilities("images", 5)).map((v) => [v.vulnerabilityId, v.images]),
     ).toEqual([
@@ -75,7 +76,8 @@ describe.each(metaDrivers("console rollup"))("console rollup (%s)", (_driver, op
     await meta.findings.put([write(repo, "CVE-1", "i1", true)]);
     const later = await runConsoleRollup(meta, { historyDays: 400, now: () => clock });
     expect(later.days).toEqual([utcDay(T0), utcDay(T0 + DAY_MS), utcDay(clock)]);
-    expect(later.dropped).toBe(1);
+    // CVE-1 is no longer open: its repository's row and its own row go.
+    expect(later.dropped).toBe(2);
     expect((await meta.console.topVulnerabilities("images", 5)).map((v) => v.vulnerabilityId)).toEqual([
       "CVE-2",
     ]);

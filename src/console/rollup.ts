@@ -1,6 +1,7 @@
 import type { Logger } from "../core/logger.js";
 import { DAY_MS, utcDay } from "../storage/meta/history-store.js";
-import type { MetaStore } from "../storage/meta/store.js";
+import { addStat, finishStats } from "../storage/meta/console-store.js";
+import type { MetaStore, VulnerabilityStat } from "../storage/meta/store.js";
 
 /**
  * The console's maintained aggregates (ConsoleStore, tables console_daily and
@@ -10,19 +11,25 @@ import type { MetaStore } from "../storage/meta/store.js";
  * - the finding history of each UTC day is summed once the day has ended (and today's so far on
  *   every run), so that the dashboard reads at most (days x scan types x severities) rows
  *   whatever the registry's size; days older than findings.historyDays are purged;
- * - the open findings per vulnerability are counted again in keyset chunks of the vulnerability
- *   index (each chunk a short statement, the event loop yielded between them): the top
- *   vulnerabilities and the priority queue are at most one interval old.
+ * - the open findings per (repository, vulnerability) are counted again a few repositories at a
+ *   time (each chunk a short statement on the findings' image index, the event loop yielded
+ *   between them) and summed per vulnerability: the top vulnerabilities, the priority queue and
+ *   a restricted user's open vulnerabilities are at most one interval old.
  */
 
 export const ROLLUP_INTERVAL_MS = 15 * 60_000;
 /** How far back a first run sums the history (the dashboard shows up to a year). */
 export const FIRST_ROLLUP_DAYS = 366;
-/** Vulnerability ids per chunk of the per-vulnerability count. */
-const CHUNK = 500;
+/**
+ * Repositories per chunk of the per-vulnerability count: at the synthetic registry's density
+ * (100 findings a repository), a statement over about 10,000 findings.
+ */
+const CHUNK = 100;
 
 export interface RollupRun {
   days: string[];
+  /** Repositories whose open findings were counted. */
+  repositories: number;
   vulnerabilities: number;
   dropped: number;
   purged: number;
@@ -38,7 +45,7 @@ export async function runConsoleRollup(
   const today = Math.floor(now / DAY_MS);
   const keep = Math.min(o.historyDays, FIRST_ROLLUP_DAYS);
   const last = (await meta.console.rolledThrough()) ?? today - keep - 1;
-  const out: RollupRun = { days: [], vulnerabilities: 0, dropped: 0, purged: 0 };
+  const out: RollupRun = { days: [], repositories: 0, vulnerabilities: 0, dropped: 0, purged: 0 };
   for (let d = Math.max(last + 1, today - keep); d <= today; d++) {
     const day = utcDay(d * DAY_MS);
     await meta.console.rollUpDay(day);
@@ -52,20 +59,32 @@ export async function runConsoleRollup(
     await yieldToOthers();
   }
 
-  // Every row written now carries `at`; rows left from before are vulnerabilities no longer open.
+  // The open findings per (repository, vulnerability), a chunk of repositories at a time (each
+  // chunk one statement over those repositories' findings, the event loop yielded between them),
+  // summed into the per-vulnerability rows. Every row written now carries `at`; rows left from
+  // before are vulnerabilities no longer open (or repositories deleted).
   const previous = await meta.console.vulnerabilitiesRefreshedAt();
   const at = Math.max(now, (previous ?? 0) + 1);
   const chunk = o.chunk ?? CHUNK;
-  let after: string | undefined;
-  for (;;) {
-    const stats = await meta.console.vulnerabilityCounts({ after, limit: chunk });
-    await meta.console.putVulnerabilities(stats, at);
-    out.vulnerabilities += stats.length;
-    if (stats.length < chunk) break;
-    after = stats.at(-1)!.vulnerabilityId;
+  const totals = new Map<string, VulnerabilityStat & { rank: number }>();
+  for (let after = 0; ;) {
+    const ids = await meta.console.repositoryIdsAfter(after, chunk);
+    if (!ids.length) break;
+    const stats = await meta.console.countRepositoryVulnerabilities(ids);
+    await meta.console.putRepositoryVulnerabilities(stats, at);
+    for (const s of stats) addStat(totals, s);
+    out.repositories += ids.length;
+    after = ids.at(-1)!;
     await yieldToOthers();
   }
-  out.dropped = await meta.console.dropVulnerabilitiesBefore(at);
+  out.dropped = await meta.console.dropRepositoryVulnerabilitiesBefore(at);
+  const all = finishStats(totals);
+  for (let i = 0; i < all.length; i += 500) {
+    await meta.console.putVulnerabilities(all.slice(i, i + 500), at);
+    await yieldToOthers();
+  }
+  out.vulnerabilities = all.length;
+  out.dropped += await meta.console.dropVulnerabilitiesBefore(at);
   o.log?.debug({ task: "console-rollup", ...out, days: out.days.length }, "console rollup done");
   return out;
 }

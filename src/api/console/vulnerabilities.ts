@@ -83,15 +83,9 @@ export function registerVulnerabilityRoutes(r: ConsoleRoutes, deps: ConsoleDeps)
         refreshedAt,
       };
     }
-    // A restricted caller: their repositories' open findings counted now (bounded by what they
-    // may pull), ordered and paged here.
-    const all: VulnerabilityStat[] = [];
-    for (let after: string | undefined; ;) {
-      const part = await deps.meta.console.vulnerabilityCounts({ after, limit: 1000, repositoryIds });
-      all.push(...part);
-      if (part.length < 1000) break;
-      after = part.at(-1)!.vulnerabilityId;
-    }
+    // A restricted caller: the maintained per-repository counts of their repositories, summed,
+    // ordered and paged here (a few rows per repository).
+    const all = await deps.meta.console.vulnerabilitiesOf(repositoryIds);
     const matching = search ? all.filter((v) => v.vulnerabilityId.startsWith(search)) : all;
     const cmp =
       order === "priority"
@@ -106,7 +100,7 @@ export function registerVulnerabilityRoutes(r: ConsoleRoutes, deps: ConsoleDeps)
       total: matching.length,
       limit: p.limit,
       offset: p.offset,
-      refreshedAt: null,
+      refreshedAt,
     };
   });
 

@@ -5,6 +5,7 @@ import SqliteDatabase from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
+import { addStat, finishStats } from "./console-store.js";
 import { DAY_MS, utcDay } from "./history-store.js";
 import { openSqliteMetaStore } from "./sqlite.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
@@ -108,7 +109,7 @@ describe.each(metaDrivers("ConsoleStore"))("ConsoleStore (%s)", (driver, open) =
     expect(await store.console.purgeDayBefore(D2)).toBe(0);
   });
 
-  it("counts ACTIVE findings per vulnerability in keyset chunks; top by images and by priority (KEV first)", async () => {
+  it("counts ACTIVE findings per repository and vulnerability, sums them; top by images and by priority (KEV first)", async () => {
     const a = await store.registry.ensureRepository("a");
     const b = await store.registry.ensureRepository("b");
     await store.findings.put([
@@ -125,28 +126,61 @@ describe.each(metaDrivers("ConsoleStore"))("ConsoleStore (%s)", (driver, open) =
       write(a, "CVE-D", { status: "SUPPRESSED" }),
       closed(write(a, "CVE-E"), "fixed"),
     ]);
-    const first = await store.console.vulnerabilityCounts({ limit: 2 });
-    expect(first.map((s) => s.vulnerabilityId)).toEqual(["CVE-A", "CVE-B"]);
-    expect(first[0]).toMatchObject({
+    // Per (repository, vulnerability), a chunk of repositories at a time.
+    expect(await store.console.repositoryIdsAfter(0, 1)).toEqual([a]);
+    expect(await store.console.repositoryIdsAfter(a, 10)).toEqual([b]);
+    const perRepo = await store.console.countRepositoryVulnerabilities([a, b]);
+    const pick = (r: number, v: string) =>
+      perRepo.find((x) => x.repositoryId === r && x.vulnerabilityId === v);
+    expect(perRepo).toHaveLength(4);
+    expect(pick(a, "CVE-A")).toMatchObject({
+      images: 2,
+      findings: 3,
+      severityRank: 4,
+      epssScore: 0.2,
+      kev: false,
+    });
+    expect(pick(b, "CVE-B")).toMatchObject({ images: 1, findings: 1, severityRank: 3, kev: true });
+    expect(await store.console.countRepositoryVulnerabilities([])).toEqual([]);
+    // Summed per vulnerability: images add up (an image is in one repository).
+    const acc = new Map();
+    for (const x of perRepo) addStat(acc, x);
+    const byId = new Map(finishStats(acc).map((x) => [x.vulnerabilityId, x]));
+    expect(byId.get("CVE-A")).toMatchObject({
       images: 3,
       repositories: 2,
       findings: 4,
       severity: "CRITICAL",
       epssScore: 0.2,
-      kev: false,
     });
-    const rest = await store.console.vulnerabilityCounts({ after: "CVE-B", limit: 2 });
-    expect(rest.map((s) => s.vulnerabilityId)).toEqual(["CVE-C"]);
+    expect(byId.get("CVE-C")).toMatchObject({ images: 1, severity: "CRITICAL", priority: 0.9 * 9.5 });
+    expect([...byId.keys()].sort()).toEqual(["CVE-A", "CVE-B", "CVE-C"]);
+    // Maintained per repository, read back for some repositories; stale pairs dropped.
+    await store.console.putRepositoryVulnerabilities(perRepo, clock);
+    await store.console.putRepositoryVulnerabilities(
+      [{ ...perRepo[0]!, vulnerabilityId: "CVE-GONE" }],
+      clock - 1,
+    );
+    expect(await store.console.dropRepositoryVulnerabilitiesBefore(clock, [b])).toBe(0);
+    expect(await store.console.dropRepositoryVulnerabilitiesBefore(clock)).toBe(1);
     expect(
-      (await store.console.vulnerabilityCounts({ limit: 10, repositoryIds: [b] })).map((s) => [
-        s.vulnerabilityId,
-        s.images,
+      (await store.console.vulnerabilitiesOf([b])).map((x) => [x.vulnerabilityId, x.images, x.repositories]),
+    ).toEqual(
+      expect.arrayContaining([
+        ["CVE-A", 1, 1],
+        ["CVE-B", 1, 1],
       ]),
-    ).toEqual([
-      ["CVE-A", 1],
-      ["CVE-B", 1],
-    ]);
-    expect(await store.console.vulnerabilityCounts({ limit: 10, repositoryIds: [] })).toEqual([]);
+    );
+    expect(
+      (await store.console.vulnerabilitiesOf([a, b])).find((x) => x.vulnerabilityId === "CVE-A"),
+    ).toMatchObject({
+      images: 3,
+      repositories: 2,
+      severity: "CRITICAL",
+    });
+    expect(await store.console.vulnerabilitiesOf([])).toEqual([]);
+    const first = [byId.get("CVE-A")!, byId.get("CVE-B")!];
+    const rest = [byId.get("CVE-C")!];
 
     const at = clock;
     await store.console.putVulnerabilities([...first, ...rest], at);

@@ -68,6 +68,18 @@ export interface VulnerabilityStat {
   priority: number;
 }
 
+/** Open findings of one vulnerability in one repository (console_repository_vulnerabilities). */
+export interface RepositoryVulnerabilityStat {
+  repositoryId: number;
+  vulnerabilityId: string;
+  images: number;
+  findings: number;
+  /** 5 CRITICAL, 4 HIGH, 3 MEDIUM, 2 LOW, 1 INFORMATIONAL, 0 UNTRIAGED (or anything else). */
+  severityRank: number;
+  epssScore: number | null;
+  kev: boolean;
+}
+
 export interface AffectedFindingRow {
   findingId: string;
   repositoryId: number;
@@ -377,47 +389,137 @@ export class ConsoleStore {
 
   // --- vulnerabilities --------------------------------------------------------------------
 
+  /** Repository ids after `after` in id order (the rollup's chunks), at most `limit`. */
+  async repositoryIdsAfter(after: number, limit: number): Promise<number[]> {
+    const rows = await this.h.db
+      .selectFrom("repositories")
+      .select("id")
+      .where("id", ">", after)
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => Number(r.id));
+  }
+
   /**
-   * Counts of ACTIVE findings per vulnerability id after `after` (exclusive), `limit` ids in id
-   * order, optionally of some repositories only. One statement walking the vulnerability index.
+   * Counts of the ACTIVE findings of some repositories per (repository, vulnerability id), read
+   * now through the findings' image index (its leading column is the repository): the cost
+   * follows those repositories' findings, never the registry's.
    */
-  async vulnerabilityCounts(q: {
-    after?: string;
-    limit: number;
-    repositoryIds?: readonly number[];
-  }): Promise<VulnerabilityStat[]> {
-    if (q.repositoryIds && !q.repositoryIds.length) return [];
-    const image = sql`cast(repository_id as text) || ' ' || digest`;
-    const where: ReturnType<typeof sql<SqlBool>>[] = [sql<SqlBool>`status = 'ACTIVE'`];
-    if (q.after !== undefined) where.push(sql<SqlBool>`vulnerability_id > ${q.after}`);
-    if (q.repositoryIds) where.push(sql<SqlBool>`repository_id in (${sql.join([...q.repositoryIds])})`);
-    const rows = await sql<{
-      vulnerability_id: string;
-      images: number;
-      repositories: number;
-      findings: number;
-      rank: number;
-      epss: number | null;
-      kev: number;
-    }>`select vulnerability_id, count(distinct ${image}) as images,
-        count(distinct repository_id) as repositories, count(*) as findings,
-        max(${RANK}) as rank, max(epss_score) as epss, max(exploit_available) as kev
-      from findings where ${sql.join(where, sql` and `)}
-      group by vulnerability_id order by vulnerability_id limit ${q.limit}`.execute(this.h.db);
-    return rows.rows.map((r) => {
-      const severity = RANKED[Number(r.rank)] ?? "UNTRIAGED";
-      const epss = r.epss === null ? null : Number(r.epss);
-      return {
-        vulnerabilityId: r.vulnerability_id,
-        images: Number(r.images),
-        repositories: Number(r.repositories),
-        findings: Number(r.findings),
-        severity,
-        epssScore: epss,
-        kev: Number(r.kev) === 1,
-        priority: priorityOf(epss, severity),
-      };
-    });
+  async countRepositoryVulnerabilities(
+    repositoryIds: readonly number[],
+  ): Promise<RepositoryVulnerabilityStat[]> {
+    const out: RepositoryVulnerabilityStat[] = [];
+    for (const ids of chunks(repositoryIds, IDS)) {
+      // Named on SQLite: without statistics its planner may prefer the status index and read
+      // every ACTIVE finding of the registry for a few repositories.
+      const rows = await sql<{
+        repository_id: number;
+        vulnerability_id: string;
+        images: number;
+        findings: number;
+        rank: number;
+        epss: number | null;
+        kev: number;
+      }>`select repository_id, vulnerability_id, count(distinct digest) as images, count(*) as findings,
+          max(${RANK}) as rank, max(epss_score) as epss, max(exploit_available) as kev
+        from findings ${this.h.dialect === "sqlite" ? sql`indexed by findings_image` : sql``}
+        where repository_id in (${sql.join(ids)}) and status = 'ACTIVE'
+        group by repository_id, vulnerability_id`.execute(this.h.db);
+      for (const r of rows.rows)
+        out.push({
+          repositoryId: Number(r.repository_id),
+          vulnerabilityId: r.vulnerability_id,
+          images: Number(r.images),
+          findings: Number(r.findings),
+          severityRank: Number(r.rank),
+          epssScore: r.epss === null ? null : Number(r.epss),
+          kev: Number(r.kev) === 1,
+        });
+    }
+    return out;
+  }
+
+  /** Writes per-repository counts as of `at` (replacing those pairs' rows). */
+  async putRepositoryVulnerabilities(
+    stats: readonly RepositoryVulnerabilityStat[],
+    at: number,
+  ): Promise<void> {
+    for (const part of chunks(stats, BATCH))
+      await this.h.db
+        .insertInto("console_repository_vulnerabilities")
+        .values(
+          part.map((s) => ({
+            repository_id: s.repositoryId,
+            vulnerability_id: s.vulnerabilityId,
+            images: s.images,
+            findings: s.findings,
+            severity_rank: s.severityRank,
+            epss_score: s.epssScore,
+            kev: s.kev ? 1 : 0,
+            refreshed_at: at,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(["repository_id", "vulnerability_id"]).doUpdateSet((eb) => ({
+            images: eb.ref("excluded.images"),
+            findings: eb.ref("excluded.findings"),
+            severity_rank: eb.ref("excluded.severity_rank"),
+            epss_score: eb.ref("excluded.epss_score"),
+            kev: eb.ref("excluded.kev"),
+            refreshed_at: eb.ref("excluded.refreshed_at"),
+          })),
+        )
+        .execute();
+  }
+
+  /**
+   * Deletes the per-repository rows of `repositoryIds` (all: undefined) that a refresh started at
+   * `at` did not write again (no ACTIVE finding any more, or a repository deleted).
+   */
+  async dropRepositoryVulnerabilitiesBefore(at: number, repositoryIds?: readonly number[]): Promise<number> {
+    let n = 0;
+    for (const ids of repositoryIds ? chunks(repositoryIds, IDS) : [undefined]) {
+      let q = this.h.db.deleteFrom("console_repository_vulnerabilities").where("refreshed_at", "<", at);
+      if (ids) q = q.where("repository_id", "in", ids);
+      n += Number((await q.executeTakeFirst()).numDeletedRows);
+    }
+    return n;
+  }
+
+  /**
+   * The open vulnerabilities of some repositories (a restricted user's), summed from the
+   * maintained per-repository rows: read by key, a few rows per repository.
+   */
+  async vulnerabilitiesOf(repositoryIds: readonly number[]): Promise<VulnerabilityStat[]> {
+    const acc = new Map<string, VulnerabilityStat & { rank: number }>();
+    for (const ids of chunks(repositoryIds, IDS)) {
+      const rows = await this.h.db
+        .selectFrom("console_repository_vulnerabilities")
+        .select((eb) => [
+          "vulnerability_id",
+          eb.fn.sum<number>("images").as("images"),
+          eb.fn.countAll<number>().as("repositories"),
+          eb.fn.sum<number>("findings").as("findings"),
+          eb.fn.max("severity_rank").as("rank"),
+          eb.fn.max("epss_score").as("epss"),
+          eb.fn.max("kev").as("kev"),
+        ])
+        .where("repository_id", "in", ids)
+        .groupBy("vulnerability_id")
+        .execute();
+      for (const r of rows)
+        addStat(acc, {
+          vulnerabilityId: r.vulnerability_id,
+          images: Number(r.images),
+          repositories: Number(r.repositories),
+          findings: Number(r.findings),
+          severityRank: Number(r.rank),
+          epssScore: r.epss === null ? null : Number(r.epss),
+          kev: Number(r.kev) === 1,
+        });
+    }
+    return finishStats(acc);
   }
 
   /** Writes a chunk of counts as of `at` (replacing the ids' rows). */
@@ -787,6 +889,45 @@ export class ConsoleStore {
       .executeTakeFirst();
     return { items: rows.map(toReport), total: Number(c?.n ?? 0) };
   }
+}
+
+/**
+ * Sums per-repository counts into per-vulnerability ones (images and findings add up, since an
+ * image belongs to one repository; each row is one more repository; the highest severity, EPSS
+ * and KEV win). `finishStats` turns the sums into VulnerabilityStats.
+ */
+export function addStat(
+  acc: Map<string, VulnerabilityStat & { rank: number }>,
+  s: Omit<RepositoryVulnerabilityStat, "repositoryId"> & { repositories?: number },
+): void {
+  const e = acc.get(s.vulnerabilityId);
+  if (!e) {
+    acc.set(s.vulnerabilityId, {
+      vulnerabilityId: s.vulnerabilityId,
+      images: s.images,
+      repositories: s.repositories ?? 1,
+      findings: s.findings,
+      severity: "",
+      epssScore: s.epssScore,
+      kev: s.kev,
+      priority: 0,
+      rank: s.severityRank,
+    });
+    return;
+  }
+  e.images += s.images;
+  e.repositories += s.repositories ?? 1;
+  e.findings += s.findings;
+  e.rank = Math.max(e.rank, s.severityRank);
+  if (s.epssScore !== null && (e.epssScore === null || s.epssScore > e.epssScore)) e.epssScore = s.epssScore;
+  e.kev ||= s.kev;
+}
+
+export function finishStats(acc: Map<string, VulnerabilityStat & { rank: number }>): VulnerabilityStat[] {
+  return [...acc.values()].map(({ rank, ...s }) => {
+    const severity = RANKED[rank] ?? "UNTRIAGED";
+    return { ...s, severity, priority: priorityOf(s.epssScore, severity) };
+  });
 }
 
 /** EPSS x the severity's weight (no EPSS: 0, so the severity and then the images decide). */

@@ -961,6 +961,18 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .columns(["kev desc", "priority desc", "images desc", "vulnerability_id"])
           .execute();
         await db.schema
+          .createTable("console_repository_vulnerabilities")
+          .addColumn("repository_id", "integer", (c) => c.notNull())
+          .addColumn("vulnerability_id", "text", (c) => c.notNull())
+          .addColumn("images", "integer", (c) => c.notNull())
+          .addColumn("findings", "integer", (c) => c.notNull())
+          .addColumn("severity_rank", "integer", (c) => c.notNull())
+          .addColumn("epss_score", "real")
+          .addColumn("kev", "integer", (c) => c.notNull())
+          .addColumn("refreshed_at", "bigint", (c) => c.notNull())
+          .addPrimaryKeyConstraint("console_repository_vulnerabilities_pk", ["repository_id", "vulnerability_id"])
+          .execute();
+        await db.schema
           .createTable("console_reports")
           .addColumn("id", "text", (c) => c.primaryKey())
           .addColumn("period", "text", (c) => c.notNull().unique())

@@ -202,6 +202,12 @@ import type { Generated } from "kysely";
  *                       `priority` (EPSS x severity weight), as of `refreshed_at` (the rollup
  *                       rewrites them; rows it did not see again are deleted). Indexed for the
  *                       top by images and the priority queue (KEV first).
+ * console_repository_vulnerabilities the same per (repository, vulnerability id): `images`,
+ *                       `findings`, the highest `severity_rank` (5 CRITICAL ... 0 UNTRIAGED), EPSS
+ *                       and KEV of its ACTIVE findings in that repository, as of `refreshed_at`.
+ *                       The rollup counts them a few repositories at a time (the findings' image
+ *                       index) and sums them into console_vulnerabilities; a restricted user's
+ *                       open vulnerabilities are read from here by their repositories' ids.
  * console_reports       the console's reports (src/console/reports): `period` unique
  *                       (`daily:YYYY-MM-DD`, `weekly:YYYY-MM-DD` of the Monday, `manual:<id>`), so
  *                       one node of a cluster writes each scheduled report; `kind` scheduled or
@@ -624,6 +630,16 @@ export interface Database {
     epss_score: number | null;
     kev: number;
     priority: number;
+    refreshed_at: number;
+  };
+  console_repository_vulnerabilities: {
+    repository_id: number;
+    vulnerability_id: string;
+    images: number;
+    findings: number;
+    severity_rank: number;
+    epss_score: number | null;
+    kev: number;
     refreshed_at: number;
   };
   console_reports: {
