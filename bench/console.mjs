@@ -25,7 +25,8 @@
 //    manifest and config blobs (the synthetic registry has rows, not blobs).
 // 3. Chromium (Debian's, through playwright-core): the dashboard's time to first render, from
 //    navigation start to its figures shown (no request pending, no loading placeholder), cold
-//    (a new browser context each time) and warm (reloaded); its first contentful paint.
+//    (a new browser context each time) and warm (reloaded); its first contentful paint. Then the
+//    main views at this scale, each rendered once and photographed (test-results/console/bench-*.png).
 // 4. The first page's bundle: what index.html loads (entry script, preloaded modules,
 //    stylesheets), gzipped at level 9; the whole of web/dist/assets beside it.
 // Goals (the issue): every API page p95 < 300 ms; first page < 300 KB gzipped.
@@ -76,6 +77,8 @@ const RESTRICTED = { username: "team00", password: "bench-team00-password", patt
 const KEY = { accessKeyId: "AKIABENCHCONSOLE0001", secretAccessKey: "bench-console-secret-0123456789" };
 const webDist = join(repoRoot, "web", "dist");
 const chromiumPath = process.env.DRYDOCK_CHROMIUM ?? "/usr/bin/chromium";
+/** Where the views at scale are photographed (git-ignored; docs/console/ keeps a few). */
+const screenshots = join(repoRoot, "test-results", "console");
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -449,7 +452,7 @@ async function measureApi(server, s) {
 
 // ---- 5. Chromium: the dashboard's first render -------------------------------------------------------
 
-async function measureBrowser(url, cookie) {
+async function measureBrowser(url, cookie, s) {
   if (!existsSync(chromiumPath)) return { skipped: `${chromiumPath} missing (apt-get install chromium)` };
   const { chromium } = await import("playwright-core");
   const browser = await chromium.launch({
@@ -482,6 +485,7 @@ async function measureBrowser(url, cookie) {
   };
   const cold = [];
   const warm = [];
+  const views = [];
   try {
     for (let i = 0; i < BROWSER_RUNS; i++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -491,10 +495,31 @@ async function measureBrowser(url, cookie) {
       warm.push(await one(page, () => page.reload()));
       await context.close();
     }
+    // the main views at this scale, each rendered once (warm) and photographed
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addCookies([{ name, value, url }]);
+    const page = await context.newPage();
+    const top = s.images[0];
+    const tour = [
+      ["repositories", "/console/repositories?sort=critical&order=desc"],
+      ["images", `/console/repositories/${top.repository}`],
+      ["image-details", `/console/repositories/${top.repository}/images/${top.digest}`],
+      ["vulnerability", `/console/vulnerabilities/${encodeURIComponent(s.vulns[0].id)}`],
+      ["dashboard", "/console/dashboard"],
+      ["scanning", "/console/settings/scanning"],
+    ];
+    mkdirSync(screenshots, { recursive: true });
+    for (const [view, path] of tour) {
+      const t = await one(page, () => page.goto(url + path));
+      await page.waitForLoadState("networkidle");
+      await page.screenshot({ path: join(screenshots, `bench-${view}.png`) });
+      views.push({ view, path, ready: t.ready });
+    }
+    await context.close();
   } finally {
     await browser.close();
   }
-  return { cold, warm };
+  return { cold, warm, views };
 }
 
 // ---- 6. the bundle ---------------------------------------------------------------------------------
@@ -572,7 +597,7 @@ async function main() {
     log(`idle after ${(idle.ms / 1000).toFixed(0)} s; ${ROUNDS} rounds of the API pages`);
     api = await measureApi(server, s);
     log("Chromium: the dashboard's first render");
-    browserTimes = await measureBrowser(server.url, api.clients.admin.cookie);
+    browserTimes = await measureBrowser(server.url, api.clients.admin.cookie, s);
     rss = procMemory(server.child.pid);
   } finally {
     await server.stop();
@@ -677,6 +702,11 @@ function report(r) {
     );
     p(
       `(${BROWSER_RUNS} runs each; first render: navigation start to the dashboard's heading shown with no request pending)`,
+    );
+    p(
+      `each view once (warm), navigation start to rendered: ` +
+        r.browser.views.map((v) => `${v.view} ${fmt(v.ready)} ms`).join(", ") +
+        ` (screenshots: test-results/console/bench-*.png)`,
     );
   }
   p();
