@@ -19,6 +19,8 @@ import type { Database } from "./schema.js";
  */
 
 const BATCH = 200;
+/** Intervals read per statement while rolling a day up. */
+const DAY_PAGE = 5000;
 /** Repository ids per IN list (well under both dialects' bound-parameter limits). */
 const IDS = 500;
 const ROLLUP_COUNTER = "console_rollup";
@@ -162,9 +164,13 @@ export class ConsoleStore {
    * Rebuilds the rows of one UTC day (`YYYY-MM-DD`) from its snapshot and the intervals opened
    * or closed in it (`remediated`: the close reasons that count as fixed). Each read is a range
    * of an index (the snapshot's key begins with the day; the intervals' opened_at and closed_at
-   * indexes); the rows are replaced in one short transaction. Returns the rows written.
+   * indexes, in pages); the rows are replaced in one short transaction. Returns the rows written.
    */
-  async rollUpDay(day: string, remediated: readonly ClosedReason[] = REMEDIATED): Promise<number> {
+  async rollUpDay(
+    day: string,
+    remediated: readonly ClosedReason[] = REMEDIATED,
+    pageSize = DAY_PAGE,
+  ): Promise<number> {
     const from = dayStart(day);
     const to = from + DAY_MS;
     const totals = await this.h.db
@@ -173,29 +179,58 @@ export class ConsoleStore {
       .where("day", "=", day)
       .groupBy(["scan_type", "severity", "status"])
       .execute();
-    const opened = await this.h.db
-      .selectFrom("finding_intervals")
-      .select((eb) => ["repository_id", "scan_type", "severity", eb.fn.countAll<number>().as("n")])
-      .where("opened_at", ">=", from)
-      .where("opened_at", "<", to)
-      .groupBy(["repository_id", "scan_type", "severity"])
-      .execute();
-    const fixed = remediated.length
-      ? await this.h.db
+    // The intervals of the day, a page at a time in (time, id) order along the opened_at and
+    // closed_at indexes: a day with a million new findings (a first import) is a thousand short
+    // statements with the event loop free between them, never one long one.
+    const opened = new Map<
+      string,
+      { repository_id: number; scan_type: string; severity: string; n: number; ms: number }
+    >();
+    const fixed = new Map<
+      string,
+      { repository_id: number; scan_type: string; severity: string; n: number; ms: number }
+    >();
+    const tally = (
+      into: typeof opened,
+      r: { repository_id: number; scan_type: string; severity: string },
+      ms: number,
+    ) => {
+      const k = `${r.repository_id} ${r.scan_type} ${r.severity}`;
+      const e = into.get(k) ?? {
+        repository_id: Number(r.repository_id),
+        scan_type: r.scan_type,
+        severity: r.severity,
+        n: 0,
+        ms: 0,
+      };
+      e.n++;
+      e.ms += ms;
+      into.set(k, e);
+    };
+    for (const col of ["opened_at", "closed_at"] as const) {
+      if (col === "closed_at" && !remediated.length) break;
+      let after: { at: number; id: number } | undefined;
+      for (;;) {
+        let q = this.h.db
           .selectFrom("finding_intervals")
-          .select((eb) => [
-            "repository_id",
-            "scan_type",
-            "severity",
-            eb.fn.countAll<number>().as("n"),
-            eb.fn.sum<number>(sql`closed_at - opened_at`).as("ms"),
-          ])
-          .where("closed_at", ">=", from)
-          .where("closed_at", "<", to)
-          .where("closed_reason", "in", [...remediated])
-          .groupBy(["repository_id", "scan_type", "severity"])
-          .execute()
-      : [];
+          .select(["id", "repository_id", "scan_type", "severity", "opened_at", "closed_at"])
+          .where(col, ">=", from)
+          .where(col, "<", to);
+        if (col === "closed_at") q = q.where("closed_reason", "in", [...remediated]);
+        if (after) {
+          const a = after;
+          q = q.where((eb) => eb.or([eb(col, ">", a.at), eb.and([eb(col, "=", a.at), eb("id", ">", a.id)])]));
+        }
+        const page = await q.orderBy(col).orderBy("id").limit(pageSize).execute();
+        for (const r of page)
+          if (col === "opened_at") tally(opened, r, 0);
+          else tally(fixed, r, Number(r.closed_at) - Number(r.opened_at));
+        if (page.length < pageSize) break;
+        const last = page.at(-1)!;
+        after = { at: Number(last[col]), id: Number(last.id) };
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
     const rows = new Map<string, Database["console_daily"]>();
     const row = (repositoryId: number, scanType: string, severity: string) => {
       const k = `${repositoryId} ${scanType} ${severity}`;
@@ -223,14 +258,14 @@ export class ConsoleStore {
       if (t.status === "ACTIVE") r.active += Number(t.n);
       else if (t.status === "SUPPRESSED") r.suppressed += Number(t.n);
     }
-    for (const o of opened) {
-      const n = Number(o.n);
-      row(Number(o.repository_id), o.scan_type, o.severity).opened += n;
+    for (const o of opened.values()) {
+      const n = o.n;
+      row(o.repository_id, o.scan_type, o.severity).opened += n;
       row(EVERY_REPOSITORY, o.scan_type, o.severity).opened += n;
     }
-    for (const f of fixed) {
-      const n = Number(f.n);
-      const ms = Number(f.ms ?? 0);
+    for (const f of fixed.values()) {
+      const n = f.n;
+      const ms = f.ms;
       for (const r of [
         row(Number(f.repository_id), f.scan_type, f.severity),
         row(EVERY_REPOSITORY, f.scan_type, f.severity),
