@@ -31,7 +31,7 @@
 //    stylesheets), gzipped at level 9; the whole of web/dist/assets beside it.
 // Goals (the issue): every API page p95 < 300 ms; first page < 300 KB gzipped.
 // Exits 0 whatever the figures (a benchmark reports); 1 when it cannot run.
-/* global document */ // in the functions Chromium evaluates
+/* global document, localStorage */ // in the functions Chromium evaluates
 import { spawn } from "node:child_process";
 import {
   copyFileSync,
@@ -509,7 +509,10 @@ async function measureBrowser(url, cookie, s) {
       ["scanning", "/console/settings/scanning"],
     ];
     mkdirSync(screenshots, { recursive: true });
-    for (const [view, path] of tour) {
+    // and a repository's images in the dark theme (the console remembers the choice in localStorage)
+    tour.push(["images-dark", `/console/repositories/${top.repository}`, "dark"]);
+    for (const [view, path, theme] of tour) {
+      if (theme) await page.evaluate((t) => localStorage.setItem("drydock-theme", t), theme);
       const t = await one(page, () => page.goto(url + path));
       await page.waitForLoadState("networkidle");
       await page.screenshot({ path: join(screenshots, `bench-${view}.png`) });
