@@ -211,7 +211,8 @@ describe.each(metaDrivers("console images API"))("console images API (%s)", (_dr
     await bad(`/api/console/images/${vulnerable}/sbom?${APP}&format=swid`, "format");
     await bad(`/api/console/images/${sha256("none")}?${APP}`, "", 404);
     await bad(`/api/console/images?repository=nope`, "", 404);
-    await bad(`/api/console/images`, "", 404);
+    await bad(`/api/console/images`, "repository");
+    await bad(`/api/console/images/${vulnerable}/layers`, "repository");
     // dev pulls team/** only: other/secret is absent for it, as an unknown repository is
     for (const url of [
       "/api/console/images?repository=other%2Fsecret",

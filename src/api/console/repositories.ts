@@ -4,7 +4,7 @@ import type { RepositoryListPage, RepositorySort, RepositoryView } from "./contr
 import { REPOSITORY_SORTS } from "./contract/repositories.js";
 import type { ConsoleDeps } from "./deps.js";
 import { pageOf, pageParams, stringParam } from "./params.js";
-import { notFound, type ConsoleRoutes } from "./router.js";
+import { badParameter, notFound, type ConsoleRoutes } from "./router.js";
 
 /**
  * The console's repository list (docs/console.md, "Repositories"):
@@ -53,7 +53,7 @@ export async function visibleRepository(
   principal: AwsPrincipal,
   name: string | undefined,
 ): Promise<{ id: number; name: string }> {
-  if (name === undefined) throw notFound("repository: name a repository (?repository=NAME)");
+  if (name === undefined) throw badParameter("repository: required (?repository=NAME, URL-encoded)");
   const id = await deps.meta.registry.repositoryId(name);
   if (id === null || name.startsWith("_") || !principal.may("pull", name))
     throw notFound(`no repository ${JSON.stringify(name)}`);

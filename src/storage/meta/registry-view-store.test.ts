@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
@@ -78,6 +79,46 @@ describe.each(metaDrivers("registry views"))("RegistryViewStore (%s)", (_driver,
   afterAll(async () => {
     await store?.close();
     await f?.cleanup();
+  });
+
+  it("searches names by case-insensitive substring, whatever the characters of the search (property)", async () => {
+    const names = [
+      "team/app",
+      "team/app_v2",
+      "team/app%x",
+      "team/a\\b",
+      "other/secret",
+      "Upper/case",
+      "_drydock/reserved",
+    ];
+    for (const n of names) await store.registry.ensureRepository(n);
+    const all = (
+      await store.registryViews.repositories({
+        sort: "name",
+        order: "asc",
+        limit: 200,
+        offset: 0,
+        scanType: "ENHANCED",
+      })
+    ).items.map((r) => r.name);
+    expect(all).not.toContain("_drydock/reserved");
+    const alphabet = fc.constantFrom(..."aAp_%\\/ex2".split(""));
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: alphabet, minLength: 1, maxLength: 4 }), async (search) => {
+        const page = await store.registryViews.repositories({
+          search,
+          sort: "name",
+          order: "asc",
+          limit: 200,
+          offset: 0,
+          scanType: "ENHANCED",
+        });
+        const expected = all.filter((n) => n.toLowerCase().includes(search.toLowerCase()));
+        expect(page.items.map((r) => r.name)).toEqual(expected);
+        expect(page.total).toBe(expected.length);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   for (const tagStatus of ["ANY", "TAGGED", "UNTAGGED"] as const)
