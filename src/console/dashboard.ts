@@ -96,7 +96,9 @@ export class DashboardService {
       : await this.meta.console.daily(dayList[0]!, dayList.at(-1)!);
 
     const open = openPoints(rows);
-    const openNow = open.at(-1) ? totalsOf(open.at(-1)!) : zeros();
+    const openNow = zeros();
+    for (const [severity, n] of Object.entries(await this.meta.console.openNow(repositoryIds)))
+      openNow[dashboardSeverity(severity)] += n;
     const weekly = weeklyFlows(rows, (today - days + 1) * DAY_MS, (today + 1) * DAY_MS);
     const remediation = remediationOf(rows);
     const coverage = coverageOf(await this.meta.console.scanCounts(repositoryIds));
@@ -199,12 +201,6 @@ export function topView(s: VulnerabilityStat): TopVulnerabilityView {
     kev: s.kev,
     priority: Math.round(s.priority * 1000) / 1000,
   };
-}
-
-function totalsOf(p: DailyOpenPoint): SeverityTotals {
-  const t = zeros();
-  for (const s of DASHBOARD_SEVERITIES) t[s] = p[s];
-  return t;
 }
 
 /** Open (ACTIVE) findings by severity on each day that has a snapshot. */

@@ -99,6 +99,11 @@ describe.each(metaDrivers("ConsoleStore"))("ConsoleStore (%s)", (driver, open) =
     // An ineligible close remediates nothing: no flow, no row.
     expect(pick(D2, "LOW")).toBeUndefined();
 
+    // Now (the maintained counts): CVE-1 fixed in a, CVE-4 gone from b, CVE-5 new in b.
+    expect(await store.console.openNow()).toEqual({ HIGH: 3, CRITICAL: 1 });
+    expect(await store.console.openNow([b])).toEqual({ HIGH: 2 });
+    expect(await store.console.openNow([])).toEqual({});
+
     const onlyB = await store.console.dailyFor([D1, D2], [b]);
     expect(onlyB.snapshotDays).toEqual([D1]);
     const bp = (day: string, sev: string) => onlyB.rows.find((r) => r.day === day && r.severity === sev);

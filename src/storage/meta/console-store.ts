@@ -774,6 +774,26 @@ export class ConsoleStore {
     return r ?? null;
   }
 
+  /**
+   * Open (ACTIVE) findings by severity now, whatever the scan type, of every repository or of
+   * some: sums of the maintained per-repository counts (repository_finding_counts, 0015).
+   */
+  async openNow(repositoryIds?: readonly number[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const ids of repositoryIds ? chunks(repositoryIds, IDS) : [undefined]) {
+      let q = this.h.db
+        .selectFrom("repository_finding_counts")
+        .select((eb) => ["severity", eb.fn.sum<number>("count").as("n")])
+        .where("scan_type", "in", ["BASIC", "ENHANCED"])
+        .where("status", "=", "ACTIVE")
+        .where("count", ">", 0)
+        .groupBy("severity");
+      if (ids) q = q.where("repository_id", "in", ids);
+      for (const r of await q.execute()) out[r.severity] = (out[r.severity] ?? 0) + Number(r.n);
+    }
+    return out;
+  }
+
   // --- coverage -----------------------------------------------------------------------------
 
   /** Images by scan type and scan status, of every repository or of some. */

@@ -93,7 +93,7 @@ export interface DashboardView {
   /** When the rollups it reads were last refreshed (epoch ms; null: not yet). */
   refreshedAt: number | null;
   open: DailyOpenPoint[];
-  /** Open (ACTIVE) findings by severity on the last snapshot. */
+  /** Open (ACTIVE) findings by severity now (the maintained counts, not a snapshot). */
   openNow: SeverityTotals;
   weekly: WeeklyFlowPoint[];
   remediation: RemediationView[];
