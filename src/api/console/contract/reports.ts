@@ -4,7 +4,9 @@
  * Type-only: imported by src/api/console/reports.ts, src/console/reports/ and web/src/pages/reports/.
  */
 
-export type ReportFormat = "html" | "csv";
+/** html: the report; csv: the open criticals; dashboard-csv: the dashboard's figures, one per row. */
+export const REPORT_FORMAT_NAMES = ["html", "csv", "dashboard-csv"] as const;
+export type ReportFormat = (typeof REPORT_FORMAT_NAMES)[number];
 
 export interface ReportSummary {
   /** Open (ACTIVE) findings by severity at the time of the report. */
