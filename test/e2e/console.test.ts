@@ -356,7 +356,7 @@ describe.skipIf(skip !== null)("the console in Chromium", () => {
     await check(admin, "repositories");
   });
 
-  it("shows a restricted user only the repositories they may pull", async () => {
+  it("shows a restricted user only the repositories they may pull, and no way to change settings", async () => {
     const alice = await watchedPage(browser, { baseURL: dd.url });
     try {
       await signIn(alice, ALICE);
@@ -368,6 +368,16 @@ describe.skipIf(skip !== null)("the console in Chromium", () => {
         await alice.page.goto(`/console/repositories/${OTHER_REPO}`);
         await expectText(alice.page.getByRole("main"), /not found|does not exist|no repository/i);
       });
+      // nor among a vulnerability's affected images
+      await alice.page.goto(`/console/vulnerabilities/${VULN_ID}`);
+      await affectedRow(alice.page, TEAM_REPO).waitFor();
+      expect(await affectedRow(alice.page, OTHER_REPO).count()).toBe(0);
+      await check(alice, "vulnerability-restricted", { axe: false });
+      // and the scanning configuration is read-only: changing it needs admin
+      await nav(alice.page, "Scanning");
+      await expectText(alice.page.getByRole("main"), /Only administrators change the scanning configuration/);
+      expect(await alice.page.getByRole("button", { name: "Save", exact: true }).count()).toBe(0);
+      alice.assertClean("scanning read-only");
     } finally {
       await alice.context.close();
     }
