@@ -26,7 +26,8 @@
 //    (scan/results.ts recordScan: the inventory through InventoryStore, the findings reconciled
 //    and written through FindingStore), matched against a database built from
 //    ../shared/vulndata (each distinct layer content matched once). The initial scans append no
-//    events (the log starts empty); everything after does.
+//    events (the log starts empty); everything after does. The generator is
+//    bench/synthetic-registry.mjs, shared with bench:console (the same registry file serves both).
 // 2. (a) A new database that changes 100 advisories: 99 drawn at random among the advisories
 //    of the match keys present in the registry (text, fix or withdrawal changes, applied to
 //    the database file as an import writes them), plus one new Debian 12 glibc advisory that
