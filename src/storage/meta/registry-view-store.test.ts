@@ -121,6 +121,70 @@ describe.each(metaDrivers("registry views"))("RegistryViewStore (%s)", (_driver,
     );
   });
 
+  it("pages repositories by critical findings (then name) as a full sort would, with search and ids", async () => {
+    const counts = [2, 0, 5, 2, 0, 1, 0, 5, 3];
+    const ids = new Map<string, number>();
+    const writes: FindingWrite[] = [];
+    for (const [i, n] of counts.entries()) {
+      const name = `sev/r${(i * 7) % 9}`;
+      const id = await store.registry.ensureRepository(name);
+      ids.set(name, id);
+      for (let k = 0; k < n; k++)
+        writes.push({
+          identity: {
+            repositoryId: id,
+            digest: sha256(`x${k % 2}`),
+            scanType: "ENHANCED",
+            vulnerabilityId: `CVE-2026-${k}`,
+            packageName: "p",
+            packagePath: "/p",
+          },
+          state: {
+            status: "ACTIVE",
+            severity: "CRITICAL",
+            fixAvailable: "NO",
+            inspectorScore: null,
+            epssScore: null,
+            exploitAvailable: false,
+            firstObservedAt: 1,
+            lastObservedAt: 1,
+            updatedAt: 1,
+            closedAt: null,
+          },
+          document: "{}",
+        });
+    }
+    await store.findings.put(writes);
+    const countOf = new Map([...ids.keys()].map((name, i) => [name, counts[i]!]));
+    const allowed = [...ids.entries()].filter((_, i) => i % 3 !== 0);
+    for (const restrict of [false, true])
+      for (const order of ["asc", "desc"] as const) {
+        const names = (restrict ? allowed.map(([n]) => n) : [...ids.keys()]).slice();
+        const sign = order === "desc" ? -1 : 1;
+        const expected = names.sort(
+          (a, b) => sign * (countOf.get(a)! - countOf.get(b)!) || (a < b ? -1 : a > b ? 1 : 0),
+        );
+        for (let offset = 0; offset <= expected.length; offset++)
+          for (const limit of [1, 2, 4, 20]) {
+            const page = await store.registryViews.repositories({
+              search: "SEV/",
+              sort: "critical",
+              order,
+              limit,
+              offset,
+              scanType: "ENHANCED",
+              ...(restrict ? { repositoryIds: allowed.map(([, id]) => id) } : {}),
+            });
+            expect(page.total).toBe(expected.length);
+            expect(
+              page.items.map((r) => r.name),
+              `${order} offset ${offset} limit ${limit}`,
+            ).toEqual(expected.slice(offset, offset + limit));
+            for (const r of page.items) expect(r.counts.CRITICAL ?? 0).toBe(countOf.get(r.name));
+          }
+      }
+  });
+
   for (const tagStatus of ["ANY", "TAGGED", "UNTAGGED"] as const)
     for (const order of ["asc", "desc"] as const)
       it(`pages by critical findings (${tagStatus}, ${order}) as a full sort would`, async () => {

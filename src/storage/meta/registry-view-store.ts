@@ -108,19 +108,51 @@ export class RegistryViewStore {
         key = sql`coalesce(c.n, 0)`;
         break;
       default:
-        join = sql`left join repository_finding_counts c on c.repository_id = r.id
-          and c.scan_type = ${q.scanType} and c.status = 'ACTIVE' and c.severity = ${SEVERITY[q.sort]!}`;
-        key = sql`coalesce(c.count, 0)`;
+        key = sql`null`; // by one severity: read in two parts below
     }
-    const rows = await sql<{ id: number; name: string; created_at: number }>`
-      select r.id, r.name, r.created_at from repositories r ${join}
-      where ${cond}
-      order by ${key} ${dir}, ${this.text(sql`r.name`)} asc
-      limit ${q.limit} offset ${q.offset}`.execute(this.h.db);
+    const name = this.text(sql`r.name`);
     const total = await sql<{ n: number }>`select count(*) as n from repositories r where ${cond}`.execute(
       this.h.db,
     );
-    const ids = rows.rows.map((r) => Number(r.id));
+    type Row = { id: number; name: string; created_at: number };
+    let rows: Row[];
+    if (SEVERITY[q.sort] !== undefined) {
+      // By one severity's count, then name: the counted repositories in count order from the
+      // index repository_finding_counts_order, the others by name; never a sort of them all.
+      const counted = sql`c.scan_type = ${q.scanType} and c.status = 'ACTIVE'
+        and c.severity = ${SEVERITY[q.sort]!} and c.count > 0`;
+      const nonzero = sql`from repository_finding_counts c join repositories r on r.id = c.repository_id
+        where ${counted} and ${cond}`;
+      const n = Number(
+        (await sql<{ n: number }>`select count(*) as n ${nonzero}`.execute(this.h.db)).rows[0]?.n ?? 0,
+      );
+      rows = await twoParts({
+        total: Number(total.rows[0]?.n ?? 0),
+        counted: n,
+        desc: q.order === "desc",
+        offset: q.offset,
+        limit: q.limit,
+        readCounted: async (offset, limit) =>
+          (
+            await sql<Row>`select r.id, r.name, r.created_at ${nonzero}
+              order by c.count ${dir}, ${name} asc limit ${limit} offset ${offset}`.execute(this.h.db)
+          ).rows,
+        readOthers: async (offset, limit) =>
+          (
+            await sql<Row>`select r.id, r.name, r.created_at from repositories r where ${cond}
+              and not exists (select 1 from repository_finding_counts c where ${counted} and c.repository_id = r.id)
+              order by ${name} asc limit ${limit} offset ${offset}`.execute(this.h.db)
+          ).rows,
+      });
+    } else
+      rows = (
+        await sql<Row>`
+          select r.id, r.name, r.created_at from repositories r ${join}
+          where ${cond}
+          order by ${key} ${dir}, ${name} asc
+          limit ${q.limit} offset ${q.offset}`.execute(this.h.db)
+      ).rows;
+    const ids = rows.map((r) => Number(r.id));
     const stats = new Map<number, { n: number; last: number | null }>();
     const settings = new Map<number, boolean>();
     const counts = new Map<number, Record<string, number>>();
@@ -154,7 +186,7 @@ export class RegistryViewStore {
     }
     return {
       total: Number(total.rows[0]?.n ?? 0),
-      items: rows.rows.map((r) => {
+      items: rows.map((r) => {
         const id = Number(r.id);
         return {
           id,
@@ -238,26 +270,22 @@ export class RegistryViewStore {
     const n = Number(
       (await sql<{ n: number }>`select count(*) as n ${nonzero}`.execute(this.h.db)).rows[0]?.n ?? 0,
     );
-    // positions [0, first) come from the first part, the rest from the second
-    const first = desc ? n : total - n;
-    const read = async (part: "nonzero" | "zero", offset: number, limit: number) => {
-      if (limit <= 0) return [];
-      const q2 =
-        part === "nonzero"
-          ? sql<{ digest: string }>`select m.digest ${nonzero}
-              order by c.count ${dir}, ${this.text(sql`c.digest`)} ${dir} limit ${limit} offset ${offset}`
-          : sql<{ digest: string }>`select m.digest ${zero}
-              order by ${this.text(sql`m.digest`)} ${dir} limit ${limit} offset ${offset}`;
-      return (await q2.execute(this.h.db)).rows.map((r) => r.digest);
-    };
-    const [partA, partB] = desc ? (["nonzero", "zero"] as const) : (["zero", "nonzero"] as const);
-    const fromA = await read(partA, q.offset, Math.min(q.limit, first - q.offset));
-    const fromB = await read(
-      partB,
-      Math.max(0, q.offset - first),
-      q.limit - fromA.length - Math.max(0, first - q.offset - fromA.length),
-    );
-    return { digests: [...fromA, ...fromB], total };
+    const read = async (part: RawBuilder<{ digest: string }>) =>
+      (await part.execute(this.h.db)).rows.map((r) => r.digest);
+    const digests = await twoParts({
+      total,
+      counted: n,
+      desc,
+      offset: q.offset,
+      limit: q.limit,
+      readCounted: (offset, limit) =>
+        read(sql<{ digest: string }>`select m.digest ${nonzero}
+          order by c.count ${dir}, ${this.text(sql`c.digest`)} ${dir} limit ${limit} offset ${offset}`),
+      readOthers: (offset, limit) =>
+        read(sql<{ digest: string }>`select m.digest ${zero}
+          order by ${this.text(sql`m.digest`)} ${dir} limit ${limit} offset ${offset}`),
+    });
+    return { digests, total };
   }
 
   /**
@@ -301,4 +329,28 @@ export class RegistryViewStore {
       out.set(r.subject!, [...(out.get(r.subject!) ?? []), r.artifact_type ?? r.media_type]);
     return out;
   }
+}
+
+/**
+ * One page of an order made of two parts: the rows counted under a severity (`counted` of them)
+ * and the others; descending, the counted come first, ascending, last. Reads from each part only
+ * the rows of the page.
+ */
+async function twoParts<T>(o: {
+  total: number;
+  counted: number;
+  desc: boolean;
+  offset: number;
+  limit: number;
+  readCounted: (offset: number, limit: number) => Promise<T[]>;
+  readOthers: (offset: number, limit: number) => Promise<T[]>;
+}): Promise<T[]> {
+  const [readFirst, readSecond] = o.desc ? [o.readCounted, o.readOthers] : [o.readOthers, o.readCounted];
+  // positions [0, first) come from the first part, the rest from the second
+  const first = o.desc ? o.counted : o.total - o.counted;
+  const fromFirst = o.offset < first ? Math.min(o.limit, first - o.offset) : 0;
+  const a = fromFirst > 0 ? await readFirst(o.offset, fromFirst) : [];
+  const left = o.limit - fromFirst;
+  const b = left > 0 ? await readSecond(Math.max(0, o.offset - first), left) : [];
+  return [...a, ...b];
 }
