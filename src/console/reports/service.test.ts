@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { text } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
+import { silentLogger } from "../../core/logger.js";
+import { EventBusService } from "../../events/bus-service.js";
 import { readEvents } from "../../events/log.js";
 import { FsBlobStore } from "../../storage/blob/fs.js";
 import { metaDrivers, type DriverFixture } from "../../storage/meta/drivers-testing.js";
@@ -121,7 +123,22 @@ describe.each(metaDrivers("console reports"))("console reports (%s)", (_driver, 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("writes the period's report once across two nodes: three objects and one event naming them", async () => {
+  it("writes the period's report once across two nodes: three objects and one event naming them, routed by a rule", async () => {
+    // A rule as a user would write it, forwarding reports to another bus.
+    const bus = new EventBusService(store, {
+      identity: { accountId: "123456789012", region: "eu-west-1" },
+      log: silentLogger(),
+    });
+    await bus.createEventBus({ name: "audit" });
+    await bus.putRule({
+      name: "reports",
+      eventPattern: JSON.stringify({ source: ["drydock"], "detail-type": ["Drydock Report Ready"] }),
+    });
+    expect(
+      await bus.putTargets("reports", undefined, [
+        { Id: "to-audit", Arn: "arn:aws:events:eu-west-1:123456789012:event-bus/audit" },
+      ]),
+    ).toEqual([]);
     const [a, b] = await Promise.all([service(store, 2).runScheduled(), service(other, 2).runScheduled()]);
     const written = [...a, ...b];
     expect(written).toHaveLength(1);
@@ -180,6 +197,8 @@ describe.each(metaDrivers("console reports"))("console reports (%s)", (_driver, 
       ["dashboard-csv", `${folder}dashboard.csv`],
     ]);
     expect(objects.find((o) => o.format === "csv")!.size).toBe(Buffer.byteLength(csv));
+    // Routed in the report's transaction: one delivery to the rule's target.
+    expect(await store.deliveries.pending({ rule: "reports" })).toBe(1);
   });
 
   it("takes over a report whose writer stopped, on another node, and finishes it once", async () => {
