@@ -47,6 +47,8 @@ describe("dashboard charts", () => {
     const mttr = screen.getByTestId("chart-mttr");
     expect(within(mttr).getByRole("img").getAttribute("aria-label")).toBe("critical 2 days (2 fixed)");
     expect(mttr.querySelectorAll(".recharts-bar-rectangle").length).toBe(1);
+    // One image to assistive technology: nothing focusable inside.
+    for (const fig of [open, weekly, mttr]) expect(fig.querySelector("[tabindex]")).toBeNull();
   });
 
   it("say so instead of drawing when there is nothing", () => {

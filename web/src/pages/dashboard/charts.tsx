@@ -8,7 +8,8 @@ import type {
 
 /**
  * The dashboard's charts (recharts), each in a figure with a caption, a summary for screen
- * readers, and a plain message when there is nothing to draw yet. Sized to their container
+ * readers (the chart is one image to them: recharts' own keyboard layer is off, so that nothing
+ * focusable hides inside role="img"), and a plain message when there is nothing to draw yet. Sized to their container
  * (measured with ResizeObserver where there is one; a laptop's half width otherwise).
  */
 
@@ -84,6 +85,7 @@ export function OpenTrendChart({ points }: { points: DailyOpenPoint[] }) {
     >
       {(width) => (
         <AreaChart
+          accessibilityLayer={false}
           width={width}
           height={HEIGHT}
           data={points}
@@ -126,6 +128,7 @@ export function WeeklyFlowChart({ weeks }: { weeks: WeeklyFlowPoint[] }) {
     >
       {(width) => (
         <BarChart
+          accessibilityLayer={false}
           width={width}
           height={HEIGHT}
           data={weeks}
@@ -162,6 +165,7 @@ export function RemediationChart({ rows }: { rows: RemediationView[] }) {
     >
       {(width) => (
         <BarChart
+          accessibilityLayer={false}
           width={width}
           height={HEIGHT}
           data={data}
