@@ -4,6 +4,7 @@ import { cosignAttachmentTag } from "../../policy/referrers.js";
 import { cosignSignatureManifest, pushArtifact, sha256 } from "../../policy/signatures/testing.js";
 import { debianImage, pushImage } from "../../scan/testing.js";
 import { metaDrivers } from "../../storage/meta/drivers-testing.js";
+import { FINDING_SORTS } from "./contract/images.js";
 import type {
   FindingView,
   ImageDetailsView,
@@ -18,6 +19,21 @@ import {
   openRegistryViewsWorld,
   type RegistryViewsWorld,
 } from "./registry-views-testing.js";
+import { referrerKind } from "./images.js";
+
+describe("referrerKind", () => {
+  it("names what a referrer is from its artifact type", () => {
+    expect(referrerKind("application/vnd.dev.cosign.artifact.sig.v1+json")).toBe("signature");
+    expect(referrerKind("application/vnd.cncf.notary.signature")).toBe("signature");
+    expect(referrerKind("application/vnd.openvex+json")).toBe("vex");
+    expect(referrerKind("application/vnd.cyclonedx.vex+json")).toBe("vex");
+    expect(referrerKind("application/vnd.cyclonedx+json")).toBe("sbom");
+    expect(referrerKind("application/spdx+json")).toBe("sbom");
+    expect(referrerKind("application/vnd.in-toto+json")).toBe("attestation");
+    expect(referrerKind("application/vnd.dsse.envelope.v1+json")).toBe("attestation");
+    expect(referrerKind("application/vnd.example.thing")).toBe("other");
+  });
+});
 
 /**
  * The image views of the console API over real stores (SQLite and PostgreSQL) and real scans:
@@ -272,6 +288,9 @@ describe.each(metaDrivers("console images API"))("console images API (%s)", (_dr
     expect((await get<Page<FindingView>>(`${base}&package=BASE`)).total).toBe(2);
     expect((await get<Page<FindingView>>(`${base}&package=openssl`)).total).toBe(0);
     expect((await get<Page<FindingView>>(`${base}&fixAvailable=NO`)).total).toBe(0);
+    for (const sort of FINDING_SORTS)
+      for (const order of ["asc", "desc"])
+        expect((await get<Page<FindingView>>(`${base}&sort=${sort}&order=${order}`)).total, sort).toBe(2);
     const second = await get<Page<FindingView>>(`${base}&sort=vulnerabilityId&order=desc&limit=1&offset=1`);
     expect(second).toMatchObject({ total: 2, limit: 1, offset: 1 });
     expect(second.items.map((f) => f.vulnerabilityId)).toEqual(["CVE-2099-0001"]);
