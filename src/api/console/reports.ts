@@ -17,7 +17,8 @@ import {
  * (newest first), `GET /api/console/reports/:id/:format` (html, csv, dashboard-csv: a download),
  * `POST /api/console/reports` (admins: write one now; it is written in the background and its
  * record answered at once, IN_PROGRESS). A report holds the findings of every repository, so
- * reading one needs a caller who may pull every repository (as the account-wide dashboard).
+ * reading one needs a caller who may pull every repository (as the account-wide dashboard), or
+ * an admin.
  */
 
 const REPORT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -32,7 +33,8 @@ export function consoleReports(deps: ConsoleDeps): ConsoleReports {
 }
 
 function mayRead(req: ConsoleRequest): void {
-  if (!req.principal.pullsEverything)
+  // Admins read them too: they may already export every finding (Inspector2 reports).
+  if (!req.principal.pullsEverything && !req.principal.admin)
     throw forbidden(
       "reports hold the findings of every repository: they need a user who may pull every repository (or admin)",
     );
