@@ -18,6 +18,11 @@ export interface Column<T> {
   align?: "left" | "right";
   /** A short column (numbers, badges) does not wrap. */
   nowrap?: boolean;
+  /**
+   * The order of a first click on the header: "desc" where the most matters first (counts,
+   * severities, recent times); default "desc" for right-aligned (numeric) columns, else "asc".
+   */
+  firstOrder?: "asc" | "desc";
 }
 
 export interface TableQuery {
@@ -70,9 +75,10 @@ export function DataTable<T>({
   caption: string;
   testId?: string;
 }) {
-  const sortBy = (key: string) => {
-    const order = query.sort === key && query.order === "asc" ? "desc" : "asc";
-    setQuery({ sort: key, order, offset: undefined });
+  const sortBy = (c: Column<T>) => {
+    const first = c.firstOrder ?? (c.align === "right" ? "desc" : "asc");
+    const order = query.sort !== c.key ? first : query.order === "asc" ? "desc" : "asc";
+    setQuery({ sort: c.key, order, offset: undefined });
   };
   return (
     <div className="table-wrap" data-testid={testId} aria-busy={loading ? "true" : "false"}>
@@ -95,7 +101,7 @@ export function DataTable<T>({
                   aria-sort={sorted ? (query.order === "asc" ? "ascending" : "descending") : undefined}
                 >
                   {c.sortable ? (
-                    <button type="button" className="sort" onClick={() => sortBy(c.key)}>
+                    <button type="button" className="sort" onClick={() => sortBy(c)}>
                       {c.header}
                       <span aria-hidden="true" className="sort-mark">
                         {sorted ? (query.order === "asc" ? "▲" : "▼") : "↕"}

@@ -157,6 +157,7 @@ function Platforms({ img }: { img: ImageDetailsView }) {
 export const FINDING_COLUMNS: Column<FindingView>[] = [
   {
     key: "severity",
+    firstOrder: "desc",
     header: "Severity",
     sortable: true,
     nowrap: true,
@@ -194,6 +195,7 @@ export const FINDING_COLUMNS: Column<FindingView>[] = [
   { key: "fixAvailable", header: "Fix", sortable: true, nowrap: true, render: (f) => f.fixAvailable },
   {
     key: "epss",
+    firstOrder: "desc",
     header: "EPSS",
     sortable: true,
     align: "right",
@@ -203,6 +205,7 @@ export const FINDING_COLUMNS: Column<FindingView>[] = [
   { key: "status", header: "Status", sortable: true, render: (f) => f.status },
   {
     key: "firstObserved",
+    firstOrder: "desc",
     header: "First observed",
     sortable: true,
     nowrap: true,

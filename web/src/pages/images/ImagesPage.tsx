@@ -66,6 +66,7 @@ export function imageColumns(repository: string): Column<ImageView>[] {
     },
     {
       key: "pushedAt",
+      firstOrder: "desc",
       header: "Pushed",
       sortable: true,
       nowrap: true,
@@ -73,6 +74,7 @@ export function imageColumns(repository: string): Column<ImageView>[] {
     },
     {
       key: "lastPull",
+      firstOrder: "desc",
       header: "Last pull",
       sortable: true,
       nowrap: true,
@@ -93,6 +95,7 @@ export function imageColumns(repository: string): Column<ImageView>[] {
     },
     {
       key: "critical",
+      firstOrder: "desc",
       header: "Vulnerabilities",
       sortable: true,
       nowrap: true,

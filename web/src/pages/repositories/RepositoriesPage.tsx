@@ -26,6 +26,7 @@ export const REPOSITORY_COLUMNS: Column<RepositoryView>[] = [
   { key: "images", header: "Images", sortable: true, align: "right", render: (r) => formatCount(r.images) },
   {
     key: "lastPush",
+    firstOrder: "desc",
     header: "Last push",
     sortable: true,
     nowrap: true,
@@ -43,6 +44,7 @@ export const REPOSITORY_COLUMNS: Column<RepositoryView>[] = [
   },
   {
     key: "critical",
+    firstOrder: "desc",
     header: "Vulnerabilities",
     sortable: true,
     nowrap: true,

@@ -23,6 +23,7 @@ export const VULNERABILITY_COLUMNS: Column<TopVulnerabilityView>[] = [
   },
   {
     key: "severity",
+    firstOrder: "desc",
     header: "Severity",
     nowrap: true,
     render: (v) => <SeverityBadge severity={v.severity} />,
@@ -32,6 +33,7 @@ export const VULNERABILITY_COLUMNS: Column<TopVulnerabilityView>[] = [
   { key: "epss", header: "EPSS", align: "right", render: (v) => (v.epss === null ? "—" : v.epss.toFixed(3)) },
   {
     key: "priority",
+    firstOrder: "desc",
     header: "Known exploited",
     sortable: true,
     render: (v) => (v.kev ? <strong>KEV</strong> : "—"),
