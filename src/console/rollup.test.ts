@@ -47,6 +47,32 @@ describe.each(metaDrivers("console rollup"))("console rollup (%s)", (_driver, op
     document: JSON.stringify({ vulnerabilityId: vuln }),
   });
 
+  it("starts a first run where the history starts, at most a year back", async () => {
+    const meta = f.store;
+    expect((await runConsoleRollup(meta, { historyDays: 400, now: () => clock })).days).toEqual([utcDay(T0)]);
+    await f.store.close();
+    await f.cleanup();
+    f = await open(() => clock);
+    const repo = await f.store.registry.ensureRepository("a");
+    clock = T0 - 3 * DAY_MS;
+    await f.store.findings.put([write(repo, "CVE-1", "i1")]);
+    clock = T0;
+    expect((await runConsoleRollup(f.store, { historyDays: 400, now: () => clock })).days).toEqual(
+      [3, 2, 1, 0].map((d) => utcDay(T0 - d * DAY_MS)),
+    );
+    // An old history: a year of it.
+    await f.store.close();
+    await f.cleanup();
+    f = await open(() => clock);
+    const old = await f.store.registry.ensureRepository("old");
+    clock = Date.parse("2020-01-01T10:00:00Z");
+    await f.store.findings.put([write(old, "CVE-1", "i1")]);
+    clock = T0;
+    expect((await runConsoleRollup(f.store, { historyDays: 2000, now: () => clock })).days).toHaveLength(
+      FIRST_ROLLUP_DAYS + 1,
+    );
+  });
+
   it("rolls up each ended day once, today on every run, and purges beyond the history", async () => {
     const meta = f.store;
     const repo = await meta.registry.ensureRepository("a");
@@ -55,8 +81,9 @@ describe.each(metaDrivers("console rollup"))("console rollup (%s)", (_driver, op
       write(repo, "CVE-2", "i1"),
       write(repo, "CVE-2", "i2"),
     ]);
+    // The history begins today: the first run has nothing older to sum.
     const first = await runConsoleRollup(meta, { historyDays: 400, now: () => clock, chunk: 1 });
-    expect(first.days).toHaveLength(FIRST_ROLLUP_DAYS + 1);
+    expect(first.days).toEqual([utcDay(T0)]);
     expect(first.days.at(-1)).toBe(utcDay(T0));
     expect(first.vulnerabilities).toBe(2);
     expect(first.repositories).toBe(1);

@@ -44,7 +44,8 @@ export async function runConsoleRollup(
   const now = (o.now ?? Date.now)();
   const today = Math.floor(now / DAY_MS);
   const keep = Math.min(o.historyDays, FIRST_ROLLUP_DAYS);
-  const last = (await meta.console.rolledThrough()) ?? today - keep - 1;
+  // A first run starts where the history does (a new server: today), at most `keep` days back.
+  const last = (await meta.console.rolledThrough()) ?? ((await meta.console.historyStart()) ?? today) - 1;
   const out: RollupRun = { days: [], repositories: 0, vulnerabilities: 0, dropped: 0, purged: 0 };
   for (let d = Math.max(last + 1, today - keep); d <= today; d++) {
     const day = utcDay(d * DAY_MS);

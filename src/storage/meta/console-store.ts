@@ -301,6 +301,26 @@ export class ConsoleStore {
       .execute();
   }
 
+  /**
+   * The first UTC day (days since the epoch) the history has anything of (a snapshot, or an
+   * interval opened then), or null when it is empty: two reads of the end of an index.
+   */
+  async historyStart(): Promise<number | null> {
+    const s = await this.h.db
+      .selectFrom("finding_snapshots")
+      .select((eb) => eb.fn.min("day").as("day"))
+      .executeTakeFirst();
+    const i = await this.h.db
+      .selectFrom("finding_intervals")
+      .select((eb) => eb.fn.min("opened_at").as("at"))
+      .executeTakeFirst();
+    const days = [
+      s?.day ? Math.floor(Date.parse(`${s.day}T00:00:00Z`) / DAY_MS) : null,
+      i?.at !== null && i?.at !== undefined ? Math.floor(Number(i.at) / DAY_MS) : null,
+    ].filter((d): d is number => d !== null);
+    return days.length ? Math.min(...days) : null;
+  }
+
   /** Deletes the rollup of the oldest day before `before`, if any; returns the rows deleted. */
   async purgeDayBefore(before: string): Promise<number> {
     const oldest = await this.h.db
