@@ -270,6 +270,7 @@ describe.each(metaDrivers("console images API"))("console images API (%s)", (_dr
     expect(all.items[0]).toMatchObject({
       packageName: "base-files",
       packageVersion: "12.4",
+      packagePath: "/var/lib/dpkg/status",
       fixedVersion: "12.5",
       fixAvailable: "YES",
       status: "ACTIVE",

@@ -547,6 +547,7 @@ function findingView(row: StoredFindingRow, doc: Finding): FindingView {
     packageName: doc.package?.name ?? row.packageName,
     packageVersion: doc.package?.version ?? "",
     ecosystem: doc.package?.ecosystem ?? "",
+    packagePath: row.packagePath || null,
     layer: doc.package?.layer ?? null,
     fixedVersion: doc.fixedVersion ?? null,
     fixAvailable: row.fixAvailable as FindingView["fixAvailable"],

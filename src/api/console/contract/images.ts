@@ -90,6 +90,8 @@ export interface FindingView {
   packageName: string;
   packageVersion: string;
   ecosystem: string;
+  /** Where the package was found (the same package at two paths is two findings), when known. */
+  packagePath: string | null;
   /** diffID of the layer that brought the package. */
   layer: string | null;
   fixedVersion: string | null;

@@ -182,6 +182,7 @@ export const FINDING_COLUMNS: Column<FindingView>[] = [
     render: (f) => (
       <>
         {f.packageName} <span className="muted">({f.ecosystem})</span>
+        {f.packagePath && <div className="muted mono">{f.packagePath}</div>}
       </>
     ),
   },

@@ -100,6 +100,7 @@ describe("ImageDetailsPage", () => {
     packageName: "base-files",
     packageVersion: "12.4",
     ecosystem: "deb",
+    packagePath: "/var/lib/dpkg/status",
     layer: LAYER,
     fixedVersion: "12.5",
     fixAvailable: "YES",
@@ -178,6 +179,8 @@ describe("ImageDetailsPage", () => {
     expect(cve.getAttribute("href")).toBe("/console/vulnerabilities/CVE-2099-0001");
     expect(within(table).getByText("50.0%")).toBeTruthy();
     expect(within(table).getByText("Exploited")).toBeTruthy();
+    // The path tells apart the same package found twice (two Go binaries with one stdlib).
+    expect(within(table).getByText("/var/lib/dpkg/status")).toBeTruthy();
     expect(screen.getByRole("tab", { name: "Findings" }).getAttribute("aria-selected")).toBe("true");
 
     fireEvent.change(screen.getByLabelText("Severity"), { target: { value: "CRITICAL" } });
