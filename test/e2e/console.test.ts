@@ -303,6 +303,8 @@ describe.skipIf(skip !== null)("the console in Chromium", () => {
     await nav(page, "Dashboard");
     await page.waitForURL("**/console/dashboard");
     await page.getByRole("heading", { level: 1 }).waitFor();
+    // the two pushed images are covered, and their open findings counted (one suppressed since)
+    await expectText(page.getByRole("main"), /Open now\s*\d+ [A-Z][\s\S]*Coverage\s*2\s*Scanned/);
     await check(admin, "dashboard");
     for (const [link, name] of [
       ["Vulnerabilities", "vulnerabilities"],
