@@ -1,5 +1,6 @@
 import { sql, type SqlBool } from "kysely";
 import type { ClosedReason } from "./finding-rows.js";
+import { advanceWatermark, readWatermark } from "./counters.js";
 import type { Handle } from "./handle.js";
 import { DAY_MS, REMEDIATED } from "./history-store.js";
 import type { Database } from "./schema.js";
@@ -284,21 +285,12 @@ export class ConsoleStore {
 
   /** The last day (days since the epoch) rolled up after it ended, or null (counters('console_rollup')). */
   async rolledThrough(): Promise<number | null> {
-    const row = await this.h.db
-      .selectFrom("counters")
-      .select("value")
-      .where("name", "=", ROLLUP_COUNTER)
-      .executeTakeFirst();
-    return row ? Number(row.value) : null;
+    return readWatermark(this.h, ROLLUP_COUNTER);
   }
 
   /** Records that `day` was rolled up after it ended; never moves back. */
   async markRolledThrough(day: number): Promise<void> {
-    await this.h.db
-      .insertInto("counters")
-      .values({ name: ROLLUP_COUNTER, value: day })
-      .onConflict((oc) => oc.column("name").doUpdateSet({ value: day }).where("counters.value", "<", day))
-      .execute();
+    await advanceWatermark(this.h, ROLLUP_COUNTER, day);
   }
 
   /**

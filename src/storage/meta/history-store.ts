@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from "kysely";
 import type { ClosedReason, FindingStatus } from "./finding-rows.js";
 import type { FindingWrite } from "./finding-store.js";
+import { advanceWatermark, readWatermark } from "./counters.js";
 import type { Handle } from "./handle.js";
 
 /**
@@ -137,21 +138,12 @@ export class HistoryStore {
    * (counters('findings_daily')), or null when none did.
    */
   async lastDailyRun(): Promise<number | null> {
-    const row = await this.h.db
-      .selectFrom("counters")
-      .select("value")
-      .where("name", "=", DAILY_COUNTER)
-      .executeTakeFirst();
-    return row ? Number(row.value) : null;
+    return readWatermark(this.h, DAILY_COUNTER);
   }
 
   /** Records that the daily pass of `day` (days since the epoch) finished; never moves back. */
   async markDailyRun(day: number): Promise<void> {
-    await this.h.db
-      .insertInto("counters")
-      .values({ name: DAILY_COUNTER, value: day })
-      .onConflict((oc) => oc.column("name").doUpdateSet({ value: day }).where("counters.value", "<", day))
-      .execute();
+    await advanceWatermark(this.h, DAILY_COUNTER, day);
   }
 
   /** Whether a snapshot of this day was taken (a day without findings has none). */
