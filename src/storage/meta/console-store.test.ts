@@ -4,6 +4,7 @@ import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
+import { findingStateAt } from "./testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import { addStat, finishStats } from "./console-store.js";
 import { DAY_MS, utcDay } from "./history-store.js";
@@ -35,19 +36,7 @@ describe.each(metaDrivers("ConsoleStore"))("ConsoleStore (%s)", (driver, open) =
     await f.cleanup();
   });
 
-  const state = (over: Partial<FindingState> = {}): FindingState => ({
-    status: "ACTIVE",
-    severity: "HIGH",
-    fixAvailable: "NO",
-    inspectorScore: null,
-    epssScore: null,
-    exploitAvailable: false,
-    firstObservedAt: clock,
-    lastObservedAt: clock,
-    updatedAt: clock,
-    closedAt: null,
-    ...over,
-  });
+  const state = (over: Partial<FindingState> = {}) => findingStateAt(clock, over);
   const write = (
     repositoryId: number,
     vuln: string,

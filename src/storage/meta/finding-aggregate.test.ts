@@ -3,6 +3,7 @@ import { sha256 } from "../../core/digest.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import type { FindingNarrowing } from "./finding-query.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
+import { findingStateAt } from "./testing.js";
 
 /**
  * Aggregations by repository and by image answered from the maintained counts (finding-query.ts
@@ -38,19 +39,7 @@ describe.each(metaDrivers("finding aggregations"))("aggregations from the counts
       packageName: `pkg${n % 3}`,
       packagePath: "/var/lib/dpkg/status",
     },
-    state: {
-      status: "ACTIVE",
-      severity: SEVERITIES[n % SEVERITIES.length]!,
-      fixAvailable: "NO",
-      inspectorScore: null,
-      epssScore: null,
-      exploitAvailable: false,
-      firstObservedAt: T0,
-      lastObservedAt: T0,
-      updatedAt: T0,
-      closedAt: null,
-      ...over,
-    },
+    state: findingStateAt(T0, { severity: SEVERITIES[n % SEVERITIES.length]!, ...over }),
     document: JSON.stringify({ vulnerabilityId: `CVE-2026-${n}` }),
   });
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
+import { findingStateAt } from "./testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
 
@@ -26,19 +27,7 @@ describe.each(metaDrivers("finding counts"))("maintained finding counts (%s)", (
     await f.cleanup();
   });
 
-  const state = (over: Partial<FindingState> = {}): FindingState => ({
-    status: "ACTIVE",
-    severity: "HIGH",
-    fixAvailable: "NO",
-    inspectorScore: null,
-    epssScore: null,
-    exploitAvailable: false,
-    firstObservedAt: clock,
-    lastObservedAt: clock,
-    updatedAt: clock,
-    closedAt: null,
-    ...over,
-  });
+  const state = (over: Partial<FindingState> = {}) => findingStateAt(clock, over);
   const write = (
     repositoryId: number,
     n: number,

@@ -10,6 +10,7 @@ import { DAY_MS, utcDay, WEEK_MS, weekStart } from "./history-store.js";
 import { migrationProvider } from "./migrations.js";
 import { freshPostgres, freshPostgresDatabase, pgServerUrl, pgSkipReason } from "./postgres-testing.js";
 import { openPostgresMetaStore } from "./postgres.js";
+import { findingStateAt } from "./testing.js";
 import { openSqliteMetaStore } from "./sqlite.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
 
@@ -58,19 +59,7 @@ for (const [driver, available, open] of drivers)
       await f.cleanup();
     });
 
-    const state = (over: Partial<FindingState> = {}): FindingState => ({
-      status: "ACTIVE",
-      severity: "HIGH",
-      fixAvailable: "NO",
-      inspectorScore: null,
-      epssScore: null,
-      exploitAvailable: false,
-      firstObservedAt: clock,
-      lastObservedAt: clock,
-      updatedAt: clock,
-      closedAt: null,
-      ...over,
-    });
+    const state = (over: Partial<FindingState> = {}) => findingStateAt(clock, over);
     const write = (
       repositoryId: number,
       n: number,

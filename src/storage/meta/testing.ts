@@ -11,6 +11,26 @@ import type {
 } from "./store.js";
 
 /**
+ * A finding's state for the stores' tests: ACTIVE, HIGH, no fix, observed (first and last) and
+ * updated at `at`; `over` changes any of it.
+ */
+export function findingStateAt(at: number, over: Partial<FindingState> = {}): FindingState {
+  return {
+    status: "ACTIVE",
+    severity: "HIGH",
+    fixAvailable: "NO",
+    inspectorScore: null,
+    epssScore: null,
+    exploitAvailable: false,
+    firstObservedAt: at,
+    lastObservedAt: at,
+    updatedAt: at,
+    closedAt: null,
+    ...over,
+  };
+}
+
+/**
  * The conformance suites of the metadata stores: every driver (SQLite, PostgreSQL) runs them
  * all (sqlite.test.ts, postgres.test.ts). `open` gives a migrated, empty store; `another`
  * opens a second connection set on the same database, as a second process would, so that
