@@ -970,7 +970,10 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => {
           .addColumn("epss_score", "real")
           .addColumn("kev", "integer", (c) => c.notNull())
           .addColumn("refreshed_at", "bigint", (c) => c.notNull())
-          .addPrimaryKeyConstraint("console_repository_vulnerabilities_pk", ["repository_id", "vulnerability_id"])
+          .addPrimaryKeyConstraint("console_repository_vulnerabilities_pk", [
+            "repository_id",
+            "vulnerability_id",
+          ])
           .execute();
         await db.schema
           .createTable("console_reports")
