@@ -154,6 +154,28 @@ describe("console API without users (loopback)", () => {
   });
 });
 
+describe("console API over TLS", () => {
+  it("marks the session cookie Secure", async () => {
+    const w = await openConsoleWorld({
+      users: [{ username: "carol", access: [{ repository: "**", actions: ["pull"] }] }],
+      areas: [probe],
+      secure: true,
+    });
+    try {
+      const res = await w.app.inject({
+        method: "POST",
+        url: "/api/console/session",
+        payload: JSON.stringify({ username: "carol", password: "carol" }),
+      });
+      expect(String(res.headers["set-cookie"])).toMatch(
+        /; HttpOnly; SameSite=Strict; Secure; Max-Age=43200$/,
+      );
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe("console pages", () => {
   let dir: string;
   const app = createHttpServer(silentLogger());

@@ -51,6 +51,8 @@ export interface ConsoleWorldOptions extends SuppressionWorldOptions {
   config?: (c: Config) => void;
   /** The area modules to register (default: all). */
   areas?: readonly ConsoleArea[];
+  /** As behind TLS: the session cookie is `Secure`. */
+  secure?: boolean;
 }
 
 export async function openConsoleWorld(o: ConsoleWorldOptions = {}): Promise<ConsoleWorld> {
@@ -82,7 +84,7 @@ export async function openConsoleWorld(o: ConsoleWorldOptions = {}): Promise<Con
       : undefined,
   });
   const app = createHttpServer(log);
-  registerConsole(app, { deps, sessions, secure: false, pages: false, areas: o.areas });
+  registerConsole(app, { deps, sessions, secure: o.secure ?? false, pages: false, areas: o.areas });
   await app.ready();
 
   let first: TestSession | undefined;
