@@ -18,6 +18,8 @@ export interface AuthSetup {
   loginTokens: AwsLoginTokens;
   /** The configured users (undefined when there are none): the console's sign-in checks them. */
   users?: { checker: CredentialChecker; rulesFor(username: string): AccessRules };
+  /** The token key, read when users are configured (the console's sessions are signed with it too). */
+  tokenKey?: Buffer;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function createAuth(config: Config, dataDir: string): Promise<AuthS
     authorizer,
     loginTokens,
     users: { checker, rulesFor },
+    tokenKey,
     routes: (app) =>
       registerTokenRoutes(app, { checker, rules: rulesFor, tokens, service: config.auth.service }),
   };

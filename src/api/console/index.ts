@@ -210,10 +210,11 @@ function sendError(reply: FastifyReply, e: unknown, deps?: Pick<ConsoleDeps, "lo
  */
 export async function setupConsole(
   deps: ConsoleDeps,
-  auth: { users?: SessionOptions["users"] },
+  auth: { users?: SessionOptions["users"]; tokenKey?: Buffer },
   dataDir: string,
 ): Promise<(app: FastifyInstance) => void> {
-  const key = await loadTokenKey(deps.config.auth.tokenSecret, dataDir);
+  // Read by the authorizer when users are configured; an open console needs it for CSRF tokens only.
+  const key = auth.tokenKey ?? (await loadTokenKey(deps.config.auth.tokenSecret, dataDir));
   const sessions = new ConsoleSessions({
     key,
     accountId: deps.config.aws.accountId,
