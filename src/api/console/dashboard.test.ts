@@ -8,7 +8,13 @@ import { metaDrivers } from "../../storage/meta/drivers-testing.js";
 import { DAY_MS, utcDay } from "../../storage/meta/history-store.js";
 import type { FindingWrite, StoredFindingRow } from "../../storage/meta/store.js";
 import type { DashboardView } from "./contract/dashboard.js";
-import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
+import {
+  openConsoleWorld,
+  type ConsoleWorld,
+  type TestSession,
+  ADMIN_USER,
+  TEAM_DEV_USER,
+} from "./testing.js";
 
 /**
  * GET /api/console/dashboard over real stores (SQLite and PostgreSQL) with real scans and a
@@ -44,10 +50,7 @@ describe.each(metaDrivers("console dashboard API"))("console dashboard API (%s)"
   beforeAll(async () => {
     w = await openConsoleWorld({
       open,
-      users: [
-        { username: "admin", access: [{ repository: "**", actions: ["pull", "push", "delete", "admin"] }] },
-        { username: "dev", access: [{ repository: "team/**", actions: ["pull"] }] },
-      ],
+      users: [ADMIN_USER, TEAM_DEV_USER],
     });
     db = await consoleTestDatabase();
     w.deps.vulndb = db.provider;

@@ -3,7 +3,13 @@ import type { ConsoleReports } from "../../console/reports/service.js";
 import { debianImage, pushImage } from "../../scan/testing.js";
 import type { ReportsPage, ReportView } from "./contract/reports.js";
 import { consoleReports, registerReportRoutes } from "./reports.js";
-import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
+import {
+  openConsoleWorld,
+  type ConsoleWorld,
+  type TestSession,
+  ADMIN_USER,
+  TEAM_DEV_USER,
+} from "./testing.js";
 
 /**
  * The reports API over the real console (SQLite, a scanned image): admins write one on demand,
@@ -21,9 +27,9 @@ describe("console reports API", () => {
   beforeAll(async () => {
     w = await openConsoleWorld({
       users: [
-        { username: "admin", access: [{ repository: "**", actions: ["pull", "push", "delete", "admin"] }] },
+        ADMIN_USER,
         { username: "reader", access: [{ repository: "**", actions: ["pull"] }] },
-        { username: "dev", access: [{ repository: "team/**", actions: ["pull"] }] },
+        TEAM_DEV_USER,
         { username: "ops", access: [{ repository: "**", actions: ["admin"] }] },
       ],
       areas: [(r, d) => registerReportRoutes(r, d, (svc = consoleReports(d)))],

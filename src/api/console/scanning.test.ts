@@ -3,7 +3,13 @@ import { readEvents } from "../../events/log.js";
 import { filterMatches } from "../../scan/filters.js";
 import type { ScanningPreview, ScanningView } from "./contract/scanning.js";
 import { metaDrivers } from "../../storage/meta/drivers-testing.js";
-import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
+import {
+  openConsoleWorld,
+  type ConsoleWorld,
+  type TestSession,
+  ADMIN_USER,
+  TEAM_DEV_USER,
+} from "./testing.js";
 
 /**
  * The console's scanning configuration over the real scan service and stores (SQLite): reading
@@ -42,10 +48,7 @@ describe.each(metaDrivers("console scanning API"))("console scanning API (%s)", 
     w = await openConsoleWorld({
       open,
       start: false,
-      users: [
-        { username: "admin", access: [{ repository: "**", actions: ["pull", "push", "delete", "admin"] }] },
-        { username: "dev", access: [{ repository: "team/**", actions: ["pull"] }] },
-      ],
+      users: [ADMIN_USER, TEAM_DEV_USER],
     });
     admin = await w.signIn("admin");
     dev = await w.signIn("dev");

@@ -3,7 +3,13 @@ import { addException } from "../../findings/exceptions.js";
 import { admin as unrestricted } from "../../findings/suppression-testing.js";
 import { debianImage, pushImage } from "../../scan/testing.js";
 import type { HiddenFindings, SuppressionList, SuppressionRuleView } from "./contract/suppression.js";
-import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
+import {
+  openConsoleWorld,
+  type ConsoleWorld,
+  type TestSession,
+  ADMIN_USER,
+  TEAM_DEV_USER,
+} from "./testing.js";
 
 /**
  * The console's suppression rules over the real registry, ENHANCED scan on push and Inspector2
@@ -29,10 +35,7 @@ async function call(
 
 beforeAll(async () => {
   w = await openConsoleWorld({
-    users: [
-      { username: "admin", access: [{ repository: "**", actions: ["pull", "push", "delete", "admin"] }] },
-      { username: "dev", access: [{ repository: "team/**", actions: ["pull"] }] },
-    ],
+    users: [ADMIN_USER, TEAM_DEV_USER],
   });
   admin = await w.signIn("admin");
   dev = await w.signIn("dev");

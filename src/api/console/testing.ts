@@ -24,6 +24,16 @@ import { ConsoleSessions, CSRF_HEADER, SESSION_COOKIE } from "./session.js";
  * through `app.inject`, as signed-in users with their cookie and CSRF token.
  */
 
+/** A user with every action everywhere, and one who may only pull `team/**`: most area tests sign in as these. */
+export const ADMIN_USER = {
+  username: "admin",
+  access: [{ repository: "**", actions: ["pull", "push", "delete", "admin"] }],
+} satisfies { username: string; access: AccessRule[] };
+export const TEAM_DEV_USER = {
+  username: "dev",
+  access: [{ repository: "team/**", actions: ["pull"] }],
+} satisfies { username: string; access: AccessRule[] };
+
 export interface ConsoleWorld extends SuppressionWorld {
   app: FastifyInstance;
   deps: ConsoleDeps;

@@ -12,7 +12,13 @@ import type {
   VulnerabilityView,
 } from "./contract/vulnerabilities.js";
 import { ConsoleError } from "./router.js";
-import { openConsoleWorld, type ConsoleWorld, type TestSession } from "./testing.js";
+import {
+  openConsoleWorld,
+  type ConsoleWorld,
+  type TestSession,
+  ADMIN_USER,
+  TEAM_DEV_USER,
+} from "./testing.js";
 import { VULNERABILITY_ID_RE, vulnerabilityIdParam } from "./vulnerabilities.js";
 
 /**
@@ -38,10 +44,7 @@ describe.each(metaDrivers("console vulnerabilities API"))(
     beforeAll(async () => {
       w = await openConsoleWorld({
         open,
-        users: [
-          { username: "admin", access: [{ repository: "**", actions: ["pull", "push", "delete", "admin"] }] },
-          { username: "dev", access: [{ repository: "team/**", actions: ["pull"] }] },
-        ],
+        users: [ADMIN_USER, TEAM_DEV_USER],
       });
       db = await consoleTestDatabase();
       w.deps.vulndb = db.provider;
