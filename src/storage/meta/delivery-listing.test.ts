@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { testDeadLetter, testDelivery } from "./delivery-testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
-import type { MetaStore, NewDeadLetter, NewDelivery } from "./store.js";
+import type { MetaStore, NewDeadLetter } from "./store.js";
 
 /**
  * DeliveryStore's listings for the console on both dialects: pending deliveries by rule or
@@ -9,30 +10,10 @@ import type { MetaStore, NewDeadLetter, NewDelivery } from "./store.js";
  * redriven through the same store method as `drydock events dlq redrive`.
  */
 
-const delivery = (eventSeq: number, over: Partial<NewDelivery> = {}): NewDelivery => ({
-  bus: "default",
-  rule: "r1",
-  targetId: "t1",
-  eventSeq,
-  eventJson: null,
-  eventTime: 500,
-  ...over,
-});
-
-const letter = (eventSeq: number, over: Partial<NewDeadLetter> = {}): NewDeadLetter => ({
-  queue: "default",
-  bus: "default",
-  rule: "r1",
-  targetId: "t1",
-  targetArn: "arn:aws:events:us-east-1:123456789012:api-destination/d1/0",
-  eventSeq,
-  eventJson: `{"seq":${eventSeq}}`,
-  eventTime: 500,
-  attempts: 3,
-  errorCode: "RETRIES_EXHAUSTED",
-  errorMessage: "HTTP 500",
-  ...over,
-});
+const delivery = testDelivery;
+// Dead letters of three attempts (the listing shows them as they are).
+const letter = (eventSeq: number, over: Partial<NewDeadLetter> = {}) =>
+  testDeadLetter(eventSeq, { attempts: 3, ...over });
 
 describe.each(metaDrivers("DeliveryStore listings"))("DeliveryStore listings (%s)", (_driver, open) => {
   let f: DriverFixture;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { testDeadLetter, testDelivery } from "./delivery-testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
-import type { MetaStore, NewDeadLetter, NewDelivery } from "./store.js";
+import type { MetaStore } from "./store.js";
 
 /**
  * DeliveryStore conformance on both dialects (SQLite in a temporary directory, PostgreSQL from
@@ -9,30 +10,8 @@ import type { MetaStore, NewDeadLetter, NewDelivery } from "./store.js";
  * PostgreSQL claimers on several connections at once never holding the same delivery.
  */
 
-const delivery = (eventSeq: number, over: Partial<NewDelivery> = {}): NewDelivery => ({
-  bus: "default",
-  rule: "r1",
-  targetId: "t1",
-  eventSeq,
-  eventJson: null,
-  eventTime: 500,
-  ...over,
-});
-
-const letter = (eventSeq: number, over: Partial<NewDeadLetter> = {}): NewDeadLetter => ({
-  queue: "default",
-  bus: "default",
-  rule: "r1",
-  targetId: "t1",
-  targetArn: "arn:aws:events:us-east-1:123456789012:api-destination/d1/0",
-  eventSeq,
-  eventJson: `{"seq":${eventSeq}}`,
-  eventTime: 500,
-  attempts: 185,
-  errorCode: "RETRIES_EXHAUSTED",
-  errorMessage: "HTTP 500",
-  ...over,
-});
+const delivery = testDelivery;
+const letter = testDeadLetter;
 
 describe.each(metaDrivers("DeliveryStore"))("DeliveryStore (%s)", (driver, open) => {
   let f: DriverFixture;
