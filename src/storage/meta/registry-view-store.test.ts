@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
+import { findingStateAt } from "./testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import type { FindingWrite, MetaStore } from "./store.js";
 
@@ -53,18 +54,7 @@ describe.each(metaDrivers("registry views"))("RegistryViewStore (%s)", (_driver,
               packageName: severity,
               packagePath: "/p",
             },
-            state: {
-              status: "ACTIVE",
-              severity,
-              fixAvailable: "NO",
-              inspectorScore: null,
-              epssScore: null,
-              exploitAvailable: false,
-              firstObservedAt: 1,
-              lastObservedAt: 1,
-              updatedAt: 1,
-              closedAt: null,
-            },
+            state: findingStateAt(1, { severity }),
             document: "{}",
           });
     }
@@ -139,18 +129,7 @@ describe.each(metaDrivers("registry views"))("RegistryViewStore (%s)", (_driver,
             packageName: "p",
             packagePath: "/p",
           },
-          state: {
-            status: "ACTIVE",
-            severity: "CRITICAL",
-            fixAvailable: "NO",
-            inspectorScore: null,
-            epssScore: null,
-            exploitAvailable: false,
-            firstObservedAt: 1,
-            lastObservedAt: 1,
-            updatedAt: 1,
-            closedAt: null,
-          },
+          state: findingStateAt(1, { severity: "CRITICAL" }),
           document: "{}",
         });
     }
