@@ -4,6 +4,7 @@ import type { AwsPrincipal } from "../api/access.js";
 import type {
   ActivationStatus,
   AggregationQuery,
+  AggregationRequest,
   AggregationResponse,
   CoverageRecord,
   CoverageStatistics,
@@ -43,7 +44,14 @@ import {
   type RegistryIdentity,
 } from "../api/inspector2/finding.js";
 import type { EcrConfiguration, FilterCriteria, StringFilter } from "../api/inspector2/shapes.js";
-import { aggregationPage, decodePageToken, encodePageToken, isOffset } from "../api/inspector2/tokens.js";
+import {
+  aggregationOffset,
+  aggregationPage,
+  decodePageToken,
+  imageOrderKey,
+  encodePageToken,
+  isOffset,
+} from "../api/inspector2/tokens.js";
 import { suppressionChangeEvent } from "../events/envelope.js";
 import { appendEvent } from "../events/log.js";
 import type { Finding } from "./finding.js";
@@ -183,6 +191,8 @@ export class StoreInspector2Backend implements Inspector2Backend {
     )
       return empty;
     const repositoryIds = await this.visibleRepositoryIds(principal);
+    const totals = await this.totalsPage(r, repositoryIds, q);
+    if (totals) return totals;
     const criteria: FilterCriteria = {};
     if ("repositories" in r && r.repositories) criteria.ecrImageRepositoryName = r.repositories;
     if (r.type === "TITLE" && r.vulnerabilityIds) criteria.vulnerabilityId = r.vulnerabilityIds;
@@ -228,18 +238,7 @@ export class StoreInspector2Backend implements Inspector2Backend {
       switch (r.type) {
         case "REPOSITORY":
           if (sf([g.repositoryName], r.repositories))
-            out.push({
-              key: g.repositoryName,
-              by: by(g),
-              row: {
-                repositoryAggregation: {
-                  repository: g.repositoryName,
-                  accountId: acct,
-                  severityCounts: counts(g),
-                  affectedImages: g.images,
-                },
-              },
-            });
+            out.push({ key: g.repositoryName, by: by(g), row: this.repositoryAggregation(g) });
           break;
         case "AWS_ECR_CONTAINER": {
           const id = imageResourceId(this.registry, g.repositoryName, g.digest!);
@@ -256,7 +255,12 @@ export class StoreInspector2Backend implements Inspector2Backend {
           // Tags are read for the images of the page only, unless a filter needs every image's.
           const image = { repositoryId: g.repositoryId, digest: g.digest! };
           if (r.imageTags) tagFiltered.push({ image, id, g });
-          else out.push({ key: id, by: by(g), row: this.imageAggregation(id, g, image, images) });
+          else
+            out.push({
+              key: imageOrderKey(g.repositoryName, g.digest!),
+              by: by(g),
+              row: this.imageAggregation(id, g, image, images),
+            });
           break;
         }
         case "IMAGE_LAYER": {
@@ -335,18 +339,102 @@ export class StoreInspector2Backend implements Inspector2Backend {
       const tags = await this.tagsOf(tagFiltered.map((x) => x.image));
       for (const { image, id, g } of tagFiltered)
         if (sf(tags.get(`${image.repositoryId}@${image.digest}`) ?? [], r.imageTags))
-          out.push({ key: id, by: by(g), row: this.imageAggregation(id, g, image, images) });
+          out.push({
+            key: imageOrderKey(g.repositoryName, g.digest!),
+            by: by(g),
+            row: this.imageAggregation(id, g, image, images),
+          });
     }
     const page = aggregationPage(out, r.sortOrder, q);
-    if (images.size) {
-      const tags = await this.tagsOf(page.items.flatMap((row) => images.get(row) ?? []));
-      for (const row of page.items) {
-        const image = images.get(row);
-        if (image && "awsEcrContainerAggregation" in row)
-          row.awsEcrContainerAggregation.imageTags = tags.get(`${image.repositoryId}@${image.digest}`) ?? [];
-      }
-    }
+    await this.fillImageTags(page.items, images);
     return page;
+  }
+
+  /**
+   * The account-wide aggregations by repository and by image when nothing but the caller's
+   * repositories narrows them: one page of the maintained totals, sorted and paged in SQL
+   * (100,000 images: the page's rows are read, not every group). Undefined otherwise.
+   */
+  private async totalsPage(
+    r: AggregationRequest,
+    repositoryIds: number[] | undefined,
+    q: AggregationQuery,
+  ): Promise<Page<AggregationResponse> | undefined> {
+    const sortBy =
+      r.sortBy === "CRITICAL"
+        ? "critical"
+        : r.sortBy === "HIGH"
+          ? "high"
+          : r.sortBy === "ALL"
+            ? "all"
+            : "images";
+    const offset = aggregationOffset(q.nextToken);
+    const query = {
+      scanType: "ENHANCED",
+      status: "ACTIVE",
+      ...(repositoryIds ? { repositoryIds } : {}),
+      sortBy,
+      order: r.sortOrder,
+      offset,
+      limit: q.maxResults,
+    } as const;
+    let page: { rows: AggregationRow[]; more: boolean };
+    let items: AggregationResponse[];
+    const images = new Map<AggregationResponse, { repositoryId: number; digest: string }>();
+    if (r.type === "REPOSITORY" && !r.repositories) {
+      page = await this.meta.findings.repositoryTotals(query);
+      items = page.rows.map((g) => this.repositoryAggregation(g));
+    } else if (
+      r.type === "AWS_ECR_CONTAINER" &&
+      sortBy !== "images" &&
+      !r.resourceIds &&
+      !r.imageShas &&
+      !r.repositories &&
+      !r.architectures &&
+      !r.imageTags &&
+      !r.lastInUseAt &&
+      !r.inUseCount
+    ) {
+      page = await this.meta.findings.imageTotals(query);
+      items = page.rows.map((g) =>
+        this.imageAggregation(
+          imageResourceId(this.registry, g.repositoryName, g.digest!),
+          g,
+          { repositoryId: g.repositoryId, digest: g.digest! },
+          images,
+        ),
+      );
+      await this.fillImageTags(items, images);
+    } else return undefined;
+    return {
+      items,
+      ...(page.more ? { nextToken: encodePageToken("aggregations", offset + items.length) } : {}),
+    };
+  }
+
+  private repositoryAggregation(g: AggregationRow): AggregationResponse {
+    return {
+      repositoryAggregation: {
+        repository: g.repositoryName,
+        accountId: this.registry.accountId,
+        severityCounts: { all: g.all, medium: g.medium, high: g.high, critical: g.critical },
+        affectedImages: g.images,
+      },
+    };
+  }
+
+  /** The tags of the images of a page's rows (imageAggregation remembered which). */
+  private async fillImageTags(
+    rows: readonly AggregationResponse[],
+    images: Map<AggregationResponse, { repositoryId: number; digest: string }>,
+  ): Promise<void> {
+    if (!images.size) return;
+    const tags = await this.tagsOf(rows.flatMap((row) => images.get(row) ?? []));
+    for (const row of rows) {
+      const image = images.get(row);
+      if (image && "awsEcrContainerAggregation" in row)
+        row.awsEcrContainerAggregation.imageTags = tags.get(`${image.repositoryId}@${image.digest}`) ?? [];
+    }
   }
 
   /** An image aggregation row (its tags filled in later), remembered with its image. */

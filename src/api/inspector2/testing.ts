@@ -43,7 +43,7 @@ import {
   type RegistryIdentity,
 } from "./finding.js";
 import type { EcrConfiguration, StringFilter } from "./shapes.js";
-import { aggregationPage, decodePageToken, encodePageToken } from "./tokens.js";
+import { aggregationPage, decodePageToken, encodePageToken, imageOrderKey } from "./tokens.js";
 
 /**
  * An in-memory Inspector2Backend for the wire layer's tests only (excluded from dist): findings
@@ -248,7 +248,14 @@ export class MemoryInspector2Backend implements Inspector2Backend {
             : r.sortBy === "HIGH"
               ? counts.high
               : counts.all;
-      return { key: g.key, by, row };
+      const key =
+        "awsEcrContainerAggregation" in row
+          ? imageOrderKey(
+              row.awsEcrContainerAggregation.repository!,
+              row.awsEcrContainerAggregation.imageSha!,
+            )
+          : g.key;
+      return { key, by, row };
     });
     return aggregationPage(rows, r.sortOrder, q);
   }

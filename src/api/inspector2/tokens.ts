@@ -27,18 +27,20 @@ export function decodePageToken<T>(
 }
 
 /**
- * One page of aggregation rows: sorted by their count (`by`, in `sortOrder`), ties by key,
- * paged by offset (aggregations are small and recounted at each call).
+ * One page of aggregation rows: sorted by their count (`by`) then key, ascending with ASC;
+ * DESC is ASC reversed whole (ties too), the order the maintained totals' indexes give when
+ * read backwards (storage/meta/finding-query.ts imageTotalsPage). Paged by offset.
  */
 export function aggregationPage<R>(
   rows: { key: string; by: number; row: R }[],
   sortOrder: "ASC" | "DESC",
   q: { nextToken?: string; maxResults: number },
 ): { items: R[]; nextToken?: string } {
-  const sorted = [...rows].sort((a, b) =>
-    a.by !== b.by ? (sortOrder === "DESC" ? b.by - a.by : a.by - b.by) : compareStrings(a.key, b.key),
+  const sign = sortOrder === "DESC" ? -1 : 1;
+  const sorted = [...rows].sort(
+    (a, b) => sign * (a.by !== b.by ? a.by - b.by : compareStrings(a.key, b.key)),
   );
-  const offset = decodePageToken("aggregations", q.nextToken, isOffset) ?? 0;
+  const offset = aggregationOffset(q.nextToken);
   return {
     items: sorted.slice(offset, offset + q.maxResults).map((x) => x.row),
     ...(offset + q.maxResults < sorted.length
@@ -46,6 +48,17 @@ export function aggregationPage<R>(
       : {}),
   };
 }
+
+/**
+ * The tie order of image aggregation rows: repository name, then digest (a NUL sorts below
+ * every character a name may hold, so this is the pair's order).
+ */
+export const imageOrderKey = (repositoryName: string, digest: string): string =>
+  `${repositoryName}\u0000${digest}`;
+
+/** Where an aggregation page starts (its token's offset; 0 without one). */
+export const aggregationOffset = (nextToken: string | undefined): number =>
+  decodePageToken("aggregations", nextToken, isOffset) ?? 0;
 
 /** An offset position in a page token. */
 export const isOffset = (p: unknown): p is number =>

@@ -1,11 +1,23 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
 import { findingStateAt } from "./testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
+import { findingRow } from "./finding-rows.js";
+import { migrationProvider } from "./migrations.js";
+import { freshPostgresDatabase, pgServerUrl } from "./postgres-testing.js";
+import { openPostgresMetaStore } from "./postgres.js";
+import { openSqliteMetaStore } from "./sqlite.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
 
 /**
- * Conformance of the maintained finding counts (finding-counts.ts, migration 0015) on SQLite
+ * Conformance of the maintained finding counts and totals (finding-counts.ts, migrations 0015
+ * and 0017) on SQLite
  * and PostgreSQL: after every kind of change (create, severity change, close, reopen,
  * suppression, image forgotten, repository deleted, purge, concurrent writers on two
  * connections) the counts equal a recount of the findings.
@@ -147,4 +159,99 @@ describe.each(metaDrivers("finding counts"))("maintained finding counts (%s)", (
       }
     },
   );
+});
+
+/** Migrations 0015 and 0017 fill the counts and totals from the findings a data directory already holds. */
+describe("migrations 0015 and 0017 (finding counts, totals) on existing findings", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0014 left it
+  const rows = async (db: Kysely<any>) => {
+    for (const name of ["team/a", "team/b"])
+      await db.insertInto("repositories").values({ name, created_at: T0 }).execute();
+    for (let n = 0; n < 30; n++) {
+      const status = n % 5 === 0 ? "SUPPRESSED" : n % 7 === 0 ? "CLOSED" : "ACTIVE";
+      const { row, details } = findingRow(
+        {
+          repositoryId: 1 + (n % 2),
+          digest: sha256(`img${n % 4}`),
+          scanType: n % 9 === 0 ? "BASIC" : "ENHANCED",
+          vulnerabilityId: `CVE-2026-${n}`,
+          packageName: "openssl",
+          packagePath: "/var/lib/dpkg/status",
+        },
+        findingStateAt(T0, {
+          status,
+          severity: ["CRITICAL", "HIGH", "MEDIUM", "LOW"][n % 4]!,
+          closedAt: status === "CLOSED" ? T0 : null,
+        }),
+        JSON.stringify({ vulnerabilityId: `CVE-2026-${n}` }),
+      );
+      await db
+        .insertInto("finding_details")
+        .values(details)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      await db.insertInto("findings").values(row).execute();
+    }
+  };
+  const check = async (store: MetaStore) => {
+    expect(await store.findings.countDrift()).toEqual([]);
+    const page = await store.findings.repositoryTotals({
+      scanType: "ENHANCED",
+      status: "ACTIVE",
+      sortBy: "all",
+      order: "DESC",
+      offset: 0,
+      limit: 10,
+    });
+    expect(page.rows.map((r) => r.repositoryName).sort()).toEqual(["team/a", "team/b"]);
+    expect(page.rows.every((r) => r.all > 0 && r.images > 0)).toBe(true);
+  };
+
+  it("on SQLite", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "drydock-0017-"));
+    try {
+      const file = join(dir, "meta.db");
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0014 left it
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
+      const m = await new Migrator({ db: old, provider: migrationProvider("sqlite") }).migrateTo(
+        "0014_exceptions_vex",
+      );
+      expect(m.error).toBeUndefined();
+      await rows(old);
+      await old.destroy();
+      const store = await openSqliteMetaStore(file);
+      try {
+        await check(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!pgServerUrl)("on PostgreSQL", async () => {
+    const db = await freshPostgresDatabase({ migrated: false });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0014 left it
+      const old = new Kysely<any>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 1 }) }),
+      });
+      const m = await new Migrator({ db: old, provider: migrationProvider("postgres") }).migrateTo(
+        "0014_exceptions_vex",
+      );
+      expect(m.error).toBeUndefined();
+      await rows(old);
+      await old.destroy();
+      const store = openPostgresMetaStore(db.url);
+      try {
+        await store.migrate();
+        await check(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
 });

@@ -552,6 +552,98 @@ function groupedCounts(n: FindingNarrowing, byImage: boolean): RawBuilder<unknow
     group by c.repository_id${byImage ? sql`, c.digest` : sql``}`;
 }
 
+/** A page of the maintained totals (finding-counts.ts): images or repositories by one count. */
+export interface TotalsPageQuery {
+  scanType: "BASIC" | "ENHANCED";
+  status: "ACTIVE" | "SUPPRESSED";
+  /** Only these repositories (the ones the caller may pull); undefined: all. */
+  repositoryIds?: readonly number[];
+  /** `images`: repositories only (their images with open findings). */
+  sortBy: "all" | "critical" | "high" | "images";
+  /**
+   * Ties are in repository name then digest order, ascending with ASC; DESC is ASC reversed
+   * whole (an index read backwards), as tokens.ts aggregationPage orders computed groups.
+   */
+  order: "ASC" | "DESC";
+  offset: number;
+  limit: number;
+}
+
+const totalsRow = (r: Record<string, unknown>, images: number): AggregationRow => ({
+  repositoryId: Number(r.repository_id),
+  repositoryName: r.repository_name as string,
+  all: Number(r.n_all),
+  medium: Number(r.n_medium),
+  high: Number(r.n_high),
+  critical: Number(r.n_critical),
+  images,
+  fixAvailable: 0,
+  exploitAvailable: 0,
+});
+
+function totalsWhere(q: TotalsPageQuery): RawBuilder<SqlBool> {
+  const where = [sql<SqlBool>`t.scan_type = ${q.scanType}`, sql<SqlBool>`t.status = ${q.status}`];
+  if (q.repositoryIds)
+    where.push(
+      q.repositoryIds.length
+        ? sql<SqlBool>`t.repository_id in (${sql.join(q.repositoryIds)})`
+        : sql<SqlBool>`1 = 0`,
+    );
+  return sql.join(where, sql` and `) as RawBuilder<SqlBool>;
+}
+
+/**
+ * The aggregation by image of every image (of `repositoryIds`), one page, from
+ * image_finding_totals in the order of one of its indexes: the rows of the page only are
+ * read, whatever the registry's size.
+ */
+export async function imageTotalsPage(
+  h: Handle,
+  q: TotalsPageQuery,
+): Promise<{ rows: AggregationRow[]; more: boolean }> {
+  if (q.sortBy === "images") throw new Error("images are not sorted by affected images");
+  const dir = q.order === "DESC" ? sql`desc` : sql`asc`;
+  const n = sql.ref(`t.n_${q.sortBy}`);
+  const order = sql`${n} ${dir}, t.repository_name ${dir}, t.digest ${dir}`;
+  const rows = await sql<Record<string, unknown>>`
+    select t.*, m.created_at as pushed_at, m.last_pulled_at as last_pulled_at
+    from (select t.* from image_finding_totals t where ${totalsWhere(q)}
+      order by ${order} limit ${q.limit + 1} offset ${q.offset}) t
+    left join manifests m on m.repository_id = t.repository_id and m.digest = t.digest
+    order by ${order}`.execute(h.db);
+  return {
+    rows: rows.rows.slice(0, q.limit).map((r) => ({
+      ...totalsRow(r, 1),
+      digest: r.digest as string,
+      pushedAt: r.pushed_at === null ? null : Number(r.pushed_at),
+      lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
+    })),
+    more: rows.rows.length > q.limit,
+  };
+}
+
+/**
+ * The aggregation by repository of every repository (of `repositoryIds`) with open findings,
+ * one page, from repository_finding_totals (a row per repository: sorted whole in SQL).
+ */
+export async function repositoryTotalsPage(
+  h: Handle,
+  q: TotalsPageQuery,
+): Promise<{ rows: AggregationRow[]; more: boolean }> {
+  const dir = q.order === "DESC" ? sql`desc` : sql`asc`;
+  const name = h.dialect === "postgres" ? sql`r.name collate "C"` : sql`r.name`;
+  const rows = await sql<Record<string, unknown>>`
+    select t.*, r.name as repository_name
+    from repository_finding_totals t join repositories r on r.id = t.repository_id
+    where ${totalsWhere(q)} and t.n_all > 0
+    order by ${sql.ref(`t.n_${q.sortBy}`)} ${dir}, ${name} ${dir}
+    limit ${q.limit + 1} offset ${q.offset}`.execute(h.db);
+  return {
+    rows: rows.rows.slice(0, q.limit).map((r) => totalsRow(r, Number(r.n_images))),
+    more: rows.rows.length > q.limit,
+  };
+}
+
 /** Sets the status of findings (suppression applied or lifted), moving `updated_at`. */
 export async function setFindingStatus(
   h: Handle,

@@ -11,7 +11,9 @@ import {
 import {
   aggregateFindings,
   imageContexts,
+  imageTotalsPage,
   listFindings,
+  repositoryTotalsPage,
   setFindingStatus,
   type AggregationGroup,
   type AggregationRow,
@@ -19,6 +21,7 @@ import {
   type FindingNarrowing,
   type ImageContextRow,
   type ListedFinding,
+  type TotalsPageQuery,
 } from "./finding-query.js";
 import { applyCountDeltas, countDrift, lockCountedRows } from "./finding-counts.js";
 import type { Handle } from "./handle.js";
@@ -372,6 +375,16 @@ export class FindingStore {
   /** Counts of the narrowed findings by group (aggregations). */
   aggregate(narrowing: FindingNarrowing, group: AggregationGroup): Promise<AggregationRow[]> {
     return aggregateFindings(this.h, narrowing, group);
+  }
+
+  /** A page of images by one count of their open findings (the maintained totals). */
+  imageTotals(q: TotalsPageQuery): Promise<{ rows: AggregationRow[]; more: boolean }> {
+    return imageTotalsPage(this.h, q);
+  }
+
+  /** A page of repositories with open findings by one of their counts (the maintained totals). */
+  repositoryTotals(q: TotalsPageQuery): Promise<{ rows: AggregationRow[]; more: boolean }> {
+    return repositoryTotalsPage(this.h, q);
   }
 
   /** Suppression applied or lifted: the status moves, and `updated_at`. */

@@ -173,6 +173,8 @@ export class RegistryStore {
         "lifecycle_preview_results",
         "image_finding_counts",
         "repository_finding_counts",
+        "image_finding_totals",
+        "repository_finding_totals",
       ] as const) {
         await t.db.deleteFrom(table).where("repository_id", "=", id).execute();
       }

@@ -187,6 +187,17 @@ import type { Generated } from "kysely";
  * repository_finding_counts the same per repository (the sums of its images' rows), indexed by
  *                       (scan type, status, severity, count) for the console's sort by severity.
  *
+ * Finding totals (0017; finding-counts.ts, maintained with the counts above):
+ * image_finding_totals  the same counts as one row per (repository, digest, scan type, status):
+ *                       `n_all` (every severity), `n_critical`, `n_high`, `n_medium`, and the
+ *                       repository's name (names are never changed); a row whose n_all falls to
+ *                       0 is deleted. Indexed by (scan type, status, n_all | n_critical | n_high,
+ *                       repository name, digest; code-unit order, `collate "C"` on PostgreSQL):
+ *                       the account-wide aggregation by image is a page of one index. Deleted
+ *                       with the repository.
+ * repository_finding_totals the same per (repository, scan type, status), with `n_images` (how
+ *                       many of its images have a row above); may hold zeros.
+ *
  * Console (0016; ConsoleStore, src/console, docs/console.md):
  * console_daily         the dashboard's daily rollup of the finding history, one row per (UTC day,
  *                       repository, scan type, severity); `repository_id` 0 is every repository.
@@ -608,6 +619,27 @@ export interface Database {
     status: string;
     severity: string;
     count: number;
+  };
+  image_finding_totals: {
+    repository_id: number;
+    digest: string;
+    scan_type: string;
+    status: string;
+    repository_name: string;
+    n_all: number;
+    n_critical: number;
+    n_high: number;
+    n_medium: number;
+  };
+  repository_finding_totals: {
+    repository_id: number;
+    scan_type: string;
+    status: string;
+    n_all: number;
+    n_critical: number;
+    n_high: number;
+    n_medium: number;
+    n_images: number;
   };
   console_daily: {
     day: string;

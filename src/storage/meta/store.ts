@@ -53,6 +53,7 @@ export type {
   RangeColumn,
   RangeNarrowing,
   StringNarrowing,
+  TotalsPageQuery,
 } from "./finding-query.js";
 export type { FilterWrite, StoredFilter } from "./filter-store.js";
 export type { FindingInterval, HistoryNarrowing } from "./history-store.js";
