@@ -9,7 +9,8 @@
 // cache of the fixtures and the synthetic registry are kept there between runs), BACKENDS
 // (default "sqlite,postgres": where the query mix runs), QUERY_ROUNDS (default 20),
 // DRYDOCK_FIXTURES (default /tmp/drydock-fixtures), DRYDOCK_SHARED (default ../shared),
-// PROFILE=1 (the re-match child writes a V8 CPU profile to the work directory), TIMINGS=1
+// PROFILE=1 (the re-match child writes a V8 CPU profile to the work directory), QUERIES_ONLY=1
+// ((c) only, on the registry as generated), TIMINGS=1
 // (CPU time of the stores' methods in the re-match; one job at a time), SKIP_B=1 ((a) only),
 // DRAW=advisories (the 99 advisories drawn among all those of the keys present, not key by
 // key), REGISTRY=FILE (a registry an earlier run generated), DRYDOCK_DIST (another build).
@@ -70,6 +71,8 @@ const QUERY_ROUNDS = Number(process.env.QUERY_ROUNDS ?? 20);
 const DRAW = process.env.DRAW === "advisories" ? "advisories" : "keys";
 /** SKIP_B=1: (a) only (development). */
 const SKIP_B = process.env.SKIP_B === "1";
+/** QUERIES_ONLY=1: (c) only, on the registry as generated (no re-match before it). */
+const QUERIES_ONLY = process.env.QUERIES_ONLY === "1";
 
 const { STACKS, APPS_PER_STACK, BUILDS_PER_APP } = registryShape(SCALE);
 const CHANGED_ADVISORIES = 100;
@@ -659,11 +662,19 @@ async function main() {
   });
   log(`registry: ${setup.images} images, ${setup.findings} findings, ${(setup.bytes / MB).toFixed(0)} MiB`);
 
-  log("re-match: (a) 100 changed advisories, (b) a rebuilt database");
-  const rematch = await child(["--rematch", registryDb], {
-    nodeArgs: process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${WORK}`] : [],
-  });
   const runDb = join(WORK, "run", "meta.db");
+  let rematch = null;
+  if (QUERIES_ONLY) {
+    // (c) on a copy of the registry as generated (migrated when the query child opens it).
+    rmSync(join(WORK, "run"), { recursive: true, force: true });
+    mkdirSync(join(WORK, "run"), { recursive: true });
+    copyFileSync(registryDb, runDb);
+  } else {
+    log("re-match: (a) 100 changed advisories, (b) a rebuilt database");
+    rematch = await child(["--rematch", registryDb], {
+      nodeArgs: process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${WORK}`] : [],
+    });
+  }
 
   const queries = [];
   for (const backend of BACKENDS) {
@@ -691,23 +702,9 @@ async function main() {
   report({ setup, rematch, queries, v1, load: [load0, load1] });
 }
 
-function report(r) {
-  const { setup, rematch } = r;
-  const out = [];
-  const p = (s = "") => out.push(s);
-  p(`\nRe-match benchmark, SCALE=${SCALE}, seed ${SEED}`);
-  p(
-    `registry: ${fmt(setup.images)} images in ${fmt(setup.repositories)} repositories on ${fmt(setup.baseStacks)} base stacks; ` +
-      `${fmt(setup.packagesPerImage.min)}-${fmt(setup.packagesPerImage.max)} packages per image (mean ${fmt(setup.packagesPerImage.avg, 1)})`,
-  );
-  p(
-    `  ${fmt(setup.segments)} inventory segments (${fmt(setup.segmentPackages)} package rows, ${fmt(setup.segmentKeys)} key rows), ` +
-      `${fmt(setup.findings)} findings (${fmt(setup.vulnerabilityIds)} vulnerability ids, ${fmt(setup.imagesWithFindings)} images with any), ` +
-      `by severity ${JSON.stringify(setup.bySeverity)}`,
-  );
-  p(
-    `  written through the stores in ${fmt(setup.setupMs / 1000, 0)} s (peak RSS ${fmt(setup.setupMaxRss / MB)} MiB)`,
-  );
+/** The (a), (b) and (d) lines of the report. */
+function reportRematch(r, p) {
+  const { rematch } = r;
   const line = (x) => {
     const per = x.images ? (x.ms / x.images) * 1000 : NaN;
     return [
@@ -769,6 +766,26 @@ function report(r) {
         .map((t) => `${t.name} ${fmt(t.bytes / MB)} MiB`)
         .join(", ")}`,
     );
+}
+
+function report(r) {
+  const { setup, rematch } = r;
+  const out = [];
+  const p = (s = "") => out.push(s);
+  p(`\nRe-match benchmark, SCALE=${SCALE}, seed ${SEED}`);
+  p(
+    `registry: ${fmt(setup.images)} images in ${fmt(setup.repositories)} repositories on ${fmt(setup.baseStacks)} base stacks; ` +
+      `${fmt(setup.packagesPerImage.min)}-${fmt(setup.packagesPerImage.max)} packages per image (mean ${fmt(setup.packagesPerImage.avg, 1)})`,
+  );
+  p(
+    `  ${fmt(setup.segments)} inventory segments (${fmt(setup.segmentPackages)} package rows, ${fmt(setup.segmentKeys)} key rows), ` +
+      `${fmt(setup.findings)} findings (${fmt(setup.vulnerabilityIds)} vulnerability ids, ${fmt(setup.imagesWithFindings)} images with any), ` +
+      `by severity ${JSON.stringify(setup.bySeverity)}`,
+  );
+  p(
+    `  written through the stores in ${fmt(setup.setupMs / 1000, 0)} s (peak RSS ${fmt(setup.setupMaxRss / MB)} MiB)`,
+  );
+  if (rematch) reportRematch(r, p);
   for (const q of r.queries) {
     p();
     const rows = [["(c) " + q.backend, "p50 ms", "p95 ms", "max ms", "rows"]];
