@@ -37,7 +37,8 @@
 // other sections are skipped too), DRYDOCK_ENTRY (default dist/cli/main.js: another build, e.g.
 // an older commit), BENCH_WORKDIR (/tmp/drydock-bench-cluster), DRYDOCK_FIXTURES
 // (/tmp/drydock-fixtures), DRYDOCK_SHARED (../shared), CPU_PROF_DIR (run the Drydock nodes with
-// --cpu-prof into that directory).
+// --cpu-prof into that directory), PROBE=N (after each pull, N sequential GETs of the manifest,
+// the config and the largest layer, timed one by one).
 // Exits 0 whatever the ratios (a ratio above 1.0 is flagged); 1 only when it cannot run.
 import { Buffer } from "node:buffer";
 import { execFileSync, spawn } from "node:child_process";
@@ -90,6 +91,7 @@ const ECR_CALLS = Number(process.env.ECR_CALLS ?? 20);
 const BIG_BLOBS = Number(process.env.BIG_BLOBS ?? 5);
 const BIG_MIB = Number(process.env.BIG_MIB ?? 100);
 const CPU_PROF_DIR = process.env.CPU_PROF_DIR;
+const PROBE = Number(process.env.PROBE ?? 0);
 const MiB = 1024 * 1024;
 const sha = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const skip = (s) => process.env[`SKIP_${s}`] === "1";
@@ -329,7 +331,34 @@ async function pushPull(reg, image) {
   );
   const pullCpu = procCpuSeconds(reg.pid) - c1;
   rmSync(dest, { recursive: true, force: true });
-  return { push, pull, pushCpu, pullCpu };
+  return { push, pull, pushCpu, pullCpu, ...(PROBE ? { probe: await probe(reg, repo) } : {}) };
+}
+
+/**
+ * PROBE=N: after the pull, N sequential requests of each kind a pull makes, over one
+ * keep-alive connection, timed one by one (ms): the manifest by tag, the config blob, and the
+ * largest layer (read whole when streamed; the redirect alone when redirected).
+ */
+async function probe(reg, repo) {
+  const accept =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+  const base = `http://${reg.addr}/v2/${repo}`;
+  const manifest = await (await fetch(`${base}/manifests/latest`, { headers: { accept } })).json();
+  const largest = [...manifest.layers].sort((a, b) => b.size - a.size)[0].digest;
+  const once = async (url, headers = {}) => {
+    const t0 = performance.now();
+    const r = await fetch(url, { headers, redirect: "manual" });
+    await r.arrayBuffer();
+    if (r.status !== 200 && r.status !== 307) throw new Error(`${url}: ${r.status}`);
+    return performance.now() - t0;
+  };
+  const out = { manifest: [], config: [], layer: [] };
+  for (let i = 0; i < PROBE; i++) {
+    out.manifest.push(await once(`${base}/manifests/latest`, { accept }));
+    out.config.push(await once(`${base}/blobs/${manifest.config.digest}`));
+    out.layer.push(await once(`${base}/blobs/${largest}`));
+  }
+  return out;
 }
 
 const VARIANTS = ["distribution-stream", "drydock-stream", "distribution-redirect", "drydock-redirect"];
@@ -1013,6 +1042,18 @@ async function main() {
       }
     }
     p(table(rows, 2));
+    if (PROBE) {
+      p();
+      p(`PROBE: ${PROBE} sequential requests of each kind after each pull, median of all rounds, ms`);
+      const probeRows = [["blobs", "request", "Distribution", "Drydock", "ratio"]];
+      for (const mode of ["stream", "redirect"])
+        for (const what of ["manifest", "config", "layer"]) {
+          const d = median(pp[`distribution-${mode}`].flatMap((x) => x.probe[what]));
+          const y = median(pp[`drydock-${mode}`].flatMap((x) => x.probe[what]));
+          probeRows.push([mode, what, f2(d), f2(y), f3(y / d)]);
+        }
+      p(table(probeRows, 2));
+    }
   }
   if (report.scan) {
     p();
