@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
-import type { FindingNarrowing } from "./finding-query.js";
+import type { AggregationRow, FindingNarrowing } from "./finding-query.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
 import { findingStateAt } from "./testing.js";
 
@@ -104,6 +104,15 @@ describe.each(metaDrivers("finding aggregations"))("aggregations from the counts
       names.get(r.repositoryId)!,
       r.digest ?? "",
     ];
+    const shown = (g: AggregationRow) => [
+      g.repositoryName,
+      g.digest,
+      g.all,
+      g.critical,
+      g.high,
+      g.medium,
+      g.images,
+    ];
     const cmp = (x: string[], y: string[]) =>
       x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : x[1]! < y[1]! ? -1 : x[1]! > y[1]! ? 1 : 0;
     for (const status of ["ACTIVE", "SUPPRESSED"] as const)
@@ -126,15 +135,7 @@ describe.each(metaDrivers("finding aggregations"))("aggregations from the counts
               const sign = order === "DESC" ? -1 : 1;
               const expected = [...groups]
                 .sort((x, y) => sign * (by(x) - by(y) || cmp(key(x), key(y))))
-                .map((g) => [
-                  names.get(g.repositoryId),
-                  g.digest,
-                  g.all,
-                  g.critical,
-                  g.high,
-                  g.medium,
-                  g.images,
-                ]);
+                .map((g) => shown({ ...g, repositoryName: names.get(g.repositoryId)! }));
               const got: unknown[] = [];
               for (let offset = 0; ; offset += 3) {
                 const q = {
@@ -149,17 +150,7 @@ describe.each(metaDrivers("finding aggregations"))("aggregations from the counts
                 const page = await (group === "image"
                   ? store.findings.imageTotals(q)
                   : store.findings.repositoryTotals(q));
-                got.push(
-                  ...page.rows.map((g) => [
-                    g.repositoryName,
-                    g.digest,
-                    g.all,
-                    g.critical,
-                    g.high,
-                    g.medium,
-                    g.images,
-                  ]),
-                );
+                got.push(...page.rows.map(shown));
                 expect(page.rows.length).toBeLessThanOrEqual(3);
                 if (!page.more) break;
               }

@@ -1,18 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
+import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
-import { findingStateAt } from "./testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import { findingRow } from "./finding-rows.js";
-import { migrationProvider } from "./migrations.js";
-import { freshPostgresDatabase, pgServerUrl } from "./postgres-testing.js";
-import { openPostgresMetaStore } from "./postgres.js";
-import { openSqliteMetaStore } from "./sqlite.js";
+import { itCarriesOver } from "./migration-testing.js";
+import { findingStateAt } from "./testing.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
 
 /**
@@ -207,51 +199,5 @@ describe("migrations 0015 and 0017 (finding counts, totals) on existing findings
     expect(page.rows.every((r) => r.all > 0 && r.images > 0)).toBe(true);
   };
 
-  it("on SQLite", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "drydock-0017-"));
-    try {
-      const file = join(dir, "meta.db");
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0014 left it
-      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
-      const m = await new Migrator({ db: old, provider: migrationProvider("sqlite") }).migrateTo(
-        "0014_exceptions_vex",
-      );
-      expect(m.error).toBeUndefined();
-      await rows(old);
-      await old.destroy();
-      const store = await openSqliteMetaStore(file);
-      try {
-        await check(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it.skipIf(!pgServerUrl)("on PostgreSQL", async () => {
-    const db = await freshPostgresDatabase({ migrated: false });
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0014 left it
-      const old = new Kysely<any>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 1 }) }),
-      });
-      const m = await new Migrator({ db: old, provider: migrationProvider("postgres") }).migrateTo(
-        "0014_exceptions_vex",
-      );
-      expect(m.error).toBeUndefined();
-      await rows(old);
-      await old.destroy();
-      const store = openPostgresMetaStore(db.url);
-      try {
-        await store.migrate();
-        await check(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await db.drop();
-    }
-  });
+  itCarriesOver("0014_exceptions_vex", rows, check);
 });

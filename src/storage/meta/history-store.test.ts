@@ -1,15 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
+import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
 import { DAY_MS, utcDay, WEEK_MS, weekStart } from "./history-store.js";
-import { migrationProvider } from "./migrations.js";
-import { freshPostgres, freshPostgresDatabase, pgServerUrl, pgSkipReason } from "./postgres-testing.js";
-import { openPostgresMetaStore } from "./postgres.js";
+import { itCarriesOver } from "./migration-testing.js";
+import { freshPostgres, pgServerUrl, pgSkipReason } from "./postgres-testing.js";
 import { findingStateAt } from "./testing.js";
 import { openSqliteMetaStore } from "./sqlite.js";
 import type { FindingState, FindingWrite, MetaStore } from "./store.js";
@@ -442,51 +439,5 @@ describe("migration 0007 carries existing findings and segments over", () => {
     expect(await store.inventories.purgeUnusedSegments(78)).toBe(1);
   };
 
-  it("on SQLite", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "drydock-0007-"));
-    try {
-      const file = join(dir, "meta.db");
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0006 left it
-      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
-      const m = await new Migrator({ db: old, provider: migrationProvider("sqlite") }).migrateTo(
-        "0006_inspector_filters",
-      );
-      expect(m.error).toBeUndefined();
-      await rows(old);
-      await old.destroy();
-      const store = await openSqliteMetaStore(file);
-      try {
-        await check(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it.skipIf(!pgServerUrl)("on PostgreSQL", async () => {
-    const db = await freshPostgresDatabase({ migrated: false });
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema as 0006 left it
-      const old = new Kysely<any>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 1 }) }),
-      });
-      const m = await new Migrator({ db: old, provider: migrationProvider("postgres") }).migrateTo(
-        "0006_inspector_filters",
-      );
-      expect(m.error).toBeUndefined();
-      await rows(old);
-      await old.destroy();
-      const store = openPostgresMetaStore(db.url);
-      try {
-        await store.migrate();
-        await check(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await db.drop();
-    }
-  });
+  itCarriesOver("0006_inspector_filters", rows, check);
 });
