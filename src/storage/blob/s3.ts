@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { KeyedQueue } from "../../core/keyed-queue.js";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { presignGet, templateFrom, type PresignTemplate } from "./s3-presign.js";
 import { randomBytes, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import { checkContent, newHash, parseDigest, type Digest, type DigestAlgorithm } from "../../core/digest.js";
@@ -168,6 +169,8 @@ export class S3BlobStore implements BlobStore {
   rehashedBytes = 0;
   /** Blob GETs on our own socket (s3-get.ts): plain-HTTP endpoints, until one refuses. */
   private directGets: boolean;
+  /** How presigned URLs look for this client (s3-presign.ts); undefined until the first, null: the SDK's. */
+  private presignTemplate: PresignTemplate | null | undefined;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
@@ -255,11 +258,7 @@ export class S3BlobStore implements BlobStore {
     const key = this.blobKey(digest);
     // Plain-HTTP endpoints: a GET on our own socket, relayed with a reused buffer (s3-get.ts).
     if (this.directGets) {
-      const url = new URL(
-        await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-          expiresIn: 300,
-        }),
-      );
+      const url = new URL(await this.presign(key, 300));
       try {
         return await openObject(url, range);
       } catch (e) {
@@ -311,10 +310,25 @@ export class S3BlobStore implements BlobStore {
   }
 
   async presignedUrl(digest: Digest, expiresInSeconds: number): Promise<string | null> {
-    const key = this.blobKey(digest);
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: expiresInSeconds,
-    });
+    return this.presign(this.blobKey(digest), expiresInSeconds);
+  }
+
+  /**
+   * A presigned GET of an object: by s3-presign.ts (a few HMACs) on the template of one URL
+   * the SDK presigned for this client, made at the first call; by the SDK when that URL is of
+   * a shape the template does not take.
+   */
+  private async presign(key: string, expiresIn: number): Promise<string> {
+    const sdk = (k: string) =>
+      getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: k }), { expiresIn });
+    if (this.presignTemplate === undefined) {
+      const sample = `${this.prefix}blobs/presign-template`;
+      this.presignTemplate = templateFrom(await sdk(sample), sample);
+    }
+    if (!this.presignTemplate) return sdk(key);
+    // The client's provider (memoized by the SDK, refreshed before temporary keys expire).
+    const credentials = await this.client.config.credentials();
+    return presignGet(this.presignTemplate, key, credentials, expiresIn, new Date());
   }
 
   /**
