@@ -16,6 +16,21 @@ export const median = (xs) => {
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
 
+/** The nearest-rank p-th percentile of the values (NaN when there are none). */
+export const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+
+/** A number for a report: grouped thousands, `d` decimals; "-" when not finite. */
+export const fmt = (n, d = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
+    : "-";
+
+/** Bytes in a MiB (the reports say MiB). */
+export const MB = 1024 * 1024;
+
 /** A progress line on stderr (stdout carries the results). */
 export const log = (msg) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

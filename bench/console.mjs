@@ -51,9 +51,12 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import {
+  fmt,
   freePort,
   loadavg,
   log,
+  MB,
+  pct,
   prng,
   procCpuSeconds,
   procMemory,
@@ -80,16 +83,6 @@ const webDist = join(repoRoot, "web", "dist");
 const chromiumPath = process.env.DRYDOCK_CHROMIUM ?? "/usr/bin/chromium";
 /** Where the views at scale are photographed (git-ignored; docs/console/ keeps a few). */
 const screenshots = join(repoRoot, "test-results", "console");
-
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
-};
-const fmt = (n, d = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
-    : "-";
-const MB = 1024 * 1024;
 
 // ---- 1. the data directory --------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
-import { freePort, loadavg, log, procCpuSeconds, sleep, table, writeResults } from "./common.mjs";
+import { freePort, loadavg, log, pct, procCpuSeconds, sleep, table, writeResults } from "./common.mjs";
 import { matchBenchmark, matchReport } from "./events-match.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -64,11 +64,6 @@ process.emitWarning = (w, ...rest) =>
   String(w).includes("NodeVersionSupportWarning")
     ? undefined
     : emitWarning(w, ...rest);
-
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
-};
 
 /**
  * A node:http receiver answering 200 to everything, on a worker thread (so that the PutEvents
@@ -249,7 +244,7 @@ async function rawCapacity(port, n, concurrency, body) {
     rtts.push(performance.now() - t);
   }
   agent.destroy();
-  return { perSecond: n / seconds, rttP50: percentile(rtts, 50), rttP99: percentile(rtts, 99) };
+  return { perSecond: n / seconds, rttP50: pct(rtts, 50), rttP99: pct(rtts, 99) };
 }
 
 async function startDrydock(work) {
@@ -481,11 +476,11 @@ async function deliveryBenchmark() {
     const latency = {
       events: LATENCY_EVENTS,
       intervalMs: INTERVAL_MS,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
+      p50: pct(latencies, 50),
+      p99: pct(latencies, 99),
       max: Math.max(...latencies),
-      fromRequestP50: percentile(fromStart, 50),
-      fromRequestP99: percentile(fromStart, 99),
+      fromRequestP50: pct(fromStart, 50),
+      fromRequestP99: pct(fromStart, 99),
       deliveredBeforeResponse: latencies.filter((x) => x < 0).length,
     };
     return { loadavg: loadavg(), reference, throughput, latency };

@@ -51,7 +51,18 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { log, resetHwm, procMemory, startPostgres, table, writeResults, prng } from "./common.mjs";
+import {
+  fmt,
+  log,
+  MB,
+  pct,
+  resetHwm,
+  procMemory,
+  startPostgres,
+  table,
+  writeResults,
+  prng,
+} from "./common.mjs";
 import {
   dist,
   ensureRegistry,
@@ -81,16 +92,6 @@ const ACCOUNT = { accountId: "123456789012", region: "us-east-1" };
 const v1Path = join(WORK, "vulndb-v1.sqlite");
 
 // ---- small helpers ------------------------------------------------------------------------
-
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
-};
-const fmt = (n, d = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d })
-    : "-";
-const MB = 1024 * 1024;
 
 /** Runs this script in a child process with `args`; resolves with the last JSON line it prints. */
 const child = (args, opts) => jsonChild(self, args, opts);
