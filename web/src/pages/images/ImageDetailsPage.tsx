@@ -229,10 +229,7 @@ function FindingsTab({ repository, digest }: { repository: string; digest: strin
   const { data, error, loading } = useApi<Page<FindingView>>(`/images/${digest}/findings`, {
     repository,
     ...filters,
-    sort: table.sort,
-    order: table.order,
-    limit: table.limit,
-    offset: table.offset,
+    ...table,
   });
   const set = (k: string) => (e: { target: { value: string } }) =>
     setQuery({ [k]: e.target.value, offset: undefined });
@@ -395,10 +392,7 @@ function PackagesTab({
     {
       repository,
       search: q.search,
-      sort: table.sort,
-      order: table.order,
-      limit: table.limit,
-      offset: table.offset,
+      ...table,
     },
   );
   if (!inventory) return <p className="muted">No packages yet: the image has not been analysed.</p>;

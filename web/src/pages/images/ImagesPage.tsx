@@ -137,10 +137,7 @@ export function ImagesPage({ repository }: { repository: string }) {
   const { data, error, loading } = useApi<Page<ImageView>>("/images", {
     repository,
     tagged,
-    sort: table.sort,
-    order: table.order,
-    limit: table.limit,
-    offset: table.offset,
+    ...table,
   });
   return (
     <>

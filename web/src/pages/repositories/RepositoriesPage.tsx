@@ -63,10 +63,7 @@ export function RepositoriesPage() {
   const search = q.search ?? "";
   const { data, error, loading } = useApi<RepositoryListPage>("/repositories", {
     search,
-    sort: table.sort,
-    order: table.order,
-    limit: table.limit,
-    offset: table.offset,
+    ...table,
   });
   return (
     <>

@@ -47,10 +47,7 @@ export function VulnerabilitiesPage() {
   const [open, setOpen] = useState("");
   const { data, error, loading } = useApi<VulnerabilityListPage>("/vulnerabilities", {
     search,
-    sort: table.sort,
-    order: table.order,
-    limit: table.limit,
-    offset: table.offset,
+    ...table,
   });
   return (
     <>
