@@ -23,6 +23,7 @@ import { identityOf, inspectorScore } from "./lifecycle.js";
 import { StoreInspector2Backend } from "./inspector-backend.js";
 import { recordOf, type ImageContext } from "./records.js";
 import { testFinding } from "./testing.js";
+import { testManifest } from "../storage/meta/testing.js";
 
 /**
  * The store-backed Inspector2 backend against the reference: the in-memory test double (the
@@ -54,20 +55,15 @@ async function populate(store: MetaStore): Promise<Dataset> {
     await store.registry.linkBlob(id, layer, 5);
     for (let k = 0; k < 2; k++) {
       const digest = sha256(`${name}-${k}`);
-      await store.registry.putManifest({
-        repositoryId: id,
-        digest,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        artifactType: null,
-        subject: null,
-        size: 100,
-        annotations: null,
-        references: [
-          { digest: config, kind: "blob" },
-          { digest: layer, kind: "blob" },
-        ],
-        tag: k === 0 ? "latest" : `v${ri}.${k}`,
-      });
+      await store.registry.putManifest(
+        testManifest(id, digest, {
+          references: [
+            { digest: config, kind: "blob" },
+            { digest: layer, kind: "blob" },
+          ],
+          tag: k === 0 ? "latest" : `v${ri}.${k}`,
+        }),
+      );
       const m = (await store.registry.manifest(id, digest))!;
       images.push({
         repositoryId: id,

@@ -16,6 +16,7 @@ import type { Advisory, Enrichment } from "../vulndb/types.js";
 import { commitChunk, matchChunk, planRematch, REMATCH_JOB, type RematchJob } from "./rematch.js";
 import { recordScan } from "./results.js";
 import { writeScanningConfiguration } from "./state.js";
+import { testManifest } from "../storage/meta/testing.js";
 
 /**
  * The re-match against its oracle: a database change re-matched through planRematch,
@@ -218,17 +219,7 @@ async function populate(meta: MetaStore, r: Registry, db: AdvisoryLookup, now: n
   for (const [n, img] of r.images.entries()) {
     const repositoryId = await meta.registry.ensureRepository(`repo-${img.repo}`);
     const digest = sha256(`image-${n}`);
-    await meta.registry.putManifest({
-      repositoryId,
-      digest,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      artifactType: null,
-      subject: null,
-      size: 1,
-      annotations: null,
-      references: [],
-      tag: `t${n}`,
-    });
+    await meta.registry.putManifest(testManifest(repositoryId, digest, { size: 1, tag: `t${n}` }));
     const layers = img.segments.map((s) => sha256(`layer-${s}`));
     const packages = img.segments.flatMap((s, i) => r.segments[s]!.map((p) => toPackage(p, layers[i]!)));
     // one package instance per (name, path): the merged inventory of an image

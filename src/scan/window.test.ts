@@ -33,6 +33,7 @@ import {
   windowAt,
   writeEcrConfiguration,
 } from "./window.js";
+import { testManifest } from "../storage/meta/testing.js";
 
 /**
  * The rescan window and continuous-scan activation (scan/window.ts, scan/activation.ts), on a
@@ -519,19 +520,14 @@ describe("switching repositories to continuous scanning", () => {
     for (let i = 0; i < 1201; i++) {
       const digest = sha256(`manifest ${i}`);
       digests.push(digest);
-      await reg.putManifest({
-        repositoryId: repo,
-        digest,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        artifactType: null,
-        subject: null,
-        size: 100,
-        annotations: null,
-        references: [
-          { digest: config, kind: "blob" },
-          { digest: layer, kind: "blob" },
-        ],
-      });
+      await reg.putManifest(
+        testManifest(repo, digest, {
+          references: [
+            { digest: config, kind: "blob" },
+            { digest: layer, kind: "blob" },
+          ],
+        }),
+      );
     }
     const base = { repositoryId: repo, artifactType: null, size: 10, annotations: null };
     await reg.putManifest({

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import type { MetaStore } from "./store.js";
+import { testManifest } from "./testing.js";
 
 /**
  * LifecycleStore conformance on both dialects: policies (put, replace, delete, evaluation mark),
@@ -155,17 +156,9 @@ describe.each(metaDrivers("LifecycleStore"))("LifecycleStore (%s)", (driver, ope
     clock = 20;
     await put(D(2));
     await put(D(3), { tag: "idx", children: [D(1), D(2)] });
-    await reg.putManifest({
-      repositoryId: repo,
-      digest: D(1),
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      artifactType: null,
-      subject: null,
-      size: 100,
-      annotations: null,
-      references: [{ digest: blob, kind: "blob" }],
-      tag: "a",
-    });
+    await reg.putManifest(
+      testManifest(repo, D(1), { references: [{ digest: blob, kind: "blob" }], tag: "a" }),
+    );
     await put(D(4), { subject: D(1) });
     await reg.recordPull(repo, D(1), 77);
     const other = await reg.ensureRepository("team/other");

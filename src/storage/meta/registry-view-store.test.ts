@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../core/digest.js";
-import { findingStateAt } from "./testing.js";
+import { findingStateAt, testManifest } from "./testing.js";
 import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import type { FindingWrite, MetaStore } from "./store.js";
 
@@ -26,17 +26,9 @@ describe.each(metaDrivers("registry views"))("RegistryViewStore (%s)", (_driver,
     const counts = [0, 3, 1, 0, 3, 0, 2, 1, 0];
     const writes: FindingWrite[] = [];
     for (const [i, digest] of digests.entries()) {
-      const r = await store.registry.putManifest({
-        repositoryId,
-        digest,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        artifactType: null,
-        subject: null,
-        size: 100,
-        annotations: null,
-        references: [],
-        ...(i % 2 === 0 ? { tag: `v${i}` } : {}),
-      });
+      const r = await store.registry.putManifest(
+        testManifest(repositoryId, digest, i % 2 === 0 ? { tag: `v${i}` } : {}),
+      );
       expect(r.ok).toBe(true);
       critical.set(digest, counts[i]!);
       for (let n = 0; n < counts[i]!; n++)

@@ -11,6 +11,28 @@ import type {
 } from "./store.js";
 
 /**
+ * A manifest to store in the stores' tests: an OCI image manifest of 100 bytes with no
+ * artifact type, subject, annotations or references; `over` changes any of it.
+ */
+export function testManifest(
+  repositoryId: number,
+  digest: string,
+  over: Partial<PutManifestInput> = {},
+): PutManifestInput {
+  return {
+    repositoryId,
+    digest,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    artifactType: null,
+    subject: null,
+    size: 100,
+    annotations: null,
+    references: [],
+    ...over,
+  };
+}
+
+/**
  * A finding's state for the stores' tests: ACTIVE, HIGH, no fix, observed (first and last) and
  * updated at `at`; `over` changes any of it.
  */
