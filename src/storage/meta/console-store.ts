@@ -1,6 +1,7 @@
 import { sql, type SqlBool } from "kysely";
 import type { ClosedReason } from "./finding-rows.js";
 import { advanceWatermark, readWatermark } from "./counters.js";
+import { SEVERITY_RANK } from "./finding-query.js";
 import type { Handle } from "./handle.js";
 import { DAY_MS, REMEDIATED } from "./history-store.js";
 import type { Database } from "./schema.js";
@@ -701,11 +702,10 @@ export class ConsoleStore {
     // tie-break on id runs opposite to the key (a temporary B-tree otherwise sorts every row).
     const dir = q.desc ? sql`desc` : sql`asc`;
     const tie = q.desc ? sql`asc` : sql`desc`;
-    const rank = sql`(case f.severity when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2 when 'INFORMATIONAL' then 1 when 'UNTRIAGED' then 0 else 6 end)`;
     const order =
       q.order === "lastObserved"
         ? sql`f.last_observed_at ${dir}, ${id} ${tie}`
-        : sql`${rank} ${dir}, ${id} ${tie}`;
+        : sql`${SEVERITY_RANK} ${dir}, ${id} ${tie}`;
     const where = [
       sql<SqlBool>`f.vulnerability_id = ${q.vulnerabilityId}`,
       sql<SqlBool>`f.status in (${sql.join([...q.statuses])})`,

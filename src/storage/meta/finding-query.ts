@@ -98,7 +98,11 @@ const NULLABLE_ORDER = new Set<FindingOrderField>([
   "vendor_severity",
 ]);
 
-const SEVERITY_RANK = sql`case f.severity when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2 when 'INFORMATIONAL' then 1 when 'UNTRIAGED' then 0 else 6 end`;
+/**
+ * A finding's (alias `f`) severity as a number, most severe highest; the expression of the
+ * severity-ordered indexes (migration 0010), which a query must repeat to be served by them.
+ */
+export const SEVERITY_RANK = sql`case f.severity when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2 when 'INFORMATIONAL' then 1 when 'UNTRIAGED' then 0 else 6 end`;
 
 /** A text member of the finding's own JSON (`a.b`: nested). */
 function jsonText(h: Handle, path: string): RawBuilder<unknown> {
