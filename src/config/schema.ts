@@ -364,8 +364,12 @@ export const configSchema = z.object({
         .default({}),
       /** Deliveries sent at the same time by one process. */
       concurrency: z.number().int().positive().max(1000).default(64),
-      /** How often an idle delivery worker looks for deliveries written by another process. */
-      pollIntervalMs: z.number().int().positive().default(25),
+      /**
+       * How often an idle delivery worker looks for deliveries anyway. Those of another process
+       * wake it at their commit (storage/meta/signals.ts), its own at once, retries when due:
+       * this poll only makes up for a lost signal.
+       */
+      pollIntervalMs: z.number().int().positive().default(2000),
       /** The first retry's delay; doubled per attempt with full jitter, capped at maxBackoffSeconds. */
       retryBaseMs: z.number().int().positive().default(1000),
       /** The longest wait between two attempts (also the cap on a Retry-After). */

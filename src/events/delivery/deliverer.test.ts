@@ -305,6 +305,28 @@ describe.each(metaDrivers("event delivery"))("routing and delivery (%s)", (drive
       expect(await meta.deliveries.pending({ rule: "a" })).toBe(0);
     });
 
+    it("an idle worker wakes for deliveries another process queues, and for a retry when due, not by polling", async () => {
+      // The worker is on another connection (another node), its poll a minute: only the
+      // commit's signal can wake it for the delivery, and only its due timer for the retry.
+      await hook("a");
+      answer = (_h, n) => (n === 1 ? { status: 503 } : { status: 200 });
+      const other = await f.another();
+      others.push(other);
+      worker(other, { pollIntervalMs: 60_000 });
+      await until("the worker idle", async () =>
+        (await other.deliveries.nextDue()) === null ? true : undefined,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      await appendEvents(meta, [event("a")]);
+      await until("the first attempt", () => (hits.length >= 1 ? true : undefined), 5_000);
+      await until("the retry", () => (hits.length >= 2 ? true : undefined), 5_000);
+      expect(hits[0]!.at - t0).toBeLessThan(2_000);
+      expect(hits[1]!.at - hits[0]!.at).toBeLessThan(2_000); // retry 1: [20, 40] ms
+      await until("recorded", async () => ((await meta.deliveries.pending()) === 0 ? true : undefined));
+      expect(outcomes).toEqual(["retried", "delivered"]);
+    });
+
     it("two workers deliver 300 events once each", async () => {
       // PostgreSQL: the second on its own connections, as another node. SQLite: both on one store
       // (better-sqlite3 blocks its thread on a busy file, so a second connection in this process

@@ -56,6 +56,9 @@ export class Deliverer {
   private stopped = true;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Wakes the worker when the next delivery falls due (a retry's backoff, a lease's end). */
+  private dueTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private readonly pump = new Pump(() => this.fill());
   private outcomes: Outcome[] = [];
   private flushing: Promise<void> | undefined;
@@ -86,7 +89,10 @@ export class Deliverer {
       if (n) this.o.log.info({ deliveries: n }, "event deliveries interrupted by a restart are due again");
     }
     this.stopped = false;
+    // Deliveries queued here wake the worker in-process; those of other processes by their
+    // commit's signal (storage/meta/signals.ts); the interval is the fallback for a lost one.
     onDeliveriesQueued(this.meta, () => this.wake());
+    this.unsubscribe = this.meta.signals.subscribe("deliveries", () => this.wake());
     this.timer = setInterval(() => this.wake(), this.o.events.pollIntervalMs);
     this.timer.unref();
     this.wake();
@@ -99,6 +105,8 @@ export class Deliverer {
   async stop(graceMs = 2_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.unsubscribe?.();
     const grace = setTimeout(() => this.abort.abort(), graceMs);
     while (this.inFlight > 0) await new Promise<void>((r) => this.idle.add(r));
     clearTimeout(grace);
@@ -117,7 +125,10 @@ export class Deliverer {
       let events: Map<number, LoadedEvent>;
       try {
         claimed = await this.meta.deliveries.claim(max - this.inFlight, this.o.events.leaseSeconds * 1000);
-        if (!claimed.length) return;
+        if (!claimed.length) {
+          if (this.inFlight === 0) await this.sleepUntilDue();
+          return;
+        }
         table = await routingTable(this.meta);
         events = await this.loadEvents(claimed);
       } catch (err) {
@@ -144,6 +155,22 @@ export class Deliverer {
           });
       }
     }
+  }
+
+  /**
+   * Nothing is due and nothing in flight: sets the timer for the next delivery's due time (a
+   * retry written here or elsewhere, a dead process's lease), when it comes before the
+   * fallback poll. A row due now that the claim did not get (another process holds it) waits
+   * for the poll, not a busy loop.
+   */
+  private async sleepUntilDue(): Promise<void> {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
+    const next = await this.meta.deliveries.nextDue();
+    const wait = next === null ? Infinity : next - this.now();
+    if (this.stopped || wait <= 0 || wait >= this.o.events.pollIntervalMs) return;
+    this.dueTimer = setTimeout(() => this.wake(), wait + 1);
+    this.dueTimer.unref();
   }
 
   /** The logged events of a batch, parsed once, with their JSON (the body when no input is set). */

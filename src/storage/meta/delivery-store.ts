@@ -19,6 +19,8 @@ import type { Database } from "./schema.js";
  *   finish a delivery twice.
  * - `deadLetter` moves deliveries to the dead-letter store in one transaction.
  * - `redrive` moves dead letters back to deliveries (due now, attempts 0) in one transaction.
+ * - `enqueue` and `redrive` raise the `deliveries` signal (signals.ts): the other processes'
+ *   idle workers hear of the new deliveries at commit instead of by polling.
  */
 
 export interface NewDelivery {
@@ -119,7 +121,24 @@ export class DeliveryStore {
             })),
           )
           .execute();
+      await t.signal("deliveries");
     });
+  }
+
+  /**
+   * When the next delivery falls due (epoch ms; at or before now: one is due), or null when
+   * there is none: a lease's end counts, since a claim moves `run_after` to it. One read of the
+   * first entry of the index (run_after, id); an idle worker sleeps until then.
+   */
+  async nextDue(): Promise<number | null> {
+    const row = await this.h.db
+      .selectFrom("event_deliveries")
+      .select("run_after")
+      .orderBy("run_after")
+      .orderBy("id")
+      .limit(1)
+      .executeTakeFirst();
+    return row ? Number(row.run_after) : null;
   }
 
   /**
@@ -318,7 +337,10 @@ export class DeliveryStore {
           )
           .returningAll()
           .execute();
-        if (!rows.length) return moved;
+        if (!rows.length) {
+          if (moved) await t.signal("deliveries");
+          return moved;
+        }
         rows.sort((a, b) => Number(a.id) - Number(b.id));
         after = Number(rows.at(-1)!.id);
         await t.db

@@ -1,5 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
+import { sql } from "kysely";
 import type { Database } from "./schema.js";
+import { signalChannel, type SignalTopic } from "./signals.js";
 
 /** The SQL dialects the stores speak: SQLite (embedded) and PostgreSQL (scale-out). */
 export type Dialect = "sqlite" | "postgres";
@@ -19,6 +21,16 @@ export class Handle {
 
   get inTransaction(): boolean {
     return this.db.isTransaction;
+  }
+
+  /**
+   * Tells the other processes that this transaction's commit concerns `topic` (signals.ts):
+   * PostgreSQL's NOTIFY, sent at commit and never for a rollback. Nothing on SQLite, whose
+   * listeners notice any commit of another connection.
+   */
+  async signal(topic: SignalTopic): Promise<void> {
+    if (this.dialect === "postgres")
+      await sql`select pg_notify(${signalChannel(topic)}, '')`.execute(this.db);
   }
 
   /** Runs `fn` in a transaction; joins the current one when there is one (Kysely cannot nest). */

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.js";
+import { PostgresSignals } from "./signals.js";
 import { MetaStore } from "./store.js";
 
 const INT8 = 20;
@@ -33,5 +34,7 @@ export function openPostgresMetaStore(
   // leaves no listener. The query in flight fails; the next one gets a new connection.
   pool.on("error", () => undefined);
   pool.on("connect", (client) => client.on("error", () => undefined));
-  return new MetaStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres", o.now);
+  return new MetaStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres", o.now, {
+    signals: new PostgresSignals(url),
+  });
 }

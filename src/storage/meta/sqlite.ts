@@ -1,6 +1,7 @@
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "./schema.js";
+import { NO_SIGNALS, SqliteSignals } from "./signals.js";
 import { MetaStore } from "./store.js";
 
 /**
@@ -26,6 +27,8 @@ export async function openSqliteMetaStore(path: string, now?: () => number): Pro
     new Kysely<Database>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) }),
     "sqlite",
     now,
+    // An in-memory database has no other connection to hear from.
+    { signals: sqlite.memory ? NO_SIGNALS : new SqliteSignals(sqlite) },
   );
   await store.migrate();
   return store;

@@ -20,6 +20,7 @@ import { ReportStore } from "./report-store.js";
 import { ScanStore } from "./scan-store.js";
 import type { Database } from "./schema.js";
 import { SettingsStore } from "./settings-store.js";
+import { NO_SIGNALS, type CommitSignals } from "./signals.js";
 import { VexStore } from "./vex-store.js";
 
 export type {
@@ -176,17 +177,23 @@ export class MetaStore {
   readonly #h: Handle;
   readonly #root: Kysely<Database>;
 
+  /**
+   * Wake-ups for work other processes commit (signals.ts): shared by the store and its
+   * transaction-bound copies, closed with the store.
+   */
+  readonly signals: CommitSignals;
+
   /** Use openSqliteMetaStore / openPostgresMetaStore (storage/open.ts chooses). */
   constructor(
     root: Kysely<Database>,
     dialect: Dialect,
     now: () => number = Date.now,
-    h?: Handle,
-    processCache: Map<string, unknown> = new Map(),
+    o: { h?: Handle; processCache?: Map<string, unknown>; signals?: CommitSignals } = {},
   ) {
     this.#root = root;
-    this.processCache = processCache;
-    this.#h = h ?? new Handle(root, dialect, now);
+    this.processCache = o.processCache ?? new Map();
+    this.signals = o.signals ?? NO_SIGNALS;
+    this.#h = o.h ?? new Handle(root, dialect, now);
     this.registry = new RegistryStore(this.#h);
     this.settings = new SettingsStore(this.#h);
     this.scans = new ScanStore(this.#h);
@@ -218,7 +225,15 @@ export class MetaStore {
 
   tx<T>(fn: (tx: MetaStore) => Promise<T>): Promise<T> {
     return this.#h.tx((h) =>
-      fn(h === this.#h ? this : new MetaStore(this.#root, h.dialect, h.now, h, this.processCache)),
+      fn(
+        h === this.#h
+          ? this
+          : new MetaStore(this.#root, h.dialect, h.now, {
+              h,
+              processCache: this.processCache,
+              signals: this.signals,
+            }),
+      ),
     );
   }
 
@@ -258,7 +273,8 @@ export class MetaStore {
     await sql`select 1`.execute(this.#h.db);
   }
 
-  close(): Promise<void> {
-    return this.#root.destroy();
+  async close(): Promise<void> {
+    await this.signals.close();
+    await this.#root.destroy();
   }
 }
