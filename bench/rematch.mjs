@@ -275,7 +275,8 @@ async function rematchChild(registryDb) {
     `database v2: ${v2.changed.length} advisories changed (DRAW=${DRAW}), from the ${v2.candidates} advisories of ${v2.keysWithAdvisories} of the ${keysPresent.length} keys present`,
   );
 
-  const meta = await dd.openSqliteMetaStore(metaPath);
+  // As the server opens it (storage/open.ts): checkpoints on their own thread.
+  const meta = await dd.openSqliteMetaStore(metaPath, undefined, { checkpointer: true });
   const settings = new dd.RepositorySettingsService(meta);
   const fsBlobs = await dd.FsBlobStore.open(join(run, "blobs"));
   let blobReads = 0;

@@ -1,7 +1,7 @@
 /**
  * The hasher thread: sha256 of a job's decompressed bytes, read from the decompressor's shared
  * slots as they are filled (see ./layer-worker.ts). It talks only to its decompressor, over the
- * port in its workerData. Imports only node: modules (see startThread in ./layer-worker.ts).
+ * port in its workerData. Imports only node: modules (see startThread in ../core/threads.ts).
  */
 import { createHash, type Hash } from "node:crypto";
 import { workerData } from "node:worker_threads";

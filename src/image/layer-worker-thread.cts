@@ -1,7 +1,7 @@
 /**
  * The decompressor thread: decompresses the jobs the main thread gives it into shared slots
  * (see ./layer-worker.ts, which describes the protocol). Imports only node: modules (see
- * startThread in ./layer-worker.ts); zstd-napi's binding is loaded from the path the main thread
+ * startThread in ../core/threads.ts); zstd-napi's binding is loaded from the path the main thread
  * resolved.
  */
 import { close, open, read } from "node:fs";

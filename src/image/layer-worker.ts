@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { MessageChannel, Worker, type TransferListItem, type WorkerOptions } from "node:worker_threads";
-import type * as TypeScript from "typescript";
+import { MessageChannel, type TransferListItem, type Worker } from "node:worker_threads";
+import { startThread } from "../core/threads.js";
 import { detectCompression, peek, type Compression } from "./layer.js";
 import type {
   DecompressorData,
@@ -41,7 +40,7 @@ import type { LocalBlob } from "./types.js";
  * came), at least one.
  *
  * The decompressor is ./layer-worker-thread.cts, the hasher ./hasher-thread.cts (started as
- * startThread says); their messages are typed in ./layer-worker-protocol.ts.
+ * core/threads.ts startThread says); their messages are typed in ./layer-worker-protocol.ts.
  *
  * Protocol (every message names its job; messages of an ended or aborted job are ignored on
  * every side; an abort is always answered, so no side waits on a message that will not come):
@@ -61,43 +60,6 @@ import type { LocalBlob } from "./types.js";
 const IN_AHEAD = 4 * 1024 * 1024;
 const OUT_AHEAD = 8 * 1024 * 1024;
 const PAIRS = Math.max(1, Math.floor(availableParallelism() / 4));
-
-/**
- * Starts a thread from its module. Built (dist/), the module is the `.cjs` beside this one, as
- * `built` says. The thread modules are CommonJS (`.cts`): a worker boots from a CommonJS file as
- * fast as from evaluated source (what the threads were until they became modules), while an ES
- * module entry costs it about 6 ms of CPU more (Node 20, measured), paid by the first layer of
- * every process.
- *
- * Run from the TypeScript sources (vitest transforms the modules it imports, but a worker thread
- * is a fresh isolate that loads its own module, and Node 20 cannot strip types), the module is
- * the `.cts` beside this one, transpiled with the TypeScript compiler (a dev dependency, loaded
- * only then) and evaluated. So the unit tests run the thread code they see, need no build before
- * them and never run a stale dist/ (mapping src/ to dist/ would run yesterday's worker after an
- * edit without a build). The choice is this module's own extension, not a file's existence: a
- * stray `.cjs` in src/ is never picked. Evaluated source resolves no relative or package import,
- * so the thread modules import only node: modules (and types, erased) and are given zstd-napi's
- * binding path.
- */
-function startThread(built: URL, options: WorkerOptions): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(built, options);
-  let source = transpiled.get(built.href);
-  if (source === undefined) {
-    const file = fileURLToPath(built).replace(/\.cjs$/, ".cts");
-    const ts = createRequire(import.meta.url)("typescript") as typeof TypeScript;
-    source = ts.transpileModule(readFileSync(file, "utf8"), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    }).outputText;
-    transpiled.set(built.href, source);
-  }
-  return new Worker(source, { ...options, eval: true });
-}
-const transpiled = new Map<string, string>();
 
 interface JobHandlers {
   message(m: FromDecompressor): void;

@@ -61,7 +61,7 @@ async function openMeta(config: Config, sqliteFile: string, o: OpenOptions): Pro
   const url = config.storage.meta.url;
   if (!url) {
     const { openSqliteMetaStore } = await import("./meta/sqlite.js");
-    return openSqliteMetaStore(sqliteFile);
+    return openSqliteMetaStore(sqliteFile, undefined, { checkpointer: true });
   }
   const { openPostgresMetaStore } = await import("./meta/postgres.js");
   const meta = openPostgresMetaStore(url, { maxConnections: config.storage.meta.maxConnections });

@@ -2,6 +2,7 @@ import SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "./schema.js";
 import { NO_SIGNALS, SqliteSignals } from "./signals.js";
+import { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { MetaStore } from "./store.js";
 
 /**
@@ -12,7 +13,15 @@ import { MetaStore } from "./store.js";
  */
 const CACHE_KIB = 128 * 1024;
 
-export async function openSqliteMetaStore(path: string, now?: () => number): Promise<MetaStore> {
+export async function openSqliteMetaStore(
+  path: string,
+  now?: () => number,
+  /**
+   * `checkpointer`: WAL checkpoints on a thread of their own (sqlite-checkpointer.ts), for a
+   * long-lived process that writes (storage/open.ts); a file database only.
+   */
+  o: { checkpointer?: boolean } = {},
+): Promise<MetaStore> {
   const sqlite = new SqliteDatabase(path);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
@@ -27,10 +36,15 @@ export async function openSqliteMetaStore(path: string, now?: () => number): Pro
     new Kysely<Database>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) }),
     "sqlite",
     now,
-    // An in-memory database has no other connection to hear from.
-    { signals: sqlite.memory ? NO_SIGNALS : new SqliteSignals(sqlite) },
+    {
+      // An in-memory database has no other connection to hear from.
+      signals: sqlite.memory ? NO_SIGNALS : new SqliteSignals(sqlite),
+      beforeClose: () => checkpointer?.close() ?? Promise.resolve(),
+    },
   );
   await store.migrate();
+  let checkpointer: SqliteCheckpointer | undefined;
+  if (o.checkpointer && !sqlite.memory) checkpointer = await SqliteCheckpointer.start(sqlite, path);
   return store;
 }
 

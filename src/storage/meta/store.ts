@@ -176,6 +176,7 @@ export class MetaStore {
   readonly console: ConsoleStore;
   readonly #h: Handle;
   readonly #root: Kysely<Database>;
+  readonly #beforeClose: (() => Promise<void>) | undefined;
 
   /**
    * Wake-ups for work other processes commit (signals.ts): shared by the store and its
@@ -188,8 +189,15 @@ export class MetaStore {
     root: Kysely<Database>,
     dialect: Dialect,
     now: () => number = Date.now,
-    o: { h?: Handle; processCache?: Map<string, unknown>; signals?: CommitSignals } = {},
+    o: {
+      h?: Handle;
+      processCache?: Map<string, unknown>;
+      signals?: CommitSignals;
+      /** The driver's own resources, released before the database closes (SQLite's checkpointer). */
+      beforeClose?: () => Promise<void>;
+    } = {},
   ) {
+    this.#beforeClose = o.beforeClose;
     this.#root = root;
     this.processCache = o.processCache ?? new Map();
     this.signals = o.signals ?? NO_SIGNALS;
@@ -275,6 +283,7 @@ export class MetaStore {
 
   async close(): Promise<void> {
     await this.signals.close();
+    await this.#beforeClose?.();
     await this.#root.destroy();
   }
 }
