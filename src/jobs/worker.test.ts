@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { metaDrivers } from "../storage/meta/drivers-testing.js";
 import { openPostgresMetaStore } from "../storage/meta/postgres.js";
 import { freshPostgresDatabase, pgServerUrl } from "../storage/meta/postgres-testing.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
@@ -363,3 +364,31 @@ for (const driver of drivers) {
     });
   });
 }
+
+describe.each(metaDrivers("job worker wake-up"))("job worker wake-up (%s)", (_driver, open) => {
+  it("an idle worker runs a job another process queues at once, not at its next poll", async () => {
+    // The worker is on another connection (another node), its poll a minute: only the
+    // enqueueing commit's signal can wake it.
+    const f = await open(Date.now);
+    const other = await f.another();
+    let ranAt = 0;
+    const w = new JobWorker(
+      other,
+      handler(async () => void (ranAt = Date.now())),
+      { ...OPTS, pollIntervalMs: 60_000 },
+    );
+    try {
+      await w.start(false);
+      await new Promise((r) => setTimeout(r, 200)); // its first look found nothing
+      const t0 = Date.now();
+      await f.store.jobs.enqueue({ kind: "test", payload: 1 });
+      await until(async () => ranAt > 0);
+      expect(ranAt - t0).toBeLessThan(2_000);
+    } finally {
+      await w.stop();
+      await other.close();
+      await f.store.close();
+      await f.cleanup();
+    }
+  });
+});

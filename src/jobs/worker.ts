@@ -79,6 +79,7 @@ export class JobWorker {
   private running = 0;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private readonly pump = new Pump(() => this.fill());
   private readonly inFlight = new Set<Promise<void>>();
   private readonly now: () => number;
@@ -105,6 +106,9 @@ export class JobWorker {
       if (n) this.opts.log?.warn({ jobs: n }, "jobs interrupted by a restart are queued again");
     }
     this.stopped = false;
+    // Jobs queued by another process wake the worker at their commit (storage/meta/signals.ts);
+    // the poll finds retries that fall due and makes up for a lost signal.
+    this.unsubscribe = this.meta.signals.subscribe("jobs", () => this.wake());
     this.timer = setInterval(() => this.wake(), this.opts.pollIntervalMs);
     this.timer.unref();
     this.wake();
@@ -114,6 +118,7 @@ export class JobWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
     await Promise.allSettled([...this.inFlight]);
   }
 

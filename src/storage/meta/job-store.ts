@@ -61,6 +61,8 @@ export class JobStore {
       })
       .returning("id")
       .executeTakeFirstOrThrow();
+    // Workers of other processes hear of it at commit (signals.ts).
+    await this.h.signal("jobs");
     return Number(row.id);
   }
 

@@ -3,7 +3,7 @@ import pg from "pg";
 
 /**
  * Commit signals: how a process learns that another process committed work for it (an event
- * delivery, today) without asking the database on a short timer. A worker subscribes to a
+ * delivery, a job) without asking the database on a short timer. A worker subscribes to a
  * topic and is called after such a commit; the writer raises the topic in its transaction
  * (`Handle.signal`). A signal is a hint, never the data: it may come spuriously, and a lost one
  * (a dropped connection) is made up by the subscriber's own slow fallback poll, so a subscriber
@@ -15,12 +15,16 @@ import pg from "pg";
  *   once (a notification may have been missed meanwhile).
  * - SQLite: `PRAGMA data_version`, which moves when another connection commits to the file
  *   (the other processes on a data directory: CLI commands), read on a short timer while there
- *   are subscribers: a read of the shared WAL index, no table, no lock. Any commit signals
- *   every topic; this process's own commits do not (its writers wake their workers in-process).
+ *   are subscribers: a read of the shared WAL index under a momentary shared lock, no table
+ *   read. Any commit signals every topic; this process's own commits do not (its writers wake
+ *   their workers in-process).
  */
 
-/** What a signal is about. `deliveries`: event deliveries were queued (DeliveryStore.enqueue). */
-export type SignalTopic = "deliveries";
+/**
+ * What a signal is about. `deliveries`: event deliveries were queued (DeliveryStore.enqueue,
+ * redrive); `jobs`: a job was queued (JobStore.enqueue).
+ */
+export type SignalTopic = "deliveries" | "jobs";
 
 export interface CommitSignals {
   /**
