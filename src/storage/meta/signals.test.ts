@@ -5,6 +5,7 @@ import { metaDrivers, type DriverFixture } from "./drivers-testing.js";
 import { openPostgresMetaStore } from "./postgres.js";
 import { freshPostgresDatabase, pgServerUrl } from "./postgres-testing.js";
 import type { MetaStore } from "./store.js";
+import { until } from "./testing.js";
 
 /**
  * Commit signals (signals.ts) on each driver, between two connections to one database (two
@@ -14,14 +15,6 @@ import type { MetaStore } from "./store.js";
  */
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, f: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await settle(5);
-  }
-}
 
 describe.each(metaDrivers("commit signals"))("commit signals (%s)", (_driver, open) => {
   let f: DriverFixture;

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { testDelivery } from "./delivery-testing.js";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { openSqliteMetaStore } from "./sqlite.js";
+import { until } from "./testing.js";
 
 /**
  * The checkpointer thread (sqlite-checkpointer.ts) on a real SQLite file: the main connection
@@ -24,11 +25,18 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, f: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+/** Runs `test` on a fresh WAL database with a checkpointer started on it; closes both. */
+async function withCheckpointer(
+  test: (db: SqliteDatabase.Database, c: SqliteCheckpointer, file: string) => Promise<void>,
+): Promise<void> {
+  const file = join(dir, "db.sqlite");
+  const db = openWal(file);
+  const c = await SqliteCheckpointer.start(db, file);
+  try {
+    await test(db, c, file);
+  } finally {
+    await c.close();
+    db.close();
   }
 }
 
@@ -49,36 +57,22 @@ const write = (db: SqliteDatabase.Database, commits: number, rowsPerCommit = 50)
 };
 
 describe("SQLite checkpointer", () => {
-  it("takes the checkpoints off the main connection and copies committed frames into the file", async () => {
-    const file = join(dir, "db.sqlite");
-    const db = openWal(file);
-    const c = await SqliteCheckpointer.start(db, file);
-    try {
+  it("takes the checkpoints off the main connection and copies committed frames into the file", () =>
+    withCheckpointer(async (db, _c, file) => {
       expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
       const before = statSync(file).size;
       write(db, 40); // about 8 MB: twice SQLite's own threshold
       // Only the thread can have moved the pages into the database file.
       await until("the thread's checkpoint", () => statSync(file).size > before + 4_000_000);
       expect(db.prepare("select count(*) as n from t").get()).toEqual({ n: 2000 });
-    } finally {
-      await c.close();
-      db.close();
-    }
-  });
+    }));
 
-  it("gives the main connection its own checkpoints back when the thread dies", async () => {
-    const file = join(dir, "db.sqlite");
-    const db = openWal(file);
-    const c = await SqliteCheckpointer.start(db, file);
-    try {
+  it("gives the main connection its own checkpoints back when the thread dies", () =>
+    withCheckpointer(async (db, c) => {
       expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
       await (c as unknown as { worker: Worker }).worker.terminate();
       await until("the fallback", () => db.pragma("wal_autocheckpoint", { simple: true }) === 1000);
-    } finally {
-      await c.close();
-      db.close();
-    }
-  });
+    }));
 
   it("a store opened with it keeps what it wrote across a close and a reopen", async () => {
     const file = join(dir, "meta.sqlite");

@@ -10,6 +10,15 @@ import type {
   RegistryStore,
 } from "./store.js";
 
+/** Waits until `f` holds, checking every 5 ms; throws `timed out: <what>` after `ms`. */
+export async function until(what: string, f: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /**
  * A manifest to store in the stores' tests: an OCI image manifest of 100 bytes with no
  * artifact type, subject, annotations or references; `over` changes any of it.
