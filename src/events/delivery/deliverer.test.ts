@@ -327,6 +327,48 @@ describe.each(metaDrivers("event delivery"))("routing and delivery (%s)", (drive
       expect(outcomes).toEqual(["retried", "delivered"]);
     });
 
+    it("claims again at once when a delivery fell due between an empty claim and the due-time read", async () => {
+      // The store as it is, except that the first read of the next due time says "due a moment
+      // ago": a retry that fell due just after the claim found nothing. The poll is a minute.
+      let claims = 0;
+      let armed = false;
+      let raced = false;
+      let claimsBefore = 0;
+      const real = meta.deliveries;
+      const deliveries = new Proxy(real, {
+        get(t, k) {
+          if (k === "claim")
+            return (...a: Parameters<typeof real.claim>) => {
+              claims++;
+              return t.claim(...a);
+            };
+          if (k === "nextDue")
+            return () => {
+              if (!armed || raced) return t.nextDue();
+              raced = true;
+              claimsBefore = claims;
+              return Promise.resolve(Date.now() - 1);
+            };
+          const v = Reflect.get(t, k, t) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+      const store = new Proxy(meta, {
+        get(t, k) {
+          if (k === "deliveries") return deliveries;
+          const v = Reflect.get(t, k, t) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+      const w = worker(store, { pollIntervalMs: 60_000 });
+      // Once it is idle (and PostgreSQL's listener has connected and woken it once), a claim.
+      await new Promise((r) => setTimeout(r, 300));
+      armed = true;
+      w.wake();
+      await until("the empty claim and the raced read", () => (raced ? true : undefined));
+      await until("another claim", () => (claims > claimsBefore ? true : undefined), 1_000);
+    });
+
     it("two workers deliver 300 events once each", async () => {
       // PostgreSQL: the second on its own connections, as another node. SQLite: both on one store
       // (better-sqlite3 blocks its thread on a busy file, so a second connection in this process

@@ -160,15 +160,16 @@ export class Deliverer {
   /**
    * Nothing is due and nothing in flight: sets the timer for the next delivery's due time (a
    * retry written here or elsewhere, a dead process's lease), when it comes before the
-   * fallback poll. A row due now that the claim did not get (another process holds it) waits
-   * for the poll, not a busy loop.
+   * fallback poll. A row already due fell due after the empty claim (a claim moves what it
+   * leases to its lease's end, so no row another process holds is due): it is claimed on the
+   * next tick, not at the poll (up to `pollIntervalMs` late before).
    */
   private async sleepUntilDue(): Promise<void> {
     if (this.dueTimer) clearTimeout(this.dueTimer);
     this.dueTimer = undefined;
     const next = await this.meta.deliveries.nextDue();
-    const wait = next === null ? Infinity : next - this.now();
-    if (this.stopped || wait <= 0 || wait >= this.o.events.pollIntervalMs) return;
+    const wait = next === null ? Infinity : Math.max(0, next - this.now());
+    if (this.stopped || wait >= this.o.events.pollIntervalMs) return;
     this.dueTimer = setTimeout(() => this.wake(), wait + 1);
     this.dueTimer.unref();
   }
