@@ -162,7 +162,7 @@ export class Deliverer {
    * retry written here or elsewhere, a dead process's lease), when it comes before the
    * fallback poll. A row already due fell due after the empty claim (a claim moves what it
    * leases to its lease's end, so no row another process holds is due): it is claimed on the
-   * next tick, not at the poll (up to `pollIntervalMs` late before).
+   * next tick, not up to `pollIntervalMs` later at the poll.
    */
   private async sleepUntilDue(): Promise<void> {
     if (this.dueTimer) clearTimeout(this.dueTimer);
