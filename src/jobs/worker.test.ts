@@ -6,6 +6,7 @@ import { metaDrivers } from "../storage/meta/drivers-testing.js";
 import { openPostgresMetaStore } from "../storage/meta/postgres.js";
 import { freshPostgresDatabase, pgServerUrl } from "../storage/meta/postgres-testing.js";
 import { openSqliteMetaStore } from "../storage/meta/sqlite.js";
+import { overriding } from "../storage/meta/testing.js";
 import type { MetaStore } from "../storage/meta/store.js";
 import {
   backoffMs,
@@ -78,14 +79,7 @@ const drivers: Driver[] = [
         // better-sqlite3 waits for a busy database by blocking the thread, so two SQLite
         // connections in one process stall each other: the "other process" shares the
         // connection (the job store's conformance suite covers a second connection).
-        another: async () =>
-          new Proxy(meta, {
-            get: (t, k) => {
-              if (k === "close") return async () => undefined;
-              const v: unknown = Reflect.get(t, k, t);
-              return typeof v === "function" ? v.bind(t) : v;
-            },
-          }),
+        another: async () => overriding(meta, { close: async () => undefined }),
         cleanup: () => rm(dir, { recursive: true, force: true }),
       };
     },

@@ -5,6 +5,7 @@ import { configSchema } from "../../config/schema.js";
 import { silentLogger } from "../../core/logger.js";
 import { metaDrivers, type DriverFixture } from "../../storage/meta/drivers-testing.js";
 import type { MetaStore } from "../../storage/meta/store.js";
+import { overriding } from "../../storage/meta/testing.js";
 import type { EventEnvelope } from "../envelope.js";
 import { appendEvents, appendRuleEvent } from "../log.js";
 import { Deliverer, type DeliveryOutcome } from "./deliverer.js";
@@ -335,31 +336,19 @@ describe.each(metaDrivers("event delivery"))("routing and delivery (%s)", (drive
       let raced = false;
       let claimsBefore = 0;
       const real = meta.deliveries;
-      const deliveries = new Proxy(real, {
-        get(t, k) {
-          if (k === "claim")
-            return (...a: Parameters<typeof real.claim>) => {
-              claims++;
-              return t.claim(...a);
-            };
-          if (k === "nextDue")
-            return () => {
-              if (!armed || raced) return t.nextDue();
-              raced = true;
-              claimsBefore = claims;
-              return Promise.resolve(Date.now() - 1);
-            };
-          const v = Reflect.get(t, k, t) as unknown;
-          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      const deliveries = overriding(real, {
+        claim: (...a) => {
+          claims++;
+          return real.claim(...a);
+        },
+        nextDue: () => {
+          if (!armed || raced) return real.nextDue();
+          raced = true;
+          claimsBefore = claims;
+          return Promise.resolve(Date.now() - 1);
         },
       });
-      const store = new Proxy(meta, {
-        get(t, k) {
-          if (k === "deliveries") return deliveries;
-          const v = Reflect.get(t, k, t) as unknown;
-          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-        },
-      });
+      const store = overriding(meta, { deliveries });
       const w = worker(store, { pollIntervalMs: 60_000 });
       // Once it is idle (and PostgreSQL's listener has connected and woken it once), a claim.
       await new Promise((r) => setTimeout(r, 300));

@@ -32,6 +32,7 @@ export async function openSqliteMetaStore(
   // spilled to the WAL mid-transaction (bench:rematch: 50,000 finding rows written in 9.6 s
   // of wall time for 2.4 s of CPU; 2.4 s with this). Taken as pages are used, not at open.
   sqlite.pragma(`cache_size = -${CACHE_KIB}`);
+  let checkpointer: SqliteCheckpointer | undefined; // started once the schema is migrated
   const store = new MetaStore(
     new Kysely<Database>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) }),
     "sqlite",
@@ -43,7 +44,6 @@ export async function openSqliteMetaStore(
     },
   );
   await store.migrate();
-  let checkpointer: SqliteCheckpointer | undefined;
   if (o.checkpointer && !sqlite.memory) checkpointer = await SqliteCheckpointer.start(sqlite, path);
   return store;
 }

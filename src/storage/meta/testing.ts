@@ -10,6 +10,21 @@ import type {
   RegistryStore,
 } from "./store.js";
 
+/**
+ * `target` with some members replaced (a test double of a store's neighbour): every other member
+ * is the target's own, its methods bound to the target (a store's private fields need `this` to
+ * be the store itself, not the proxy).
+ */
+export function overriding<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, k) {
+      if (Object.prototype.hasOwnProperty.call(overrides, k)) return overrides[k as keyof T];
+      const v: unknown = Reflect.get(t, k, t);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
 /** Waits until `f` holds, checking every 5 ms; throws `timed out: <what>` after `ms`. */
 export async function until(what: string, f: () => boolean, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
